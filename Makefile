@@ -1,0 +1,46 @@
+# quakelab — two commands for a fresh machine:
+#   make run    create .venv, install quakelab (pinned) and run the default Papermill pipeline
+#   make test   create .venv, install quakelab with its test extras (pinned) and run the whole test suite
+# Both are idempotent: a second call reuses the environment when pyproject.toml and the lock are unchanged.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+LOCK := requirements/lock.txt
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+export MPLBACKEND := Agg
+export PIP_NO_WARN_SCRIPT_LOCATION := 1
+
+.PHONY: run test setup setup-test lint bench clean-venv
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.core-installed: $(BIN)/python pyproject.toml $(LOCK)
+	$(PIP) install -c $(LOCK) -e . 2>&1 | { grep -v "is ignored" || true; }
+	$(BIN)/python -c "import quakelab" && touch $@
+
+$(VENV)/.test-installed: $(VENV)/.core-installed
+	$(PIP) install -c $(LOCK) -e '.[test]' 2>&1 | { grep -v "is ignored" || true; }
+	$(BIN)/python -c "import pytest, nbval" && touch $@
+
+setup: $(VENV)/.core-installed
+setup-test: $(VENV)/.test-installed
+
+run: setup
+	$(BIN)/quakelab run
+
+test: setup-test
+	$(BIN)/python -m pytest
+
+lint: setup-test
+	$(BIN)/ruff check quakelab tests benchmarks
+	$(BIN)/ruff format --check quakelab tests benchmarks
+
+bench: setup-test
+	$(BIN)/python benchmarks/bench_ingest.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,36 @@
+"""Catalog data layer: readers, FDSN download, validation, selection and Parquet storage.
+
+A catalog is a :class:`pandas.DataFrame` with the canonical columns of
+:data:`~quakelab.catalog.schema.CANONICAL_COLUMNS` (``event_id, time, latitude, longitude, depth_km,
+magnitude, mag_type``; ``time`` is ``datetime64[ns, UTC]``), an optional ``event_type`` and any extra
+source columns after them.
+"""
+
+from quakelab.catalog.fetch import FDSNFetchError, default_cache_dir, fetch_catalog
+from quakelab.catalog.readers import PRESETS, ReaderPreset, catalog_from_obspy, read_catalog
+from quakelab.catalog.schema import (
+    CANONICAL_COLUMNS,
+    CatalogError,
+    RejectedRowsWarning,
+    empty_catalog,
+    rejected_rows,
+)
+from quakelab.catalog.select import (
+    select,
+    select_box,
+    select_depth,
+    select_event_types,
+    select_magnitude,
+    select_polygon,
+    select_time,
+)
+from quakelab.catalog.store import read_parquet, write_parquet, write_text_atomic
+from quakelab.catalog.validate import build_catalog
+
+__all__ = [
+    "CANONICAL_COLUMNS", "PRESETS", "CatalogError", "FDSNFetchError", "ReaderPreset", "RejectedRowsWarning",
+    "build_catalog", "catalog_from_obspy", "default_cache_dir", "empty_catalog", "fetch_catalog",
+    "read_catalog", "read_parquet", "rejected_rows", "select", "select_box", "select_depth",
+    "select_event_types", "select_magnitude", "select_polygon", "select_time", "write_parquet",
+    "write_text_atomic",
+]

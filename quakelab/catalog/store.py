@@ -1,0 +1,128 @@
+"""Parquet storage of catalogs: atomic writes, optional partitioning by year for dask/pyarrow."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from quakelab.catalog.schema import CatalogError
+
+
+def atomic_path(path: str | os.PathLike) -> tuple[Path, Path]:
+    """Return ``(final, temporary)`` paths in the same directory, for write-then-rename."""
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    os.close(fd)
+    return final, Path(tmp)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file and a rename (never a partial file).
+
+    Parameters
+    ----------
+    path : path-like
+        Destination.
+    text : str
+        Content (UTF-8).
+
+    Returns
+    -------
+    pathlib.Path
+        The destination.
+    """
+    final, tmp = atomic_path(path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return final
+
+
+def write_parquet(catalog: pd.DataFrame, path: str | os.PathLike, *, partition_by_year: bool = False) -> Path:
+    """Write a catalog to Parquet atomically.
+
+    Parameters
+    ----------
+    catalog : pandas.DataFrame
+        Canonical catalog.
+    path : path-like
+        A ``.parquet`` file, or a directory when ``partition_by_year`` (Hive layout ``year=YYYY/``,
+        readable lazily by ``dask.dataframe.read_parquet`` and ``pyarrow.dataset``).
+    partition_by_year : bool, default False
+        Partition by the UTC year of ``time``.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file or directory.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> cat = pd.DataFrame({"event_id": ["a"], "time": pd.to_datetime(["2020-01-01"], utc=True),
+    ...                     "latitude": [1.0], "longitude": [2.0], "depth_km": [3.0],
+    ...                     "magnitude": [4.0], "mag_type": ["ml"]})
+    >>> out = write_parquet(cat, tempfile.mkdtemp() + "/c.parquet")
+    >>> len(read_parquet(out))
+    1
+    """
+    frame = catalog.copy()
+    frame.attrs = {}
+    final = Path(path)
+    if not partition_by_year:
+        final, tmp = atomic_path(final)
+        try:
+            frame.to_parquet(tmp, index=False)
+            os.replace(tmp, final)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmpdir = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    try:
+        frame["year"] = frame["time"].dt.year.astype("int32")
+        frame.to_parquet(tmpdir, index=False, partition_cols=["year"])
+        if final.exists():
+            old = final.with_name(f".{final.name}.old")
+            os.replace(final, old)
+            os.replace(tmpdir, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmpdir, final)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    return final
+
+
+def read_parquet(path: str | os.PathLike, *, years: list[int] | None = None) -> pd.DataFrame:
+    """Read a catalog written by :func:`write_parquet` (file or year-partitioned directory).
+
+    Parameters
+    ----------
+    path : path-like
+        File or directory.
+    years : list of int, optional
+        Read only these partitions (directory layout only).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Canonical catalog sorted by time.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"catalog file not found: {path}")
+    filters = [("year", "in", list(years))] if years is not None else None
+    frame = pd.read_parquet(path, filters=filters)
+    if "year" in frame.columns and path.is_dir():
+        frame = frame.drop(columns="year")
+    if "time" not in frame.columns:
+        raise CatalogError("not a quakelab catalog: no 'time' column", source=str(path))
+    return frame.sort_values("time", kind="mergesort").reset_index(drop=True)

@@ -1,0 +1,27 @@
+"""Seismicity statistics: completeness, Gutenberg–Richter, Omori–Utsu, inter-event times."""
+
+from quakelab.stats.gutenberg_richter import (
+    GutenbergRichter,
+    b_value,
+    bin_magnitudes,
+    frequency_magnitude,
+    magnitude_of_completeness,
+    mc_b_stability,
+    mc_goodness_of_fit,
+    mc_maxc,
+    simulate_gutenberg_richter,
+)
+from quakelab.stats.omori import (
+    OmoriFit,
+    days_since,
+    interevent_statistics,
+    interevent_times,
+    omori_fit,
+    simulate_omori,
+)
+
+__all__ = [
+    "GutenbergRichter", "OmoriFit", "b_value", "bin_magnitudes", "days_since", "frequency_magnitude",
+    "interevent_statistics", "interevent_times", "magnitude_of_completeness", "mc_b_stability",
+    "mc_goodness_of_fit", "mc_maxc", "omori_fit", "simulate_gutenberg_richter", "simulate_omori",
+]

@@ -1,0 +1,16 @@
+"""Plotting functions (``ax=None`` in, Axes out) and offline coastlines."""
+
+from quakelab.viz.coastlines import CoastlineDataError, coastline_geometries, coastline_source
+from quakelab.viz.plots import (
+    cumulative_count,
+    epicentre_map,
+    frequency_magnitude_plot,
+    magnitude_time,
+    omori_decay,
+    save_figure,
+)
+
+__all__ = [
+    "CoastlineDataError", "coastline_geometries", "coastline_source", "cumulative_count", "epicentre_map",
+    "frequency_magnitude_plot", "magnitude_time", "omori_decay", "save_figure",
+]

@@ -25,12 +25,13 @@ from quakelab.catalog.select import (
     select_time,
 )
 from quakelab.catalog.store import read_parquet, write_parquet, write_text_atomic
+from quakelab.catalog.summary import summarize
 from quakelab.catalog.validate import build_catalog
 
 __all__ = [
     "CANONICAL_COLUMNS", "PRESETS", "CatalogError", "FDSNFetchError", "ReaderPreset", "RejectedRowsWarning",
     "build_catalog", "catalog_from_obspy", "default_cache_dir", "empty_catalog", "fetch_catalog",
     "read_catalog", "read_parquet", "rejected_rows", "select", "select_box", "select_depth",
-    "select_event_types", "select_magnitude", "select_polygon", "select_time", "write_parquet",
+    "select_event_types", "select_magnitude", "select_polygon", "select_time", "summarize", "write_parquet",
     "write_text_atomic",
 ]

@@ -29,8 +29,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 def shared_data_dir() -> Path | None:
     """The shared data folder, or None when there is none.
 
-    Looks at ``$QUAKELAB_SHARED_DATA`` first, then ``../shared/data`` next to the project root and next
-    to the current directory.
+    ``$QUAKELAB_SHARED_DATA`` when it is set (an empty value means none); otherwise ``../shared/data``
+    next to the project root or next to the current directory.
 
     Returns
     -------
@@ -38,18 +38,28 @@ def shared_data_dir() -> Path | None:
         An existing directory.
     """
     env = os.environ.get("QUAKELAB_SHARED_DATA")
-    candidates = [Path(env)] if env else []
-    candidates += [PROJECT_ROOT.parent / "shared" / "data", Path.cwd().parent / "shared" / "data"]
+    if env is not None:  # an explicit setting wins, even when it points nowhere ("" disables)
+        candidates = [Path(env)] if env else []
+    else:
+        candidates = [PROJECT_ROOT.parent / "shared" / "data", Path.cwd().parent / "shared" / "data"]
     for c in candidates:
         if c.is_dir():
             return c.resolve()
     return None
 
 
-def _pycsep_sample() -> Path:
-    import csep.utils.datasets
+def _package_file(package: str, *parts: str) -> Path:
+    """A file inside an installed package, found without importing it (pycsep imports cartopy)."""
+    import importlib.util
 
-    return Path(csep.utils.datasets.comcat_example_catalog_fname)
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f"package {package!r} is not installed")
+    return Path(next(iter(spec.submodule_search_locations))).joinpath(*parts)
+
+
+def _pycsep_sample() -> Path:
+    return _package_file("csep", "artifacts", "ObservedCatalogs", "sample_comcat_catalog.csv")
 
 
 @dataclass(frozen=True)
@@ -161,9 +171,7 @@ class Dataset:
 
 
 def _obspy_example() -> Path:
-    import obspy
-
-    return Path(obspy.__file__).parent / "io" / "quakeml" / "tests" / "data" / "usgs_event.xml"
+    return _package_file("obspy", "io", "quakeml", "tests", "data", "usgs_event.xml")
 
 
 _REGISTRY: dict[str, Dataset] = {

@@ -6,7 +6,7 @@ magnitude, mag_type``; ``time`` is ``datetime64[ns, UTC]``), an optional ``event
 source columns after them.
 """
 
-from quakelab.catalog.fetch import FDSNFetchError, default_cache_dir, fetch_catalog
+from quakelab.catalog.fetch import FDSNFetchError, MalformedResponseError, default_cache_dir, fetch_catalog
 from quakelab.catalog.readers import PRESETS, ReaderPreset, catalog_from_obspy, read_catalog
 from quakelab.catalog.schema import (
     CANONICAL_COLUMNS,
@@ -29,7 +29,7 @@ from quakelab.catalog.summary import summarize
 from quakelab.catalog.validate import build_catalog
 
 __all__ = [
-    "CANONICAL_COLUMNS", "PRESETS", "CatalogError", "FDSNFetchError", "ReaderPreset", "RejectedRowsWarning",
+    "CANONICAL_COLUMNS", "PRESETS", "CatalogError", "FDSNFetchError", "MalformedResponseError", "ReaderPreset", "RejectedRowsWarning",
     "build_catalog", "catalog_from_obspy", "default_cache_dir", "empty_catalog", "fetch_catalog",
     "read_catalog", "read_parquet", "rejected_rows", "select", "select_box", "select_depth",
     "select_event_types", "select_magnitude", "select_polygon", "select_time", "summarize", "write_parquet",

@@ -30,6 +30,10 @@ class FDSNFetchError(RuntimeError):
     """A chunk could not be downloaded after all retries; chunks already fetched stay cached."""
 
 
+class MalformedResponseError(RuntimeError):
+    """The service answered with a body that is not valid QuakeML (truncated or garbled)."""
+
+
 def default_cache_dir() -> Path:
     """Cache folder: ``$QUAKELAB_CACHE`` or ``~/.cache/quakelab``."""
     return Path(os.environ.get("QUAKELAB_CACHE", Path.home() / ".cache" / "quakelab"))
@@ -62,7 +66,7 @@ def _transient_exceptions() -> tuple[type[BaseException], ...]:
 
     return (FDSNInternalServerException, FDSNServiceUnavailableException, FDSNTimeoutException,
             FDSNTooManyRequestsException, FDSNBadGatewayException, socket.timeout, TimeoutError,
-            URLError, ConnectionError)
+            URLError, ConnectionError, MalformedResponseError)
 
 
 def fetch_catalog(
@@ -91,7 +95,7 @@ def fetch_catalog(
     The window ``[start, end)`` is split into chunks of ``chunk_days``. A chunk that the service refuses
     as too large (HTTP 413) or that comes back with ``row_limit`` events or more (the service may
     truncate) is halved until it fits. Transient failures (HTTP 5xx, 429, time-outs, refused
-    connections) are retried up to ``max_retries`` times with exponential back-off. Each finished chunk
+    connections, malformed bodies) are retried up to ``max_retries`` times with exponential back-off. Each finished chunk
     is written to the cache as Parquet (atomically), so a re-run reads the cache and an interrupted
     download resumes where it stopped.
 
@@ -187,8 +191,11 @@ def fetch_catalog(
         too_large = False
         for attempt in range(max_retries + 1):
             try:
-                events = fdsn.get_events(starttime=UTCDateTime(a.to_pydatetime()),
-                                         endtime=UTCDateTime(b.to_pydatetime()), orderby="time-asc", **kwargs)
+                try:
+                    events = fdsn.get_events(starttime=UTCDateTime(a.to_pydatetime()),
+                                             endtime=UTCDateTime(b.to_pydatetime()), orderby="time-asc", **kwargs)
+                except ValueError as exc:  # ObsPy could not parse the body
+                    raise MalformedResponseError(f"malformed QuakeML response: {exc}") from exc
                 raw = catalog_from_obspy(events, as_raw=True)
                 break
             except FDSNNoDataException:

@@ -173,6 +173,8 @@ def catalog_from_obspy(events, *, as_raw: bool = False, source: str = "obspy.Cat
     """Convert an :class:`obspy.core.event.Catalog` into a canonical catalog.
 
     The preferred origin and magnitude of each event are used (the first ones when none is preferred).
+    Events without an event type (ObsPy drops types outside the QuakeML vocabulary) get
+    ``event_type = "not reported"``, never "earthquake".
 
     Parameters
     ----------
@@ -201,7 +203,7 @@ def catalog_from_obspy(events, *, as_raw: bool = False, source: str = "obspy.Cat
             "depth_km": org.depth / 1000.0 if org is not None and org.depth is not None else None,
             "magnitude": mag.mag if mag is not None else None,
             "mag_type": mag.magnitude_type if mag is not None else None,
-            "event_type": str(ev.event_type) if ev.event_type else "earthquake",
+            "event_type": str(ev.event_type) if ev.event_type else "not reported",
         })
     cols = ["event_id", "time", "latitude", "longitude", "depth_km", "magnitude", "mag_type", "event_type"]
     raw = pd.DataFrame(rows, columns=cols)

@@ -151,7 +151,7 @@ def select_polygon(catalog: pd.DataFrame, polygon: Sequence[tuple[float, float]]
 
     poly = polygon if hasattr(polygon, "geom_type") else shapely.Polygon(list(polygon))
     if poly.is_empty or not poly.is_valid or poly.area == 0:
-        raise ValueError(f"invalid polygon: {shapely.validation.explain_validity(poly)}")
+        raise ValueError(f"invalid polygon: {shapely.is_valid_reason(poly)}")
     inside = shapely.covers(poly, shapely.points(catalog["longitude"].to_numpy(), catalog["latitude"].to_numpy()))
     return catalog.loc[np.asarray(inside, dtype=bool)].copy()
 

@@ -53,62 +53,68 @@ class RejectionReport:
         return self._frame.copy()
 
 
-def _parse_times(raw: pd.Series, timezone: str | None, time_format: str | None) -> tuple[pd.Series, pd.Series]:
-    """Return (UTC times with NaT where unusable, reason per row or '' )."""
-    reasons = pd.Series("", index=raw.index, dtype=object)
+Problems = list[tuple[np.ndarray, str]]  # (row mask, reason), first match wins
+
+
+def _parse_times(raw: pd.Series, timezone: str | None, time_format: str | None) -> tuple[pd.Series, Problems]:
+    """Return UTC times (NaT where unusable) and the problems found."""
+    naive_msg = "naive timestamp (no time zone); pass timezone='UTC' if the source is in UTC"
     if isinstance(raw.dtype, pd.DatetimeTZDtype):
-        return raw.dt.tz_convert("UTC").astype("datetime64[ns, UTC]"), reasons
+        out = raw.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+        return out, [(out.isna().to_numpy(), "missing time")]
     if pd.api.types.is_datetime64_dtype(raw.dtype):
+        missing = raw.isna().to_numpy()
         if timezone is None:
-            reasons[raw.notna()] = "naive timestamp (no time zone); pass timezone='UTC' if the source is in UTC"
-            reasons[raw.isna()] = "missing time"
-            return pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]"), reasons
+            return (pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]"),
+                    [(missing, "missing time"), (~missing, naive_msg)])
         out = raw.dt.tz_localize(timezone).dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
-        reasons[out.isna()] = "missing time"
-        return out, reasons
+        return out, [(out.isna().to_numpy(), "missing time")]
     text = raw.astype("string").str.strip()
-    missing = text.isna() | (text == "")
+    missing_s = text.isna() | (text == "")
     if time_format is None:
         parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
-        if parsed.isna().any():  # mixed precisions or separators: per-element fallback
-            retry = parsed.isna() & ~missing
+        retry = parsed.isna() & ~missing_s
+        if retry.any():  # mixed precisions or separators: per-element fallback
             parsed[retry] = pd.to_datetime(text[retry], format="mixed", errors="coerce", utc=True)
     else:
         parsed = pd.to_datetime(text, format=time_format, errors="coerce", utc=True)
-        retry = parsed.isna() & ~missing
+        retry = parsed.isna() & ~missing_s
         if retry.any():  # a few sources mix an ISO 8601 variant into a fixed format
             parsed[retry] = pd.to_datetime(text[retry], format="ISO8601", errors="coerce", utc=True)
     parsed = parsed.astype("datetime64[ns, UTC]")
-    aware = text.str.contains(_TZ_SUFFIX, regex=True, na=False)
-    naive = ~aware & ~missing & parsed.notna()
+    missing = missing_s.to_numpy()
+    aware = text.str.contains(_TZ_SUFFIX, regex=True, na=False).to_numpy()
+    naive = ~aware & ~missing & parsed.notna().to_numpy()
+    problems: Problems = [(missing, "missing time")]
     if naive.any():
         if timezone is None:
-            reasons[naive] = "naive timestamp (no time zone); pass timezone='UTC' if the source is in UTC"
+            problems.append((naive, naive_msg))
             parsed[naive] = pd.NaT
         elif timezone.upper() != "UTC":
             local = pd.to_datetime(text[naive], format=time_format or "ISO8601", errors="coerce")
             parsed[naive] = local.dt.tz_localize(timezone).dt.tz_convert("UTC")
-    reasons[missing] = "missing time"
-    reasons[~missing & parsed.isna() & (reasons == "")] = "unparseable time"
-    return parsed, reasons
+    unusable_naive = naive if timezone is None else np.zeros(naive.size, dtype=bool)
+    problems.append((~missing & parsed.isna().to_numpy() & ~unusable_naive, "unparseable time"))
+    return parsed, problems
 
 
-def _numeric(raw: pd.Series, name: str, bounds: tuple[float, float], required: bool) -> tuple[pd.Series, pd.Series]:
-    reasons = pd.Series("", index=raw.index, dtype=object)
+def _numeric(raw: pd.Series, name: str, bounds: tuple[float, float], required: bool) -> tuple[np.ndarray, Problems]:
+    problems: Problems = []
     if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
-        values = raw.astype("float64")
-        missing = values.isna()
+        values = raw.to_numpy(dtype="float64", na_value=np.nan)
+        missing = np.isnan(values)
     else:
         text = raw.astype("string").str.strip()
-        missing = text.isna() | (text == "")
-        values = pd.to_numeric(text.where(~missing), errors="coerce").astype("float64")
-        reasons[~missing & values.isna()] = f"non-numeric {name}"
+        missing_s = text.isna() | (text == "")
+        values = pd.to_numeric(text.where(~missing_s), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        missing = missing_s.to_numpy()
+        problems.append((~missing & np.isnan(values), f"non-numeric {name}"))
     if required:
-        reasons[missing] = f"missing {name}"
+        problems.append((missing, f"missing {name}"))
     lo, hi = bounds
-    out_of_range = values.notna() & ((values < lo) | (values > hi))
-    reasons[out_of_range] = f"{name} out of range [{lo:g}, {hi:g}]"
-    return values, reasons
+    with np.errstate(invalid="ignore"):
+        problems.append(((values < lo) | (values > hi), f"{name} out of range [{lo:g}, {hi:g}]"))
+    return values, problems
 
 
 def build_catalog(
@@ -167,67 +173,75 @@ def build_catalog(
     if id_prefix is None:
         id_prefix = source.rsplit("/", 1)[-1] + ":"
 
-    time, r_time = _parse_times(raw["time"], timezone, time_format)
-    lat, r_lat = _numeric(raw["latitude"], "latitude", LATITUDE_RANGE, True)
-    lon_raw = raw["longitude"]
-    lon, r_lon = _numeric(lon_raw, "longitude", (LONGITUDE_RANGE[0], 360.0), True)
-    lon = lon.where(~(lon > 180.0), lon - 360.0)  # 0..360 convention -> -180..180
+    time, p_time = _parse_times(raw["time"], timezone, time_format)
+    lat, p_lat = _numeric(raw["latitude"], "latitude", LATITUDE_RANGE, True)
+    lon, p_lon = _numeric(raw["longitude"], "longitude", (LONGITUDE_RANGE[0], 360.0), True)
+    lon = np.where(lon > 180.0, lon - 360.0, lon)  # 0..360 convention -> -180..180
+    checks: list[tuple[str, Problems]] = [("time", p_time), ("latitude", p_lat), ("longitude", p_lon)]
     if "depth_km" in raw.columns:
-        depth, r_depth = _numeric(raw["depth_km"], "depth_km", DEPTH_RANGE_KM, False)
+        depth, p_depth = _numeric(raw["depth_km"], "depth_km", DEPTH_RANGE_KM, False)
+        checks.append(("depth_km", p_depth))
     else:
-        depth, r_depth = pd.Series(np.nan, index=raw.index), pd.Series("", index=raw.index, dtype=object)
-    mag, r_mag = _numeric(raw["magnitude"], "magnitude", MAGNITUDE_RANGE, True)
+        depth = np.full(n, np.nan)
+    mag, p_mag = _numeric(raw["magnitude"], "magnitude", MAGNITUDE_RANGE, True)
+    checks.append(("magnitude", p_mag))
 
     if "event_id" in raw.columns:
         ids = raw["event_id"].astype("string").str.strip()
-        no_id = ids.isna() | (ids == "")
+        no_id = (ids.isna() | (ids == "")).to_numpy()
     else:
         ids = pd.Series(pd.NA, index=raw.index, dtype="string")
-        no_id = pd.Series(True, index=raw.index)
+        no_id = np.ones(n, dtype=bool)
     if no_id.any():
-        ids[no_id] = pd.Series(line_no, index=raw.index)[no_id].map(lambda ln: f"{id_prefix}{ln}").astype("string")
+        ids[no_id] = [f"{id_prefix}{ln}" for ln in line_no[no_id]]
 
-    checks = [("time", r_time, raw["time"]), ("latitude", r_lat, raw["latitude"]),
-              ("longitude", r_lon, lon_raw), ("magnitude", r_mag, raw["magnitude"])]
-    if "depth_km" in raw.columns:
-        checks.insert(3, ("depth_km", r_depth, raw["depth_km"]))
-    field = pd.Series("", index=raw.index, dtype=object)
-    reason = pd.Series("", index=raw.index, dtype=object)
-    value = pd.Series("", index=raw.index, dtype=object)
-    for name, r, original in reversed(checks):  # first failing field wins
-        bad = r != ""
-        field[bad] = name
-        reason[bad] = r[bad]
-        value[bad] = original[bad].astype("string").fillna("")
-    bad_row = reason != ""
-    dup = ids.duplicated(keep="first") & ~bad_row
-    if dup.any():
-        valid_ids = ids.where(~bad_row)
-        first_line = pd.Series(line_no, index=raw.index)[~valid_ids.duplicated(keep="first") & valid_ids.notna()]
-        first_of = dict(zip(valid_ids[first_line.index], first_line, strict=True))
-        field[dup] = "event_id"
-        value[dup] = ids[dup]
-        reason[dup] = [f"duplicate event_id (first seen at line {first_of[i]})" for i in ids[dup]]
-        bad_row = bad_row | dup
-
+    bad_row = np.zeros(n, dtype=bool)
+    for _, problems in checks:
+        for mask, _ in problems:
+            bad_row |= mask
+    dup = ids.duplicated(keep="first").to_numpy() & ~bad_row
+    bad_idx = np.flatnonzero(bad_row | dup)
+    field = np.empty(bad_idx.size, dtype=object)
+    reason = np.empty(bad_idx.size, dtype=object)
+    value = np.empty(bad_idx.size, dtype=object)
+    if bad_idx.size:
+        originals = {"time": raw["time"], "latitude": raw["latitude"], "longitude": raw["longitude"],
+                     "depth_km": raw.get("depth_km"), "magnitude": raw["magnitude"]}
+        for name, problems in reversed(checks):  # first failing field (and first reason) wins
+            for mask, why in reversed(problems):
+                hit = mask[bad_idx]
+                if hit.any():
+                    field[hit] = name
+                    reason[hit] = why
+                    value[hit] = originals[name].iloc[bad_idx[hit]].astype("string").fillna("").to_numpy()
+        is_dup = dup[bad_idx]
+        if is_dup.any():
+            valid_ids = ids[~bad_row]
+            first_line = dict(zip(valid_ids[~valid_ids.duplicated(keep="first")],
+                                  line_no[~bad_row][~valid_ids.duplicated(keep="first").to_numpy()], strict=True))
+            dup_ids = ids.iloc[bad_idx[is_dup]].to_numpy()
+            field[is_dup] = "event_id"
+            value[is_dup] = dup_ids
+            reason[is_dup] = [f"duplicate event_id (first seen at line {first_line[i]})" for i in dup_ids]
+    bad_row = bad_row | dup
     rejected = pd.DataFrame(
-        {"source": source, "line": line_no[bad_row.to_numpy()], "event_id": ids[bad_row].fillna("").astype(str),
-         "field": field[bad_row], "value": value[bad_row].astype(str), "reason": reason[bad_row]},
+        {"source": source, "line": line_no[bad_idx], "event_id": ids.iloc[bad_idx].fillna("").astype(str).to_numpy(),
+         "field": field, "value": value.astype(str), "reason": reason},
         columns=REJECTED_COLUMNS,
-    ).reset_index(drop=True)
+    )
     if strict and len(rejected):
         first = rejected.iloc[int(np.argmin(rejected["line"].to_numpy()))]
         raise CatalogError(f"{first['reason']} (value {first['value']!r})", source=source,
                            line=int(first["line"]), field=str(first["field"]))
 
-    keep = ~bad_row.to_numpy()
+    keep = ~bad_row
     out = pd.DataFrame(
         {
             "event_id": ids[keep].astype("string"),
             "time": time[keep],
             "latitude": lat[keep],
             "longitude": lon[keep],
-            "depth_km": depth[keep].astype("float64"),
+            "depth_km": depth[keep],
             "magnitude": mag[keep],
             "mag_type": (raw["mag_type"].astype("string").str.strip().str.lower().fillna("")[keep]
                          if "mag_type" in raw.columns else pd.Series("", index=raw.index, dtype="string")[keep]),

@@ -270,8 +270,8 @@ def read_catalog(
 
     Examples
     --------
-    >>> import csep.utils.datasets as d
-    >>> cat = read_catalog(d.comcat_example_catalog_fname, preset="pycsep")
+    >>> from quakelab.datasets import get
+    >>> cat = read_catalog(get("ridgecrest-2019-sample").path(), preset="pycsep")
     >>> len(cat), str(cat["time"].dtype)
     (829, 'datetime64[ns, UTC]')
     """

@@ -1,0 +1,18 @@
+"""Forecasting models: ETAS (spatio-temporal and temporal) and reference models.
+
+Imported lazily by notebooks (``from quakelab.models import ETAS``); numba compiles the ETAS inner loops
+on first use and caches them.
+"""
+
+from quakelab.models.etas import (
+    ETAS,
+    PARAMETER_NAMES,
+    ETASConvergenceError,
+    ETASError,
+    ETASParameters,
+    branching_ratio,
+    estimate_beta,
+)
+
+__all__ = ["ETAS", "PARAMETER_NAMES", "ETASConvergenceError", "ETASError", "ETASParameters", "branching_ratio",
+           "estimate_beta"]

@@ -1,0 +1,77 @@
+"""Homogeneous Poisson reference model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from quakelab.region import EARTH_RADIUS_KM, Region, as_region
+
+
+class PoissonModel:
+    """Homogeneous Poisson process in a region: constant rate per day and km².
+
+    Parameters
+    ----------
+    mc : float
+        Magnitude of completeness.
+    region : Region or bbox or vertices
+        Study region.
+    delta_m : float, default 0.1
+        Magnitude bin width (magnitudes are rounded half up before the cut).
+    earth_radius_km : float, default 6378.1
+        Sphere radius for the area.
+
+    Attributes
+    ----------
+    mu_ : float
+        Rate in events per day per km² (maximum-likelihood: events / (area * duration)).
+    n_events_ : int
+        Events used.
+    """
+
+    def __init__(self, mc: float, region: Region | Any, *, delta_m: float = 0.1,
+                 earth_radius_km: float = EARTH_RADIUS_KM) -> None:
+        self.mc = float(mc)
+        self.region = as_region(region)
+        self.delta_m = float(delta_m)
+        self.earth_radius_km = float(earth_radius_km)
+
+    @property
+    def area_km2(self) -> float:
+        """Area of the region on the sphere."""
+        return self.region.area_km2(self.earth_radius_km)
+
+    def _select(self, catalog: pd.DataFrame, start, end) -> pd.DataFrame:
+        from quakelab.models.etas import _utc, round_half_up
+
+        t0, t1 = _utc(start), _utc(end)
+        cat = catalog[(catalog["time"] >= t0) & (catalog["time"] < t1)]
+        m = round_half_up(cat["magnitude"].to_numpy(), self.delta_m) if self.delta_m > 0 else cat["magnitude"]
+        cat = cat[np.asarray(m) >= self.mc - 1e-9]
+        return cat[self.region.contains(cat["longitude"].to_numpy(), cat["latitude"].to_numpy())]
+
+    def fit(self, catalog: pd.DataFrame, *, start, end) -> PoissonModel:
+        """Rate = number of events in ``[start, end)`` inside the region / (area * duration in days).
+
+        Returns
+        -------
+        PoissonModel
+            ``self``.
+        """
+        from quakelab.models.etas import _utc
+
+        cat = self._select(catalog, start, end)
+        days = (_utc(end) - _utc(start)) / pd.Timedelta(days=1)
+        if len(cat) == 0:
+            raise ValueError(f"no events with M >= {self.mc} in the region between {start} and {end}")
+        self.n_events_ = len(cat)
+        self.duration_days_ = float(days)
+        self.mu_ = len(cat) / (self.area_km2 * days)
+        return self
+
+    def expected_count(self, duration_days: float) -> float:
+        """Expected number of events in the region over ``duration_days``."""
+        return float(self.mu_ * self.area_km2 * duration_days)

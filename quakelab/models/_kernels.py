@@ -250,3 +250,31 @@ def cumulative_triggered(query_times, t, weight, c, omega, tau):
             s += weight[j] * (g0 - upper_gamma(-omega, (big_t - t[j] + c) / tau))
         out[q] = pre * s
     return out
+
+
+@numba.njit(cache=True, parallel=True)
+def sample_times(lo, hi, u, c, omega, tau):
+    """Draw lags from the density ~ exp(-s/tau) (s + c)^-(1+omega) truncated to [lo, hi] by inversion.
+
+    Solves Gamma(-omega, y) = Gamma(-omega, y_lo) - u (Gamma(-omega, y_lo) - Gamma(-omega, y_hi)) for
+    y = (s + c)/tau by bisection on log y (Gamma(a, .) is decreasing).
+    """
+    n = lo.size
+    out = np.empty(n)
+    a = -omega
+    for i in numba.prange(n):
+        y0 = (lo[i] + c) / tau
+        y1 = (hi[i] + c) / tau
+        g0 = upper_gamma(a, y0)
+        g1 = upper_gamma(a, y1)
+        target = g0 - u[i] * (g0 - g1)
+        left = math.log(y0)
+        right = math.log(y1)
+        for _ in range(64):
+            mid = 0.5 * (left + right)
+            if upper_gamma(a, math.exp(mid)) > target:
+                left = mid
+            else:
+                right = mid
+        out[i] = math.exp(0.5 * (left + right)) * tau - c
+    return out

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from quakelab.models.simulate import simulate_branching
 from quakelab.region import EARTH_RADIUS_KM, Region, as_region
 
 PARAMETER_NAMES = ("log10_mu", "log10_k0", "a", "log10_c", "omega", "log10_tau", "log10_d", "gamma", "rho")
@@ -386,7 +387,7 @@ class ETAS:
 
         def objective(th: np.ndarray) -> tuple[float, np.ndarray]:
             log10_k0, a, log10_c, omega, log10_tau, log10_d, gamma, rho = th
-            k0, c, tau, d = 10**log10_k0, 10**log10_c, 10**log10_tau, 10**log10_d
+            c, tau, d = 10**log10_c, 10**log10_tau, 10**log10_d
             big_d = d * np.exp(gamma * mp)
             s1, s2, s3, s4, s5 = mstep_pair_sums(prob, prep.src, prep.dt, prep.r2, big_d, mp, c, spatial)
             grad = np.zeros(8)
@@ -596,6 +597,151 @@ class ETAS:
     def _check_fitted(self) -> None:
         if self.params_ is None:
             raise ETASError("the model is not fitted: call fit(...) or set params_ first")
+
+    # ------------------------------------------------------------------ simulation and forecasts
+    def _history(self, history: pd.DataFrame | None, origin: pd.Timestamp) -> pd.DataFrame | None:
+        if history is None or len(history) == 0:
+            return None
+        ev = self._events(history, history["time"].min(), origin)
+        if ev.empty:
+            return None
+        return pd.DataFrame({"t": ((ev["time"] - origin) / pd.Timedelta(days=1)).to_numpy(dtype=float),
+                             "latitude": ev["latitude"].to_numpy(dtype=float),
+                             "longitude": ev["longitude"].to_numpy(dtype=float),
+                             "magnitude": ev["magnitude"].to_numpy(dtype=float)})
+
+    def simulate(self, start, end, *, history: pd.DataFrame | None = None, seed: int | np.random.Generator | None = None,
+                 m_max: float | None = None, region_only: bool = True) -> pd.DataFrame:
+        """Simulate a catalog in ``[start, end)`` by branching, optionally continuing a history.
+
+        Background events are uniform in the region; every event (and every history event) triggers
+        Poisson numbers of aftershocks with Omori–Utsu times and power-law distances; magnitudes are
+        Gutenberg–Richter with the model's ``beta`` above ``m_ref``, rounded to ``delta_m``.
+
+        Parameters
+        ----------
+        start, end : time-like
+            Window (UTC).
+        history : pandas.DataFrame, optional
+            Earlier events (canonical catalog) whose aftershocks may fall in the window.
+        seed : int or Generator, optional
+            Random seed.
+        m_max : float, optional
+            Upper magnitude truncation.
+        region_only : bool, default True
+            Drop events that fall outside the region (they still trigger during the simulation).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Canonical catalog with extra columns ``generation`` (0 = background) and ``parent``.
+        """
+        self._check_fitted()
+        rng = np.random.default_rng(seed)
+        t0, t1 = _utc(start), _utc(end)
+        days = (t1 - t0) / pd.Timedelta(days=1)
+        p = self.params_.natural
+        sim = simulate_branching(mu=p["mu"], k0=p["k0"], a=p["a"], c=p["c"], omega=p["omega"], tau=p["tau"],
+                                 d=p["d"], gamma=p["gamma"], rho=p["rho"], beta=self.beta_, m_ref=self.m_ref,
+                                 delta_m=self.delta_m, start=0.0, end=float(days), region=self.region,
+                                 spatial=self.spatial, area_km2=self.area_km2, history=self._history(history, t0),
+                                 rng=rng, earth_radius_km=self.earth_radius_km, m_max=m_max)
+        sim = sim[sim["t"] < days]
+        if self.spatial and region_only and len(sim):
+            sim = sim[self.region.contains(sim["longitude"].to_numpy(), sim["latitude"].to_numpy())]
+        return pd.DataFrame({
+            "event_id": [f"sim:{i}" for i in sim["sim_id"].to_numpy()],
+            "time": t0 + pd.to_timedelta(sim["t"].to_numpy(), unit="D"),
+            "latitude": sim["latitude"].to_numpy(), "longitude": sim["longitude"].to_numpy(),
+            "depth_km": np.nan, "magnitude": sim["magnitude"].to_numpy(), "mag_type": "",
+            "generation": sim["generation"].to_numpy(), "parent": sim["parent"].to_numpy(),
+        }).reset_index(drop=True)
+
+    def catalog_forecast(self, history: pd.DataFrame | None, start, end, *, n_simulations: int = 1000,
+                         seed: int | None = None, m_max: float | None = None) -> pd.DataFrame:
+        """Simulate ``n_simulations`` continuations of ``history`` over ``[start, end)``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            All simulated events with a ``catalog_id`` column (0 .. n_simulations - 1); catalogs with no
+            event simply do not appear (see :func:`quakelab.models.forecast_counts`).
+        """
+        rng = np.random.default_rng(seed)
+        parts = []
+        for k in range(n_simulations):
+            sim = self.simulate(start, end, history=history, seed=rng, m_max=m_max)
+            sim.insert(0, "catalog_id", k)
+            parts.append(sim)
+        out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        out.attrs["n_simulations"] = n_simulations
+        return out
+
+    def forecast(self, history: pd.DataFrame | None, start, end, *, n_simulations: int = 1000,
+                 cell_deg: float = 0.1, magnitude_bins: np.ndarray | None = None, seed: int | None = None,
+                 m_max: float | None = None):
+        """Gridded forecast: expected number of events per (magnitude, latitude, longitude) cell.
+
+        Computed from ``n_simulations`` simulated continuations of ``history`` (the standard way for
+        ETAS: the expected rate given the history has no closed form once aftershocks of aftershocks
+        count).
+
+        Parameters
+        ----------
+        history : pandas.DataFrame or None
+            Events before ``start``.
+        start, end : time-like
+            Forecast window.
+        n_simulations : int, default 1000
+            Number of simulated catalogs.
+        cell_deg : float, default 0.1
+            Cell size in degrees.
+        magnitude_bins : array, optional
+            Lower edges of magnitude bins (the last bin is open); ``mc .. mc + 4`` by ``delta_m`` when None.
+        seed : int, optional
+            Random seed.
+        m_max : float, optional
+            Upper magnitude truncation of the simulations.
+
+        Returns
+        -------
+        xarray.Dataset
+            ``expected_count`` (magnitude, latitude, longitude), ``n_events`` (simulation), and attrs
+            with the window, the model, and quantiles of the total number of events.
+        """
+        import xarray as xr
+
+        if not self.spatial:
+            raise ETASError("a gridded forecast needs the spatio-temporal model")
+        sims = self.catalog_forecast(history, start, end, n_simulations=n_simulations, seed=seed, m_max=m_max)
+        x0, x1, y0, y1 = self.region.bounds
+        lon_edges = np.round(np.arange(x0, x1 + cell_deg / 2, cell_deg), 10)
+        lat_edges = np.round(np.arange(y0, y1 + cell_deg / 2, cell_deg), 10)
+        if magnitude_bins is None:
+            magnitude_bins = np.round(np.arange(self.mc, self.mc + 4.0 + 1e-9, self.delta_m), 10)
+        mags = np.asarray(magnitude_bins, dtype=float)
+        shape = (mags.size, lat_edges.size - 1, lon_edges.size - 1)
+        counts = np.zeros(shape)
+        n_events = np.zeros(n_simulations, dtype=int)
+        if len(sims):
+            im = np.clip(np.searchsorted(mags, sims["magnitude"].to_numpy() + 1e-9, side="right") - 1, 0, None)
+            iy = np.clip(np.searchsorted(lat_edges, sims["latitude"].to_numpy(), side="right") - 1, 0, shape[1] - 1)
+            ix = np.clip(np.searchsorted(lon_edges, sims["longitude"].to_numpy(), side="right") - 1, 0, shape[2] - 1)
+            np.add.at(counts, (im, iy, ix), 1.0)
+            n_events = np.bincount(sims["catalog_id"].to_numpy(), minlength=n_simulations)
+        q = np.quantile(n_events, [0.025, 0.5, 0.975])
+        ds = xr.Dataset(
+            {"expected_count": (("magnitude", "latitude", "longitude"), counts / n_simulations,
+                                {"units": "events per cell over the window", "long_name": "expected number of events"}),
+             "n_events": (("simulation",), n_events, {"long_name": "events in the region per simulated catalog"})},
+            coords={"magnitude": mags, "latitude": (lat_edges[:-1] + lat_edges[1:]) / 2,
+                    "longitude": (lon_edges[:-1] + lon_edges[1:]) / 2, "simulation": np.arange(n_simulations)},
+            attrs={"model": "ETAS", "start": str(_utc(start)), "end": str(_utc(end)), "cell_deg": cell_deg,
+                   "n_simulations": n_simulations, "mean_n_events": float(n_events.mean()),
+                   "n_events_q025": float(q[0]), "n_events_median": float(q[1]), "n_events_q975": float(q[2]),
+                   "region": json.dumps(self.region.to_dict())},
+        )
+        return ds
 
     # ------------------------------------------------------------------ persistence
     def to_dict(self) -> dict[str, Any]:

@@ -792,6 +792,19 @@ class ETAS:
         return self
 
 
+def time_integral_python(c: float, omega: float, tau: float, x0: float, x1: float) -> float:
+    """Integral of ``exp(-s/tau) / (s + c)^(1 + omega)`` over ``[x0, x1]`` (days), exact.
+
+    Examples
+    --------
+    >>> round(time_integral_python(0.01, 0.0, 1e9, 0.0, 1.0), 6)  # ~ log((1 + c) / c) without taper
+    4.615121
+    """
+    from quakelab.models._kernels import time_integral
+
+    return float(time_integral(float(c), float(omega), float(tau), float(x0), float(x1)))
+
+
 def _utc(t) -> pd.Timestamp:
     ts = pd.Timestamp(t)
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")

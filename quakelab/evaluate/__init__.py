@@ -1,5 +1,6 @@
 """Evaluation of forecasts: likelihood scores per test event (EarthquakeNPP definitions)."""
 
+from quakelab.evaluate.benchmarks import SANJAC_10, SANJAC_10_PUBLISHED
 from quakelab.evaluate.likelihood import (
     LikelihoodScore,
     direct_log_likelihood,
@@ -7,4 +8,4 @@ from quakelab.evaluate.likelihood import (
     poisson_test_scores,
 )
 
-__all__ = ["LikelihoodScore", "direct_log_likelihood", "etas_test_scores", "poisson_test_scores"]
+__all__ = ["SANJAC_10", "SANJAC_10_PUBLISHED", "LikelihoodScore", "direct_log_likelihood", "etas_test_scores", "poisson_test_scores"]

@@ -13,6 +13,10 @@ NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_c
 SMALL = {
     "01_explore_catalog.ipynb": {"dataset": "ridgecrest-2019-sample",
                                  "mainshock_time": "2019-07-06T03:19:53.040", "mainshock_magnitude": 7.1},
+    # offline smoke run of the evaluation story on the bundled Ridgecrest sample
+    "05_evaluate_forecasts.ipynb": {"dataset": "ridgecrest-2019-sample", "bbox": [-118.2, -117.0, 35.2, 36.4],
+                                    "mc": 2.5, "auxiliary_start": "2019-07-06", "start": "2019-07-07",
+                                    "end": "2019-07-10", "test_end": "2019-07-13", "compare_published": False},
 }
 
 
@@ -63,7 +67,7 @@ def test_cli_datasets(capsys):
 def test_shared_runs_give_published_scale_numbers(shared_data, tmp_path):
     from quakelab.cli import main
 
-    assert main(["run", str(ROOT / "papermill_runs.yaml"), "--tag", "shared", "--reports", str(tmp_path),
+    assert main(["run", str(ROOT / "papermill_runs.yaml"), "--tag", "explore", "--reports", str(tmp_path),
                  "--jobs", "2"]) == 0
     m = {n: json.loads((tmp_path / n / "metrics.json").read_text())
          for n in ("ridgecrest-2019", "qtm-sanjacinto", "usgs-global-significant")}

@@ -192,6 +192,9 @@ class ETAS:
         Maximum EM iterations.
     tol : float, default 1e-3
         Convergence when the summed absolute change of the parameters in one EM step is below ``tol``.
+    fixed : dict, optional
+        Triggering parameters held at given values (e.g. ``{"log10_tau": 3.5}`` when a short sequence
+        cannot constrain the taper); their standard errors are NaN.
     accelerate : bool, default True
         SQUAREM acceleration of EM (Varadhan & Roland 2008) once the steps are small; the fixed point
         is the same as plain EM's (``False`` reproduces the reference implementation step by step).
@@ -223,7 +226,7 @@ class ETAS:
                  m_ref: float | None = None, coppersmith_multiplier: float | None = 100.0,
                  max_lag_days: float | None = None, earth_radius_km: float = EARTH_RADIUS_KM,
                  theta0: dict[str, float] | None = None, max_iter: int = 200, tol: float = 1e-3,
-                 accelerate: bool = True) -> None:
+                 accelerate: bool = True, fixed: dict[str, float] | None = None) -> None:
         self.mc = float(mc)
         self.delta_m = float(delta_m)
         self.region = as_region(region) if region is not None else None
@@ -238,6 +241,11 @@ class ETAS:
         self.max_iter = int(max_iter)
         self.tol = float(tol)
         self.accelerate = bool(accelerate)
+        self.fixed = dict(fixed or {})
+        unknown = set(self.fixed) - set(PARAMETER_NAMES[1:])
+        if unknown:
+            raise ETASError(f"cannot fix {sorted(unknown)}; fixable: {list(PARAMETER_NAMES[1:])}")
+        self.theta0.update(self.fixed)
         self.params_: ETASParameters | None = None
 
     # ------------------------------------------------------------------ preparation
@@ -426,7 +434,8 @@ class ETAS:
                 grad[k] += (scalar_terms(th + e) - scalar_terms(th - e)) / (2 * h)
             return -total, -grad
 
-        bounds = [PARAMETER_BOUNDS[n] for n in PARAMETER_NAMES[1:]]
+        bounds = [(self.fixed[n], self.fixed[n]) if n in self.fixed else PARAMETER_BOUNDS[n]
+                  for n in PARAMETER_NAMES[1:]]
         if not spatial:
             bounds[5:] = [(theta[6], theta[6]), (theta[7], theta[7]), (theta[8], theta[8])]
         res = optimize.minimize(objective, x0=np.clip(theta[1:], [b[0] for b in bounds], [b[1] for b in bounds]),
@@ -576,7 +585,7 @@ class ETAS:
                 val = (self._loglik(theta + ei + ej, prep) - self._loglik(theta + ei - ej, prep)
                        - self._loglik(theta - ei + ej, prep) + self._loglik(theta - ei - ej, prep)) / (4 * h[i] * h[j])
                 hess[i, j] = hess[j, i] = val
-        idx = list(range(k)) if self.spatial else [0, 1, 2, 3, 4, 5]
+        idx = [i for i in (range(k) if self.spatial else range(6)) if PARAMETER_NAMES[i] not in self.fixed]
         sub = -hess[np.ix_(idx, idx)]
         try:
             cov = np.linalg.inv(sub)
@@ -589,10 +598,18 @@ class ETAS:
         return out
 
     def parameter_table(self) -> pd.DataFrame:
-        """Fitted parameters with standard errors, as a table."""
+        """Fitted parameters with standard errors, as a table.
+
+        ``at_bound`` flags estimates on a bound of the search range (poorly constrained by the data);
+        ``fixed`` marks parameters held at given values.
+        """
         self._check_fitted()
         p = self.params_.to_dict()
-        return pd.DataFrame({"value": p, "std_error": {k: self.std_errors_.get(k, math.nan) for k in p}})
+        at_bound = {k: (k not in self.fixed and k != "log10_mu"
+                        and min(abs(v - PARAMETER_BOUNDS[k][0]), abs(v - PARAMETER_BOUNDS[k][1])) < 1e-6)
+                    for k, v in p.items()}
+        return pd.DataFrame({"value": p, "std_error": {k: self.std_errors_.get(k, math.nan) for k in p},
+                             "fixed": {k: k in self.fixed for k in p}, "at_bound": at_bound})
 
     def _check_fitted(self) -> None:
         if self.params_ is None:
@@ -743,6 +760,53 @@ class ETAS:
         )
         return ds
 
+    def aftershock_probabilities(self, history: pd.DataFrame | None, start, *,
+                                 durations_days: tuple[float, ...] = (1.0, 7.0, 30.0),
+                                 magnitudes: tuple[float, ...] = (5.0, 6.0, 7.0), n_simulations: int = 1000,
+                                 seed: int | None = None, m_max: float | None = 8.5) -> pd.DataFrame:
+        """Probability of at least one event ``M >= m`` in the next day, week and month (by simulation).
+
+        As operational aftershock forecasts publish them: for each window and magnitude threshold, the
+        probability of one or more events, the expected number and a 95 % range of the number.
+
+        Parameters
+        ----------
+        history : pandas.DataFrame or None
+            The catalog up to ``start`` (the sequence so far).
+        start : time-like
+            Forecast start.
+        durations_days : tuple of float
+            Windows starting at ``start``.
+        magnitudes : tuple of float
+            Thresholds.
+        n_simulations : int, default 1000
+            Simulated continuations.
+        seed : int, optional
+            Random seed.
+        m_max : float, optional
+            Upper magnitude truncation of the simulated magnitudes (8.5 by default).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``duration_days, magnitude, probability, expected_number, n_q025, n_q975``.
+        """
+        t0 = _utc(start)
+        longest = max(durations_days)
+        sims = self.catalog_forecast(history, t0, t0 + pd.Timedelta(days=longest), n_simulations=n_simulations,
+                                     seed=seed, m_max=m_max)
+        rows = []
+        lag = ((sims["time"] - t0) / pd.Timedelta(days=1)).to_numpy() if len(sims) else np.empty(0)
+        for dur in durations_days:
+            for mag in magnitudes:
+                sel = (lag < dur) & (sims["magnitude"].to_numpy() >= mag - 1e-9) if len(sims) else np.empty(0, bool)
+                counts = np.bincount(sims["catalog_id"].to_numpy()[sel], minlength=n_simulations) if len(sims) \
+                    else np.zeros(n_simulations, dtype=int)
+                rows.append({"duration_days": dur, "magnitude": mag, "probability": float((counts > 0).mean()),
+                             "expected_number": float(counts.mean()),
+                             "n_q025": float(np.quantile(counts, 0.025)), "n_q975": float(np.quantile(counts, 0.975))})
+        return pd.DataFrame(rows)
+
     # ------------------------------------------------------------------ persistence
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable state (configuration and fitted values)."""
@@ -750,7 +814,7 @@ class ETAS:
              "region": self.region.to_dict() if self.region else None,
              "coppersmith_multiplier": self.coppersmith_multiplier, "max_lag_days": self.max_lag_days,
              "earth_radius_km": self.earth_radius_km, "theta0": self.theta0, "max_iter": self.max_iter,
-             "tol": self.tol, "accelerate": self.accelerate}
+             "tol": self.tol, "accelerate": self.accelerate, "fixed": self.fixed}
         if self.params_ is not None:
             d["params"] = self.params_.to_dict()
             for attr in ("beta_", "branching_ratio_", "log_likelihood_", "std_errors_", "fit_info_"):
@@ -775,7 +839,7 @@ class ETAS:
         m = cls(d["mc"], delta_m=d["delta_m"], region=region, spatial=d["spatial"], m_ref=d["m_ref"],
                 coppersmith_multiplier=d["coppersmith_multiplier"], max_lag_days=d["max_lag_days"],
                 earth_radius_km=d["earth_radius_km"], theta0=d["theta0"], max_iter=d["max_iter"], tol=d["tol"],
-                accelerate=d.get("accelerate", True))
+                accelerate=d.get("accelerate", True), fixed=d.get("fixed"))
         if "params" in d:
             m.params_ = ETASParameters(**d["params"])
             for attr in ("beta", "branching_ratio", "log_likelihood", "std_errors", "fit_info"):

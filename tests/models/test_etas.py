@@ -66,7 +66,8 @@ def test_time_integral_matches_quadrature():
 
     for c, omega, tau in [(0.003, -0.18, 1000.0), (0.01, 0.1, 100.0), (1e-4, 0.0, 50.0), (0.05, 0.6, 10.0)]:
         for x0, x1 in [(0.0, 1.0), (0.5, 300.0), (10.0, 10.5)]:
-            ref, _ = quad(lambda s: math.exp(-s / tau) / (s + c) ** (1 + omega), x0, x1, limit=500, epsabs=0,
+            ref, _ = quad(lambda s, c=c, omega=omega, tau=tau: math.exp(-s / tau) / (s + c) ** (1 + omega), x0, x1,
+                          limit=500, epsabs=0,
                           epsrel=1e-12, points=[x0 + 1e-3] if x0 + 1e-3 < x1 else None)
             assert time_integral_python(c, omega, tau, x0, x1) == pytest.approx(ref, rel=1e-9)
 
@@ -124,6 +125,19 @@ def test_non_convergence_is_reported(simulated):
     with pytest.raises(ETASConvergenceError, match="did not converge in 1 iterations") as err:
         model.fit(cat, auxiliary_start="2007-01-01", start="2008-01-01", end="2017-01-01")
     assert set(err.value.state["params"]) == set(TRUTH) and err.value.state["last_change"] > 1e-3
+
+
+def test_fixed_parameters_stay_fixed(simulated):
+    _, cat = simulated
+    small = cat[cat["magnitude"] >= 2.0]
+    model = ETAS(mc=2.0, region=REGION, coppersmith_multiplier=300, fixed={"log10_tau": 2.0, "omega": 0.1})
+    model.fit(small, auxiliary_start="2007-01-01", start="2008-01-01", end="2017-01-01")
+    table = model.parameter_table()
+    assert table.loc["log10_tau", "value"] == 2.0 and table.loc["omega", "value"] == 0.1
+    assert table.loc["log10_tau", "fixed"] and np.isnan(table.loc["log10_tau", "std_error"])
+    assert np.isfinite(table.loc["log10_c", "std_error"])
+    with pytest.raises(ETASError, match="cannot fix"):
+        ETAS(mc=2.0, region=REGION, fixed={"log10_mu": -5})
 
 
 def test_save_load_roundtrip(tmp_path):

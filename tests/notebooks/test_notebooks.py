@@ -47,7 +47,11 @@ def test_cli_runs_the_default_pipeline(tmp_path, capsys):
 
     assert main(["run", str(ROOT / "papermill_runs.yaml"), "--reports", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "ridgecrest-2019-sample: success" in out
+    assert "ridgecrest-2019-sample: success" in out and "ridgecrest-2019-etas: success" in out
+    etas = json.loads((tmp_path / "ridgecrest-2019-etas" / "metrics.json").read_text())
+    assert etas["n_targets"] == 307 and etas["observed_count"] == 77
+    assert etas["forecast_q025"] <= etas["forecast_median"] <= etas["forecast_q975"]
+    assert 0 <= etas["p_m6_7d"] <= etas["p_m5_7d"] <= etas["p_m5_30d"] <= 1
     m = json.loads((tmp_path / "ridgecrest-2019-sample" / "metrics.json").read_text())
     assert m["n_events"] == 829 and m["mc"] == pytest.approx(2.9)
     assert m["b_value"] == pytest.approx(0.709, abs=0.001)

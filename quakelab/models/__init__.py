@@ -13,6 +13,9 @@ from quakelab.models.etas import (
     branching_ratio,
     estimate_beta,
 )
+from quakelab.models.poisson import PoissonModel
+from quakelab.models.reasenberg_jones import ReasenbergJones
+from quakelab.models.smoothed import SmoothedSeismicity
 
-__all__ = ["ETAS", "PARAMETER_NAMES", "ETASConvergenceError", "ETASError", "ETASParameters", "branching_ratio",
+__all__ = ["PoissonModel", "ReasenbergJones", "SmoothedSeismicity", "ETAS", "PARAMETER_NAMES", "ETASConvergenceError", "ETASError", "ETASParameters", "branching_ratio",
            "estimate_beta"]

@@ -7,8 +7,10 @@ from quakelab.evaluate.csep import (
     information_gain,
     molchan,
     poisson_grid,
+    read_catalog_forecast_csv,
     to_pycsep_catalog,
     to_pycsep_forecast,
+    write_catalog_forecast_csv,
 )
 from quakelab.evaluate.likelihood import (
     LikelihoodScore,
@@ -18,4 +20,4 @@ from quakelab.evaluate.likelihood import (
 )
 
 __all__ = ["csep_tests", "from_pycsep_forecast", "information_gain", "molchan", "poisson_grid", "to_pycsep_catalog",
-           "to_pycsep_forecast", "SANJAC_10", "SANJAC_10_PUBLISHED", "LikelihoodScore", "direct_log_likelihood", "etas_test_scores", "poisson_test_scores"]
+           "to_pycsep_forecast", "read_catalog_forecast_csv", "write_catalog_forecast_csv", "SANJAC_10", "SANJAC_10_PUBLISHED", "LikelihoodScore", "direct_log_likelihood", "etas_test_scores", "poisson_test_scores"]

@@ -146,8 +146,10 @@ def csep_tests(forecast, observed: pd.DataFrame, *, reference=None, seed: int = 
     Returns
     -------
     pandas.DataFrame
-        One row per test: ``test, quantile (or p-value), quantile_2, observed_statistic, information_gain``
-        and pycsep's result object in ``result``.
+        One row per test with pycsep's result object in ``result``. ``quantile``: the quantile score of
+        the consistency tests (N-test: delta1, with delta2 in ``quantile_2``), the t statistic of the
+        T-test (critical value in ``quantile_2``; ``information_gain`` per earthquake with ``ig_low`` and
+        ``ig_high``) and the probability of the W-test.
     """
     from csep.core import poisson_evaluations as pe
 
@@ -166,13 +168,13 @@ def csep_tests(forecast, observed: pd.DataFrame, *, reference=None, seed: int = 
     if reference is not None:
         ref = reference if not hasattr(reference, "data_vars") else to_pycsep_forecast(reference, name=reference.attrs.get("model", "reference"))
         t = pe.paired_t_test(fc, ref, cat)
-        rows.append({"test": "T-test", "quantile": float(np.atleast_1d(t.quantile)[-1]), "quantile_2": np.nan,
+        t_stat, t_crit, _alpha = t.quantile
+        rows.append({"test": "T-test", "quantile": float(t_stat), "quantile_2": float(t_crit),
                      "observed_statistic": float(t.observed_statistic), "information_gain": float(t.observed_statistic),
-                     "result": t})
+                     "ig_low": float(t.test_distribution[0]), "ig_high": float(t.test_distribution[1]), "result": t})
         w = pe.w_test(fc, ref, cat)
-        rows.append({"test": "W-test", "quantile": float(np.atleast_1d(w.quantile)[0]), "quantile_2": np.nan,
-                     "observed_statistic": float(np.atleast_1d(w.observed_statistic)[0]) if w.observed_statistic is not None else np.nan,
-                     "result": w})
+        rows.append({"test": "W-test", "quantile": float(w.quantile), "quantile_2": np.nan,
+                     "observed_statistic": float(w.observed_statistic), "result": w})
     return pd.DataFrame(rows)
 
 
@@ -283,6 +285,63 @@ def information_gain(ll_model: np.ndarray, ll_reference: np.ndarray, alpha: floa
     t = mean / se if se > 0 else np.inf
     return pd.Series({"information_gain": mean, "ci_low": mean - tcrit * se, "ci_high": mean + tcrit * se,
                       "t_statistic": t, "p_value": float(2 * stats.t.sf(abs(t), n - 1)), "n": n})
+
+
+def write_catalog_forecast_csv(simulations: pd.DataFrame, path, *, n_simulations: int | None = None):
+    """Write simulated catalogs in pycsep's catalog-forecast CSV format, atomically.
+
+    Columns ``lon, lat, M, time_string, depth, catalog_id, event_id`` (pycsep's ASCII format); catalogs
+    with no event are written as a line with only their ``catalog_id`` so that pycsep counts them.
+
+    Parameters
+    ----------
+    simulations : pandas.DataFrame
+        From :meth:`quakelab.models.ETAS.catalog_forecast` (``catalog_id`` column).
+    path : path-like
+        Destination.
+    n_simulations : int, optional
+        Total number of catalogs (``simulations.attrs["n_simulations"]`` when None).
+
+    Returns
+    -------
+    pathlib.Path
+        The file.
+    """
+    from quakelab.catalog.store import write_text_atomic
+
+    n = n_simulations or simulations.attrs.get("n_simulations", int(simulations["catalog_id"].max()) + 1)
+    frame = pd.DataFrame({
+        "lon": simulations["longitude"].to_numpy(), "lat": simulations["latitude"].to_numpy(),
+        "M": simulations["magnitude"].to_numpy(),
+        "time_string": simulations["time"].dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S.%f").to_numpy(),
+        "depth": simulations["depth_km"].fillna(0.0).to_numpy(), "catalog_id": simulations["catalog_id"].to_numpy(),
+        "event_id": simulations["event_id"].to_numpy(),
+    })
+    empty = sorted(set(range(n)) - set(frame["catalog_id"].unique()))
+    frame = pd.concat([frame, pd.DataFrame({"catalog_id": empty})], ignore_index=True)
+    frame = frame.sort_values("catalog_id", kind="mergesort")  # pycsep needs catalogs in order
+    text = frame.to_csv(index=False, header=True, float_format="%.10g")
+    return write_text_atomic(path, text)
+
+
+def read_catalog_forecast_csv(path, *, start=None, end=None, region=None):
+    """Load a catalog-forecast CSV with pycsep (``csep.load_catalog_forecast``).
+
+    Returns
+    -------
+    csep.core.forecasts.CatalogForecast
+        pycsep's catalog forecast (its ``catalogs`` iterate as CSEPCatalog objects).
+    """
+    import csep
+
+    kwargs = {}
+    if start is not None:
+        kwargs["start_time"] = pd.Timestamp(start).to_pydatetime()
+    if end is not None:
+        kwargs["end_time"] = pd.Timestamp(end).to_pydatetime()
+    if region is not None:
+        kwargs["region"] = region
+    return csep.load_catalog_forecast(str(path), **kwargs)
 
 
 def window_datetimes(start, end) -> tuple[_dt.datetime, _dt.datetime]:

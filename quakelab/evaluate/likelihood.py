@@ -146,9 +146,9 @@ def poisson_test_scores(model: PoissonModel, catalog: pd.DataFrame, *, test_star
     Returns
     -------
     LikelihoodScore
-        Scores (no per-event table).
+        Closed-form scores and a per-event table (compensators between consecutive events).
     """
-    test = model._select(catalog, test_start, test_end)
+    test = model._select(catalog, test_start, test_end).sort_values("time", kind="mergesort")
     n = len(test)
     if n == 0:
         raise ValueError("no test events")
@@ -156,7 +156,15 @@ def poisson_test_scores(model: PoissonModel, catalog: pd.DataFrame, *, test_star
     rate = model.mu_ * model.area_km2
     tll = math.log(rate) - rate * t_days / n
     sll = -math.log(model.area_km2)
-    return LikelihoodScore(model=name, ll=tll + sll, tll=tll, sll=sll, n_test_events=n)
+    # per event, as for ETAS: compensator from the previous event (the mean differs from the closed form
+    # only by the stretch after the last test event)
+    days = ((test["time"] - _utc(test_start)) / pd.Timedelta(days=1)).to_numpy()
+    comp = rate * np.diff(np.concatenate([[0.0], days]))
+    per_event = pd.DataFrame({"time": test["time"].to_numpy(), "magnitude": test["magnitude"].to_numpy(),
+                              "log_lambda": math.log(model.mu_), "log_lambda_star": math.log(rate),
+                              "compensator": comp, "tll": math.log(rate) - comp, "sll": sll})
+    per_event["ll"] = per_event["tll"] + sll
+    return LikelihoodScore(model=name, ll=tll + sll, tll=tll, sll=sll, n_test_events=n, per_event=per_event)
 
 
 def direct_log_likelihood(model: ETAS, catalog: pd.DataFrame, *, auxiliary_start, start, end) -> float:

@@ -34,7 +34,7 @@ def gr_magnitudes(n: int, beta: float, m_low: float, delta_m: float, rng: np.ran
     norm = 1.0 if m_max is None else 1 - math.exp(-beta * (m_max - m_low))
     m = m_low - np.log(1 - norm * u) / beta
     if delta_m > 0:
-        m = np.floor(m / delta_m + 0.5 + 1e-9) * delta_m
+        m = np.round(np.floor(m / delta_m + 0.5 + 1e-9) * delta_m, 10)
     return m
 
 

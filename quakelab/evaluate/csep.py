@@ -153,8 +153,19 @@ def csep_tests(forecast, observed: pd.DataFrame, *, reference=None, seed: int = 
     """
     from csep.core import poisson_evaluations as pe
 
+    if hasattr(forecast, "data_vars") and {"start", "end"} <= set(forecast.attrs) and len(observed):
+        t0, t1 = pd.Timestamp(forecast.attrs["start"]), pd.Timestamp(forecast.attrs["end"])
+        t0 = t0.tz_localize("UTC") if t0.tzinfo is None else t0
+        t1 = t1.tz_localize("UTC") if t1.tzinfo is None else t1
+        outside = (observed["time"] < t0) | (observed["time"] >= t1)
+        if outside.any():
+            raise ValueError(f"{int(outside.sum())} observed events fall outside the forecast window {t0} .. {t1}: "
+                             "select the test catalog to the forecast's window")
     fc = forecast if not hasattr(forecast, "data_vars") else to_pycsep_forecast(forecast, name=forecast.attrs.get("model", "forecast"))
     cat = to_pycsep_catalog(observed, fc)
+    if len(observed) and cat.event_count == 0:
+        raise ValueError(f"none of the {len(observed)} observed events lies in the forecast's cells and magnitude "
+                         f"bins (>= {float(np.min(fc.magnitudes))}): the forecast grid does not match the test catalog")
     rows = []
     n = pe.number_test(fc, cat)
     q = n.quantile

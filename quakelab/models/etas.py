@@ -161,7 +161,7 @@ class _Prepared:
     t_start: float
     t_end: float
     event_id: np.ndarray
-    truncated_mass: float  # largest fraction of a source's spatial kernel outside its radius
+    radius_km: np.ndarray | None  # pair truncation radius of each source (None: no truncation)
 
 
 class ETAS:
@@ -340,15 +340,11 @@ class ETAS:
         order = np.argsort(tgt, kind="stable")
         src, tgt, dt = src[order], tgt[order], dt[order]
         r2 = r2[order] if self.spatial else np.zeros(src.size)
-        if self.spatial and radius is not None and self.coppersmith_multiplier is not None:
-            d_guess = 10 ** self.theta0["log10_d"] * np.exp(self.theta0["gamma"] * mprime)
-            trunc = float(np.max((d_guess / (radius**2 + d_guess)) ** self.theta0["rho"]))
-        else:
-            trunc = 0.0
+        keep_radius = radius if (self.spatial and self.coppersmith_multiplier is not None) else None
         return _Prepared(t=t, lat_rad=lat, lon_rad=lon, mprime=mprime, is_target=is_target,
                          src=src.astype(np.int64), tgt=tgt.astype(np.int64), dt=dt, r2=r2, t_start=float(t0),
                          t_end=float(t1), event_id=cat["event_id"].astype(str).to_numpy() if "event_id" in cat
-                         else np.arange(n).astype(str), truncated_mass=trunc)
+                         else np.arange(n).astype(str), radius_km=keep_radius)
 
     # ------------------------------------------------------------------ likelihood pieces
     def _expected_aftershocks(self, theta8: np.ndarray, prep: _Prepared) -> np.ndarray:
@@ -563,11 +559,26 @@ class ETAS:
             "n_pairs": int(prep.src.size), "area_km2": self.area_km2, "beta": self.beta_,
             "n_background_expected": n_hat, "prepare_s": round(t_prep, 3), "fit_s": round(t_fit, 3),
             "total_s": round(_time.perf_counter() - t0, 3), "changes": history,
-            "max_truncated_spatial_mass": prep.truncated_mass,
+            **self._truncation_report(prep),
             "auxiliary_start": str(_utc(auxiliary_start)), "start": str(_utc(start)), "end": str(_utc(end)),
         }
         self.log_likelihood_ = self.log_likelihood_truncated_
         return self
+
+    def _truncation_report(self, prep: _Prepared) -> dict[str, float]:
+        """Spatial kernel mass outside the pair radius at the fitted parameters (0 without truncation).
+
+        The fraction of source j's kernel beyond radius R_j is ``(D_j / (R_j² + D_j))^rho``; reported as
+        the maximum over sources and the mean weighted by expected aftershocks.
+        """
+        if prep.radius_km is None:
+            return {"max_truncated_spatial_mass": 0.0, "mean_truncated_spatial_mass": 0.0}
+        p = self.params_.natural
+        big_d = p["d"] * np.exp(p["gamma"] * prep.mprime)
+        frac = (big_d / (prep.radius_km**2 + big_d)) ** p["rho"]
+        w = p["k0"] * np.exp(p["a"] * prep.mprime) / big_d ** p["rho"]
+        return {"max_truncated_spatial_mass": float(frac.max()),
+                "mean_truncated_spatial_mass": float(np.sum(frac * w) / np.sum(w))}
 
     def _standard_errors(self, theta: np.ndarray, prep: _Prepared) -> dict[str, float]:
         k = theta.size

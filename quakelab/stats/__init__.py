@@ -1,6 +1,6 @@
 """Seismicity statistics: completeness, Gutenberg–Richter, Omori–Utsu, inter-event times."""
 
-from quakelab.stats.declustering import etas_declustering, gardner_knopoff, zaliapin_ben_zion
+from quakelab.stats.declustering import etas_declustering, gardner_knopoff, reasenberg, zaliapin_ben_zion
 from quakelab.stats.gutenberg_richter import (
     GutenbergRichter,
     b_value,
@@ -22,7 +22,7 @@ from quakelab.stats.omori import (
 )
 
 __all__ = [
-    "etas_declustering", "gardner_knopoff", "zaliapin_ben_zion",
+    "etas_declustering", "gardner_knopoff", "reasenberg", "zaliapin_ben_zion",
     "GutenbergRichter", "OmoriFit", "b_value", "bin_magnitudes", "days_since", "frequency_magnitude",
     "interevent_statistics", "interevent_times", "magnitude_of_completeness", "mc_b_stability",
     "mc_goodness_of_fit", "mc_maxc", "omori_fit", "simulate_gutenberg_richter", "simulate_omori",

@@ -185,6 +185,121 @@ def _mixture_boundary(x: np.ndarray) -> float:
     return float(grid[switch[0]]) if switch.size else float(mu.mean())
 
 
+def reasenberg(catalog: pd.DataFrame, *, tau_min_days: float = 1.0, tau_max_days: float = 10.0,
+               p_confidence: float = 0.95, xk: float = 0.5, xmeff: float | None = None, rfact: float = 10.0,
+               use_depth: bool = True) -> pd.DataFrame:
+    """Reasenberg (1985) cluster analysis.
+
+    Events are processed in time order. An event not in a cluster looks ahead ``tau_min`` days; an
+    event in a cluster looks ahead ``tau = -ln(1 - P) t / 10^(2 (dM - 1) / 3)`` days (clipped to
+    ``[tau_min, tau_max]``), with ``t`` the time since the cluster's largest event and
+    ``dM = (1 - xk) M_largest - xmeff``. Later events inside the look-ahead window join the cluster
+    when they lie within ``rfact`` crack radii of the current event or within one crack radius of the
+    cluster's largest event; the crack radius is ``0.011 * 10^(0.4 M)`` km. Clusters that touch merge.
+    Location errors are not subtracted from distances.
+
+    Parameters
+    ----------
+    catalog : pandas.DataFrame
+        Canonical catalog.
+    tau_min_days, tau_max_days : float
+        Look-ahead bounds (defaults 1 and 10 days).
+    p_confidence : float
+        Probability of observing the next event of a sequence (0.95).
+    xk : float
+        Raise of the effective cut-off during clusters (0.5).
+    xmeff : float, optional
+        Effective magnitude cut-off; the catalog's smallest magnitude when None.
+    rfact : float
+        Interaction radius factor (10).
+    use_depth : bool
+        Hypocentral distances when depths are present.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``cluster_id``, ``is_mainshock`` (catalog index).
+    """
+    order = np.argsort(catalog["time"].to_numpy(), kind="stable")
+    cat = catalog.iloc[order]
+    n = len(cat)
+    t = _days(cat)
+    m = cat["magnitude"].to_numpy(dtype=float)
+    lat = np.radians(cat["latitude"].to_numpy(dtype=float))
+    lon = np.radians(cat["longitude"].to_numpy(dtype=float))
+    z = cat["depth_km"].to_numpy(dtype=float) if (use_depth and "depth_km" in cat) else np.zeros(n)
+    z = np.where(np.isfinite(z), z, 0.0)
+    xmeff = float(np.min(m)) if xmeff is None else float(xmeff)
+    r_crack = 0.011 * 10 ** (0.4 * m)
+    r_inter = rfact * r_crack
+    clus = np.full(n, -1)
+    big_event: dict[int, int] = {}
+    next_id = 0
+
+    def dist(i: int, js: np.ndarray) -> np.ndarray:
+        h = (np.sin((lat[js] - lat[i]) / 2) ** 2 + np.cos(lat[i]) * np.cos(lat[js]) * np.sin((lon[js] - lon[i]) / 2) ** 2)
+        d = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+        return np.sqrt(d**2 + (z[js] - z[i]) ** 2)
+
+    for i in range(n - 1):
+        k = clus[i]
+        if k >= 0:
+            b = big_event[k]
+            if m[i] >= m[b]:
+                big_event[k] = i
+                tau = tau_min_days
+            else:
+                dm = max((1 - xk) * m[b] - xmeff, 0.0)
+                tau = -np.log(1 - p_confidence) * (t[i] - t[b]) / 10 ** (2 * (dm - 1) / 3)
+                tau = min(max(tau, tau_min_days), tau_max_days)
+        else:
+            tau = tau_min_days
+        hi = np.searchsorted(t, t[i] + tau, side="right")
+        cand = np.arange(i + 1, hi)
+        if k >= 0:
+            cand = cand[clus[cand] != k]
+        if cand.size == 0:
+            continue
+        near = dist(i, cand) <= r_inter[i]
+        if k >= 0 and tau > tau_min_days:
+            near |= dist(big_event[k], cand) <= r_crack[big_event[k]]
+        linked = cand[near]
+        if linked.size == 0:
+            continue
+        in_clusters = np.unique(clus[linked][clus[linked] >= 0])
+        if k < 0 and in_clusters.size == 0:
+            k = next_id
+            next_id += 1
+            clus[i] = k
+            big_event[k] = i
+        elif in_clusters.size:
+            target = min(in_clusters.min(), k) if k >= 0 else int(in_clusters.min())
+            for other in set(in_clusters.tolist()) | ({k} if k >= 0 else set()):
+                if other != target:
+                    clus[clus == other] = target
+                    if m[big_event[other]] > m[big_event[target]]:
+                        big_event[target] = big_event[other]
+                    big_event.pop(other, None)
+            if clus[i] < 0:
+                clus[i] = target
+            k = target
+        clus[linked[clus[linked] < 0]] = k
+        for j in linked:
+            if m[j] > m[big_event[k]]:
+                big_event[k] = j
+    singles = clus < 0
+    parent = np.full(n, -1)
+    first_of: dict[int, int] = {}
+    for i in range(n):
+        if not singles[i]:
+            first = first_of.setdefault(int(clus[i]), i)
+            if first != i:
+                parent[i] = first
+    labels = _labels(parent, m, cat.index)
+    labels["cluster_id"] = cat.index.to_numpy()[labels["cluster_id"].to_numpy()]
+    return labels.loc[catalog.index]
+
+
 def etas_declustering(model, catalog: pd.DataFrame, *, threshold: float | None = 0.5,
                       seed: int | None = None) -> pd.DataFrame:
     """ETAS stochastic declustering (Zhuang et al. 2002) from a fitted :class:`~quakelab.models.ETAS`.

@@ -40,7 +40,7 @@ def test_round_trip_with_pycsep(helmstetter):
 def test_n_test_equals_poisson_cdf(helmstetter, sample_catalog):
     """The bridge passes pycsep's number test through: delta1 = P(N >= n_obs), delta2 = P(N <= n_obs)."""
     ds = from_pycsep_forecast(helmstetter)
-    ds.attrs.update(start="2019-07-06", end="2019-07-13")
+    ds.attrs.update(start="2019-07-06", end="2019-07-14")
     res = csep_tests(ds, sample_catalog, num_simulations=200).set_index("test")
     # count by hand: events M >= 4.95 whose 0.1-degree cell belongs to the forecast region
     big = sample_catalog[sample_catalog["magnitude"] >= 4.95 - 1e-9]
@@ -57,7 +57,7 @@ def test_n_test_equals_poisson_cdf(helmstetter, sample_catalog):
 
 def test_comparison_tests_against_uniform_poisson(helmstetter, sample_catalog):
     ds = from_pycsep_forecast(helmstetter)
-    ds.attrs.update(start="2019-07-06", end="2019-07-13")
+    ds.attrs.update(start="2019-07-06", end="2019-07-14")
     total = float(ds["expected_count"].sum())
     ref = poisson_grid(ds, 1.0, b_value=1.0).where(ds["expected_count"].notnull())
     ref["expected_count"] = ref["expected_count"] * total / float(ref["expected_count"].sum())
@@ -118,3 +118,14 @@ def test_catalog_forecast_csv_round_trip_through_pycsep(tmp_path):
     assert 0 in counts  # empty catalogs are kept
     first = next(iter(read_catalog_forecast_csv(path)))
     assert np.allclose(np.sort(first.get_magnitudes()), np.sort(sims.loc[sims["catalog_id"] == 0, "magnitude"]))
+
+
+def test_mismatched_grid_or_window_is_a_clear_error(helmstetter, sample_catalog):
+    ds = from_pycsep_forecast(helmstetter)
+    ds.attrs.update(start="2019-07-06", end="2019-07-14")
+    far = sample_catalog.assign(longitude=10.0, latitude=10.0)
+    with pytest.raises(ValueError, match="does not match the test catalog"):
+        csep_tests(ds, far)
+    ds.attrs.update(start="2020-01-01", end="2020-02-01")
+    with pytest.raises(ValueError, match="outside the forecast window"):
+        csep_tests(ds, sample_catalog)

@@ -61,3 +61,24 @@ def test_etas_stochastic_declustering(simulated):
     assert lab["background_probability"].sum() == pytest.approx(truth.sum(), rel=0.1)
     draw = etas_declustering(model, sub, threshold=None, seed=0)
     assert abs(draw["is_mainshock"].sum() - lab["background_probability"].sum()) < 4 * np.sqrt(len(draw))
+
+
+def test_reasenberg_hand_example_and_simulation(simulated):
+    from quakelab.stats import reasenberg
+
+    cat = pd.DataFrame({
+        "time": pd.to_datetime(["2020-01-01 00:00", "2020-01-01 12:00", "2020-01-01 13:00", "2020-01-20 00:00"],
+                               utc=True),
+        "latitude": [35.0, 35.005, 36.0, 35.0], "longitude": [-117.0, -117.0, -117.0, -117.0],
+        "depth_km": [5.0, 5.0, 5.0, 5.0], "magnitude": [4.0, 3.0, 3.5, 3.0],
+    })
+    # M4 crack radius 0.011 * 10^1.6 = 0.44 km, interaction radius 4.4 km: the 0.56 km neighbour half a day
+    # later joins; the event 111 km away and the one 19 days later (look-ahead <= 10 days) do not
+    lab = reasenberg(cat)
+    assert lab["cluster_id"].tolist()[:2] == [0, 0]
+    assert lab["is_mainshock"].tolist() == [True, False, True, True]
+    truth = simulated["generation"].to_numpy() == 0
+    rb = reasenberg(simulated)
+    pred = rb["is_mainshock"].to_numpy()
+    assert (pred & truth).sum() / truth.sum() > 0.8  # background events are kept
+    assert truth.sum() < pred.sum() < len(simulated)  # but it removes fewer events than ETAS triggered

@@ -2,6 +2,7 @@
 
 from quakelab.viz.coastlines import CoastlineDataError, coastline_geometries, coastline_source
 from quakelab.viz.plots import (
+    csep_test_plot,
     cumulative_count,
     epicentre_map,
     frequency_magnitude_plot,
@@ -11,6 +12,6 @@ from quakelab.viz.plots import (
 )
 
 __all__ = [
-    "CoastlineDataError", "coastline_geometries", "coastline_source", "cumulative_count", "epicentre_map",
+    "CoastlineDataError", "coastline_geometries", "coastline_source", "csep_test_plot", "cumulative_count", "epicentre_map",
     "frequency_magnitude_plot", "magnitude_time", "omori_decay", "save_figure",
 ]

@@ -282,3 +282,48 @@ def save_figure(ax_or_fig, path: str | os.PathLike, *, dpi: int = 120) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return final
+
+
+def csep_test_plot(table: pd.DataFrame, ax: Axes | None = None, *, alpha: float = 0.05,
+                   title: str | None = None) -> Axes:
+    """Quantile scores of CSEP consistency tests per model (from :func:`quakelab.evaluate.csep_tests`).
+
+    One-sided tests fail below ``alpha`` (shaded); the N-test shows both delta1 and delta2, each failing
+    below ``alpha / 2``.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Columns ``model, test, quantile, quantile_2``.
+    ax : matplotlib Axes, optional
+        Axes to draw on.
+    alpha : float, default 0.05
+        Significance level.
+    title : str, optional
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    tests = [t for t in ["N-test", "M-test", "S-test", "L-test", "CL-test"] if t in set(table["test"])]
+    models = list(dict.fromkeys(table["model"]))
+    width = 0.8 / max(len(models), 1)
+    for k, model in enumerate(models):
+        sub = table[table["model"] == model].set_index("test")
+        x = np.arange(len(tests)) + (k - (len(models) - 1) / 2) * width
+        q = [float(sub.loc[t, "quantile"]) if t in sub.index else np.nan for t in tests]
+        bars = ax.bar(x, np.maximum(q, 0.005), width=width * 0.9, label=model)
+        if "N-test" in sub.index and "N-test" in tests:
+            ax.plot(x[tests.index("N-test")], float(sub.loc["N-test", "quantile_2"]), "v",
+                    color=bars.patches[0].get_facecolor(), ms=7)
+    ax.axhspan(0, alpha, color="tab:red", alpha=0.12, label=f"reject (< {alpha:g})")
+    ax.set_xticks(np.arange(len(tests)), tests)
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel("quantile score (N-test: ▲ bar δ1, ▼ δ2)")
+    ax.set_title(title or "CSEP consistency tests")
+    ax.legend(fontsize="small", loc="upper right")
+    return ax

@@ -127,6 +127,20 @@ def as_region(region: Region | Sequence[float] | Sequence[tuple[float, float]]) 
     return Region(tuple(tuple(v) for v in seq))
 
 
+def cell_area_km2(lat_centre: ArrayLike, cell_deg: float, radius_km: float = EARTH_RADIUS_KM) -> np.ndarray:
+    """Exact area on the sphere of lon/lat cells of side ``cell_deg`` centred at ``lat_centre``.
+
+    Examples
+    --------
+    >>> round(float(cell_area_km2(0.05, 0.1)), 3)
+    123.919
+    """
+    lat = np.asarray(lat_centre, dtype=float)
+    top = np.radians(np.minimum(lat + cell_deg / 2, 90.0))
+    bottom = np.radians(np.maximum(lat - cell_deg / 2, -90.0))
+    return radius_km**2 * np.radians(cell_deg) * (np.sin(top) - np.sin(bottom))
+
+
 def haversine_km(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike,
                  radius_km: float = EARTH_RADIUS_KM) -> np.ndarray:
     """Great-circle distance in km (inputs in degrees, broadcast)."""

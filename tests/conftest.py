@@ -45,3 +45,18 @@ def _close_figures():
     yield
     if "matplotlib.pyplot" in sys.modules:
         sys.modules["matplotlib.pyplot"].close("all")
+
+
+#: ETAS parameters of the simulated test catalog (branching ratio 0.68 with beta = 2.3, ~23k events in 10 years).
+ETAS_TRUTH = dict(log10_mu=-4.9, log10_k0=-3.03, a=1.5, log10_c=-2.5, omega=0.1, log10_tau=2.0, log10_d=-1.0,
+                  gamma=1.0, rho=1.5)
+ETAS_REGION = (-120, -116, 33, 37)
+
+
+@pytest.fixture(scope="session")
+def etas_simulated():
+    """(model with the true parameters, catalog simulated from it over 2007-2017 with seed 1)."""
+    from quakelab.models import ETAS
+
+    model = ETAS(mc=1.0, region=ETAS_REGION).set_params(ETAS_TRUTH, beta=2.3)
+    return model, model.simulate("2007-01-01", "2017-01-01", seed=1)

@@ -211,12 +211,11 @@ def poisson_grid(ds, rate_per_day_km2: float, *, region: Region | None = None, b
     xarray.Dataset
         Same layout as ``ds``.
     """
-    from quakelab.region import EARTH_RADIUS_KM
+    from quakelab.region import cell_area_km2
 
     lat, lon, dh = _grid(ds)
     days = (pd.Timestamp(ds.attrs["end"]) - pd.Timestamp(ds.attrs["start"])) / pd.Timedelta(days=1)
-    cell_area = (EARTH_RADIUS_KM**2 * np.radians(dh)
-                 * (np.sin(np.radians(lat + dh / 2)) - np.sin(np.radians(lat - dh / 2))))  # per latitude row
+    cell_area = cell_area_km2(lat, dh)  # per latitude row
     spatial = np.repeat(cell_area[:, None], lon.size, axis=1)
     if region is not None:
         lon_c, lat_c = np.meshgrid(lon, lat)

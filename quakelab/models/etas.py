@@ -34,7 +34,7 @@ import pandas as pd
 from scipy import optimize
 
 from quakelab.models.simulate import simulate_branching
-from quakelab.region import EARTH_RADIUS_KM, Region, as_region
+from quakelab.region import EARTH_RADIUS_KM, Region, as_region, cell_area_km2
 
 PARAMETER_NAMES = ("log10_mu", "log10_k0", "a", "log10_c", "omega", "log10_tau", "log10_d", "gamma", "rho")
 #: Bounds of the parameters during fitting (those of Mizrahi et al.'s reference implementation).
@@ -764,9 +764,7 @@ class ETAS:
         lat_c = (lat_edges[:-1] + lat_edges[1:]) / 2
         lon_c = (lon_edges[:-1] + lon_edges[1:]) / 2
         glon, glat = np.meshgrid(lon_c, lat_c)
-        cell_area = (self.earth_radius_km**2 * np.radians(cell_deg)
-                     * (np.sin(np.radians(np.minimum(glat + cell_deg / 2, 90))) - np.sin(np.radians(glat - cell_deg / 2))))
-        cell_area = cell_area * self.region.contains(glon.ravel(), glat.ravel()).reshape(glon.shape)
+        cell_area = cell_area_km2(glat, cell_deg, self.earth_radius_km) * self.region.contains(glon.ravel(), glat.ravel()).reshape(glon.shape)
         days = (_utc(end) - _utc(start)) / pd.Timedelta(days=1)
         lower = mags - self.delta_m / 2 - self.m_ref
         surv = np.exp(-self.beta_ * np.clip(lower, 0, None))

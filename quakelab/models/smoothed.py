@@ -8,7 +8,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from quakelab.region import EARTH_RADIUS_KM, Region, as_region, haversine_km
+from quakelab.region import EARTH_RADIUS_KM, Region, as_region, cell_area_km2, haversine_km
 
 
 class SmoothedSeismicity:
@@ -116,8 +116,7 @@ class SmoothedSeismicity:
         lat_e = np.round(np.arange(y0, y1 + cell_deg / 2, cell_deg), 10)
         lon_c, lat_c = (lon_e[:-1] + lon_e[1:]) / 2, (lat_e[:-1] + lat_e[1:]) / 2
         glon, glat = np.meshgrid(lon_c, lat_c)
-        area = (EARTH_RADIUS_KM**2 * math.radians(cell_deg)
-                * (np.sin(np.radians(glat + cell_deg / 2)) - np.sin(np.radians(glat - cell_deg / 2))))
+        area = cell_area_km2(glat, cell_deg)
         inside = self.region.contains(glon.ravel(), glat.ravel()).reshape(glon.shape)
         dens = self.density(glon.ravel(), glat.ravel()).reshape(glon.shape) * area * inside
         spatial = dens / dens.sum()

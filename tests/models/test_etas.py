@@ -5,21 +5,18 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import ETAS_REGION as REGION
+from conftest import ETAS_TRUTH as TRUTH
 
 from quakelab.evaluate import direct_log_likelihood
 from quakelab.models import ETAS, ETASConvergenceError, ETASError, branching_ratio
 from quakelab.models.etas import ETASParameters, time_integral_python
 from quakelab.region import Region, RegionError
 
-TRUTH = dict(log10_mu=-4.9, log10_k0=-3.03, a=1.5, log10_c=-2.5, omega=0.1, log10_tau=2.0, log10_d=-1.0,
-             gamma=1.0, rho=1.5)
-REGION = (-120, -116, 33, 37)
-
 
 @pytest.fixture(scope="module")
-def simulated():
-    model = ETAS(mc=1.0, region=REGION).set_params(TRUTH, beta=2.3)
-    return model, model.simulate("2007-01-01", "2017-01-01", seed=1)
+def simulated(etas_simulated):
+    return etas_simulated
 
 
 def test_simulated_count_and_branching_ratio(simulated):

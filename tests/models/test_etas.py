@@ -162,3 +162,18 @@ def test_forecast_grid(simulated):
     first_bin = float(ds["expected_count"].isel(magnitude=0).sum())
     assert first_bin > (1 - np.exp(-0.23)) * background
     assert ds.attrs["n_events_q025"] <= ds.attrs["n_events_median"] <= ds.attrs["n_events_q975"]
+
+
+def test_temporal_variant_recovers_parameters():
+    params = dict(log10_mu=0.0, log10_k0=-1.4, a=1.0, log10_c=-2.0, omega=0.2, log10_tau=1.0, log10_d=0.0,
+                  gamma=0.0, rho=1.0)
+    truth = ETAS(mc=2.0, spatial=False).set_params(params, beta=2.3)
+    cat = truth.simulate("2000-01-01", "2006-06-01", seed=11)
+    assert len(cat) > 4000
+    fit = ETAS(mc=2.0, spatial=False, max_lag_days=200.0, theta0={"log10_k0": -1.0, "log10_c": -2.5})
+    fit.fit(cat, auxiliary_start="2000-01-01", start="2000-03-01", end="2006-06-01")
+    table = fit.parameter_table()
+    for name in ("log10_mu", "log10_k0", "a", "log10_c", "omega", "log10_tau"):
+        z = (table.loc[name, "value"] - params[name]) / table.loc[name, "std_error"]
+        assert abs(z) < 2.5, (name, z)
+    assert fit.branching_ratio_ == pytest.approx(truth.branching_ratio_, abs=0.1)

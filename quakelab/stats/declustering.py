@@ -7,7 +7,6 @@ singletons are mainshocks), plus method-specific columns.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 import pandas as pd
 
@@ -88,31 +87,6 @@ def gardner_knopoff(catalog: pd.DataFrame) -> pd.DataFrame:
     return _labels(parent, m, catalog.index, {"window_km": window_km, "window_days": window_days})
 
 
-@numba.njit(cache=True, parallel=True)
-def _nearest_neighbour(t, lat, lon, m, b, df, radius):
-    n = t.size
-    eta = np.full(n, np.inf)
-    parent = np.full(n, -1)
-    for j in numba.prange(n):
-        best = np.inf
-        arg = -1
-        for i in range(n):
-            dt = t[j] - t[i]
-            if dt <= 0.0:
-                continue
-            h = (np.sin((lat[j] - lat[i]) / 2) ** 2
-                 + np.cos(lat[i]) * np.cos(lat[j]) * np.sin((lon[j] - lon[i]) / 2) ** 2)
-            r = 2 * radius * np.arcsin(np.sqrt(min(h, 1.0)))
-            r = max(r, 1e-3)  # co-located events: 1 m floor
-            val = dt / 365.25 * r**df * 10 ** (-b * m[i])
-            if val < best:
-                best = val
-                arg = i
-        eta[j] = best
-        parent[j] = arg
-    return eta, parent
-
-
 def zaliapin_ben_zion(catalog: pd.DataFrame, *, b_value: float = 1.0, fractal_dimension: float = 1.6,
                       log10_eta0: float | None = None) -> pd.DataFrame:
     """Nearest-neighbour declustering of Zaliapin & Ben-Zion (2013).
@@ -138,11 +112,13 @@ def zaliapin_ben_zion(catalog: pd.DataFrame, *, b_value: float = 1.0, fractal_di
         label of the nearest neighbour or -1), ``is_clustered`` (its link is below the threshold);
         ``attrs["log10_eta0"]``.
     """
+    from quakelab.stats._kernels import nearest_neighbour
+
     order = np.argsort(catalog["time"].to_numpy(), kind="stable")
     cat = catalog.iloc[order]
     t = _days(cat)
     m = cat["magnitude"].to_numpy(dtype=float)
-    eta, parent = _nearest_neighbour(t, np.radians(cat["latitude"].to_numpy(dtype=float)),
+    eta, parent = nearest_neighbour(t, np.radians(cat["latitude"].to_numpy(dtype=float)),
                                      np.radians(cat["longitude"].to_numpy(dtype=float)), m, b_value,
                                      fractal_dimension, EARTH_RADIUS_KM)
     with np.errstate(divide="ignore"):

@@ -110,7 +110,8 @@ def to_pycsep_catalog(catalog: pd.DataFrame, forecast=None, *, name: str = "obse
     """
     from csep.core.catalogs import CSEPCatalog
 
-    ms = (catalog["time"].dt.tz_convert("UTC").astype("int64") // 10**6).to_numpy()  # epoch milliseconds
+    epoch = pd.Timestamp("1970-01-01", tz="UTC")
+    ms = ((catalog["time"].dt.tz_convert("UTC") - epoch) // pd.Timedelta(milliseconds=1)).to_numpy(dtype=np.int64)
     frame = pd.DataFrame({
         "id": catalog["event_id"].astype(str).str.encode("utf-8").to_numpy(),
         "origin_time": ms, "latitude": catalog["latitude"].to_numpy(dtype=float),

@@ -9,9 +9,11 @@ from quakelab.waveforms.detection import (
     pick_baer,
     score_detections,
 )
+from quakelab.waveforms.features import ppsd, window_features
+from quakelab.waveforms.fetch import fetch_waveforms
 from quakelab.waveforms.io import WaveformError, apply_gap_policy, example_path, gaps_report, read_waveforms
 from quakelab.waveforms.processing import ALLOWED_STEPS, ProcessingChain
 
 __all__ = ["ALLOWED_STEPS", "ProcessingChain", "WaveformError", "apply_gap_policy", "characteristic_function",
-           "coincidence", "detect", "example_path", "gaps_report", "pick_ar", "pick_baer", "read_waveforms",
-           "score_detections"]
+           "coincidence", "detect", "example_path", "fetch_waveforms", "gaps_report", "pick_ar", "pick_baer",
+           "ppsd", "read_waveforms", "score_detections", "window_features"]

@@ -8,6 +8,7 @@ from quakelab.waveforms.detection import (
     pick_ar,
     pick_baer,
     score_detections,
+    tune_stalta,
 )
 from quakelab.waveforms.features import ppsd, window_features
 from quakelab.waveforms.fetch import fetch_waveforms
@@ -16,4 +17,4 @@ from quakelab.waveforms.processing import ALLOWED_STEPS, ProcessingChain
 
 __all__ = ["ALLOWED_STEPS", "ProcessingChain", "WaveformError", "apply_gap_policy", "characteristic_function",
            "coincidence", "detect", "example_path", "fetch_waveforms", "gaps_report", "pick_ar", "pick_baer",
-           "ppsd", "read_waveforms", "score_detections", "window_features"]
+           "ppsd", "read_waveforms", "score_detections", "tune_stalta", "window_features"]

@@ -204,3 +204,40 @@ def score_detections(detected, reference, *, tolerance_s: float = 1.0) -> pd.Ser
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return pd.Series({"true_positives": tp, "false_positives": fp, "false_negatives": fn,
                       "precision": precision, "recall": recall, "f1": f1})
+
+
+def tune_stalta(validation_stream, validation_reference, *, sta_s=(0.2, 0.5, 1.0), lta_s=(5.0, 10.0, 30.0),
+                on=(2.5, 3.5, 5.0), off: float = 1.0, method: StaLtaMethod = "recursive",
+                tolerance_s: float = 1.0) -> pd.DataFrame:
+    """Grid search of STA/LTA parameters by F1 on a validation part only (apply the best to the test part).
+
+    Parameters
+    ----------
+    validation_stream : obspy.Stream
+        Validation data.
+    validation_reference : sequence of timestamps
+        Reference event times inside the validation data.
+    sta_s, lta_s, on : sequences
+        Candidate values.
+    off : float
+        Trigger-off threshold.
+    method : {"classic", "recursive", "delayed"}
+        STA/LTA variant.
+    tolerance_s : float
+        Matching tolerance.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per combination with precision, recall and F1, best first.
+    """
+    rows = []
+    for s in sta_s:
+        for lt in lta_s:
+            if s >= lt:
+                continue
+            for thr in on:
+                det = detect(validation_stream, method=method, sta_s=s, lta_s=lt, on=thr, off=min(off, thr))
+                score = score_detections(det["time_on"], validation_reference, tolerance_s=tolerance_s)
+                rows.append({"sta_s": s, "lta_s": lt, "on": thr, **score.to_dict()})
+    return pd.DataFrame(rows).sort_values(["f1", "precision"], ascending=False).reset_index(drop=True)

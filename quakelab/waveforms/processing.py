@@ -48,7 +48,7 @@ class ProcessingChain:
         """The chain as JSON (what is recorded on traces)."""
         return json.dumps([[n, p] for n, p in self.steps], default=str)
 
-    def apply(self, stream, *, inventory=None):
+    def apply(self, stream, *, inventory=None, parallel: bool | str = False):
         """Apply the chain to a copy of ``stream``.
 
         Parameters
@@ -57,6 +57,9 @@ class ProcessingChain:
             Input (not modified).
         inventory : obspy.Inventory, optional
             Station metadata for ``remove_response`` and ``rotate``.
+        parallel : bool or str, default False
+            Process traces in parallel with dask (``True``: threads; or a dask scheduler name such as
+            ``"processes"``); the result is identical. Not used with ``rotate`` (which needs all traces).
 
         Returns
         -------
@@ -73,6 +76,13 @@ class ProcessingChain:
         st = obspy.Stream([stream]) if isinstance(stream, obspy.Trace) else stream
         if len(st) == 0:
             raise WaveformError("empty stream: nothing to process")
+        if parallel and not any(n == "rotate" for n, _ in self.steps) and len(st) > 1:
+            import dask
+
+            scheduler = "threads" if parallel is True else str(parallel)
+            parts = dask.compute(*[dask.delayed(self.apply)(obspy.Stream([tr]), inventory=inventory)
+                                   for tr in st], scheduler=scheduler)
+            return obspy.Stream([tr for part in parts for tr in part])
         out = st.copy()
         for name, params in self.steps:
             if name in ("remove_response", "rotate"):

@@ -169,4 +169,5 @@ def test_project_config_is_valid():
     root = Path(__file__).resolve().parents[2]
     config = load_config(root / "papermill_runs.yaml")
     assert validate_runs(list(config.runs.values())) == []
-    assert [r.name for r in select_runs(config)] == ["ridgecrest-2019-sample", "ridgecrest-2019-etas"]
+    assert [r.name for r in select_runs(config)] == ["ridgecrest-2019-sample", "ridgecrest-2019-etas",
+                                                     "waveforms-examples"]

@@ -143,3 +143,23 @@ def test_detection_scores_hand_counted():
     assert (s["true_positives"], s["false_positives"], s["false_negatives"]) == (2, 2, 1)
     assert s["precision"] == pytest.approx(0.5) and s["recall"] == pytest.approx(2 / 3)
     assert s["f1"] == pytest.approx(2 * 0.5 * (2 / 3) / (0.5 + 2 / 3))
+
+
+def test_parallel_chain_is_identical():
+    st = obspy.Stream([synthetic(60.0, station=f"S{i}", seed=i) for i in range(4)])
+    chain = ProcessingChain([("detrend", {"type": "linear"}), ("filter", {"type": "bandpass", "freqmin": 1.0,
+                                                                           "freqmax": 10.0})])
+    serial, par = chain.apply(st), chain.apply(st, parallel=True)
+    assert [tr.id for tr in serial] == [tr.id for tr in par]
+    for a, b in zip(serial, par, strict=True):
+        np.testing.assert_array_equal(a.data, b.data)
+
+
+def test_tuning_uses_validation_only_and_finds_a_working_setting():
+    from quakelab.waveforms import tune_stalta
+
+    tr = synthetic(60.0)
+    grid = tune_stalta(obspy.Stream([tr]), pd.to_datetime(["2020-01-01T00:01:00"], utc=True),
+                       sta_s=(0.2, 1.0), lta_s=(10.0,), on=(4.0, 50.0))
+    assert len(grid) == 4 and grid["f1"].iloc[0] == 1.0
+    assert grid.loc[grid["on"] == 50.0, "recall"].max() == 0.0  # a threshold too high detects nothing

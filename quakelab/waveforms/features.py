@@ -64,8 +64,9 @@ def window_features(stream, *, window_s: float = 30.0, step_s: float | None = No
     Returns
     -------
     xarray.DataArray
-        Dims ``(trace, window, feature)``; coords ``trace`` (id), ``window_start`` (trace, window) and
-        ``feature``; NaN where a trace has no full window.
+        Dims ``(station, window, feature)`` — one ``station`` entry per trace, labelled by its SEED id
+        (``NET.STA.LOC.CHA``); coords ``window_start`` (station, window) and ``feature``; NaN where a
+        trace has no full window.
     """
     import xarray as xr
 
@@ -96,9 +97,9 @@ def window_features(stream, *, window_s: float = 30.0, step_s: float | None = No
         if rows:
             arr[i, : len(rows)] = rows
             start_arr[i, : len(t0s)] = pd.DatetimeIndex(t0s).tz_convert(None).to_numpy()
-    return xr.DataArray(arr, dims=("trace", "window", "feature"),
-                        coords={"trace": [tr.id for tr in stream], "feature": names,
-                                "window_start": (("trace", "window"), start_arr)},
+    return xr.DataArray(arr, dims=("station", "window", "feature"),
+                        coords={"station": [tr.id for tr in stream], "feature": names,
+                                "window_start": (("station", "window"), start_arr)},
                         attrs={"window_s": window_s, "step_s": step_s, "bands_hz": str(list(bands_hz))})
 
 

@@ -49,7 +49,7 @@ def test_window_features_known_frequency():
     t = np.arange(0, 60, 1 / fs)
     tr = obspy.Trace(data=np.sin(2 * np.pi * 5.0 * t), header={"sampling_rate": fs, "station": "SIN"})
     f = window_features(obspy.Stream([tr]), window_s=20.0)
-    assert f.dims == ("trace", "window", "feature") and f.sizes["window"] == 3
+    assert f.dims == ("station", "window", "feature") and f.sizes["window"] == 3
     assert np.allclose(f.sel(feature="dominant_frequency_hz"), 5.0, atol=0.05)
     assert np.allclose(f.sel(feature="energy_2_8hz"), 1.0, atol=1e-3)  # all energy in the 2-8 Hz band
     assert np.allclose(f.sel(feature="kurtosis"), -1.5, atol=0.01)  # kurtosis of a sine

@@ -163,3 +163,28 @@ def test_tuning_uses_validation_only_and_finds_a_working_setting():
                        sta_s=(0.2, 1.0), lta_s=(10.0,), on=(4.0, 50.0))
     assert len(grid) == 4 and grid["f1"].iloc[0] == 1.0
     assert grid.loc[grid["on"] == 50.0, "recall"].max() == 0.0  # a threshold too high detects nothing
+
+
+def test_response_removal_and_rotation_with_real_metadata():
+    st, inv = obspy.read(), obspy.read_inventory()  # ObsPy's BW.RJOB recording and its StationXML
+    out = ProcessingChain([("remove_response", {"output": "VEL", "pre_filt": [0.1, 0.2, 40, 45]})]).apply(
+        st, inventory=inv)
+    # counts -> m/s: the example's ground velocity is of order 1e-7 m/s
+    assert 1e-9 < float(np.std(out.select(component="Z")[0].data)) < 1e-5
+    assert "remove_response" in out[0].stats.quakelab_processing
+    rot = ProcessingChain([("rotate", {"method": "->ZNE"})]).apply(st, inventory=inv)
+    np.testing.assert_allclose(rot.select(component="N")[0].data, st.select(component="N")[0].data)  # already ZNE
+    bad = st.copy()
+    for tr in bad:
+        tr.stats.station = "NOPE"
+    with pytest.raises(WaveformError, match=r"BW\.NOPE\.\.E\w\w: step 'remove_response' failed"):
+        ProcessingChain([("remove_response", {"output": "VEL"})]).apply(bad, inventory=inv)
+
+
+@pytest.mark.network
+def test_live_iris_anmo(tmp_path):
+    from quakelab.waveforms import fetch_waveforms
+
+    st, inv = fetch_waveforms("IU", "ANMO", "00", "BHZ", "2010-02-27T06:45:00", "2010-02-27T06:50:00",
+                              cache_dir=tmp_path, progress=False)
+    assert len(st) and inv is not None

@@ -10,15 +10,12 @@ queued with :meth:`FDSNTestServer.inject` and served to the next requests in ord
 from __future__ import annotations
 
 import io
-import threading
 import time
-from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 import obspy
 import pandas as pd
+from http_test_server import LocalHTTPService
 from obspy.core.event import Catalog, Event, Magnitude, Origin, ResourceIdentifier
 
 
@@ -38,43 +35,14 @@ def to_obspy(catalog: pd.DataFrame) -> Catalog:
     return Catalog(events=events)
 
 
-class FDSNTestServer:
-    """Threaded HTTP server answering FDSN event queries from an in-memory catalog."""
+class FDSNTestServer(LocalHTTPService):
+    """FDSN event queries answered from an in-memory catalog."""
 
     def __init__(self, catalog: pd.DataFrame, *, max_events: int | None = None, hold_s: float = 2.0) -> None:
+        super().__init__()
         self.catalog = catalog.sort_values("time").reset_index(drop=True)
         self.max_events = max_events
         self.hold_s = hold_s
-        self.faults: deque[str] = deque()
-        self.requests: list[dict] = []
-        self._lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # quiet
-                pass
-
-            def do_GET(self):  # noqa: N802
-                server._handle(self)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def inject(self, *faults: str) -> None:
-        self.faults.extend(faults)
-
-    def __enter__(self) -> FDSNTestServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
     def _select(self, q: dict[str, str]) -> pd.DataFrame:
         c = self.catalog
@@ -92,46 +60,26 @@ class FDSNTestServer:
                   & (c["longitude"] >= float(q["minlongitude"])) & (c["longitude"] <= float(q["maxlongitude"]))]
         return c
 
-    def _handle(self, h: BaseHTTPRequestHandler) -> None:
-        parsed = urlparse(h.path)
-        q = {k: v[0] for k, v in parse_qs(parsed.query).items()}
-        with self._lock:
-            fault = self.faults.popleft() if self.faults else None
-        record = {"path": parsed.path, "query": q, "fault": fault, "status": None, "n": 0}
-        self.requests.append(record)
-        if not parsed.path.startswith("/fdsnws/event/1/query"):
-            return self._send(h, record, 404, b"Error 404: not found\n")
+    def handle(self, h, path, q, fault, record) -> None:
+        if not path.startswith("/fdsnws/event/1/query"):
+            return self.send(h, record, 404, b"Error 404: not found\n")
         if fault == "timeout":
             time.sleep(self.hold_s)
-            return self._send(h, record, 503, b"too late\n")
+            return self.send(h, record, 503, b"too late\n")
         if fault in ("500", "503"):
-            return self._send(h, record, int(fault), f"Error {fault}: internal error\n".encode())
+            return self.send(h, record, int(fault), f"Error {fault}: internal error\n".encode())
         if fault == "malformed":
-            return self._send(h, record, 200, b"<?xml version='1.0'?><q:quakeml><broken", "application/xml")
+            return self.send(h, record, 200, b"<?xml version='1.0'?><q:quakeml><broken", "application/xml")
         sel = self._select(q)
         record["n"] = len(sel)
         if self.max_events is not None and len(sel) > self.max_events:
             msg = f"Error 413: {len(sel)} events exceeds search limit of {self.max_events}\n"
-            return self._send(h, record, 413, msg.encode())
+            return self.send(h, record, 413, msg.encode())
         if sel.empty:
-            return self._send(h, record, 204, b"")
+            return self.send(h, record, 204, b"")
         buf = io.BytesIO()
         to_obspy(sel).write(buf, format="QUAKEML")
-        return self._send(h, record, 200, buf.getvalue(), "application/xml")
-
-    @staticmethod
-    def _send(h: BaseHTTPRequestHandler, record: dict, status: int, body: bytes,
-              ctype: str = "text/plain") -> None:
-        record["status"] = status
-        try:
-            h.send_response(status)
-            h.send_header("Content-Type", ctype)
-            h.send_header("Content-Length", str(len(body)))
-            h.end_headers()
-            if body:
-                h.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):  # client gave up (time-out test)
-            pass
+        return self.send(h, record, 200, buf.getvalue(), "application/xml")
 
 
 def sample_events() -> pd.DataFrame:

@@ -16,9 +16,9 @@ import pandas as pd
 
 from quakelab.catalog.readers import catalog_from_obspy
 from quakelab.catalog.schema import empty_catalog
-from quakelab.catalog.select import _utc
 from quakelab.catalog.store import read_parquet, write_parquet
 from quakelab.catalog.validate import build_catalog
+from quakelab.timeutils import utc as _utc
 
 log = logging.getLogger(__name__)
 

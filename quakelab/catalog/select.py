@@ -8,13 +8,9 @@ import numpy as np
 import pandas as pd
 
 from quakelab.catalog.schema import EVENT_TYPE
+from quakelab.timeutils import utc as _utc
 
 TimeLike = str | pd.Timestamp | np.datetime64
-
-
-def _utc(t: TimeLike) -> pd.Timestamp:
-    ts = pd.Timestamp(t)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def select_time(catalog: pd.DataFrame, start: TimeLike | None = None, end: TimeLike | None = None) -> pd.DataFrame:

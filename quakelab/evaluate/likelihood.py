@@ -28,8 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from quakelab.models.etas import ETAS, _utc
+from quakelab.models.etas import ETAS
 from quakelab.models.poisson import PoissonModel
+from quakelab.timeutils import utc as _utc
 
 
 @dataclass

@@ -35,6 +35,7 @@ from scipy import optimize
 
 from quakelab.models.simulate import simulate_branching
 from quakelab.region import EARTH_RADIUS_KM, Region, as_region, cell_area_km2
+from quakelab.timeutils import utc as _utc
 
 PARAMETER_NAMES = ("log10_mu", "log10_k0", "a", "log10_c", "omega", "log10_tau", "log10_d", "gamma", "rho")
 #: Bounds of the parameters during fitting (those of Mizrahi et al.'s reference implementation).
@@ -893,9 +894,6 @@ def time_integral_python(c: float, omega: float, tau: float, x0: float, x1: floa
     return float(time_integral(float(c), float(omega), float(tau), float(x0), float(x1)))
 
 
-def _utc(t) -> pd.Timestamp:
-    ts = pd.Timestamp(t)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 __all__ = ["ETAS", "ETASConvergenceError", "ETASError", "ETASParameters", "PARAMETER_NAMES", "branching_ratio",

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from quakelab.region import EARTH_RADIUS_KM, Region, as_region
+from quakelab.timeutils import utc as _utc
 
 
 class PoissonModel:
@@ -45,8 +46,7 @@ class PoissonModel:
         return self.region.area_km2(self.earth_radius_km)
 
     def _select(self, catalog: pd.DataFrame, start, end) -> pd.DataFrame:
-        from quakelab.models.etas import _utc, round_half_up
-
+        from quakelab.models.etas import round_half_up
         t0, t1 = _utc(start), _utc(end)
         cat = catalog[(catalog["time"] >= t0) & (catalog["time"] < t1)]
         m = round_half_up(cat["magnitude"].to_numpy(), self.delta_m) if self.delta_m > 0 else cat["magnitude"]
@@ -61,8 +61,6 @@ class PoissonModel:
         PoissonModel
             ``self``.
         """
-        from quakelab.models.etas import _utc
-
         cat = self._select(catalog, start, end)
         days = (_utc(end) - _utc(start)) / pd.Timedelta(days=1)
         if len(cat) == 0:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from quakelab.region import EARTH_RADIUS_KM, Region, as_region, cell_area_km2, haversine_km
+from quakelab.timeutils import utc as _utc
 
 
 class SmoothedSeismicity:
@@ -75,8 +76,6 @@ class SmoothedSeismicity:
             dist, _ = cKDTree(xyz * EARTH_RADIUS_KM).query(xyz * EARTH_RADIUS_KM, k=self.k_neighbours + 1)
             d = np.maximum(dist[:, -1], self.min_bandwidth_km)
         self.bandwidths_km_ = d
-        from quakelab.models.etas import _utc
-
         days = (_utc(end) - _utc(start)) / pd.Timedelta(days=1)
         self.rate_per_day_ = len(cat) / days
         self.b_value_ = b_value if b_value is not None else estimate_b(cat["magnitude"], self.mc).b
@@ -120,8 +119,6 @@ class SmoothedSeismicity:
         inside = self.region.contains(glon.ravel(), glat.ravel()).reshape(glon.shape)
         dens = self.density(glon.ravel(), glat.ravel()).reshape(glon.shape) * area * inside
         spatial = dens / dens.sum()
-        from quakelab.models.etas import _utc
-
         days = (_utc(end) - _utc(start)) / pd.Timedelta(days=1)
         mags = (np.round(np.arange(self.mc, self.mc + 4.0 + 1e-9, delta_m), 10) if magnitude_bins is None
                 else np.asarray(magnitude_bins, dtype=float))

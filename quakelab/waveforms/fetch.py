@@ -14,14 +14,12 @@ from urllib.error import URLError
 
 import pandas as pd
 
+from quakelab.timeutils import utc as _utc
 from quakelab.waveforms.io import WaveformError
 
 log = logging.getLogger(__name__)
 
 
-def _utc(t) -> pd.Timestamp:
-    ts = pd.Timestamp(t)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["QuakelabWarning", "__version__", "catalog", "datasets", "evaluate", "models", "pipeline", "region", "stats",
+__all__ = ["QuakelabWarning", "__version__", "catalog", "datasets", "evaluate", "features", "models", "pipeline", "region", "stats",
            "viz", "waveforms"]
 
-_SUBMODULES = {"catalog", "datasets", "evaluate", "models", "pipeline", "region", "stats", "viz", "waveforms", "cli"}
+_SUBMODULES = {"catalog", "datasets", "evaluate", "features", "models", "pipeline", "region", "stats", "viz", "waveforms", "cli"}
 
 
 class QuakelabWarning(UserWarning):
@@ -29,4 +29,4 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from quakelab import catalog, datasets, evaluate, models, pipeline, region, stats, viz, waveforms  # noqa: F401
+    from quakelab import catalog, datasets, evaluate, features, models, pipeline, region, stats, viz, waveforms  # noqa: F401

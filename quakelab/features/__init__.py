@@ -1,0 +1,5 @@
+"""Causal features on an xarray grid for learned forecasters."""
+
+from quakelab.features.grid import build_feature_grid
+
+__all__ = ["build_feature_grid"]

@@ -29,4 +29,15 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from quakelab import catalog, datasets, evaluate, features, models, pipeline, region, stats, viz, waveforms  # noqa: F401
+    from quakelab import (  # noqa: F401
+        catalog,
+        datasets,
+        evaluate,
+        features,
+        models,
+        pipeline,
+        region,
+        stats,
+        viz,
+        waveforms,
+    )

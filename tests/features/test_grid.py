@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quakelab.features import build_feature_grid
+from quakelab.features import build_feature_grid, etas_expected_counts
 
 LABELS = ("n_next", "occurs_next")
 
@@ -63,3 +63,98 @@ def test_dask_chunks():
                             lookbacks_days=(7,), horizon_days=3, chunks={"time": 2})
     assert ds["count_7d"].chunks[0] == (2, 2, 2)
     assert int(ds["count_7d"].sum().compute()) > 0
+
+
+def _etas_model():
+    from quakelab.models import ETAS
+
+    model = ETAS(mc=2.0, region=(0, 1, 0, 1))
+    return model.set_params({"log10_mu": -3.0, "log10_k0": -2.5, "a": 1.5, "log10_c": -2.5, "omega": -0.1,
+                             "log10_tau": 3.0, "log10_d": -1.0, "gamma": 1.0, "rho": 0.6}, beta=np.log(10))
+
+
+def test_panakkat_adeli_hand_computed():
+    times = pd.Timestamp("2020-01-01", tz="UTC") + pd.to_timedelta([0, 1, 3, 6, 10, 15], unit="D")
+    cat = pd.DataFrame({"time": times, "latitude": 0.5, "longitude": 0.5, "magnitude": [2.0, 3.0, 2.0, 4.0, 2.5, 3.5]})
+    ds = build_feature_grid(cat, bbox=(0, 1, 0, 1), cell_deg=1.0, start="2020-01-12", end="2020-01-14",
+                            lookbacks_days=(7,), horizon_days=1, target_magnitude=3.0, mc=2.0, pa_events=4)
+    at = ds.isel(time=0, latitude=0, longitude=0)  # last 4 events before Jan 12: days 1, 3, 6, 10
+    m = np.array([3.0, 2.0, 4.0, 2.5])
+    assert float(at["pa_T"]) == pytest.approx(9.0)
+    assert float(at["pa_mean_mag"]) == pytest.approx(m.mean())
+    assert float(at["pa_dE_half"]) == pytest.approx(np.sqrt(10 ** (1.5 * m + 4.8)).sum() / 9.0)
+    # least squares of log10 N(>=M) on M: N = 2, 4, 1, 3 for M = 3, 2, 4, 2.5
+    x, y = m, np.log10([2, 4, 1, 3])
+    slope, intercept = np.polyfit(x, y, 1)
+    assert float(at["pa_b"]) == pytest.approx(-slope)
+    assert float(at["pa_eta"]) == pytest.approx(((y - (intercept + slope * x)) ** 2).sum() / 3)
+    assert float(at["pa_delta_m"]) == pytest.approx(4.0 - intercept / -slope)
+    assert float(at["pa_mu"]) == pytest.approx(5.0)  # M>=3 at days 1 and 6
+    assert np.isnan(float(at["pa_c"]))  # one interval: no coefficient of variation
+    later = ds.isel(time=1, latitude=0, longitude=0)  # same four events (day 15 is later)
+    assert float(later["pa_T"]) == pytest.approx(9.0)
+
+
+def test_b_value_recovered_from_simulated_catalog():
+    rng = np.random.default_rng(3)
+    n = 4000
+    cat = pd.DataFrame({"time": pd.Timestamp("2020-01-01", tz="UTC") + pd.to_timedelta(rng.uniform(0, 300, n), unit="D"),
+                        "latitude": 0.5, "longitude": 0.5,
+                        "magnitude": np.round(1.95 + rng.exponential(1 / np.log(10), n), 1)})
+    ds = build_feature_grid(cat, bbox=(0, 1, 0, 1), cell_deg=1.0, start="2020-10-01", end="2020-10-02",
+                            lookbacks_days=(100,), mc=2.0, pa_events=None)
+    b, s = float(ds["b_value_100d"][0, 0, 0]), float(ds["b_sigma_100d"][0, 0, 0])
+    assert 0.02 < s < 0.05 and abs(b - 1.0) < 2.5 * s
+
+
+def test_etas_feature_matches_direct_integration():
+    """One source: background + productivity x Omori integral x kernel share, checked by quadrature."""
+    from scipy import integrate
+
+    model = _etas_model()
+    p = model.params_.natural
+    src = pd.DataFrame({"time": [pd.Timestamp("2020-01-01", tz="UTC")], "latitude": [0.55], "longitude": [0.55],
+                        "magnitude": [4.0]})
+    lat_edges = lon_edges = np.linspace(0, 1, 11)
+    t = pd.DatetimeIndex([pd.Timestamp("2020-01-03", tz="UTC")])
+    e, prob = etas_expected_counts(model, src, t, lat_edges, lon_edges, 5.0, target_magnitude=3.0, n_points=4096)
+    mp = 4.0 - model.m_ref
+    big_d = p["d"] * np.exp(p["gamma"] * mp)
+    omori = integrate.quad(lambda s: np.exp(-s / p["tau"]) / (s + p["c"]) ** (1 + p["omega"]), 2, 7)[0]
+    # the source's own 0.1-degree cell: kernel integral over the square around it (about 11 km wide)
+    half_lat = 0.05 * np.pi * 6378.1 / 180
+    half_lon = half_lat * np.cos(np.radians(0.55))
+    inner = integrate.dblquad(lambda y, x: (x * x + y * y + big_d) ** -(1 + p["rho"]), -half_lon, half_lon,
+                              -half_lat, half_lat, epsabs=1e-12)[0]
+    area = (2 * half_lat) * (2 * half_lon)
+    expected_own = p["k0"] * np.exp(p["a"] * mp) * omori * inner + p["mu"] * area * 5.0
+    assert e[0, 5, 5] == pytest.approx(expected_own, rel=0.02)
+    total_trig = p["k0"] * np.exp(p["a"] * mp) * omori * np.pi / (p["rho"] * big_d ** p["rho"])
+    background = p["mu"] * model.area_km2 * 5.0
+    # (D / (R^2 + D))^rho of the kernel lies beyond R = 50 km: under 1 % here, so nearly all of it is on the grid
+    assert e[0].sum() - background == pytest.approx(total_trig, rel=0.02)
+    assert prob[0, 5, 5] == pytest.approx(1 - np.exp(-expected_own * np.exp(-np.log(10) * (3.0 - 0.05 - model.m_ref))))
+
+
+def test_all_features_causal_with_etas():
+    rng = np.random.default_rng(1)
+    n = 300
+    base = pd.DataFrame({
+        "time": pd.Timestamp("2020-01-01", tz="UTC") + pd.to_timedelta(np.sort(rng.uniform(0, 120, n)), unit="D"),
+        "latitude": rng.uniform(0, 1, n), "longitude": rng.uniform(0, 1, n),
+        "magnitude": np.round(2 + rng.exponential(0.45, n), 1),
+    })
+    cut = pd.Timestamp("2020-03-15", tz="UTC")
+    changed = base.copy()
+    after = changed["time"] >= cut
+    changed.loc[after, "magnitude"] += 1.0
+    changed = pd.concat([changed, pd.DataFrame({"time": [cut], "latitude": [0.4], "longitude": [0.6],
+                                                "magnitude": [6.0]})], ignore_index=True)
+    kw = dict(bbox=(0, 1, 0, 1), cell_deg=0.5, start="2020-02-01", end="2020-05-01", lookbacks_days=(7, 30),
+              horizon_days=7, target_magnitude=3.0, mc=2.0, pa_events=10, etas=_etas_model())
+    a, b = build_feature_grid(base, **kw), build_feature_grid(changed, **kw)
+    assert {"pa_b", "pa_mu", "etas_expected_count", "b_value_30d"} <= set(a.data_vars)
+    before = a["time"] <= np.datetime64(cut.tz_convert(None))
+    for v in [v for v in a.data_vars if v not in LABELS]:
+        np.testing.assert_array_equal(a[v].where(before, drop=True), b[v].where(before, drop=True), err_msg=v)
+        assert not a[v].equals(b[v]) or v.startswith(("pa_c", "pa_mu", "days_since")), v  # later times do change

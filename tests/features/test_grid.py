@@ -133,7 +133,7 @@ def test_etas_feature_matches_direct_integration():
     background = p["mu"] * model.area_km2 * 5.0
     # (D / (R^2 + D))^rho of the kernel lies beyond R = 50 km: under 1 % here, so nearly all of it is on the grid
     assert e[0].sum() - background == pytest.approx(total_trig, rel=0.02)
-    assert prob[0, 5, 5] == pytest.approx(1 - np.exp(-expected_own * np.exp(-np.log(10) * (3.0 - 0.05 - model.m_ref))))
+    assert prob[0, 5, 5] == pytest.approx(1 - np.exp(-expected_own * np.exp(-np.log(10) * (3.0 - 0.05 - model.m_ref))), rel=0.02)
 
 
 def test_all_features_causal_with_etas():

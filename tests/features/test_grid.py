@@ -151,7 +151,7 @@ def test_all_features_causal_with_etas():
     changed = pd.concat([changed, pd.DataFrame({"time": [cut], "latitude": [0.4], "longitude": [0.6],
                                                 "magnitude": [6.0]})], ignore_index=True)
     kw = dict(bbox=(0, 1, 0, 1), cell_deg=0.5, start="2020-02-01", end="2020-05-01", lookbacks_days=(7, 30),
-              horizon_days=7, target_magnitude=3.0, mc=2.0, pa_events=10, etas=_etas_model())
+              horizon_days=7, target_magnitude=3.0, mc=2.0, pa_events=10, b_min_events=3, etas=_etas_model())
     a, b = build_feature_grid(base, **kw), build_feature_grid(changed, **kw)
     assert {"pa_b", "pa_mu", "etas_expected_count", "b_value_30d"} <= set(a.data_vars)
     before = a["time"] <= np.datetime64(cut.tz_convert(None))

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["QuakelabWarning", "__version__", "catalog", "datasets", "evaluate", "features", "models", "pipeline", "region", "stats",
+__all__ = ["QuakelabWarning", "__version__", "catalog", "datasets", "evaluate", "features", "learn", "models", "pipeline", "region", "stats",
            "viz", "waveforms"]
 
-_SUBMODULES = {"catalog", "datasets", "evaluate", "features", "models", "pipeline", "region", "stats", "viz", "waveforms", "cli"}
+_SUBMODULES = {"catalog", "datasets", "evaluate", "features", "learn", "models", "pipeline", "region", "stats", "viz", "waveforms", "cli"}
 
 
 class QuakelabWarning(UserWarning):
@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
         datasets,
         evaluate,
         features,
+        learn,
         models,
         pipeline,
         region,

@@ -234,7 +234,8 @@ def poisson_grid(ds, rate_per_day_km2: float, *, region: Region | None = None, b
 def molchan(forecast_rate: np.ndarray, event_cells: np.ndarray, reference: np.ndarray | None = None) -> pd.DataFrame:
     """Molchan diagram of an alarm-based reading of a rate map (Molchan 1991; Zechar & Jordan 2008).
 
-    Cells are switched on from the highest forecast rate down; ``tau`` is the fraction of the reference
+    Cells are switched on from the highest forecast rate down (cells of equal rate together, so the
+    curve is a straight line across them); ``tau`` is the fraction of the reference
     measure covered (cell count, or e.g. area or a reference model's rate when ``reference`` is given) and
     ``nu`` the fraction of target events missed.
 
@@ -268,8 +269,11 @@ def molchan(forecast_rate: np.ndarray, event_cells: np.ndarray, reference: np.nd
     n = hits.sum()
     if n == 0:
         raise ValueError("no target events")
-    tau = np.concatenate([[0.0], np.cumsum(ref[order]) / ref.sum()])
-    nu = np.concatenate([[1.0], 1.0 - np.cumsum(hits) / n])
+    # cells of equal rate are switched on together: keep the curve's points at the end of each tie group
+    sorted_rate = rate[order]
+    ends = np.r_[np.flatnonzero(sorted_rate[1:] != sorted_rate[:-1]), rate.size - 1]
+    tau = np.concatenate([[0.0], (np.cumsum(ref[order]) / ref.sum())[ends]])
+    nu = np.concatenate([[1.0], (1.0 - np.cumsum(hits) / n)[ends]])
     out = pd.DataFrame({"tau": tau, "nu": nu})
     # trapezoids between switch-on points: an uninformative forecast scores 0.5 in expectation
     out.attrs["area_skill_score"] = float(np.sum((2 - nu[1:] - nu[:-1]) / 2 * np.diff(tau)))

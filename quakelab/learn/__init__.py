@@ -1,0 +1,33 @@
+"""Learned forecasters: tabular and sequence data from feature grids, scikit-learn and TensorFlow models,
+a model store, and the scores that put them beside Poisson and ETAS.
+
+TensorFlow is imported only by the functions that need it (``quakelab[ml]`` installs it).
+"""
+
+from quakelab.learn.classifiers import PARAM_GRIDS, FittedClassifier, fit_classifier, make_pipeline
+from quakelab.learn.data import (
+    FEATURE_EXCLUDE,
+    feature_names,
+    grid_to_frame,
+    grid_to_sequences,
+    rolling_origin_splits,
+    time_masks,
+)
+from quakelab.learn.keras_models import NeuralTPP, SequenceForecaster, import_tensorflow, set_seed
+from quakelab.learn.scores import (
+    binary_scores,
+    bootstrap_scores,
+    information_gain_per_event,
+    leaderboard,
+    leakage_check,
+    molchan_alarms,
+    reliability_table,
+)
+from quakelab.learn.store import ModelStoreError, load_model, save_model
+
+__all__ = [
+    "FEATURE_EXCLUDE", "FittedClassifier", "ModelStoreError", "NeuralTPP", "PARAM_GRIDS", "SequenceForecaster", "binary_scores", "bootstrap_scores",
+    "feature_names", "fit_classifier", "grid_to_frame", "grid_to_sequences", "information_gain_per_event",
+    "leaderboard", "leakage_check", "load_model", "make_pipeline", "molchan_alarms", "reliability_table",
+    "import_tensorflow", "rolling_origin_splits", "save_model", "set_seed", "time_masks",
+]

@@ -1,6 +1,6 @@
 # quakelab — two commands for a fresh machine:
 #   make run    create .venv, install quakelab (pinned) and run the default Papermill pipeline
-#   make test   create .venv, install quakelab with its test extras (pinned) and run the whole test suite
+#   make test   create .venv, install quakelab with its ml and test extras (pinned) and run the whole test suite
 # Both are idempotent: a second call reuses the environment when pyproject.toml and the lock are unchanged.
 
 SHELL := /bin/bash
@@ -23,8 +23,8 @@ $(VENV)/.core-installed: $(BIN)/python pyproject.toml $(LOCK)
 	$(BIN)/python -c "import quakelab" && touch $@
 
 $(VENV)/.test-installed: $(VENV)/.core-installed
-	$(PIP) install -c $(LOCK) -e '.[test]' 2>&1 | { grep -v "is ignored" || true; }
-	$(BIN)/python -c "import pytest, nbval" && touch $@
+	$(PIP) install -c $(LOCK) -e '.[ml,test]' 2>&1 | { grep -v "is ignored" || true; }
+	$(BIN)/python -c "import pytest, nbval, sklearn, tensorflow" && touch $@
 
 setup: $(VENV)/.core-installed
 setup-test: $(VENV)/.test-installed
@@ -41,6 +41,10 @@ lint: setup-test
 
 bench: setup-test
 	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python benchmarks/bench_etas.py
+	$(BIN)/python benchmarks/bench_waveforms.py
+	$(BIN)/python benchmarks/bench_features.py
+	$(BIN)/python benchmarks/bench_npp.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -45,7 +45,7 @@ def build_feature_grid(catalog: pd.DataFrame, *, bbox: tuple[float, float, float
     step_days : float, default 1
         Time step.
     lookbacks_days : sequence of float
-        Look-back windows (multiples of ``step_days``).
+        Look-back windows (rounded to whole time steps; the names keep the values given).
     horizon_days : float, default 7
         Label horizon (a multiple of ``step_days``).
     target_magnitude : float, default 4
@@ -90,9 +90,10 @@ def build_feature_grid(catalog: pd.DataFrame, *, bbox: tuple[float, float, float
     if min(steps_w + [steps_h]) < 1:
         raise ValueError("look-back windows and horizon must be at least one time step")
     history = max(lookbacks) * 2  # rate_change compares two windows
-    t0 = t_start - pd.Timedelta(days=history)
     n_out = int(np.ceil((t_end - t_start) / pd.Timedelta(days=step_days)))
-    off = int(round(history / step_days))
+    off = int(np.ceil(history / step_days - 1e-9))  # whole steps of history before the first feature time
+    history = off * step_days
+    t0 = t_start - pd.Timedelta(days=history)
     n_steps = off + n_out + steps_h
     cat = catalog if mc is None else catalog[catalog["magnitude"] >= mc - 1e-9]
     lon_edges = np.round(np.arange(bbox[0], bbox[1] + cell_deg / 2, cell_deg), 10)
@@ -327,3 +328,50 @@ def _count_big(it, iy, ix, big, n_steps, ny, nx) -> np.ndarray:
     out = np.zeros((n_steps, ny, nx))
     np.add.at(out, (it[big], iy[big], ix[big]), 1.0)
     return out
+
+
+def save_feature_grid(ds, path, *, chunks: dict | None = None):
+    """Write a feature grid as a chunked Zarr store, atomically (temporary directory, then rename).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+    path : path-like
+        Target directory (``*.zarr``); an existing store is replaced only once the new one is complete.
+    chunks : dict, optional
+        Chunking (default: 256 time steps, whole maps).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    import os
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        out = ds.chunk(chunks or {"time": 256, "latitude": -1, "longitude": -1})
+        for v in out.variables.values():
+            v.encoding.pop("chunks", None)
+        out.to_zarr(tmp / "store.zarr", mode="w", consolidated=False)
+        if path.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
+            os.replace(path, old / path.name)
+            os.replace(tmp / "store.zarr", path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp / "store.zarr", path)
+        return path
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def open_feature_grid(path):
+    """Open a feature grid written by :func:`save_feature_grid` (lazily, dask-backed)."""
+    import xarray as xr
+
+    return xr.open_zarr(path, consolidated=False)

@@ -14,6 +14,7 @@ from quakelab.learn.data import (
     time_masks,
 )
 from quakelab.learn.keras_models import NeuralTPP, SequenceForecaster, import_tensorflow, set_seed
+from quakelab.learn.references import active_cells, poisson_cell_probability
 from quakelab.learn.scores import (
     binary_scores,
     bootstrap_scores,
@@ -26,7 +27,7 @@ from quakelab.learn.scores import (
 from quakelab.learn.store import ModelStoreError, load_model, save_model
 
 __all__ = [
-    "FEATURE_EXCLUDE", "FittedClassifier", "ModelStoreError", "NeuralTPP", "PARAM_GRIDS", "SequenceForecaster", "binary_scores", "bootstrap_scores",
+    "FEATURE_EXCLUDE", "active_cells", "poisson_cell_probability", "FittedClassifier", "ModelStoreError", "NeuralTPP", "PARAM_GRIDS", "SequenceForecaster", "binary_scores", "bootstrap_scores",
     "feature_names", "fit_classifier", "grid_to_frame", "grid_to_sequences", "information_gain_per_event",
     "leaderboard", "leakage_check", "load_model", "make_pipeline", "molchan_alarms", "reliability_table",
     "import_tensorflow", "rolling_origin_splits", "save_model", "set_seed", "time_masks",

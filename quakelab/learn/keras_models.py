@@ -21,7 +21,7 @@ from quakelab.timeutils import utc
 
 def import_tensorflow():
     """Import TensorFlow with its start-up noise silenced (settings must precede the import)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # 2 still prints tf.data graph-attribute errors
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     import tensorflow as tf
 

@@ -268,6 +268,14 @@ class ETAS:
             cat = cat[inside]
         return cat.sort_values("time", kind="mergesort").reset_index(drop=True)
 
+    def select_events(self, catalog: pd.DataFrame, start, end) -> pd.DataFrame:
+        """The events this model sees in ``[start, end)``: magnitudes binned, ``M >= mc``, inside the region.
+
+        The same selection as fitting and :func:`quakelab.evaluate.etas_test_scores`, so other models
+        (e.g. a neural point process) can be scored on exactly the same events.
+        """
+        return self._events(catalog, _utc(start), _utc(end))
+
     def _prepare(self, catalog: pd.DataFrame, auxiliary_start, start, end, min_targets: int = 50) -> _Prepared:
         from scipy.spatial import cKDTree
 

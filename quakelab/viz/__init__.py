@@ -5,6 +5,7 @@ from quakelab.viz.plots import (
     csep_test_plot,
     cumulative_count,
     epicentre_map,
+    forecast_skill_plots,
     frequency_magnitude_plot,
     magnitude_time,
     omori_decay,
@@ -12,6 +13,6 @@ from quakelab.viz.plots import (
 )
 
 __all__ = [
-    "CoastlineDataError", "coastline_geometries", "coastline_source", "csep_test_plot", "cumulative_count", "epicentre_map",
+    "CoastlineDataError", "coastline_geometries", "coastline_source", "csep_test_plot", "cumulative_count", "epicentre_map", "forecast_skill_plots",
     "frequency_magnitude_plot", "magnitude_time", "omori_decay", "save_figure",
 ]

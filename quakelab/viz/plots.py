@@ -327,3 +327,52 @@ def csep_test_plot(table: pd.DataFrame, ax: Axes | None = None, *, alpha: float 
     ax.set_title(title or "CSEP consistency tests")
     ax.legend(fontsize="small", loc="upper right")
     return ax
+
+
+def forecast_skill_plots(y: ArrayLike, forecasts: dict[str, ArrayLike], axes=None):
+    """ROC, precision–recall, reliability and Molchan diagrams of occurrence forecasts on the same bins.
+
+    Parameters
+    ----------
+    y : array of 0/1
+        Outcome of each (time, cell) bin.
+    forecasts : dict name -> probabilities
+    axes : sequence of 4 Axes, optional
+
+    Returns
+    -------
+    numpy array of 4 matplotlib Axes
+    """
+    from sklearn.metrics import auc, precision_recall_curve, roc_curve
+
+    from quakelab.learn.scores import molchan_alarms, reliability_table
+
+    if axes is None:
+        _, axes = plt.subplots(1, 4, figsize=(18, 4.4), constrained_layout=True)
+    y = np.asarray(y).astype(int)
+    a_roc, a_pr, a_rel, a_mol = axes
+    for name, p in forecasts.items():
+        p = np.asarray(p, dtype=float)
+        fpr, tpr, _ = roc_curve(y, p)
+        a_roc.plot(fpr, tpr, label=f"{name} ({auc(fpr, tpr):.3f})")
+        prec, rec, _ = precision_recall_curve(y, p)
+        a_pr.plot(rec, prec, label=name)
+        rel = reliability_table(y, p, n_bins=10)
+        a_rel.plot(rel["mean_forecast"], rel["observed_frequency"], "o-", ms=3, label=name)
+        mol = molchan_alarms(y, p)
+        a_mol.plot(mol["tau"], mol["nu"], label=f"{name} ({mol.attrs['area_skill_score']:.3f})")
+    a_roc.plot([0, 1], [0, 1], "k--", lw=0.8)
+    a_roc.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (AUC)")
+    a_pr.axhline(y.mean(), color="k", ls="--", lw=0.8)
+    a_pr.set(xlabel="recall", ylabel="precision", title="precision–recall")
+    top = max(max(float(np.max(np.asarray(p))) for p in forecasts.values()), y.mean() * 2)
+    a_rel.plot([0, top], [0, top], "k--", lw=0.8)
+    a_rel.set(xlabel="forecast probability", ylabel="observed frequency", title="reliability (decile bins)",
+              xscale="log", yscale="symlog")
+    a_rel.set_yscale("symlog", linthresh=1e-3)
+    a_mol.plot([0, 1], [1, 0], "k--", lw=0.8)
+    a_mol.set(xlabel="fraction of space-time alarmed", ylabel="fraction of events missed",
+              title="Molchan (area skill score)")
+    for ax in axes:
+        ax.legend(fontsize="x-small")
+    return np.asarray(axes)

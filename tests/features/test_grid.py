@@ -158,3 +158,35 @@ def test_all_features_causal_with_etas():
     for v in [v for v in a.data_vars if v not in LABELS]:
         np.testing.assert_array_equal(a[v].where(before, drop=True), b[v].where(before, drop=True), err_msg=v)
         assert not a[v].equals(b[v]) or v.startswith(("pa_c", "pa_mu", "days_since")), v  # later times do change
+
+
+def test_zarr_round_trip_is_atomic(tmp_path):
+    from quakelab.features import open_feature_grid, save_feature_grid
+
+    ds = build_feature_grid(tiny(), bbox=(0, 0.2, 0, 0.2), cell_deg=0.1, start="2020-01-06", end="2020-01-12",
+                            lookbacks_days=(7,), horizon_days=3)
+    p = save_feature_grid(ds, tmp_path / "f.zarr", chunks={"time": 2})
+    back = open_feature_grid(p)
+    assert back["count_7d"].chunks[0] == (2, 2, 2)
+    np.testing.assert_array_equal(back["count_7d"].values, ds["count_7d"].values)
+    save_feature_grid(ds.isel(time=slice(0, 3)), p)  # replaced whole
+    assert open_feature_grid(p).sizes["time"] == 3
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["f.zarr"]
+
+
+@pytest.mark.parametrize("step_days, lookback", [(7.0, 10.0), (30.0, 730.0), (1.0, 3.0)])
+def test_causal_when_history_is_not_a_whole_number_of_steps(step_days, lookback):
+    """Cut the catalog at a feature time: features up to that time must not change."""
+    rng = np.random.default_rng(2)
+    n = 3000
+    cat = pd.DataFrame({"time": pd.Timestamp("2000-01-01", tz="UTC") + pd.to_timedelta(np.sort(rng.uniform(0, 4000, n)), unit="D"),
+                        "latitude": rng.uniform(0, 1, n), "longitude": rng.uniform(0, 1, n),
+                        "magnitude": np.round(2 + rng.exponential(0.45, n), 1)})
+    kw = dict(bbox=(0, 1, 0, 1), cell_deg=0.5, start="2004-01-01", end="2010-01-01", step_days=step_days,
+              lookbacks_days=(lookback,), horizon_days=step_days, target_magnitude=3.0, mc=2.0, pa_events=5)
+    full = build_feature_grid(cat, **kw)
+    for cut in full["time"].values[[1, len(full["time"]) // 2]]:
+        part = build_feature_grid(cat[cat["time"] < pd.Timestamp(cut).tz_localize("UTC")], **kw)
+        upto = {"time": slice(None, cut)}
+        for v in [v for v in full.data_vars if v not in LABELS]:
+            assert full[v].sel(upto).equals(part[v].sel(upto)), (v, cut)

@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 __all__ = ["QuakelabWarning", "__version__", "catalog", "datasets", "evaluate", "features", "learn", "models", "pipeline", "region", "stats",
            "viz", "waveforms"]
 
-_SUBMODULES = {"catalog", "datasets", "evaluate", "features", "learn", "models", "pipeline", "region", "stats", "viz", "waveforms", "cli"}
+_SUBMODULES = {"catalog", "dashboards", "datasets", "evaluate", "features", "learn", "models", "pipeline", "realtime", "region", "stats", "viz", "waveforms", "cli"}
 
 
 class QuakelabWarning(UserWarning):

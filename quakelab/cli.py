@@ -55,6 +55,39 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    from quakelab.dashboards import serve
+
+    return serve(args.name, root=args.root, port=args.port, ip=args.ip, token=args.token,
+                 open_browser=not args.no_browser, preheat=not args.no_preheat)
+
+
+def _cmd_monitor(args: argparse.Namespace) -> int:
+    import logging
+
+    import pandas as pd
+
+    from quakelab.realtime import FDSNEventFeed, Monitor, USGSGeoJSONFeed
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if args.geojson:
+        feed = USGSGeoJSONFeed(args.geojson, timeout_s=args.timeout)
+    else:
+        bbox = tuple(args.bbox) if args.bbox else None
+        start = args.starttime or (pd.Timestamp.now(tz="UTC") - pd.Timedelta(days=30)).isoformat()
+        feed = FDSNEventFeed(args.fdsn, min_magnitude=args.min_magnitude, bbox=bbox, starttime=start,
+                             timeout_s=args.timeout)
+    mon = Monitor(feed, args.store, interval_s=args.interval, threshold=args.threshold,
+                  alert_magnitude=args.alert_magnitude, alert_days=args.alert_days, max_backoff_s=args.max_backoff)
+    print(f"quakelab monitor: store {mon.directory.resolve()}, polling every {args.interval:g} s "
+          f"(Ctrl-C to stop; a restart resumes from the checkpoint)", flush=True)
+    try:
+        results = mon.run(max_polls=args.max_polls)
+    except KeyboardInterrupt:
+        return 0
+    return 0 if any(r.ok for r in results) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``quakelab`` command."""
     parser = argparse.ArgumentParser(prog="quakelab", description="Earthquake forecasting workbench.")
@@ -71,6 +104,31 @@ def build_parser() -> argparse.ArgumentParser:
     ds = sub.add_parser("datasets", help="list named datasets and whether they are available offline")
     ds.add_argument("--json", action="store_true", help="machine-readable output")
     ds.set_defaults(func=_cmd_datasets)
+    db = sub.add_parser("dashboard", help="serve a Voila dashboard: catalog, forecast or monitor")
+    db.add_argument("name", choices=["catalog", "forecast", "monitor"])
+    db.add_argument("--port", type=int, default=8866)
+    db.add_argument("--ip", default="127.0.0.1", help="address to bind (other than loopback requires a token)")
+    db.add_argument("--token", help="access token (generated and printed when binding to a non-loopback address)")
+    db.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    db.add_argument("--no-preheat", action="store_true", help="do not pre-heat a kernel")
+    db.add_argument("--root", default=".", help="project root (notebooks/, reports/, data/live/)")
+    db.set_defaults(func=_cmd_dashboard)
+    mo = sub.add_parser("monitor", help="follow a live event feed into a Parquet store with forecasts and alerts")
+    src = mo.add_mutually_exclusive_group(required=True)
+    src.add_argument("--fdsn", metavar="URL", help="FDSN event service root, e.g. https://earthquake.usgs.gov")
+    src.add_argument("--geojson", metavar="URL", help="USGS GeoJSON summary feed URL")
+    mo.add_argument("--store", default="data/live", help="store directory (default data/live)")
+    mo.add_argument("--interval", type=float, default=60.0, help="seconds between polls")
+    mo.add_argument("--threshold", type=float, default=0.1, help="alert probability threshold")
+    mo.add_argument("--alert-magnitude", type=float, default=5.0)
+    mo.add_argument("--alert-days", type=float, default=7.0)
+    mo.add_argument("--min-magnitude", type=float, help="FDSN: minimum magnitude")
+    mo.add_argument("--bbox", type=float, nargs=4, metavar=("MINLON", "MAXLON", "MINLAT", "MAXLAT"))
+    mo.add_argument("--starttime", help="FDSN: first origin time (default: 30 days ago)")
+    mo.add_argument("--timeout", type=float, default=10.0, help="HTTP time-out (s)")
+    mo.add_argument("--max-backoff", type=float, default=300.0, help="longest wait after failures (s)")
+    mo.add_argument("--max-polls", type=int, help="stop after this many polls (default: run until stopped)")
+    mo.set_defaults(func=_cmd_monitor)
     return parser
 
 

@@ -1,0 +1,9 @@
+"""Voila dashboards: catalog explorer, forecast dashboard and live monitor (``quakelab dashboard NAME``).
+
+The apps are built here (``catalog_explorer.app()``, ...); the notebooks under ``notebooks/dashboards/``
+only display them, so Voila serves thin notebooks and the logic stays testable.
+"""
+
+from quakelab.dashboards.serve import DASHBOARDS, dashboard_command, dashboard_env, serve
+
+__all__ = ["DASHBOARDS", "dashboard_command", "dashboard_env", "serve"]

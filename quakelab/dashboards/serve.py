@@ -1,0 +1,70 @@
+"""``quakelab dashboard NAME``: start Voila on one dashboard notebook with the project's settings."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+#: Dashboard names and their notebooks (relative to the project root).
+DASHBOARDS = {
+    "catalog": "notebooks/dashboards/catalog_explorer.ipynb",
+    "forecast": "notebooks/dashboards/forecast.ipynb",
+    "monitor": "notebooks/dashboards/live_monitor.ipynb",
+}
+LOCAL_ADDRESSES = {"127.0.0.1", "localhost", "::1"}
+
+
+def dashboard_command(name: str, *, root: str | os.PathLike = ".", port: int = 8866, ip: str = "127.0.0.1",
+                      token: str | None = None, open_browser: bool = True, preheat: bool = True) -> tuple[list[str], str | None]:
+    """The Voila command line of a dashboard, and the token it requires (None on a loopback address).
+
+    Binding to anything but a loopback address requires a token: the given one, or a new random one.
+    Code cells are hidden (Voila strips sources), tracebacks are not sent to the browser, and one kernel
+    is pre-heated so the first visitor does not wait for the notebook to run.
+
+    Raises
+    ------
+    ValueError
+        Unknown dashboard name.
+    """
+    if name not in DASHBOARDS:
+        raise ValueError(f"unknown dashboard {name!r}; choose from {sorted(DASHBOARDS)}")
+    nb = Path(root) / DASHBOARDS[name]
+    if not nb.exists():
+        raise FileNotFoundError(f"{nb} not found (run from the project root or pass --root)")
+    if ip not in LOCAL_ADDRESSES and not token:
+        token = secrets.token_urlsafe(24)
+    cmd = [sys.executable, "-m", "voila", str(nb), f"--port={port}", f"--Voila.ip={ip}", "--strip_sources=True",
+           "--show_tracebacks=False", "--Voila.root_dir=" + str(Path(root).resolve())]
+    if preheat:
+        cmd += ["--preheat_kernel=True", "--pool_size=1"]
+    if not open_browser:
+        cmd.append("--no-browser")
+    if token:
+        cmd.append(f"--token={token}")
+    return cmd, token
+
+
+def dashboard_env(root: str | os.PathLike = ".") -> dict[str, str]:
+    """Environment of the dashboard kernels: where the reports and the live store are (absolute paths)."""
+    root = Path(root).resolve()
+    env = dict(os.environ)
+    env.setdefault("QUAKELAB_REPORTS", str(root / "reports"))
+    env.setdefault("QUAKELAB_LIVE_DIR", str(root / "data" / "live"))
+    env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    return env
+
+
+def serve(name: str, **kwargs) -> int:
+    """Run a dashboard until interrupted (prints the URL, with the token when one is required)."""
+    cmd, token = dashboard_command(name, **kwargs)
+    port, ip = kwargs.get("port", 8866), kwargs.get("ip", "127.0.0.1")
+    url = f"http://{ip if ':' not in ip else f'[{ip}]'}:{port}/" + (f"?token={token}" if token else "")
+    print(f"quakelab dashboard {name}: {url}", flush=True)
+    if token:
+        print("  (not a loopback address: the token is required)", flush=True)
+    # replace this process by Voila, so that signals (Ctrl-C, SIGTERM from a service manager) reach it directly
+    os.execve(cmd[0], cmd, dashboard_env(kwargs.get("root", ".")))
+    return 0  # pragma: no cover - not reached

@@ -4,6 +4,6 @@ The apps are built here (``catalog_explorer.app()``, ...); the notebooks under `
 only display them, so Voila serves thin notebooks and the logic stays testable.
 """
 
-from quakelab.dashboards.serve import DASHBOARDS, dashboard_command, dashboard_env, serve
+from quakelab.dashboards.serve import DASHBOARDS, DashboardServer, dashboard_command, dashboard_env, serve
 
-__all__ = ["DASHBOARDS", "dashboard_command", "dashboard_env", "serve"]
+__all__ = ["DASHBOARDS", "DashboardServer", "dashboard_command", "dashboard_env", "serve"]

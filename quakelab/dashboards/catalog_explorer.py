@@ -56,6 +56,11 @@ class CatalogExplorer:
         self.status = w.HTML()
         self.map_out, self.mt_out, self.fmd_out = w.Output(), w.Output(), w.Output()
         self.table = w.HTML()
+        for widget, css in ((self.dataset, "ql-dataset"), (self.mag, "ql-magnitude"), (self.lon, "ql-lon"),
+                            (self.lat, "ql-lat"), (self.period, "ql-period"), (self.sort_by, "ql-sort"),
+                            (self.map_out, "ql-map"), (self.mt_out, "ql-magtime"), (self.fmd_out, "ql-fmd"),
+                            (self.table, "ql-events"), (self.status, "ql-status")):
+            widget.add_class(css)
         self._reset_ranges()
         self.dataset.observe(self._on_dataset, "value")
         for c in (self.mag, self.lon, self.lat, self.period):

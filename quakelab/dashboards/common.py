@@ -9,14 +9,26 @@ from pathlib import Path
 import ipywidgets as w
 
 
+def project_root() -> Path:
+    """The nearest directory holding ``papermill_runs.yaml``, from the working directory up (else the working
+    directory): Voila and Binder start kernels in the notebook's folder, not the project root."""
+    here = Path.cwd().resolve()
+    for d in (here, *here.parents):
+        if (d / "papermill_runs.yaml").exists():
+            return d
+    return here
+
+
 def reports_dir() -> Path:
-    """Pipeline reports read by the dashboards: ``$QUAKELAB_REPORTS`` or ``reports/`` of the working directory."""
-    return Path(os.environ.get("QUAKELAB_REPORTS") or "reports").resolve()
+    """Pipeline reports read by the dashboards: ``$QUAKELAB_REPORTS`` or the project's ``reports/``."""
+    env = os.environ.get("QUAKELAB_REPORTS")
+    return Path(env).resolve() if env else project_root() / "reports"
 
 
 def live_dir() -> Path:
-    """Store of ``quakelab monitor``: ``$QUAKELAB_LIVE_DIR`` or ``data/live``."""
-    return Path(os.environ.get("QUAKELAB_LIVE_DIR") or "data/live").resolve()
+    """Store of ``quakelab monitor``: ``$QUAKELAB_LIVE_DIR`` or the project's ``data/live``."""
+    env = os.environ.get("QUAKELAB_LIVE_DIR")
+    return Path(env).resolve() if env else project_root() / "data" / "live"
 
 
 def loading(message: str) -> w.VBox:
@@ -43,15 +55,19 @@ def figure_output(draw: Callable[[], object]) -> w.Output:
 
 def redraw(out: w.Output, draw: Callable[[], object]) -> None:
     """Replace the figure in ``out`` by a new one from ``draw()``."""
+    import io
+
     import matplotlib.pyplot as plt
-    from IPython.display import display
+    from IPython.display import Image, display
 
     with out:
         out.clear_output(wait=True)
         fig = draw()
         fig = getattr(fig, "figure", fig)
-        display(fig)
+        buf = io.BytesIO()  # rendered here: independent of the kernel's matplotlib backend
+        fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
         plt.close(fig)
+        display(Image(data=buf.getvalue(), format="png"))
 
 
 def table_html(df, max_rows: int = 200) -> str:

@@ -89,6 +89,10 @@ class ForecastDashboard:
         self.csep_run = w.Dropdown(options=list(csep) or ["(none)"], description="CSEP tests")
         self.csep_out = w.Output()
         self._boards, self._csep = boards, csep
+        for widget, css in ((self.run, "ql-run"), (self.model, "ql-model"), (self.horizon, "ql-horizon"),
+                            (self.map_out, "ql-map"), (self.probs, "ql-probabilities"), (self.board, "ql-leaderboard"),
+                            (self.csep_out, "ql-csep"), (self.summary, "ql-summary")):
+            widget.add_class(css)
         self._reset_area()
         self.run.observe(lambda _: (self._reset_area(), self.update()), "value")
         for c in (self.model, self.horizon, self.lon, self.lat):

@@ -1,7 +1,8 @@
 """Live monitor: latest events from the feed, the short-term forecast after each batch, the alert state.
 
 Reads the store of ``quakelab monitor`` (``events.parquet``, ``forecast.json``, ``checkpoint.json``) and
-re-reads it on its own every few seconds when the files changed (a ``Play`` widget is the clock).
+re-reads it on its own every few seconds when the files changed (a daemon thread of the kernel watches the
+files and pushes the new state to the page).
 """
 
 from __future__ import annotations
@@ -22,17 +23,37 @@ class LiveMonitor:
     def __init__(self, directory: Path | None = None, refresh_s: float = 3.0) -> None:
         self.directory = Path(directory or live_dir())
         self._stamp: tuple | None = None
-        self.clock = w.Play(interval=int(refresh_s * 1000), max=10**9, show_repeat=False, description="auto-refresh")
-        self.clock.playing = True
-        self.clock.observe(lambda _: self.refresh(), "value")
+        self.auto = w.Checkbox(value=True, description=f"refresh every {refresh_s:g} s", indent=False)
+        self.now = w.Button(description="refresh now", icon="refresh")
+        self.now.on_click(lambda _: self.refresh(force=True))
+        self.refresh_s = float(refresh_s)
         self.alert = w.HTML()
         self.forecast = w.HTML()
         self.status = w.HTML()
         self.table = w.HTML()
         self.plot = w.Output()
+        for widget, css in ((self.alert, "ql-alert-box"), (self.forecast, "ql-forecast"), (self.table, "ql-latest"),
+                            (self.plot, "ql-plot"), (self.auto, "ql-auto")):
+            widget.add_class(css)
         self.refresh(force=True)
-        self.widget = w.VBox([w.HBox([self.clock, self.status]), self.alert,
+        self._start_watcher()
+        self.widget = w.VBox([w.HBox([self.auto, self.now, self.status]), self.alert,
                               self.forecast, self.plot, w.HTML("<h3>Latest events</h3>"), self.table])
+
+    def _start_watcher(self) -> None:
+        import threading
+        import time
+
+        def loop() -> None:
+            while True:
+                time.sleep(self.refresh_s)
+                if self.auto.value:
+                    try:
+                        self.refresh()
+                    except Exception as e:  # a half-visible store or a transient read error: try again later
+                        self.status.value = f"<span class='ql-read-error'>could not read the store: {e}</span>"
+
+        threading.Thread(target=loop, name="quakelab-live-monitor", daemon=True).start()
 
     def _files(self) -> list[Path]:
         return [self.directory / n for n in ("events.parquet", "forecast.json", "checkpoint.json")]

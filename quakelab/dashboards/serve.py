@@ -53,7 +53,7 @@ def dashboard_env(root: str | os.PathLike = ".") -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("QUAKELAB_REPORTS", str(root / "reports"))
     env.setdefault("QUAKELAB_LIVE_DIR", str(root / "data" / "live"))
-    env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    env["MPLBACKEND"] = "Agg"  # the apps render their figures to PNG themselves
     return env
 
 
@@ -68,3 +68,60 @@ def serve(name: str, **kwargs) -> int:
     # replace this process by Voila, so that signals (Ctrl-C, SIGTERM from a service manager) reach it directly
     os.execve(cmd[0], cmd, dashboard_env(kwargs.get("root", ".")))
     return 0  # pragma: no cover - not reached
+
+
+class DashboardServer:
+    """A dashboard served by Voila in a child process, for scripts, tests and benchmarks.
+
+    Examples
+    --------
+    >>> with DashboardServer("catalog") as srv:  # doctest: +SKIP
+    ...     print(srv.url)
+    """
+
+    def __init__(self, name: str, *, root: str | os.PathLike = ".", port: int | None = None, env: dict | None = None,
+                 preheat: bool = True, log_path: str | os.PathLike | None = None, startup_timeout_s: float = 120.0) -> None:
+        import socket
+
+        if port is None:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+        self.name, self.port, self.root = name, int(port), Path(root)
+        self.cmd, _ = dashboard_command(name, root=root, port=self.port, open_browser=False, preheat=preheat)
+        self.env = {**dashboard_env(root), **(env or {})}
+        self.log_path = Path(log_path) if log_path else None
+        self.startup_timeout_s = startup_timeout_s
+        self.proc = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def __enter__(self) -> DashboardServer:
+        import socket
+        import subprocess
+        import time
+
+        log = open(self.log_path, "w") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < self.startup_timeout_s:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"voila exited with {self.proc.returncode} (log: {self.log_path})")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return self
+            except OSError:
+                time.sleep(0.1)
+        self.__exit__()
+        raise TimeoutError(f"voila did not listen on port {self.port} within {self.startup_timeout_s} s")
+
+    def __exit__(self, *exc) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except Exception:
+                self.proc.kill()
+                self.proc.wait()

@@ -1,0 +1,123 @@
+"""Each dashboard served by Voila on 127.0.0.1 and driven in a real headless Chromium."""
+
+import json
+import time
+
+import pytest
+from browser_helpers import ROOT, page_errors
+
+from quakelab.dashboards import DashboardServer, dashboard_command
+
+pytestmark = pytest.mark.browser
+
+
+def _open(browser, srv, wait_for: str, timeout_ms: int = 120_000):
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    t0 = time.perf_counter()
+    page.goto(srv.url, timeout=timeout_ms)
+    page.wait_for_selector(wait_for, timeout=timeout_ms)
+    return page, time.perf_counter() - t0
+
+
+def _img_src(page, css: str) -> str:
+    return page.eval_on_selector(f"{css} img", "e => e.src")
+
+
+def _wait_change(page, css: str, before: str, timeout_s: float = 30) -> float:
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout_s:
+        el = page.query_selector(f"{css} img")
+        if el is not None and el.get_attribute("src") != before:
+            return time.perf_counter() - t0
+        page.wait_for_timeout(50)
+    raise AssertionError(f"{css} did not change within {timeout_s} s")
+
+
+def test_token_required_off_loopback():
+    cmd, token = dashboard_command("catalog", root=ROOT, ip="0.0.0.0", open_browser=False)
+    assert token and len(token) >= 24 and f"--token={token}" in cmd
+    cmd, token = dashboard_command("catalog", root=ROOT, open_browser=False)
+    assert token is None and "--Voila.ip=127.0.0.1" in cmd and not any(c.startswith("--token") for c in cmd)
+
+
+def test_catalog_explorer(browser, tmp_path, record_property):
+    with DashboardServer("catalog", root=ROOT, log_path=tmp_path / "voila.log") as srv:
+        page, first = _open(browser, srv, ".ql-map img")
+        assert page_errors(page) == []
+        status = page.inner_text(".ql-status")
+        assert status.startswith("824 events")  # the bundled sample without its 5 far outliers (initial region)
+        table = page.inner_text(".ql-events")
+        assert "5.500" in table.splitlines()[1]  # sorted by magnitude, largest (M5.5) first
+        before = _img_src(page, ".ql-map")
+        page.locator(".ql-magnitude .noUi-handle").first.focus()
+        for _ in range(5):
+            page.keyboard.press("ArrowRight")  # minimum magnitude 2.5 -> 3.0
+        dt = _wait_change(page, ".ql-map", before)
+        page.wait_for_function("document.querySelector('.ql-status').innerText.startsWith('451')", timeout=30_000)
+        page.select_option(".ql-sort select", "time")
+        page.wait_for_function("document.querySelector('.ql-events').innerText.split('\\n')[1].startsWith('2019-07-13')",
+                               timeout=30_000)
+        assert page_errors(page) == []
+        page.screenshot(path=str(tmp_path / "catalog.png"), full_page=True)
+    record_property("first_render_s", first)
+    record_property("update_s", dt)
+    print(f"catalog explorer: first render {first:.2f} s, map update {dt:.2f} s")
+
+
+def test_forecast_dashboard(browser, dashboard_reports, tmp_path, record_property):
+    env = {"QUAKELAB_REPORTS": str(dashboard_reports)}
+    with DashboardServer("forecast", root=ROOT, env=env, log_path=tmp_path / "voila.log") as srv:
+        page, first = _open(browser, srv, ".ql-map img")
+        assert page_errors(page) == []
+        probs = page.inner_text(".ql-probabilities")
+        metrics = json.loads((dashboard_reports / "ridgecrest-2019-etas" / "metrics.json").read_text())
+        assert f"{metrics['p_m5_7d']:.3f}" in probs  # the pipeline's simulated ETAS probability
+        assert "ridgecrest-2019-evaluation" in page.inner_text("body")  # leaderboard and CSEP runs listed
+        assert page.query_selector(".ql-csep img") is not None
+        before = _img_src(page, ".ql-map")
+        summary = page.inner_text(".ql-summary")
+        page.click(".ql-horizon button:has-text('30 days')")
+        dt = _wait_change(page, ".ql-map", before)
+        page.wait_for_function(f"document.querySelector('.ql-summary').innerText !== {json.dumps(summary)}")
+        assert "in 30 d" in page.inner_text(".ql-summary")
+        page.select_option(".ql-model select", "Reasenberg-Jones generic")
+        page.wait_for_function("document.querySelector('.ql-probabilities').innerText.includes('Reasenberg-Jones generic')")
+        assert page_errors(page) == []
+    record_property("first_render_s", first)
+    record_property("update_s", dt)
+    print(f"forecast dashboard: first render {first:.2f} s, map update {dt:.2f} s")
+
+
+def test_live_monitor_follows_the_store(browser, tmp_path, record_property):
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests" / "realtime"))
+    from feed_server import FeedReplayServer
+
+    from quakelab.realtime import FDSNEventFeed, Monitor
+
+    live = tmp_path / "live"
+    env = {"QUAKELAB_LIVE_DIR": str(live)}
+    with DashboardServer("monitor", root=ROOT, env=env, log_path=tmp_path / "voila.log") as srv:
+        page, first = _open(browser, srv, ".ql-waiting")
+        assert page_errors(page) == []
+        import pandas as pd
+
+        with FeedReplayServer(release_per_request=300) as feed_srv:
+            mon = Monitor(FDSNEventFeed(feed_srv.url), live, threshold=0.05,
+                          now=lambda: pd.Timestamp("2019-07-14", tz="UTC"), echo=lambda _: None)
+            mon.poll_once()
+            n1 = len(mon.store.events)
+            t0 = time.perf_counter()
+            page.wait_for_function(f"(document.querySelector('.ql-n-events') || {{}}).innerText === '{n1}'",
+                                   timeout=30_000)
+            seen = time.perf_counter() - t0
+            assert "ALERT" in page.inner_text(".ql-alert-box")
+            mon.poll_once()
+            n2 = len(mon.store.events)
+            assert n2 > n1
+            page.wait_for_function(f"document.querySelector('.ql-n-events').innerText === '{n2}'", timeout=30_000)
+        assert page_errors(page) == []
+    record_property("first_render_s", first)
+    record_property("update_s", seen)
+    print(f"live monitor: first render {first:.2f} s, new batch shown after {seen:.2f} s")

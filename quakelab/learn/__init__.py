@@ -24,10 +24,10 @@ from quakelab.learn.scores import (
     molchan_alarms,
     reliability_table,
 )
-from quakelab.learn.store import ModelStoreError, load_model, save_model
+from quakelab.learn.store import ModelStoreError, data_hash, load_model, save_model
 
 __all__ = [
-    "FEATURE_EXCLUDE", "active_cells", "poisson_cell_probability", "FittedClassifier", "ModelStoreError", "NeuralTPP", "PARAM_GRIDS", "SequenceForecaster", "binary_scores", "bootstrap_scores",
+    "FEATURE_EXCLUDE", "active_cells", "poisson_cell_probability", "FittedClassifier", "ModelStoreError", "NeuralTPP", "PARAM_GRIDS", "SequenceForecaster", "binary_scores", "bootstrap_scores", "data_hash",
     "feature_names", "fit_classifier", "grid_to_frame", "grid_to_sequences", "information_gain_per_event",
     "leaderboard", "leakage_check", "load_model", "make_pipeline", "molchan_alarms", "reliability_table",
     "import_tensorflow", "rolling_origin_splits", "save_model", "set_seed", "time_masks",

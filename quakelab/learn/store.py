@@ -33,6 +33,30 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def data_hash(*arrays) -> str:
+    """SHA-256 of training data (arrays or DataFrames: values, column names and index), for model metadata.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> data_hash(np.zeros(3)) == data_hash(np.zeros(3)) != data_hash(np.ones(3))
+    True
+    """
+    import numpy as np
+    import pandas as pd
+
+    h = hashlib.sha256()
+    for a in arrays:
+        if isinstance(a, (pd.DataFrame, pd.Series)):
+            h.update(pd.util.hash_pandas_object(a, index=True).to_numpy().tobytes())
+            h.update(json.dumps([str(c) for c in getattr(a, "columns", [a.name])]).encode())
+        else:
+            arr = np.ascontiguousarray(np.asarray(a))
+            h.update(str(arr.dtype).encode() + str(arr.shape).encode())
+            h.update(arr.tobytes())
+    return h.hexdigest()
+
+
 def _is_keras(model: Any) -> bool:
     return type(model).__module__.startswith(("keras", "tensorflow"))
 

@@ -64,6 +64,9 @@ def test_feature_and_learned_forecaster_notebooks(shared_data, tmp_path):
     assert all(v["passed"] for v in m["leakage_check"].values())
     assert m["best_model"] in board and m["verdict"][0].startswith("Best on the test window")
     assert sorted(p.name for p in store.iterdir()) == ["t-gru", "t-hist_gradient_boosting", "t-logistic_regression"]
+    meta = json.loads((store / "t-gru" / "metadata.json").read_text())
+    assert len(meta["training_data_sha256"]) == 64 and meta["train_end"] == "2000-01-01" and meta["format"] == "keras"
+    assert meta["test_scores"]["roc_auc"] == pytest.approx(board["GRU"]["roc_auc"])
     import pandas as pd
 
     csv = pd.read_csv(tmp_path / "learned" / "leaderboard.csv", index_col=0)

@@ -41,6 +41,9 @@ def data_hash(*arrays) -> str:
     >>> import numpy as np
     >>> data_hash(np.zeros(3)) == data_hash(np.zeros(3)) != data_hash(np.ones(3))
     True
+    >>> import pandas as pd
+    >>> data_hash(pd.DataFrame({"a": [1.0]})) != data_hash(pd.DataFrame({"b": [1.0]}))
+    True
     """
     import numpy as np
     import pandas as pd
@@ -49,7 +52,8 @@ def data_hash(*arrays) -> str:
     for a in arrays:
         if isinstance(a, (pd.DataFrame, pd.Series)):
             h.update(pd.util.hash_pandas_object(a, index=True).to_numpy().tobytes())
-            h.update(json.dumps([str(c) for c in getattr(a, "columns", [a.name])]).encode())
+            names = a.columns if isinstance(a, pd.DataFrame) else [a.name]
+            h.update(json.dumps([str(c) for c in names]).encode())
         else:
             arr = np.ascontiguousarray(np.asarray(a))
             h.update(str(arr.dtype).encode() + str(arr.shape).encode())

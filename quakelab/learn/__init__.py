@@ -1,7 +1,8 @@
 """Learned forecasters: tabular and sequence data from feature grids, scikit-learn and TensorFlow models,
 a model store, and the scores that put them beside Poisson and ETAS.
 
-TensorFlow is imported only by the functions that need it (``quakelab[ml]`` installs it).
+Needs the ``ml`` extras (``pip install quakelab[ml]``: scikit-learn and TensorFlow); TensorFlow is imported only
+by the functions that need it.
 """
 
 from quakelab.learn.classifiers import PARAM_GRIDS, FittedClassifier, fit_classifier, make_pipeline

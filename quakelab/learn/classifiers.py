@@ -25,9 +25,33 @@ def _signed_log1p(x):
     return np.sign(x) * np.log1p(np.abs(x))
 
 
+from sklearn.base import BaseEstimator, TransformerMixin  # noqa: E402 - scikit-learn is needed from here on
+
+
+class DropUninformative(TransformerMixin, BaseEstimator):
+    """Drop columns with fewer than two distinct non-missing values in the training rows.
+
+    Short training windows can leave a feature entirely missing (e.g. a b-value where no cell has enough
+    events); such columns carry nothing and break histogram binning.
+    """
+
+    def fit(self, X, y=None):
+        X = np.asarray(X, dtype=float)
+        lo, hi = np.nanmin(np.where(np.isnan(X), np.inf, X), axis=0), np.nanmax(np.where(np.isnan(X), -np.inf, X), axis=0)
+        self.keep_ = np.isfinite(lo) & np.isfinite(hi) & (hi > lo)
+        if not self.keep_.any():
+            raise ValueError("no feature varies over the training rows")
+        return self
+
+    def transform(self, X):
+        return np.asarray(X, dtype=float)[:, self.keep_]
+
+
+
 def make_pipeline(name: str, *, seed: int = 0, n_jobs: int | None = None):
     """An unfitted scikit-learn pipeline by name.
 
+    Every pipeline first drops features that do not vary over the training rows.
     ``logistic_regression``: median imputation with missing-value indicators, signed log1p, standard
     scaling, L2 logistic regression. ``hist_gradient_boosting``: histogram gradient boosting (handles
     missing values natively). ``random_forest``: imputation then a random forest of 200 trees.
@@ -53,14 +77,16 @@ def make_pipeline(name: str, *, seed: int = 0, n_jobs: int | None = None):
     from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
     if name == "logistic_regression":
-        steps = [("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+        steps = [("drop", DropUninformative()),
+                 ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
                  ("log", FunctionTransformer(_signed_log1p)), ("scale", StandardScaler()),
                  ("model", LogisticRegression(C=1.0, max_iter=2000))]
     elif name == "hist_gradient_boosting":
-        steps = [("model", HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1, early_stopping=False,
+        steps = [("drop", DropUninformative()), ("model", HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1, early_stopping=False,
                                                           random_state=seed))]
     elif name == "random_forest":
-        steps = [("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+        steps = [("drop", DropUninformative()),
+                 ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
                  ("model", RandomForestClassifier(n_estimators=200, min_samples_leaf=20, max_features=0.3,
                                                   random_state=seed, n_jobs=n_jobs))]
     else:

@@ -34,6 +34,7 @@ def test_notebook_executes(nb, tmp_path):
 
 
 def _run(name, out, **params):
+    out.mkdir(parents=True, exist_ok=True)
     pm.execute_notebook(str(ROOT / "notebooks" / name), str(out / name), parameters={**params, "output_dir": str(out)},
                         cwd=str(ROOT), kernel_name="python3", progress_bar=False, execution_timeout=600)
     return json.loads((out / "metrics.json").read_text())

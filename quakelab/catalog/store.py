@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +20,35 @@ def atomic_path(path: str | os.PathLike) -> tuple[Path, Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
     os.close(fd)
     return final, Path(tmp)
+
+
+@contextmanager
+def atomic_directory(path: str | os.PathLike):
+    """Build a directory under a temporary name beside ``path``; on success it replaces ``path`` whole.
+
+    Yields the (not yet existing) path to create the new directory at. On an exception nothing is
+    replaced and the temporary files are removed.
+
+    Examples
+    --------
+    >>> d = Path(tempfile.mkdtemp()) / "out"
+    >>> with atomic_directory(d) as new:
+    ...     new.mkdir()
+    ...     _ = (new / "a.txt").write_text("x")
+    >>> sorted(p.name for p in d.iterdir())
+    ['a.txt']
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    try:
+        new = work / final.name
+        yield new
+        if final.exists():
+            os.replace(final, work / ".replaced")
+        os.replace(new, final)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
@@ -84,20 +114,9 @@ def write_parquet(catalog: pd.DataFrame, path: str | os.PathLike, *, partition_b
         finally:
             tmp.unlink(missing_ok=True)
         return final
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmpdir = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
-    try:
-        frame["year"] = frame["time"].dt.year.astype("int32")
-        frame.to_parquet(tmpdir, index=False, partition_cols=["year"])
-        if final.exists():
-            old = final.with_name(f".{final.name}.old")
-            os.replace(final, old)
-            os.replace(tmpdir, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmpdir, final)
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
+    frame["year"] = frame["time"].dt.year.astype("int32")
+    with atomic_directory(final) as new:
+        frame.to_parquet(new, index=False, partition_cols=["year"])
     return final
 
 

@@ -72,7 +72,7 @@ class LiveMonitor:
             return True
         from quakelab.realtime import EventStore
 
-        events = EventStore(self.directory).events
+        events = EventStore(self.directory, readonly=True).events
         fc = json.loads(fc_path.read_text())
         ck = json.loads(ck_path.read_text()) if ck_path.exists() else {}
         a = fc["alert"]

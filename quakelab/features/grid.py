@@ -280,7 +280,7 @@ def etas_expected_counts(model, catalog: pd.DataFrame, times, lat_edges, lon_edg
         raise ValueError("the gridded ETAS feature needs a spatio-temporal model")
     times = pd.DatetimeIndex(times)
     times = times.tz_localize("UTC") if times.tz is None else times.tz_convert("UTC")
-    ev = model._events(catalog, catalog["time"].min(), times.max() + pd.Timedelta(days=1e-6))
+    ev = model.select_events(catalog, catalog["time"].min(), times.max() + pd.Timedelta(days=1e-6))
     p = model.params_.natural
     ny, nx = lat_edges.size - 1, lon_edges.size - 1
     origin = times.min()
@@ -345,29 +345,16 @@ def save_feature_grid(ds, path, *, chunks: dict | None = None):
     -------
     pathlib.Path
     """
-    import os
-    import shutil
-    import tempfile
     from pathlib import Path
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
-        out = ds.chunk(chunks or {"time": 256, "latitude": -1, "longitude": -1})
-        for v in out.variables.values():
-            v.encoding.pop("chunks", None)
-        out.to_zarr(tmp / "store.zarr", mode="w", consolidated=False)
-        if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
-            os.replace(path, old / path.name)
-            os.replace(tmp / "store.zarr", path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp / "store.zarr", path)
-        return path
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    from quakelab.catalog.store import atomic_directory
+
+    out = ds.chunk(chunks or {"time": 256, "latitude": -1, "longitude": -1})
+    for v in out.variables.values():
+        v.encoding.pop("chunks", None)
+    with atomic_directory(path) as new:
+        out.to_zarr(new, mode="w", consolidated=False)
+    return Path(path)
 
 
 def open_feature_grid(path):

@@ -12,11 +12,11 @@ import datetime as _dt
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from quakelab.catalog.store import atomic_directory
 
 DEFAULT_ROOT = Path("models") / "saved_models"
 
@@ -92,8 +92,8 @@ def save_model(model: Any, name: str, *, features: Sequence[str], root: str | os
     root.mkdir(parents=True, exist_ok=True)
     if not name or "/" in name or name.startswith("."):
         raise ModelStoreError(f"invalid model name {name!r}")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root))
-    try:
+    with atomic_directory(root / name) as tmp:
+        tmp.mkdir()
         if _is_keras(model):
             artifact, fmt = tmp / "model.keras", "keras"
             model.save(artifact)
@@ -106,18 +106,7 @@ def save_model(model: Any, name: str, *, features: Sequence[str], root: str | os
                 "features": list(features), "quakelab_version": quakelab.__version__,
                 "saved_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"), **(metadata or {})}
         (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
-        final = root / name
-        if final.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{name}.old.", dir=root))
-            os.replace(final, old / name)
-            os.replace(tmp, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, final)
-        return final
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    return root / name
 
 
 def load_model(name: str, *, root: str | os.PathLike = DEFAULT_ROOT, features: Sequence[str] | None = None,

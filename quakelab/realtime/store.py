@@ -40,13 +40,17 @@ class EventStore:
     ----------
     directory : path-like
         Created when missing. Temporary files of an interrupted write are removed on opening.
+    readonly : bool, default False
+        For readers beside a running monitor (dashboards): nothing is created or removed, since a
+        temporary file may be the monitor's write in progress.
     """
 
-    def __init__(self, directory: str | os.PathLike) -> None:
+    def __init__(self, directory: str | os.PathLike, *, readonly: bool = False) -> None:
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        for stale in self.directory.glob(".events.parquet.*.tmp"):
-            stale.unlink(missing_ok=True)
+        if not readonly:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            for stale in self.directory.glob(".events.parquet.*.tmp"):
+                stale.unlink(missing_ok=True)
         self.path = self.directory / "events.parquet"
         self.events, self.checkpoint = self._load()
 

@@ -129,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     mo.add_argument("--max-backoff", type=float, default=300.0, help="longest wait after failures (s)")
     mo.add_argument("--max-polls", type=int, help="stop after this many polls (default: run until stopped)")
     mo.set_defaults(func=_cmd_monitor)
+    from quakelab.cli_jobs import register  # catalog, stats, etas
+
+    register(sub)
     return parser
 
 

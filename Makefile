@@ -13,7 +13,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 export MPLBACKEND := Agg
 export PIP_NO_WARN_SCRIPT_LOCATION := 1
 
-.PHONY: run test setup setup-test browser lint bench clean-venv
+.PHONY: run test setup setup-test browser lint bench docs clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ browser:
 
 test: setup-test browser
 	$(BIN)/python -m pytest
+
+# API reference from the numpydoc docstrings (pdoc) into docs/api/ (git-ignored); any warning is an error
+docs: setup-test
+	rm -rf docs/api
+	$(BIN)/python -W error -m pdoc --docformat numpy --output-directory docs/api quakelab
 
 lint: setup-test
 	$(BIN)/ruff check quakelab tests benchmarks

@@ -88,14 +88,24 @@ def test_catalog_explorer(browser, tmp_path, record_property):
         assert page_errors(page) == []
         status = page.inner_text(".ql-status")
         assert status.startswith("824 events")  # the bundled sample without its 5 far outliers (initial region)
+        assert "largest (★): M5.5 on 2019-07-06 03:47 UTC" in status  # the mainshock of the selection is named
+        readout = page.inner_text(".ql-readout")
+        assert "M 2.5 to 5.5" in readout and "longitude 118.00°W to 117.20°W" in readout
+        assert page.is_disabled(".ql-event-types select")  # the sample has no event types: nothing to filter
+        assert not page.is_visible(".ql-busy")
         table = page.inner_text(".ql-events")
         assert "5.500" in table.splitlines()[1]  # sorted by magnitude, largest (M5.5) first
-        before = _img_src(page, ".ql-map")
+        before = {css: _img_src(page, css) for css in (".ql-map", ".ql-magtime", ".ql-fmd")}
         page.locator(".ql-magnitude .noUi-handle").first.focus()
         for _ in range(5):
             page.keyboard.press("ArrowRight")  # minimum magnitude 2.5 -> 3.0
-        dt = _wait_change(page, ".ql-map", before)
+        dt = _wait_change(page, ".ql-map", before[".ql-map"])
         page.wait_for_function("document.querySelector('.ql-status').innerText.startsWith('451')", timeout=30_000)
+        # the status is written last: once it shows the new count, every panel shows the new selection
+        assert all(_img_src(page, css) != src for css, src in before.items())
+        assert "M 3.0 to 5.5" in page.inner_text(".ql-readout")
+        page.wait_for_function("getComputedStyle(document.querySelector('.ql-busy')).visibility === 'hidden'",
+                               timeout=30_000)
         page.select_option(".ql-sort select", "time")
         page.wait_for_function("document.querySelector('.ql-events').innerText.split('\\n')[1].startsWith('2019-07-13')",
                                timeout=30_000)

@@ -188,6 +188,7 @@ def _background_only_model(path: Path):
     return m
 
 
+@pytest.mark.slow
 def test_etas_forecast_subprocess_known_answer(tmp_path):
     import xarray as xr
 

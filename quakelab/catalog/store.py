@@ -13,13 +13,59 @@ import pandas as pd
 from quakelab.catalog.schema import CatalogError
 
 
+def current_umask() -> int:
+    """The process's file-mode creation mask (read without changing it where the system allows)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # elsewhere: read by setting and restoring it
+    os.umask(mask)
+    return mask
+
+
+def apply_umask(path: str | os.PathLike) -> Path:
+    """Give a file or directory made by :mod:`tempfile` (0600 / 0700) the mode the user's umask allows.
+
+    ``tempfile.mkstemp`` and ``mkdtemp`` create private files; renamed into place they would stay
+    unreadable to everyone else. Files get ``0o666 & ~umask``, directories ``0o777 & ~umask``.
+
+    Parameters
+    ----------
+    path : path-like
+        A file or directory.
+
+    Returns
+    -------
+    pathlib.Path
+        The path.
+
+    Examples
+    --------
+    >>> fd, tmp = tempfile.mkstemp(); os.close(fd)
+    >>> oct(apply_umask(tmp).stat().st_mode & 0o777) == oct(0o666 & ~current_umask())
+    True
+    >>> os.unlink(tmp)
+    """
+    p = Path(path)
+    base = 0o777 if p.is_dir() else 0o666
+    os.chmod(p, base & ~current_umask())
+    return p
+
+
 def atomic_path(path: str | os.PathLike) -> tuple[Path, Path]:
-    """Return ``(final, temporary)`` paths in the same directory, for write-then-rename."""
+    """Return ``(final, temporary)`` paths in the same directory, for write-then-rename.
+
+    The temporary file already has the mode of a normally created file (the user's umask).
+    """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
     os.close(fd)
-    return final, Path(tmp)
+    return final, apply_umask(tmp)
 
 
 @contextmanager
@@ -27,7 +73,8 @@ def atomic_directory(path: str | os.PathLike):
     """Build a directory under a temporary name beside ``path``; on success it replaces ``path`` whole.
 
     Yields the (not yet existing) path to create the new directory at. On an exception nothing is
-    replaced and the temporary files are removed.
+    replaced and the temporary files are removed. A new directory made private (``tempfile.mkdtemp``)
+    gets the mode of a normally created one (the user's umask) before it is renamed into place.
 
     Examples
     --------
@@ -44,6 +91,8 @@ def atomic_directory(path: str | os.PathLike):
     try:
         new = work / final.name
         yield new
+        if new.is_dir() and (new.stat().st_mode & 0o777) == 0o700:
+            apply_umask(new)
         if final.exists():
             os.replace(final, work / ".replaced")
         os.replace(new, final)

@@ -69,12 +69,21 @@ def atomic_path(path: str | os.PathLike) -> tuple[Path, Path]:
 
 
 @contextmanager
-def atomic_directory(path: str | os.PathLike):
+def atomic_directory(path: str | os.PathLike, *, create: bool = False):
     """Build a directory under a temporary name beside ``path``; on success it replaces ``path`` whole.
 
-    Yields the (not yet existing) path to create the new directory at. On an exception nothing is
-    replaced and the temporary files are removed. A new directory made private (``tempfile.mkdtemp``)
-    gets the mode of a normally created one (the user's umask) before it is renamed into place.
+    Yields the path to build the new directory at: not yet existing (the caller creates it), or with
+    ``create=True`` an empty directory made beside ``path`` (a sibling, so that relative paths such as
+    ``new / ".." / other`` resolve as they will after the rename). On an exception nothing is replaced
+    and the temporary files are removed. A directory made private by ``tempfile.mkdtemp`` gets the
+    mode of a normally created one (the user's umask) before it is renamed into place.
+
+    Parameters
+    ----------
+    path : path-like
+        The directory to (re)place.
+    create : bool, default False
+        Yield an existing empty sibling directory instead of a path to create.
 
     Examples
     --------
@@ -84,20 +93,29 @@ def atomic_directory(path: str | os.PathLike):
     ...     _ = (new / "a.txt").write_text("x")
     >>> sorted(p.name for p in d.iterdir())
     ['a.txt']
+    >>> with atomic_directory(d, create=True) as new:
+    ...     _ = (new / "b.txt").write_text("y")
+    >>> sorted(p.name for p in d.iterdir())
+    ['b.txt']
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    new = apply_umask(work) if create else work / final.name
+    trash: Path | None = None
     try:
-        new = work / final.name
         yield new
         if new.is_dir() and (new.stat().st_mode & 0o777) == 0o700:
             apply_umask(new)
         if final.exists():
-            os.replace(final, work / ".replaced")
+            trash = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent)) if create else work
+            os.replace(final, trash / ".replaced")
         os.replace(new, final)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if trash is not None:
+            shutil.rmtree(trash, ignore_errors=True)
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:

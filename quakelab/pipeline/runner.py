@@ -337,8 +337,7 @@ def execute_run(run: Run, reports_dir: str | os.PathLike, *, project_root: str |
 
     result: RunResult | None = None
     try:
-        with atomic_directory(out_dir) as stage:
-            stage.mkdir()
+        with atomic_directory(out_dir, create=True) as stage:
             nb_path = stage / f"{run.name}.ipynb"
             params = {**run.parameters, "output_dir": str(stage)}
             t0 = time.perf_counter()

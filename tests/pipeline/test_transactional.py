@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_pipeline import make_project, record
 
 from quakelab.cli import main
-from test_pipeline import make_project, record
 
 ROOT = Path(__file__).resolve().parents[2]
 

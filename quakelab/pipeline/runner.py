@@ -57,6 +57,9 @@ class RunResult:
         Figures (image outputs) in the executed notebook.
     report_format : int
         :data:`REPORT_FORMAT` of the runner that wrote the report.
+    cpu_s : float
+        CPU time (user + system) of the kernel and the runner for this run: unlike ``duration_s``
+        it hardly depends on what else the machine is doing.
     """
 
     name: str
@@ -73,6 +76,7 @@ class RunResult:
     cell_times_s: list[float] = field(default_factory=list)
     n_figures: int = 0
     report_format: int = 0
+    cpu_s: float = 0.0
 
 
 def record_metrics(output_dir: str | os.PathLike, metrics: dict[str, Any]) -> Path:
@@ -211,6 +215,30 @@ def kernel_env(base: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+#: ipykernel's warning on an unencrypted TCP transport (local kernels on 127.0.0.1: not for users' eyes).
+_TCP_WARNING = b"Kernel is running over TCP without encryption."
+
+
+def filter_kernel_stderr(read_fd: int, write: Callable[[bytes], Any] | None = None) -> None:
+    """Copy a kernel's stderr line by line, leaving out ipykernel's unencrypted-TCP warning.
+
+    Runs until end of file (the kernel exited); other lines pass unchanged.
+
+    Parameters
+    ----------
+    read_fd : int
+        Read end of the pipe the kernel writes its stderr to (closed at the end).
+    write : callable, optional
+        Receives each kept line (default: written to file descriptor 2, where the kernel's stderr
+        would otherwise have gone).
+    """
+    out = write or (lambda b: os.write(2, b))
+    with os.fdopen(read_fd, "rb", buffering=0) as src, contextlib.suppress(OSError, ValueError):
+        for line in iter(src.readline, b""):
+            if _TCP_WARNING not in line:
+                out(line)
+
+
 @functools.cache
 def _kernel_manager_class() -> type:
     """Kernel manager of report kernels: inline figures, encrypted transport where supported."""
@@ -221,14 +249,31 @@ def _kernel_manager_class() -> type:
         """Starts kernels with :func:`kernel_env` and CurveZMQ transport encryption when available.
 
         With encryption ipykernel does not print its "running over TCP without encryption" warning;
-        where it is not available that one warning is filtered from the kernel's stderr.
+        where encryption is not available, that one line is filtered from the kernel's stderr
+        (:func:`filter_kernel_stderr`).
         """
+
+        encrypt = True
+        _stderr_w: int | None = None
 
         async def _async_pre_start_kernel(self, **kw: Any) -> Any:
             kw["env"] = kernel_env(kw.get("env"))
-            if zmq.has("curve") and self._kernel_supports_curve_encryption():
+            if self.encrypt and zmq.has("curve") and self._kernel_supports_curve_encryption():
                 kw.setdefault("transport_encryption", "auto")
+            elif "stderr" not in kw:
+                r, w = os.pipe()
+                threading.Thread(target=filter_kernel_stderr, args=(r,), daemon=True,
+                                 name="kernel-stderr").start()
+                kw["stderr"] = self._stderr_w = w
             return await super()._async_pre_start_kernel(**kw)
+
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            try:
+                await super()._async_launch_kernel(kernel_cmd, **kw)
+            finally:  # the kernel holds its own copy of the pipe's write end
+                if self._stderr_w is not None:
+                    os.close(self._stderr_w)
+                    self._stderr_w = None
 
         async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
             # after Ctrl-C the run is abandoned: kill the kernel at once (interrupting a busy kernel
@@ -242,6 +287,19 @@ def _kernel_manager_class() -> type:
             await super()._async_shutdown_kernel(now=now, restart=restart)
 
     return ReportKernelManager
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process and its finished children (the kernels)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return time.process_time()
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        ru = resource.getrusage(who)
+        total += ru.ru_utime + ru.ru_stime
+    return total
 
 
 def _code_cell_count(notebook: Path) -> int:
@@ -340,7 +398,7 @@ def execute_run(run: Run, reports_dir: str | os.PathLike, *, project_root: str |
         with atomic_directory(out_dir, create=True) as stage:
             nb_path = stage / f"{run.name}.ipynb"
             params = {**run.parameters, "output_dir": str(stage)}
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), _cpu_seconds()
             status, reason = "success", ""
             try:
                 pm.execute_notebook(
@@ -372,7 +430,8 @@ def execute_run(run: Run, reports_dir: str | os.PathLike, *, project_root: str |
                                fingerprint=fp if status == "success" else "", started=started,
                                parameters=run.parameters, notebook=str(run.notebook), tags=list(run.tags),
                                description=run.description, metrics=metrics, cell_times_s=cell_times,
-                               n_figures=n_figures, report_format=REPORT_FORMAT)
+                               n_figures=n_figures, report_format=REPORT_FORMAT,
+                               cpu_s=round(_cpu_seconds() - cpu0, 2))
             write_text_atomic(stage / RUN_RECORD, json.dumps(asdict(result), indent=2, default=str) + "\n")
             if status != "success":
                 with atomic_directory(failed_dir) as failed_stage:
@@ -430,6 +489,7 @@ def interrupt_once() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        _INTERRUPTED = False
 
 
 def _worker_init() -> None:
@@ -558,7 +618,7 @@ def run_pipeline(
         if res.status == "unchanged":
             took = f"last run took {res.duration_s:.1f} s"
         else:
-            took = f"in {res.duration_s:.1f} s"
+            took = f"in {res.duration_s:.1f} s" + (f", {res.cpu_s:.1f} s CPU" if res.cpu_s else "")
             slow = [(i, t) for i, t in sorted(enumerate(res.cell_times_s, 1), key=lambda x: -x[1])[:3] if t >= 0.5]
             if res.status == "success" and slow:
                 took += " (slowest cells: " + ", ".join(f"[{i}] {t:.1f} s" for i, t in slow) + ")"
@@ -649,8 +709,8 @@ def _read_records(reports: Path) -> list[dict[str, Any]]:
     by_name: dict[str, dict[str, Any]] = {}
     for pattern, failed in ((f"*/{RUN_RECORD}", False), (f"{FAILED_DIR}/*/{RUN_RECORD}", True)):
         for rec in sorted(reports.glob(pattern)):
-            if not failed and rec.parent.name == FAILED_DIR:
-                continue
+            if rec.parent.name.startswith(".") or (not failed and rec.parent.name == FAILED_DIR):
+                continue  # a staging folder, or the failed/ folder itself
             try:
                 r = json.loads(rec.read_text())
             except (OSError, json.JSONDecodeError):

@@ -82,3 +82,18 @@ def test_index_shows_b_rounded_values_thumbnails_and_failures(tmp_path):
     records = json.loads((reports / "index.json").read_text())
     assert [r["status"] for r in records] == ["failed"] and "_dir" not in records[0]
     assert Path(reports / "index.html").stat().st_size > 0
+
+
+def test_kernel_stderr_filter_drops_only_the_tcp_warning():
+    import os
+
+    from quakelab.pipeline.runner import filter_kernel_stderr
+
+    r, w = os.pipe()
+    os.write(w, b"[IPKernelApp] WARNING | Kernel is running over TCP without encryption. All communication "
+                b"(including code and outputs) is sent in plain text\nreal problem: ValueError\n"
+                b"[IPKernelApp] WARNING | another warning\n")
+    os.close(w)
+    kept: list[bytes] = []
+    filter_kernel_stderr(r, kept.append)
+    assert kept == [b"real problem: ValueError\n", b"[IPKernelApp] WARNING | another warning\n"]

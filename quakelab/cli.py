@@ -24,8 +24,8 @@ def _setup_progress_logging(quiet: bool) -> None:
     log.propagate = False
 
 
-def _unknown_runs(names: list[str], known: list[str]) -> list[str]:
-    """Messages for run names that are not in the configuration, with a close match when there is one."""
+def _unknown_names(names: list[str], known: list[str], kind: str = "run") -> list[str]:
+    """Messages for run names (or tags) not in the configuration, with a close match when there is one."""
     import difflib
 
     out = []
@@ -33,7 +33,7 @@ def _unknown_runs(names: list[str], known: list[str]) -> list[str]:
         if n in known:
             continue
         hint = difflib.get_close_matches(n, known, n=1, cutoff=0.5)
-        out.append(f"unknown run {n!r}" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+        out.append(f"unknown {kind} {n!r}" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
     return out
 
 
@@ -51,10 +51,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config)
         if args.only:
-            unknown = _unknown_runs(args.only, list(config.runs))
+            unknown = _unknown_names(args.only, list(config.runs))
             if unknown:
                 print(f"quakelab run: {'; '.join(unknown)}; runs in {config.path.name}: "
                       f"{', '.join(config.runs)}", file=sys.stderr)
+                return 2
+        if args.tag and not args.only:
+            tags = sorted({t for r in config.runs.values() for t in r.tags})
+            if args.tag not in tags:
+                print(f"quakelab run: {_unknown_names([args.tag], tags, 'tag')[0]}; "
+                      f"tags in {config.path.name}: {', '.join(tags)}", file=sys.stderr)
                 return 2
         runs = select_runs(config, only=args.only, tag=args.tag)
     except RunConfigError as exc:

@@ -26,6 +26,8 @@ def test_unknown_run_name_suggests_the_close_one(tmp_path, capsys):
     assert "unknown run 'ridgecrest-sampel' (did you mean 'ridgecrest-sample'?)" in err
     assert main(["run", str(cfg), "--only", "zzz"]) == 2
     assert "did you mean" not in capsys.readouterr().err
+    assert main(["run", str(cfg), "--tag", "defualt"]) == 2
+    assert "unknown tag 'defualt' (did you mean 'default'?)" in capsys.readouterr().err
     assert not (tmp_path / "reports").exists()
 
 

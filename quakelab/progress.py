@@ -99,13 +99,12 @@ class LogProgress:
         return f"{head}{count}, {_format_seconds(self.elapsed_s)} elapsed{tail}"
 
     def _emit(self, force: bool = False) -> None:
-        if self.disable:
+        """Log the current count: always the first and the last step, otherwise when one is due."""
+        if self.disable or self.n == self._logged_n:
             return
         now = time.perf_counter()
         last = self.total is not None and self.n >= self.total
         if force or last or self._logged_n == 0 or now - self._last_log_t >= self.min_interval_s:
-            if self.n == self._logged_n and not force and self._logged_n:
-                return
             self._log.info(self._line())
             self._last_log_t = now
             self._logged_n = self.n
@@ -135,8 +134,7 @@ class LogProgress:
         if self._closed:
             return
         self._closed = True
-        if self.n != self._logged_n:
-            self._emit(force=True)
+        self._emit(force=True)
 
     def __iter__(self) -> Iterator:
         if self.iterable is None:

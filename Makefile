@@ -10,8 +10,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 LOCK := requirements/lock.txt
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
-export MPLBACKEND := Agg
 export PIP_NO_WARN_SCRIPT_LOCATION := 1
+# no MPLBACKEND here: `quakelab run` gives its kernels the inline backend so that reports keep their figures
 
 .PHONY: run test setup setup-test browser lint bench docs clean-venv
 

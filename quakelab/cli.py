@@ -7,11 +7,61 @@ import sys
 from pathlib import Path
 
 
+def _setup_progress_logging(quiet: bool) -> None:
+    """Progress lines (``quakelab.progress``, used where no terminal is attached) go to stderr."""
+    import logging
+
+    log = logging.getLogger("quakelab.progress")
+    if quiet:
+        log.setLevel(logging.WARNING)
+        return
+    if not any(getattr(h, "_quakelab_cli", False) for h in log.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("  %(message)s"))
+        handler._quakelab_cli = True  # type: ignore[attr-defined]
+        log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+def _unknown_names(names: list[str], known: list[str], kind: str = "run") -> list[str]:
+    """Messages for run names (or tags) not in the configuration, with a close match when there is one."""
+    import difflib
+
+    out = []
+    for n in names:
+        if n in known:
+            continue
+        hint = difflib.get_close_matches(n, known, n=1, cutoff=0.5)
+        out.append(f"unknown {kind} {n!r}" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+    return out
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
-    from quakelab.pipeline import RunConfigError, load_config, run_pipeline, select_runs, validate_runs
+    from quakelab.pipeline import (
+        RunConfigError,
+        RunInterrupted,
+        interrupt_once,
+        load_config,
+        run_pipeline,
+        select_runs,
+        validate_runs,
+    )
 
     try:
         config = load_config(args.config)
+        if args.only:
+            unknown = _unknown_names(args.only, list(config.runs))
+            if unknown:
+                print(f"quakelab run: {'; '.join(unknown)}; runs in {config.path.name}: "
+                      f"{', '.join(config.runs)}", file=sys.stderr)
+                return 2
+        if args.tag and not args.only:
+            tags = sorted({t for r in config.runs.values() for t in r.tags})
+            if args.tag not in tags:
+                print(f"quakelab run: {_unknown_names([args.tag], tags, 'tag')[0]}; "
+                      f"tags in {config.path.name}: {', '.join(tags)}", file=sys.stderr)
+                return 2
         runs = select_runs(config, only=args.only, tag=args.tag)
     except RunConfigError as exc:
         print(f"quakelab run: {exc}", file=sys.stderr)
@@ -22,19 +72,56 @@ def _cmd_run(args: argparse.Namespace) -> int:
         for p in problems:
             print(f"  - {p}", file=sys.stderr)
         return 2
+    reports = Path(args.reports)
+    reports = reports if reports.is_absolute() else config.root / reports
     if args.list:
-        for r in runs:
-            print(f"{r.name:32s} {r.notebook.name:32s} tags={','.join(r.tags)} needs={','.join(r.needs)}")
-        return 0
-    print(f"quakelab run: {len(runs)} run(s) from {config.path.name}: {', '.join(r.name for r in runs)}")
-    results = run_pipeline(config, runs, reports_dir=args.reports, force=args.force, jobs=args.jobs)
+        return _list_runs(runs, reports)
+    _setup_progress_logging(args.quiet)
+    print(f"quakelab run: {len(runs)} run(s) from {config.path.name}: {', '.join(r.name for r in runs)}", flush=True)
+    try:
+        with interrupt_once():
+            results = run_pipeline(config, runs, reports_dir=reports, force=args.force, jobs=args.jobs,
+                                   quiet=args.quiet, log=lambda m: print(m, flush=True))
+    except RunConfigError as exc:
+        print(f"quakelab run: {exc}", file=sys.stderr)
+        return 2
+    except RunInterrupted as exc:
+        print(exc.message(), file=sys.stderr, flush=True)
+        return 130
     counts: dict[str, int] = {}
     for r in results:
         counts[r.status] = counts.get(r.status, 0) + 1
-    reports = Path(args.reports)
-    index = reports if reports.is_absolute() else config.root / reports
-    print(f"quakelab run: {', '.join(f'{v} {k}' for k, v in sorted(counts.items()))}; index: {index / 'index.html'}")
+    hint = " (--force executes unchanged runs again)" if counts.get("unchanged") else ""
+    print(f"quakelab run: {', '.join(f'{v} {k}' for k, v in sorted(counts.items()))}{hint}; "
+          f"index: {reports / 'index.html'}")
     return 1 if counts.get("failed") else 0
+
+
+def _list_runs(runs: list, reports: Path) -> int:
+    """``quakelab run --list``: each selected run and whether it is up to date, would run or be skipped."""
+    from quakelab.pipeline.runner import FAILED_DIR, fingerprint, is_up_to_date, unavailable_inputs
+
+    state: dict[str, str] = {}
+    for r in runs:
+        missing = unavailable_inputs(r)
+        blocked = [d for d in r.needs if state.get(d, "").startswith("skipped")]
+        if missing:
+            state[r.name] = f"skipped ({missing})"
+        elif blocked:
+            state[r.name] = f"skipped (needs {blocked[0]})"
+        elif is_up_to_date(r, reports, fingerprint(r, reports)):
+            state[r.name] = "up to date"
+        elif (reports / FAILED_DIR / r.name).exists():
+            state[r.name] = "would run (last run failed)"
+        elif (reports / r.name).exists():
+            state[r.name] = "would run (changed since its report)"
+        else:
+            state[r.name] = "would run (no report yet)"
+        needs = f" needs={','.join(r.needs)}" if r.needs else ""
+        print(f"{r.name:28s} {r.notebook.name:30s} {state[r.name]}  tags={','.join(r.tags)}{needs}")
+    n_up = sum(s == "up to date" for s in state.values())
+    print(f"{n_up} of {len(runs)} up to date; `quakelab run --force` executes up-to-date runs again")
+    return 0
 
 
 def _cmd_datasets(args: argparse.Namespace) -> int:
@@ -90,7 +177,10 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``quakelab`` command."""
+    from quakelab import __version__
+
     parser = argparse.ArgumentParser(prog="quakelab", description="Earthquake forecasting workbench.")
+    parser.add_argument("--version", action="version", version=f"quakelab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="execute notebooks listed in papermill_runs.yaml into reports/")
     run.add_argument("config", nargs="?", default="papermill_runs.yaml", help="run configuration (YAML)")
@@ -99,7 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="execute even runs whose inputs are unchanged")
     run.add_argument("--jobs", type=int, default=1, metavar="N", help="runs executed in parallel")
     run.add_argument("--reports", default="reports", help="reports folder (relative to the config)")
-    run.add_argument("--list", action="store_true", help="list the selected runs and exit")
+    run.add_argument("--list", action="store_true",
+                     help="list the selected runs, say which are up to date or would be skipped, and exit")
+    run.add_argument("-q", "--quiet", action="store_true", help="no per-cell progress")
     run.set_defaults(func=_cmd_run)
     ds = sub.add_parser("datasets", help="list named datasets and whether they are available offline")
     ds.add_argument("--json", action="store_true", help="machine-readable output")
@@ -138,7 +230,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``quakelab`` command."""
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print(f"interrupted: quakelab {args.command}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

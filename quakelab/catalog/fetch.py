@@ -126,7 +126,8 @@ def fetch_catalog(
     cache_dir : path-like, optional
         Cache root; :func:`default_cache_dir` when None.
     progress : bool, default True
-        Show a progress bar over chunks.
+        Show progress over chunks (:func:`quakelab.progress.progress`: a bar on a terminal, log lines
+        otherwise).
     client : obspy.clients.fdsn.Client, optional
         A ready client (overrides ``provider`` and ``timeout_s``).
     sleep : callable
@@ -228,9 +229,9 @@ def fetch_catalog(
 
     chunks = _split(t0, t1, pd.Timedelta(days=chunk_days))
     parts: list[pd.DataFrame] = []
-    from tqdm.auto import tqdm
+    from quakelab.progress import progress as show_progress
 
-    for a, b in tqdm(chunks, desc="FDSN chunks", unit="chunk", disable=not progress):
+    for a, b in show_progress(chunks, desc="FDSN chunks", unit="chunk", quiet=not progress):
         parts.extend(fetch_one(a, b))
     parts = [p for p in parts if len(p)]
     if not parts:

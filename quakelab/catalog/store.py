@@ -13,21 +13,77 @@ import pandas as pd
 from quakelab.catalog.schema import CatalogError
 
 
+def current_umask() -> int:
+    """The process's file-mode creation mask (read without changing it where the system allows)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # elsewhere: read by setting and restoring it
+    os.umask(mask)
+    return mask
+
+
+def apply_umask(path: str | os.PathLike) -> Path:
+    """Give a file or directory made by :mod:`tempfile` (0600 / 0700) the mode the user's umask allows.
+
+    ``tempfile.mkstemp`` and ``mkdtemp`` create private files; renamed into place they would stay
+    unreadable to everyone else. Files get ``0o666 & ~umask``, directories ``0o777 & ~umask``.
+
+    Parameters
+    ----------
+    path : path-like
+        A file or directory.
+
+    Returns
+    -------
+    pathlib.Path
+        The path.
+
+    Examples
+    --------
+    >>> fd, tmp = tempfile.mkstemp(); os.close(fd)
+    >>> oct(apply_umask(tmp).stat().st_mode & 0o777) == oct(0o666 & ~current_umask())
+    True
+    >>> os.unlink(tmp)
+    """
+    p = Path(path)
+    base = 0o777 if p.is_dir() else 0o666
+    os.chmod(p, base & ~current_umask())
+    return p
+
+
 def atomic_path(path: str | os.PathLike) -> tuple[Path, Path]:
-    """Return ``(final, temporary)`` paths in the same directory, for write-then-rename."""
+    """Return ``(final, temporary)`` paths in the same directory, for write-then-rename.
+
+    The temporary file already has the mode of a normally created file (the user's umask).
+    """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
     os.close(fd)
-    return final, Path(tmp)
+    return final, apply_umask(tmp)
 
 
 @contextmanager
-def atomic_directory(path: str | os.PathLike):
+def atomic_directory(path: str | os.PathLike, *, create: bool = False):
     """Build a directory under a temporary name beside ``path``; on success it replaces ``path`` whole.
 
-    Yields the (not yet existing) path to create the new directory at. On an exception nothing is
-    replaced and the temporary files are removed.
+    Yields the path to build the new directory at: not yet existing (the caller creates it), or with
+    ``create=True`` an empty directory made beside ``path`` (a sibling, so that relative paths such as
+    ``new / ".." / other`` resolve as they will after the rename). On an exception nothing is replaced
+    and the temporary files are removed. A directory made private by ``tempfile.mkdtemp`` gets the
+    mode of a normally created one (the user's umask) before it is renamed into place.
+
+    Parameters
+    ----------
+    path : path-like
+        The directory to (re)place.
+    create : bool, default False
+        Yield an existing empty sibling directory instead of a path to create.
 
     Examples
     --------
@@ -37,18 +93,29 @@ def atomic_directory(path: str | os.PathLike):
     ...     _ = (new / "a.txt").write_text("x")
     >>> sorted(p.name for p in d.iterdir())
     ['a.txt']
+    >>> with atomic_directory(d, create=True) as new:
+    ...     _ = (new / "b.txt").write_text("y")
+    >>> sorted(p.name for p in d.iterdir())
+    ['b.txt']
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    new = apply_umask(work) if create else work / final.name
+    trash: Path | None = None
     try:
-        new = work / final.name
         yield new
+        if new.is_dir() and (new.stat().st_mode & 0o777) == 0o700:
+            apply_umask(new)
         if final.exists():
-            os.replace(final, work / ".replaced")
+            trash = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent)) if create else work
+            os.replace(final, trash / ".replaced")
         os.replace(new, final)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if trash is not None:
+            shutil.rmtree(trash, ignore_errors=True)
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:

@@ -9,9 +9,21 @@ from quakelab.pipeline.config import (
     select_runs,
     validate_runs,
 )
-from quakelab.pipeline.runner import RunResult, execute_run, record_metrics, run_pipeline, write_index
+from quakelab.pipeline.runner import (
+    REPORT_FORMAT,
+    RunInterrupted,
+    RunResult,
+    execute_run,
+    interrupt_once,
+    is_up_to_date,
+    kernel_env,
+    record_metrics,
+    run_pipeline,
+    write_index,
+)
 
 __all__ = [
-    "Run", "RunConfig", "RunConfigError", "RunResult", "execute_run", "load_config", "notebook_parameters",
-    "record_metrics", "run_pipeline", "select_runs", "validate_runs", "write_index",
+    "REPORT_FORMAT", "Run", "RunConfig", "RunConfigError", "RunInterrupted", "RunResult", "execute_run",
+    "interrupt_once", "is_up_to_date", "kernel_env", "load_config", "notebook_parameters", "record_metrics",
+    "run_pipeline", "select_runs", "validate_runs", "write_index",
 ]

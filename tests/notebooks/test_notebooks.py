@@ -104,10 +104,15 @@ def test_explore_notebook_numbers(tmp_path):
     assert figures == ["frequency_magnitude.png", "magnitude_time.png", "map.png", "omori.png"]
 
 
-def test_cli_runs_the_default_pipeline(tmp_path, capsys):
+def test_cli_runs_the_default_pipeline(tmp_path, capsys, monkeypatch):
     from quakelab.cli import main
+    from quakelab.pipeline import load_config, select_runs
 
+    monkeypatch.setenv("MPLBACKEND", "Agg")  # as `make` and CI export: the reports keep their figures
     assert main(["run", str(ROOT / "papermill_runs.yaml"), "--reports", str(tmp_path)]) == 0
+    for run in select_runs(load_config(ROOT / "papermill_runs.yaml")):  # every default run
+        assert "<img" in (tmp_path / run.name / f"{run.name}.html").read_text(), run.name
+        assert json.loads((tmp_path / run.name / "run.json").read_text())["n_figures"] >= 2, run.name
     out = capsys.readouterr().out
     assert "ridgecrest-2019-sample: success" in out and "ridgecrest-2019-etas: success" in out
     etas = json.loads((tmp_path / "ridgecrest-2019-etas" / "metrics.json").read_text())

@@ -1,6 +1,7 @@
 """The Papermill pipeline, executed for real on small notebooks written by the tests."""
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -8,7 +9,7 @@ import pytest
 import yaml
 
 from quakelab.cli import main
-from quakelab.pipeline import RunConfigError, load_config, select_runs, validate_runs
+from quakelab.pipeline import RunConfigError, is_up_to_date, load_config, select_runs, validate_runs
 
 PARAMS = '''from typing import Optional
 output_dir: str = "out"  # set by the runner
@@ -17,11 +18,25 @@ values: list = [1, 2]  # a list parameter
 scale: float = 1.0  # a float
 sleep_s: float = 0.0  # seconds to sleep
 needs_from: Optional[str] = None  # read this run's metrics
+plot: bool = False  # draw and save a figure
+gate: str = ""  # wait (up to 60 s) until this file exists
 '''
 BODY = '''import json, time
 from pathlib import Path
 from quakelab.pipeline import record_metrics
 time.sleep(sleep_s)
+t_gate = time.monotonic()
+if gate:
+    Path(gate + ".waiting").touch()
+while gate and not Path(gate).exists() and time.monotonic() - t_gate < 60:
+    time.sleep(0.05)
+if plot:
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.plot([0, 1], [0, 1])
+    (Path(output_dir) / "figures").mkdir(exist_ok=True)
+    fig.savefig(Path(output_dir) / "figures" / "line.png")
+    plt.show()
 if fail:
     raise ValueError("boom: requested failure")
 upstream = json.loads((Path(output_dir).parent / needs_from / "metrics.json").read_text()) if needs_from else {}
@@ -43,8 +58,8 @@ def make_project(tmp_path: Path, runs: list[dict]) -> Path:
     return cfg
 
 
-def record(tmp_path, name):
-    return json.loads((tmp_path / "reports" / name / "run.json").read_text())
+def record(tmp_path, name, failed=False):
+    return json.loads((tmp_path / "reports" / ("failed" if failed else "") / name / "run.json").read_text())
 
 
 def test_parameters_are_checked_before_any_kernel_starts(tmp_path, capsys):
@@ -104,11 +119,12 @@ def test_failure_is_kept_and_does_not_stop_independent_runs(tmp_path):
     assert main(["run", str(cfg)]) == 1
     assert record(tmp_path, "good")["status"] == "success"
     assert record(tmp_path, "good")["metrics"] == {"values_type": "list", "total": 6.0, "upstream_total": None}
-    bad = record(tmp_path, "bad")
+    bad = record(tmp_path, "bad", failed=True)
     assert bad["status"] == "failed" and "ValueError: boom" in bad["reason"]
-    executed = (tmp_path / "reports" / "bad" / "bad.ipynb").read_text()
+    executed = (tmp_path / "reports" / "failed" / "bad" / "bad.ipynb").read_text()
     assert "boom: requested failure" in executed and "ValueError" in executed
-    assert (tmp_path / "reports" / "bad" / "bad.html").exists()
+    assert (tmp_path / "reports" / "failed" / "bad" / "bad.html").exists()
+    assert not (tmp_path / "reports" / "bad").exists()  # no report was ever good
     assert record(tmp_path, "after-bad")["status"] == "skipped"
     assert record(tmp_path, "after-bad")["reason"] == "needs bad, which failed"
     assert record(tmp_path, "after-good")["metrics"]["upstream_total"] == 6.0
@@ -124,7 +140,18 @@ def test_unchanged_runs_are_skipped_unless_forced(tmp_path, capsys):
     assert main(["run", str(cfg)]) == 0
     first = record(tmp_path, "a")["started"]
     assert main(["run", str(cfg)]) == 0
-    assert "a: unchanged" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "a: unchanged" in out and "--force executes it again" in out
+    assert main(["run", str(cfg), "--list"]) == 0
+    assert re.search(r"^a .* up to date", capsys.readouterr().out, re.M)
+    # a report written before figures were shown inline (older report format) is never "unchanged"
+    config = load_config(cfg)
+    rec_path = tmp_path / "reports" / "a" / "run.json"
+    assert is_up_to_date(config.runs["a"], tmp_path / "reports")
+    rec_path.write_text(json.dumps({k: v for k, v in record(tmp_path, "a").items() if k != "report_format"}))
+    assert not is_up_to_date(config.runs["a"], tmp_path / "reports")
+    assert main(["run", str(cfg), "--list"]) == 0
+    assert re.search(r"^a .* would run \(changed since its report\)", capsys.readouterr().out, re.M)
     assert main(["run", str(cfg), "--force"]) == 0
     assert "a: success" in capsys.readouterr().out
     cfg.write_text(cfg.read_text().replace("tags:", "parameters: {scale: 3.0}\n  tags:"))
@@ -137,10 +164,10 @@ def test_timeout_fails_the_run_and_keeps_the_notebook(tmp_path):
     cfg = make_project(tmp_path, [{"name": "slow", "notebook": "nb/toy.ipynb", "tags": ["default"],
                                    "timeout_s": 2, "parameters": {"sleep_s": 30.0}}])
     assert main(["run", str(cfg)]) == 1
-    rec = record(tmp_path, "slow")
+    rec = record(tmp_path, "slow", failed=True)
     assert rec["status"] == "failed" and "timed out" in rec["reason"].lower()
     assert rec["duration_s"] < 25
-    assert (tmp_path / "reports" / "slow" / "slow.ipynb").exists()
+    assert (tmp_path / "reports" / "failed" / "slow" / "slow.ipynb").exists()
 
 
 def test_parallel_jobs(tmp_path):

@@ -212,14 +212,20 @@ class ETASForecaster(_RegionModel):
     per bin; the background enters with its expectation (``mu`` x cell area x days x magnitude share, or the
     model's ``background.density`` when it has one) so every cell is positive. The temporal model's expected counts
     per magnitude bin are spread over the cells by area. ``simulate`` returns the catalogs themselves.
+
+    With ``parameters`` (an :class:`~quakelab.models.ETASParameters` or its dict, e.g. published values or a fit
+    made elsewhere), ``fit`` only estimates beta from the window's events and calls ``ETAS.set_params``: the way
+    to refit parameters less often than every window.
     """
 
     name = "ETAS"
 
     def __init__(self, region: Region | Any, min_magnitude: float, *, delta_m: float = 0.1, spatial: bool = True,
                  auxiliary_days: float = 0.0, n_simulations: int = 200, seed: int = 0,
-                 fit_options: dict[str, Any] | None = None) -> None:
+                 fit_options: dict[str, Any] | None = None, parameters: dict[str, float] | None = None) -> None:
         super().__init__(region, min_magnitude, delta_m=delta_m)
+        self.parameters = None if parameters is None else {k: float(v) for k, v in dict(
+            parameters.to_dict() if hasattr(parameters, "to_dict") else parameters).items()}
         self.spatial = bool(spatial)
         self.auxiliary_days = float(auxiliary_days)
         self.n_simulations = int(n_simulations)
@@ -229,7 +235,8 @@ class ETASForecaster(_RegionModel):
 
     def _config(self) -> dict[str, Any]:
         return {**super()._config(), "spatial": self.spatial, "auxiliary_days": self.auxiliary_days,
-                "n_simulations": self.n_simulations, "seed": self.seed, "fit_options": self.fit_options}
+                "n_simulations": self.n_simulations, "seed": self.seed, "fit_options": self.fit_options,
+                "parameters": self.parameters}
 
     def _catalog(self, catalog: pd.DataFrame | None) -> pd.DataFrame | None:
         if catalog is None or self.spatial:
@@ -239,9 +246,16 @@ class ETASForecaster(_RegionModel):
     def fit(self, catalog: pd.DataFrame, start: Any, end: Any) -> ETASForecaster:
         """``ETAS.fit(catalog, auxiliary_start=start, start=start + auxiliary_days, end=end)``."""
         from quakelab.models import ETAS
+        from quakelab.stats import estimate_beta
 
         model = ETAS(self.min_magnitude, delta_m=self.delta_m, region=self.region if self.spatial else None,
                      spatial=self.spatial, **{k: v for k, v in self.fit_options.items() if k != "standard_errors"})
+        if self.parameters is not None:
+            events = self._events(catalog, start, end)
+            self.model_ = model.set_params(self.parameters, estimate_beta(events["magnitude"], self.min_magnitude,
+                                                                          self.delta_m))
+            self.fitted_ = True
+            return self
         t0 = utc(start)
         model.fit(self._catalog(catalog), auxiliary_start=t0, start=t0 + pd.Timedelta(days=self.auxiliary_days),
                   end=utc(end), standard_errors=bool(self.fit_options.get("standard_errors", False)))

@@ -107,9 +107,8 @@ class CatalogForecast:
         empty = frame.iloc[0:0]
         cats = []
         for k in range(self.n_catalogs):
-            part = groups.get(k, empty).drop(columns="catalog_id")
-            cats.append(CSEPCatalog.from_dataframe(part, catalog_id=k) if len(part) else
-                        CSEPCatalog(data=[], catalog_id=k))
+            part = groups.get(k, empty)
+            cats.append(CSEPCatalog.from_dataframe(part) if len(part) else CSEPCatalog(data=[], catalog_id=k))
         kwargs: dict[str, Any] = {"name": self.model or None, "catalogs": cats, "n_cat": self.n_catalogs}
         if self.spec is not None:
             from quakelab.forecast.io import _naive

@@ -75,7 +75,7 @@ def _from_cells(origins: np.ndarray, lower_edges: np.ndarray, rates: np.ndarray,
     mask[iy, ix] = True
     if region is None:
         region = Region.from_bbox(x0, _r(x0 + mask.shape[1] * dh), y0, _r(y0 + mask.shape[0] * dh),
-                                  name=model or "grid")
+                                  name="")
     m0 = _r(lower[0] + dm / 2)
     spec = GridSpec(region, dh, m0, _r(m0 + (lower.size - 1) * dm), dm, start, end, (x0, y0), mask)
     arr = np.full(spec.shape, np.nan)

@@ -23,7 +23,7 @@ _EXPORTS = {
     "validate": "gridded", "stack_windows": "gridded", "total": "gridded", "magnitude_marginal": "gridded",
     "spatial_marginal": "gridded", "log_likelihood": "gridded",
     "ForecastAccessor": "accessor",
-    "to_pycsep": "io", "from_pycsep": "io", "read_ascii": "io", "write_ascii": "io", "read_xml": "io",
+    "to_pycsep": "io", "from_pycsep": "io", "to_pycsep_catalog": "io", "read_ascii": "io", "write_ascii": "io", "read_xml": "io",
     "write_xml": "io", "read_netcdf": "io", "write_netcdf": "io", "read_geojson": "io", "write_geojson": "io",
     "read_forecast": "io", "write_forecast": "io",
     "CatalogForecast": "catalog", "read_catalog_forecast": "catalog", "write_catalog_forecast_csv": "catalog",

@@ -1,8 +1,10 @@
 """quakelab's models behind the :class:`~quakelab.forecast.ForecastModel` protocol.
 
-Every adapter takes the same vocabulary (``docs/glossary.md``): ``region``, ``min_magnitude`` (threshold on binned
-magnitudes), ``delta_m``; bins magnitudes with :func:`quakelab.stats.bin_magnitudes`, estimates Gutenberg–Richter
-beta with :func:`quakelab.stats.estimate_beta` and spreads counts over magnitude bins with
+Every adapter takes the same vocabulary (``docs/glossary.md``): ``region``, ``min_magnitude`` (threshold on the
+reported magnitudes), ``magnitude_resolution`` (step at which the catalog reports magnitudes: 0.1 for most CSEP
+catalogs, 0.01 for QTM); rounds magnitudes to it with :func:`quakelab.stats.bin_magnitudes`, keeps ``M >=
+min_magnitude`` (the continuous cut ``min_magnitude - magnitude_resolution/2``), estimates Gutenberg–Richter beta
+with :func:`quakelab.stats.estimate_beta` at that resolution and spreads counts over the grid's magnitude bins with
 :func:`quakelab.stats.magnitude_bin_fractions`. Wrapped models are called through their public methods only.
 """
 
@@ -28,10 +30,11 @@ from quakelab.timeutils import utc
 
 
 def select_events(catalog: pd.DataFrame | None, start: Any, end: Any, *, region: Region | None,
-                  min_magnitude: float, delta_m: float) -> pd.DataFrame:
-    """Events in ``[start, end)`` (either may be None), inside ``region``, with binned magnitude >= ``min_magnitude``.
+                  min_magnitude: float, magnitude_resolution: float) -> pd.DataFrame:
+    """Events in ``[start, end)`` (either may be None), inside ``region``, with magnitude >= ``min_magnitude`` once
+    rounded to ``magnitude_resolution``.
 
-    The returned copy has its ``magnitude`` column binned (:func:`quakelab.stats.bin_magnitudes`).
+    The returned copy has its ``magnitude`` column rounded (:func:`quakelab.stats.bin_magnitudes`).
     """
     from quakelab.stats import bin_magnitudes
 
@@ -43,7 +46,7 @@ def select_events(catalog: pd.DataFrame | None, start: Any, end: Any, *, region:
     if end is not None:
         keep &= (catalog["time"] < utc(end)).to_numpy()
     cat = catalog[keep].copy()
-    cat["magnitude"] = bin_magnitudes(cat["magnitude"].to_numpy(dtype=float), delta_m)
+    cat["magnitude"] = bin_magnitudes(cat["magnitude"].to_numpy(dtype=float), magnitude_resolution)
     cat = cat[cat["magnitude"].to_numpy() >= min_magnitude - 1e-9]
     if region is not None and len(cat):
         cat = cat[region.contains(cat["longitude"].to_numpy(), cat["latitude"].to_numpy())]
@@ -71,19 +74,20 @@ def _region_dict(region: Region) -> dict:
 
 
 class _RegionModel(BaseForecastModel):
-    """Common settings: region, magnitude threshold, bin width."""
+    """Common settings: region, magnitude threshold, magnitude resolution of the catalog."""
 
-    def __init__(self, region: Region | Any, min_magnitude: float, *, delta_m: float = 0.1) -> None:
+    def __init__(self, region: Region | Any, min_magnitude: float, *, magnitude_resolution: float = 0.1) -> None:
         self.region = as_region(Region.from_dict(region) if isinstance(region, dict) else region)
         self.min_magnitude = float(min_magnitude)
-        self.delta_m = float(delta_m)
+        self.magnitude_resolution = float(magnitude_resolution)
 
     def _config(self) -> dict[str, Any]:
-        return {"region": _region_dict(self.region), "min_magnitude": self.min_magnitude, "delta_m": self.delta_m}
+        return {"region": _region_dict(self.region), "min_magnitude": self.min_magnitude,
+                "magnitude_resolution": self.magnitude_resolution}
 
     def _events(self, catalog: pd.DataFrame | None, start: Any, end: Any) -> pd.DataFrame:
         return select_events(catalog, start, end, region=self.region, min_magnitude=self.min_magnitude,
-                             delta_m=self.delta_m)
+                             magnitude_resolution=self.magnitude_resolution)
 
 
 # ---------------------------------------------------------------------------------------------- Poisson
@@ -105,9 +109,9 @@ class PoissonForecaster(_RegionModel):
             raise ForecastError(f"Poisson: {len(events)} events with M >= {self.min_magnitude} in the region between "
                                 f"{start} and {end}; need at least 2")
         # the catalog handed to PoissonModel is already binned, so its own rounding is a no-op
-        model = PoissonModel(self.min_magnitude, self.region, delta_m=self.delta_m).fit(events, start=start, end=end)
+        model = PoissonModel(self.min_magnitude, self.region, delta_m=self.magnitude_resolution).fit(events, start=start, end=end)
         self.mu_per_day_km2_ = float(model.mu_)
-        self.beta_ = estimate_beta(events["magnitude"], self.min_magnitude, self.delta_m)
+        self.beta_ = estimate_beta(events["magnitude"], self.min_magnitude, self.magnitude_resolution)
         self.n_events_ = int(model.n_events_)
         self.fitted_ = True
         return self
@@ -139,10 +143,10 @@ class SmoothedSeismicityForecaster(_RegionModel):
 
     name = "smoothed seismicity"
 
-    def __init__(self, region: Region | Any, min_magnitude: float, *, delta_m: float = 0.1,
+    def __init__(self, region: Region | Any, min_magnitude: float, *, magnitude_resolution: float = 0.1,
                  kernel: str = "power_law", bandwidth_km: float | None = None, k_neighbours: int = 5,
                  min_bandwidth_km: float = 0.5) -> None:
-        super().__init__(region, min_magnitude, delta_m=delta_m)
+        super().__init__(region, min_magnitude, magnitude_resolution=magnitude_resolution)
         self.kernel = kernel
         self.bandwidth_km = bandwidth_km
         self.k_neighbours = int(k_neighbours)
@@ -165,7 +169,7 @@ class SmoothedSeismicityForecaster(_RegionModel):
         events = self._events(catalog, start, end)
         if len(events) < 2:
             raise ForecastError(f"smoothed seismicity: {len(events)} events with M >= {self.min_magnitude}")
-        beta = estimate_beta(events["magnitude"], self.min_magnitude, self.delta_m)
+        beta = estimate_beta(events["magnitude"], self.min_magnitude, self.magnitude_resolution)
         self.model_ = self._model().fit(events, start=start, end=end, b_value=beta / math.log(10))
         self.beta_ = beta
         self.fitted_ = True
@@ -220,10 +224,10 @@ class ETASForecaster(_RegionModel):
 
     name = "ETAS"
 
-    def __init__(self, region: Region | Any, min_magnitude: float, *, delta_m: float = 0.1, spatial: bool = True,
+    def __init__(self, region: Region | Any, min_magnitude: float, *, magnitude_resolution: float = 0.1, spatial: bool = True,
                  auxiliary_days: float = 0.0, n_simulations: int = 200, seed: int = 0,
                  fit_options: dict[str, Any] | None = None, parameters: dict[str, float] | None = None) -> None:
-        super().__init__(region, min_magnitude, delta_m=delta_m)
+        super().__init__(region, min_magnitude, magnitude_resolution=magnitude_resolution)
         self.parameters = None if parameters is None else {k: float(v) for k, v in dict(
             parameters.to_dict() if hasattr(parameters, "to_dict") else parameters).items()}
         self.spatial = bool(spatial)
@@ -248,12 +252,12 @@ class ETASForecaster(_RegionModel):
         from quakelab.models import ETAS
         from quakelab.stats import estimate_beta
 
-        model = ETAS(self.min_magnitude, delta_m=self.delta_m, region=self.region if self.spatial else None,
+        model = ETAS(self.min_magnitude, delta_m=self.magnitude_resolution, region=self.region if self.spatial else None,
                      spatial=self.spatial, **{k: v for k, v in self.fit_options.items() if k != "standard_errors"})
         if self.parameters is not None:
             events = self._events(catalog, start, end)
             self.model_ = model.set_params(self.parameters, estimate_beta(events["magnitude"], self.min_magnitude,
-                                                                          self.delta_m))
+                                                                          self.magnitude_resolution))
             self.fitted_ = True
             return self
         t0 = utc(start)
@@ -348,9 +352,9 @@ class ReasenbergJonesForecaster(_RegionModel):
 
     name = "Reasenberg-Jones"
 
-    def __init__(self, region: Region | Any, min_magnitude: float, *, delta_m: float = 0.1, generic: bool = False,
+    def __init__(self, region: Region | Any, min_magnitude: float, *, magnitude_resolution: float = 0.1, generic: bool = False,
                  min_aftershocks: int = 20) -> None:
-        super().__init__(region, min_magnitude, delta_m=delta_m)
+        super().__init__(region, min_magnitude, magnitude_resolution=magnitude_resolution)
         self.generic = bool(generic)
         self.min_aftershocks = int(min_aftershocks)
 
@@ -373,7 +377,7 @@ class ReasenbergJonesForecaster(_RegionModel):
             try:
                 params = ReasenbergJones.fit_sequence(t, after["magnitude"].to_numpy(), float(main["magnitude"]),
                                                       self.min_magnitude, t_end=_days(main["time"], end),
-                                                      delta_m=self.delta_m)
+                                                      delta_m=self.magnitude_resolution)
             except (ValueError, RuntimeError):
                 params = None
         self.generic_used_ = params is None
@@ -475,11 +479,11 @@ class LearnedForecaster(_RegionModel):
 
     name = "learned"
 
-    def __init__(self, region: Region | Any, min_magnitude: float, *, delta_m: float = 0.1, cell_deg: float = 0.1,
+    def __init__(self, region: Region | Any, min_magnitude: float, *, magnitude_resolution: float = 0.1, cell_deg: float = 0.1,
                  target_magnitude: float | None = None, horizon_days: float = 7.0, estimator: str = "logistic_regression",
                  lookbacks_days: tuple[float, ...] = (7.0, 30.0), param_grid: dict[str, list] | None = None,
                  seed: int = 0) -> None:
-        super().__init__(region, min_magnitude, delta_m=delta_m)
+        super().__init__(region, min_magnitude, magnitude_resolution=magnitude_resolution)
         self.cell_deg = float(cell_deg)
         self.target_magnitude = float(min_magnitude if target_magnitude is None else target_magnitude)
         self.horizon_days = float(horizon_days)
@@ -497,11 +501,12 @@ class LearnedForecaster(_RegionModel):
     def _grid(self, catalog: pd.DataFrame, start: Any, end: Any):
         from quakelab.features import build_feature_grid
 
-        cat = select_events(catalog, None, end, region=None, min_magnitude=self.min_magnitude, delta_m=self.delta_m)
+        cat = select_events(catalog, None, end, region=None, min_magnitude=self.min_magnitude,
+                            magnitude_resolution=self.magnitude_resolution)
         return build_feature_grid(cat, bbox=self.region.bounds, cell_deg=self.cell_deg, start=start, end=end,
                                   step_days=self.horizon_days, lookbacks_days=self.lookbacks_days,
                                   horizon_days=self.horizon_days, target_magnitude=self.target_magnitude,
-                                  mc=self.min_magnitude, delta_m=self.delta_m, pa_events=None)
+                                  mc=self.min_magnitude, delta_m=self.magnitude_resolution, pa_events=None)
 
     def fit(self, catalog: pd.DataFrame, start: Any, end: Any) -> LearnedForecaster:
         """Features and labels at every horizon step of ``[start + 2 x longest look-back, end - horizon)``."""
@@ -520,7 +525,7 @@ class LearnedForecaster(_RegionModel):
         self.classifier_ = fit_classifier(self.estimator, X, y, horizon_days=self.horizon_days, param_grid=grid,
                                           n_splits=2, seed=self.seed)
         events = self._events(catalog, start, end)
-        self.beta_ = estimate_beta(events["magnitude"], self.min_magnitude, self.delta_m)
+        self.beta_ = estimate_beta(events["magnitude"], self.min_magnitude, self.magnitude_resolution)
         self.fitted_ = True
         return self
 

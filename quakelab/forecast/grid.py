@@ -5,10 +5,13 @@ degrees), ``min_magnitude`` (magnitude threshold = centre of the lowest magnitud
 width), ``start`` / ``end`` (the half-open UTC window ``[start, end)``), ``expected_count`` (expected number of
 events per bin over the window).
 
-Binning convention: magnitude bins are labelled by their centre ``m`` and hold ``[m - delta_m/2, m + delta_m/2)``
-(the CSEP convention: bin 5.0 is ``[4.95, 5.05)``); the last bin is open above. Magnitudes are binned with
-:func:`quakelab.stats.bin_magnitudes` (round half up), so the threshold on the original magnitudes is
-``min_magnitude - delta_m/2``. Spatial cells are ``[lon0, lon0 + cell_deg) x [lat0, lat0 + cell_deg)``, labelled
+Binning convention: a catalog reports magnitudes on a grid of step ``magnitude_resolution`` (0.1 for most CSEP
+catalogs, 0.01 for QTM); a reported value ``m`` stands for ``[m - res/2, m + res/2)``. Magnitude bin ``k`` of a
+forecast is labelled ``min_magnitude + k * delta_m`` and holds the reported values from its label up to the next
+label, i.e. the continuous magnitudes ``[label - res/2, label + delta_m - res/2)``; the last bin is open above.
+So bin edges sit at ``min_magnitude - res/2 + k * delta_m``: with ``res = delta_m`` this is the CSEP convention (bin
+5.0 is ``[4.95, 5.05)``); for two-decimal magnitudes binned by 0.1 from 1.0 the bin 1.0 holds 1.00-1.09, never a
+half-filled lowest bin. Magnitudes are first rounded to ``res`` with :func:`quakelab.stats.bin_magnitudes`. Spatial cells are ``[lon0, lon0 + cell_deg) x [lat0, lat0 + cell_deg)``, labelled
 by their centre; a cell belongs to the grid when its centre lies in the region (or, for grids read from files,
 when the file lists it: ``cell_mask``).
 """
@@ -30,7 +33,8 @@ from quakelab.timeutils import utc
 #: Version of the serialised GridSpec (``GridSpec.to_dict``); readers refuse newer versions.
 GRID_SPEC_VERSION = 1
 #: The one declared magnitude-bin convention (stored in every forecast's attrs).
-MAGNITUDE_CONVENTION = "centre: bin m holds [m - delta_m/2, m + delta_m/2), last bin open"
+MAGNITUDE_CONVENTION = ("label m = min_magnitude + k delta_m holds reported magnitudes in [m, m + delta_m); edges at "
+                        "m - magnitude_resolution/2; last bin open")
 #: Units of ``expected_count``.
 EXPECTED_COUNT_UNITS = "expected number of events per bin over the window"
 
@@ -78,6 +82,8 @@ class GridSpec:
         South-west corner of the cell lattice; the region's south-west bounding-box corner when None.
     cell_mask : bool array (latitude, longitude), optional
         Cells of the lattice that belong to the grid; when None, the cells whose centre lies in the region.
+    magnitude_resolution : float, optional
+        Step at which the catalog reports magnitudes (``delta_m`` when None, the CSEP case).
 
     Examples
     --------
@@ -97,6 +103,7 @@ class GridSpec:
     end: pd.Timestamp | None = None
     origin: tuple[float, float] | None = None
     cell_mask: np.ndarray | None = field(default=None, repr=False)
+    magnitude_resolution: float | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -117,6 +124,10 @@ class GridSpec:
             raise GridSpecError(f"GridSpec.cell_deg must be positive, got {self.cell_deg}")
         if self.delta_m <= 0:
             raise GridSpecError(f"GridSpec.delta_m must be positive, got {self.delta_m}")
+        res = self.delta_m if self.magnitude_resolution is None else float(self.magnitude_resolution)
+        if not (0 < res <= self.delta_m + 1e-12):
+            raise GridSpecError(f"GridSpec.magnitude_resolution must be in (0, delta_m={self.delta_m}], got {res}")
+        set_(self, "magnitude_resolution", _r(res))
         n = (self.max_magnitude - self.min_magnitude) / self.delta_m
         if n < -1e-9 or abs(n - round(n)) > 1e-6:
             raise GridSpecError(f"GridSpec: max_magnitude {self.max_magnitude} is not min_magnitude "
@@ -162,7 +173,7 @@ class GridSpec:
     def with_window(self, start, end) -> GridSpec:
         """The same grid over another window."""
         return GridSpec(self.region, self.cell_deg, self.min_magnitude, self.max_magnitude, self.delta_m,
-                        start, end, self.origin, self.cell_mask)
+                        start, end, self.origin, self.cell_mask, self.magnitude_resolution)
 
     def _centres(self, nx: int, ny: int) -> tuple[np.ndarray, np.ndarray]:
         lon = _clean(self.origin[0] + (np.arange(nx) + 0.5) * self.cell_deg)
@@ -177,13 +188,13 @@ class GridSpec:
 
     @property
     def magnitudes(self) -> np.ndarray:
-        """Bin centres (the ``magnitude`` coordinate)."""
+        """Bin labels (the ``magnitude`` coordinate): ``min_magnitude + k * delta_m``."""
         return _clean(self.min_magnitude + np.arange(self.n_magnitudes) * self.delta_m)
 
     @property
     def magnitude_lower_edges(self) -> np.ndarray:
-        """Lower bin edges ``m - delta_m/2`` (what pycsep calls a forecast's ``magnitudes``)."""
-        return _clean(self.magnitudes - self.delta_m / 2)
+        """Lower bin edges ``m - magnitude_resolution/2`` (what pycsep calls a forecast's ``magnitudes``)."""
+        return _clean(self.magnitudes - self.magnitude_resolution / 2)
 
     @property
     def longitudes(self) -> np.ndarray:
@@ -229,11 +240,12 @@ class GridSpec:
 
     # ------------------------------------------------------------------ look-ups (vectorised)
     def magnitude_index(self, magnitudes: ArrayLike) -> np.ndarray:
-        """Bin index of each magnitude (binned first, half up); -1 below the threshold; the last bin is open."""
+        """Bin index of each magnitude (rounded half up to the resolution first); -1 below the threshold; the last
+        bin is open."""
         from quakelab.stats import bin_magnitudes
 
-        m = bin_magnitudes(np.asarray(magnitudes, dtype=float), self.delta_m)
-        k = np.rint((m - self.min_magnitude) / self.delta_m)
+        m = bin_magnitudes(np.asarray(magnitudes, dtype=float), self.magnitude_resolution)
+        k = np.floor(np.round((m - self.min_magnitude) / self.delta_m, 9))
         k = np.where(np.isfinite(k), k, -1).astype(np.int64)
         return np.where(k < 0, -1, np.minimum(k, self.n_magnitudes - 1))
 
@@ -280,7 +292,7 @@ class GridSpec:
                 "min_magnitude": self.min_magnitude, "max_magnitude": self.max_magnitude, "delta_m": self.delta_m,
                 "start": None if self.start is None else self.start.isoformat(),
                 "end": None if self.end is None else self.end.isoformat(), "origin": list(self.origin),
-                "magnitude_convention": MAGNITUDE_CONVENTION,
+                "magnitude_resolution": self.magnitude_resolution, "magnitude_convention": MAGNITUDE_CONVENTION,
                 "cell_mask": ["".join("1" if v else "0" for v in row) for row in self.cell_mask]}
 
     @classmethod
@@ -293,7 +305,8 @@ class GridSpec:
         try:
             mask = np.array([[c == "1" for c in row] for row in d["cell_mask"]], dtype=bool)
             return cls(Region.from_dict(d["region"]), d["cell_deg"], d["min_magnitude"], d["max_magnitude"],
-                       d["delta_m"], d.get("start"), d.get("end"), tuple(d["origin"]), mask)
+                       d["delta_m"], d.get("start"), d.get("end"), tuple(d["origin"]), mask,
+                       d.get("magnitude_resolution"))
         except KeyError as exc:
             raise GridSpecError(f"GridSpec: missing field {exc.args[0]!r}") from exc
 
@@ -312,12 +325,14 @@ class GridSpec:
         return (self.region == other.region and self.cell_deg == other.cell_deg
                 and self.min_magnitude == other.min_magnitude and self.max_magnitude == other.max_magnitude
                 and self.delta_m == other.delta_m and self.start == other.start and self.end == other.end
-                and self.origin == other.origin and np.array_equal(self.cell_mask, other.cell_mask))
+                and self.origin == other.origin and np.array_equal(self.cell_mask, other.cell_mask)
+                and self.magnitude_resolution == other.magnitude_resolution)
 
     def same_grid(self, other: GridSpec) -> bool:
         """True when the cells and magnitude bins are identical (windows may differ)."""
         return (self.cell_deg == other.cell_deg and self.origin == other.origin
                 and self.min_magnitude == other.min_magnitude and self.max_magnitude == other.max_magnitude
-                and self.delta_m == other.delta_m and np.array_equal(self.cell_mask, other.cell_mask))
+                and self.delta_m == other.delta_m and self.magnitude_resolution == other.magnitude_resolution
+                and np.array_equal(self.cell_mask, other.cell_mask))
 
     __hash__ = None  # type: ignore[assignment]

@@ -43,7 +43,7 @@ def _table(ds: Any) -> tuple[GridSpec, np.ndarray, np.ndarray, np.ndarray]:
 
 def _from_cells(origins: np.ndarray, lower_edges: np.ndarray, rates: np.ndarray, *, cell_deg: float,
                 delta_m: float | None, start=None, end=None, region: Region | None = None, model: str = "",
-                source: str = "") -> Any:
+                source: str = "", magnitude_resolution: float | None = None) -> Any:
     """A forecast from cell south-west corners, lower magnitude edges and rates (cells, magnitudes)."""
     where = f"{source}: " if source else ""
     origins = np.asarray(origins, dtype=float)
@@ -76,8 +76,9 @@ def _from_cells(origins: np.ndarray, lower_edges: np.ndarray, rates: np.ndarray,
     if region is None:
         region = Region.from_bbox(x0, _r(x0 + mask.shape[1] * dh), y0, _r(y0 + mask.shape[0] * dh),
                                   name="")
-    m0 = _r(lower[0] + dm / 2)
-    spec = GridSpec(region, dh, m0, _r(m0 + (lower.size - 1) * dm), dm, start, end, (x0, y0), mask)
+    res = dm if magnitude_resolution is None else _r(magnitude_resolution)
+    m0 = _r(lower[0] + res / 2)
+    spec = GridSpec(region, dh, m0, _r(m0 + (lower.size - 1) * dm), dm, start, end, (x0, y0), mask, res)
     arr = np.full(spec.shape, np.nan)
     arr[:, iy, ix] = rates.T
     try:
@@ -119,7 +120,8 @@ def to_pycsep(ds: Any, *, name: str | None = None):
                            start_time=_naive(spec.start), end_time=_naive(spec.end))
 
 
-def from_pycsep(forecast: Any, *, region: Region | None = None, start=None, end=None, delta_m: float | None = None):
+def from_pycsep(forecast: Any, *, region: Region | None = None, start=None, end=None, delta_m: float | None = None,
+                magnitude_resolution: float | None = None):
     """A forecast Dataset from a pycsep ``GriddedForecast`` (inverse of :func:`to_pycsep`, exactly).
 
     Parameters
@@ -132,6 +134,9 @@ def from_pycsep(forecast: Any, *, region: Region | None = None, start=None, end=
         Window; the forecast's ``start_time`` / ``end_time`` when None.
     delta_m : float, optional
         Magnitude bin width, needed only with a single magnitude bin.
+    magnitude_resolution : float, optional
+        Step of the magnitudes the forecast is meant for; the bin width when None (CSEP: lower edge 4.95 is the
+        bin labelled 5.0).
 
     Returns
     -------
@@ -140,7 +145,54 @@ def from_pycsep(forecast: Any, *, region: Region | None = None, start=None, end=
     start = start if start is not None else getattr(forecast, "start_time", None)
     end = end if end is not None else getattr(forecast, "end_time", None)
     return _from_cells(forecast.region.origins(), forecast.magnitudes, forecast.data, cell_deg=forecast.region.dh,
-                       delta_m=delta_m, start=start, end=end, region=region, model=forecast.name or "")
+                       delta_m=delta_m, start=start, end=end, region=region, model=forecast.name or "",
+                       magnitude_resolution=magnitude_resolution)
+
+
+def to_pycsep_catalog(catalog: pd.DataFrame, ds: Any, *, name: str = "observed"):
+    """Observed events of a forecast's window, grid and bins as a pycsep ``CSEPCatalog`` (for pycsep's tests).
+
+    Magnitudes are rounded to the grid's ``magnitude_resolution`` (:func:`quakelab.stats.bin_magnitudes`) before
+    they go to pycsep, so each lies half a resolution step above pycsep's nearest lower edge: pycsep then puts
+    every event in the bin quakelab's convention says.
+    Events outside the window, the grid's cells or below the threshold are left out.
+
+    Parameters
+    ----------
+    catalog : pandas.DataFrame
+        Canonical catalog.
+    ds : xarray.Dataset
+        The forecast (single window).
+    name : str
+        Catalog name.
+
+    Returns
+    -------
+    csep.core.catalogs.CSEPCatalog
+        With the forecast's pycsep region attached.
+    """
+    from csep.core.catalogs import CSEPCatalog
+
+    from quakelab.stats import bin_magnitudes
+
+    spec = grid_spec(ds)
+    cat = catalog
+    if spec.start is not None and spec.end is not None:
+        cat = cat[(cat["time"] >= spec.start) & (cat["time"] < spec.end)]
+    idx = spec.bin_index(cat["longitude"].to_numpy(), cat["latitude"].to_numpy(), cat["magnitude"].to_numpy())
+    cat = cat[idx[:, 0] >= 0]
+    epoch = pd.Timestamp("1970-01-01", tz="UTC")
+    frame = pd.DataFrame({
+        "id": cat["event_id"].astype(str).str.encode("utf-8").to_numpy() if "event_id" in cat else
+        np.arange(len(cat)).astype(str).astype(bytes),
+        "origin_time": ((cat["time"] - epoch) // pd.Timedelta(milliseconds=1)).to_numpy(dtype=np.int64),
+        "latitude": cat["latitude"].to_numpy(dtype=float), "longitude": cat["longitude"].to_numpy(dtype=float),
+        "depth": cat["depth_km"].fillna(0.0).to_numpy(dtype=float) if "depth_km" in cat else 0.0,
+        "magnitude": bin_magnitudes(cat["magnitude"].to_numpy(dtype=float), spec.magnitude_resolution),
+    })
+    out = CSEPCatalog.from_dataframe(frame, name=name)
+    out.region = to_pycsep(ds).region
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- CSEP ASCII

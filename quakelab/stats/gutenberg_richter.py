@@ -97,8 +97,10 @@ def estimate_beta(magnitudes: ArrayLike | pd.Series, min_magnitude: float, delta
     the discrete exponential (Tinti & Mulargia 1987): ``beta = ln(1 + delta_m / mean_excess) / delta_m`` with
     ``mean_excess = mean(M_binned - min_magnitude)``; ``delta_m = 0`` gives the continuous ``1 / mean_excess``.
 
-    Cutting unbinned (e.g. two-decimal) magnitudes at ``min_magnitude`` and then applying a ``delta_m/2``
-    correction mixes two conventions: the lowest bin is half filled and beta comes out too small.
+    ``delta_m`` is the step at which the magnitudes are reported (their resolution): 0.01 for two-decimal
+    catalogs such as QTM. Cutting two-decimal magnitudes at ``min_magnitude`` and applying a 0.1-bin correction, or
+    rounding them to 0.1 when the catalog itself starts at ``min_magnitude``, leaves the lowest bin half filled and
+    biases beta low (``tests/stats``; ``benchmarks/bench_binning.py``).
 
     Parameters
     ----------
@@ -107,7 +109,7 @@ def estimate_beta(magnitudes: ArrayLike | pd.Series, min_magnitude: float, delta
     min_magnitude : float
         Magnitude threshold, on the bin grid (the centre of the lowest bin).
     delta_m : float, default 0.1
-        Magnitude bin width (0 for continuous magnitudes, no binning).
+        Resolution of the magnitudes (0 for continuous magnitudes, no binning).
 
     Returns
     -------
@@ -142,9 +144,10 @@ def magnitude_bin_fractions(magnitudes: ArrayLike, beta: float, min_magnitude: f
                             delta_m: float = 0.1) -> np.ndarray:
     """Share of Gutenberg–Richter events in each magnitude bin, relative to the events at or above ``min_magnitude``.
 
-    Bins follow :func:`bin_magnitudes`: the bin of centre ``m`` holds ``[m - delta_m/2, m + delta_m/2)`` and the
-    last bin is open above; the events counted by ``min_magnitude`` are those with ``M >= min_magnitude -
-    delta_m/2``. A bin below ``min_magnitude`` gets the Gutenberg–Richter extrapolation (shares then sum above 1).
+    The bin labelled ``m`` holds the magnitudes from ``m`` to the next label (the last bin is open above), the
+    labels being on the same footing as ``min_magnitude`` (both reported values, whatever the catalog's
+    resolution): the share is ``exp(-beta (m - min_magnitude)) - exp(-beta (m + delta_m - min_magnitude))``.
+    A bin below ``min_magnitude`` gets the Gutenberg–Richter extrapolation (shares then sum above 1).
 
     Parameters
     ----------
@@ -168,8 +171,7 @@ def magnitude_bin_fractions(magnitudes: ArrayLike, beta: float, min_magnitude: f
     [0.2057, 0.7943]
     """
     m = np.asarray(magnitudes, dtype=float)
-    lower = m - delta_m / 2 - (min_magnitude - delta_m / 2)
-    surv = np.exp(-beta * lower)
+    surv = np.exp(-beta * (m - min_magnitude))
     return surv - np.append(surv[1:], 0.0)
 
 

@@ -11,6 +11,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import ETAS_TRUTH
 
 from quakelab.forecast import (
     MODEL_FORMAT_VERSION,
@@ -30,8 +31,6 @@ from quakelab.forecast import (
     validate,
     write_xml,
 )
-
-from conftest import ETAS_TRUTH
 
 REGION = (-117.9, -117.3, 35.5, 36.1)
 FIT = ("2019-07-06", "2019-07-10")

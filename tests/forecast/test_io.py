@@ -246,3 +246,18 @@ def test_old_names_still_work(tmp_path):
     cf = CatalogForecast.read_csv(path, n_catalogs=4)
     assert cf.event_counts().tolist() == [2, 0, 1, 0]
     assert cf.events["magnitude"].tolist() == [2.1, 3.4, 2.0]
+
+
+def test_magnitude_resolution_sets_the_bin_edges():
+    """QTM-like two-decimal magnitudes binned by 0.1 from 1.0: bin 1.0 holds 1.00-1.09 (edges at 0.995, 1.095)."""
+    spec = GridSpec((-117, -116, 33, 34), 0.5, 1.0, 1.2, magnitude_resolution=0.01)
+    assert spec.magnitude_lower_edges.tolist() == [0.995, 1.095, 1.195]
+    assert spec.magnitude_index([0.99, 1.0, 1.09, 1.094, 1.095, 1.1, 1.19, 3.0]).tolist() == [-1, 0, 0, 0, 1, 1, 1, 2]
+    csep_like = GridSpec((-117, -116, 33, 34), 0.5, 1.0, 1.2)  # resolution = bin width: CSEP edges 0.95, 1.05
+    assert csep_like.magnitude_lower_edges.tolist() == [0.95, 1.05, 1.15]
+    assert csep_like.magnitude_index([0.94, 0.95, 1.04, 1.05]).tolist() == [-1, 0, 0, 1]
+    ds = Forecast(np.ones(spec.shape), spec.with_window("2020-01-01", "2020-01-02"))
+    assert np.array_equal(to_pycsep(ds).magnitudes, [0.995, 1.095, 1.195])
+    back = from_pycsep(to_pycsep(ds), magnitude_resolution=0.01)
+    assert back.quake.spec.magnitudes.tolist() == [1.0, 1.1, 1.2]
+    assert back.quake.spec.magnitude_resolution == 0.01

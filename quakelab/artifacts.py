@@ -37,11 +37,20 @@ class Column:
     description: str = ""
 
 
+def _as_bool(v: Any) -> bool:
+    text = str(v).strip().lower()
+    if text in {"true", "1", "1.0"}:
+        return True
+    if text in {"false", "0", "0.0"}:
+        return False
+    raise ValueError(f"{v!r} is not a boolean")
+
+
 _CASTS: dict[str, Callable[[pd.Series], pd.Series]] = {
     "str": lambda s: s.astype("string"),
     "float": lambda s: pd.to_numeric(s, errors="raise").astype(float),
     "int": lambda s: pd.to_numeric(s, errors="raise").astype("Int64"),
-    "bool": lambda s: s.map({True: True, False: False, "True": True, "False": False, 1: True, 0: False}).astype("boolean"),
+    "bool": lambda s: s.map(lambda v: v if pd.isna(v) else _as_bool(v)).astype("boolean"),
     "time": lambda s: pd.to_datetime(s, utc=True, format="ISO8601"),
 }
 

@@ -123,7 +123,7 @@ def estimate_beta(magnitudes: ArrayLike | pd.Series, min_magnitude: float, delta
 
     Examples
     --------
-    >>> round(estimate_beta([1.0, 1.0, 1.1, 1.3, 1.0, 1.2], 1.0, 0.1) / np.log(10), 4)  # log10(2) / 0.1
+    >>> round(float(estimate_beta([1.0, 1.0, 1.1, 1.3, 1.0, 1.2], 1.0, 0.1) / np.log(10)), 4)  # log10(2) / 0.1
     3.0103
     """
     m = _mags(magnitudes)

@@ -305,42 +305,23 @@ def information_gain(ll_model: np.ndarray, ll_reference: np.ndarray, alpha: floa
 def write_catalog_forecast_csv(simulations: pd.DataFrame, path, *, n_simulations: int | None = None):
     """Write simulated catalogs in pycsep's catalog-forecast CSV format, atomically.
 
-    Columns ``lon, lat, M, time_string, depth, catalog_id, event_id`` (pycsep's ASCII format); catalogs
-    with no event are written as a line with only their ``catalog_id`` so that pycsep counts them.
-
-    Parameters
-    ----------
-    simulations : pandas.DataFrame
-        From :meth:`quakelab.models.ETAS.catalog_forecast` (``catalog_id`` column).
-    path : path-like
-        Destination.
-    n_simulations : int, optional
-        Total number of catalogs (``simulations.attrs["n_simulations"]`` when None).
+    Kept for existing callers; the implementation is :func:`quakelab.forecast.write_catalog_forecast_csv`
+    (see also :class:`quakelab.forecast.CatalogForecast`).
 
     Returns
     -------
     pathlib.Path
         The file.
     """
-    from quakelab.catalog.store import write_text_atomic
+    from quakelab.forecast.catalog import write_catalog_forecast_csv as _write
 
-    n = n_simulations or simulations.attrs.get("n_simulations", int(simulations["catalog_id"].max()) + 1)
-    frame = pd.DataFrame({
-        "lon": simulations["longitude"].to_numpy(), "lat": simulations["latitude"].to_numpy(),
-        "M": simulations["magnitude"].to_numpy(),
-        "time_string": simulations["time"].dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S.%f").to_numpy(),
-        "depth": simulations["depth_km"].fillna(0.0).to_numpy(), "catalog_id": simulations["catalog_id"].to_numpy(),
-        "event_id": simulations["event_id"].to_numpy(),
-    })
-    empty = sorted(set(range(n)) - set(frame["catalog_id"].unique()))
-    frame = pd.concat([frame, pd.DataFrame({"catalog_id": empty})], ignore_index=True)
-    frame = frame.sort_values("catalog_id", kind="mergesort")  # pycsep needs catalogs in order
-    text = frame.to_csv(index=False, header=True, float_format="%.10g")
-    return write_text_atomic(path, text)
+    return _write(simulations, path, n_simulations=n_simulations)
 
 
 def read_catalog_forecast_csv(path, *, start=None, end=None, region=None):
     """Load a catalog-forecast CSV with pycsep (``csep.load_catalog_forecast``).
+
+    For quakelab's own object use :meth:`quakelab.forecast.CatalogForecast.read_csv`.
 
     Returns
     -------

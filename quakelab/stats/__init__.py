@@ -5,7 +5,9 @@ from quakelab.stats.gutenberg_richter import (
     GutenbergRichter,
     b_value,
     bin_magnitudes,
+    estimate_beta,
     frequency_magnitude,
+    magnitude_bin_fractions,
     magnitude_of_completeness,
     mc_b_stability,
     mc_goodness_of_fit,
@@ -23,7 +25,7 @@ from quakelab.stats.omori import (
 
 __all__ = [
     "etas_declustering", "gardner_knopoff", "reasenberg", "zaliapin_ben_zion",
-    "GutenbergRichter", "OmoriFit", "b_value", "bin_magnitudes", "days_since", "frequency_magnitude",
-    "interevent_statistics", "interevent_times", "magnitude_of_completeness", "mc_b_stability",
+    "GutenbergRichter", "OmoriFit", "b_value", "bin_magnitudes", "days_since", "estimate_beta", "frequency_magnitude",
+    "interevent_statistics", "interevent_times", "magnitude_bin_fractions", "magnitude_of_completeness", "mc_b_stability",
     "mc_goodness_of_fit", "mc_maxc", "omori_fit", "simulate_gutenberg_richter", "simulate_omori",
 ]

@@ -57,7 +57,7 @@ def test_each_plot_takes_ax_and_returns_it(sample_catalog, tmp_path):
     assert viz.magnitude_time(sample_catalog, ax=axes[0, 0], mc=mc) is axes[0, 0]
     assert viz.cumulative_count(sample_catalog, ax=axes[0, 1]) is axes[0, 1]
     ax = viz.frequency_magnitude_plot(sample_catalog["magnitude"], ax=axes[1, 0], fit=fit)
-    assert ax is axes[1, 0] and "b = 0.71" in ax.get_legend().get_texts()[2].get_text()
+    assert ax is axes[1, 0] and "b = 0.75" in ax.get_legend().get_texts()[2].get_text()
     assert viz.omori_decay(t, ax=axes[1, 1], fit=of) is axes[1, 1]
     _png_ok(viz.save_figure(fig, tmp_path / "all.png"))
     for f in (viz.magnitude_time, viz.cumulative_count):

@@ -1,6 +1,8 @@
 # quakelab — two commands for a fresh machine:
-#   make run    create .venv, install quakelab (pinned) and run the default Papermill pipeline
-#   make test   create .venv, install quakelab with its ml and test extras (pinned) and run the whole test suite
+#   make run    create .venv, install quakelab's core (pinned; no TensorFlow, Voila or JupyterLab) and run the
+#               default Papermill pipeline
+#   make test   create .venv, install quakelab with all its extras (ml, dash, dist) and the test tools (pinned)
+#               and run the whole test suite
 # Both are idempotent: a second call reuses the environment when pyproject.toml and the lock are unchanged.
 
 SHELL := /bin/bash
@@ -23,8 +25,8 @@ $(VENV)/.core-installed: $(BIN)/python pyproject.toml $(LOCK)
 	$(BIN)/python -c "import quakelab" && touch $@
 
 $(VENV)/.test-installed: $(VENV)/.core-installed
-	$(PIP) install -c $(LOCK) -e '.[ml,test]' 2>&1 | { grep -v "is ignored" || true; }
-	$(BIN)/python -c "import pytest, nbval, sklearn, tensorflow" && touch $@
+	$(PIP) install -c $(LOCK) -e '.[all,test]' 2>&1 | { grep -v "is ignored" || true; }
+	$(BIN)/python -c "import pytest, nbval, sklearn, tensorflow, voila, ipywidgets, distributed" && touch $@
 
 setup: $(VENV)/.core-installed
 setup-test: $(VENV)/.test-installed

@@ -23,7 +23,10 @@ import pandas as pd
 
 DatasetKind = Literal["bundled", "shared", "online"]
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from quakelab.paths import source_root  # noqa: E402
+
+#: The source checkout, or the working directory when quakelab is installed (never the install location).
+PROJECT_ROOT = source_root() or Path.cwd()
 
 
 def shared_data_dir() -> Path | None:

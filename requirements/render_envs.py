@@ -39,17 +39,18 @@ def main() -> None:
     def pins(reqs):
         return "\n".join(f"      - {n}=={lock[norm(n)]}" for n in names(reqs))
 
-    core = pins(project["dependencies"])
-    ml = pins(project["optional-dependencies"]["ml"])
-    test = pins(project["optional-dependencies"]["test"])
-    (ROOT / "environment.yml").write_text(
-        HEAD.format(what="Development environment of quakelab: the package, its ML extras and the test tools.")
-        + f"      # core\n{core}\n      # ml extras\n{ml}\n      # test extras\n{test}\n      - -e .\n")
-    (ROOT / "binder" / "environment.yml").write_text(
-        HEAD.format(what="Binder environment: JupyterLab with quakelab, its ML extras and Voila "
-                    "(quakelab itself is installed by postBuild).")
-        + f"      # core\n{core}\n      # ml extras\n{ml}\n")
+    def section(extra):
+        return f"      # {extra} extra\n" + pins(project["optional-dependencies"][extra]) + "\n"
 
+    core = "      # core\n" + pins(project["dependencies"]) + "\n"
+    (ROOT / "environment.yml").write_text(
+        HEAD.format(what="Development environment of quakelab: the package with all its extras, the test and "
+                    "development tools.")
+        + core + "".join(section(e) for e in ("ml", "dash", "dist", "test", "dev")) + "      - -e .\n")
+    (ROOT / "binder" / "environment.yml").write_text(
+        HEAD.format(what="Binder environment: quakelab's dependencies and all its extras, JupyterLab and Voila "
+                    "included (postBuild installs quakelab).")
+        + core + "".join(section(e) for e in ("ml", "dash", "dist")))
 
 if __name__ == "__main__":
     main()

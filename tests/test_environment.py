@@ -42,7 +42,8 @@ def project_requirements(*extras: str) -> set[str]:
 
 def test_lock_environment_and_binder_agree():
     lock = lock_pins()
-    for path, extras in [(ROOT / "environment.yml", ("ml", "test")), (ROOT / "binder" / "environment.yml", ("ml",))]:
+    for path, extras in [(ROOT / "environment.yml", ("ml", "dash", "dist", "test", "dev")),
+                         (ROOT / "binder" / "environment.yml", ("ml", "dash", "dist"))]:
         pins = env_pins(path)
         for name, version in pins.items():
             assert lock.get(name) == version, f"{path.name}: {name}=={version} but the lock has {lock.get(name)}"
@@ -51,7 +52,7 @@ def test_lock_environment_and_binder_agree():
 
 
 def test_every_requirement_is_locked():
-    missing = project_requirements("ml", "test") - set(lock_pins())
+    missing = project_requirements("ml", "dash", "dist", "test", "dev") - set(lock_pins())
     assert not missing, f"requirements/lock.txt lacks {sorted(missing)}"
 
 
@@ -59,7 +60,7 @@ def test_installed_versions_match_the_lock():
     from importlib.metadata import PackageNotFoundError, version
 
     lock = lock_pins()
-    for name in project_requirements("test"):
+    for name in project_requirements("ml", "dash", "dist", "test"):  # what `make test` installs
         try:
             assert version(name) == lock[name], name
         except PackageNotFoundError:  # pragma: no cover

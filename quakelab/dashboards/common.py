@@ -2,33 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from pathlib import Path
 
 import ipywidgets as w
 
-
-def project_root() -> Path:
-    """The nearest directory holding ``papermill_runs.yaml``, from the working directory up (else the working
-    directory): Voila and Binder start kernels in the notebook's folder, not the project root."""
-    here = Path.cwd().resolve()
-    for d in (here, *here.parents):
-        if (d / "papermill_runs.yaml").exists():
-            return d
-    return here
-
-
-def reports_dir() -> Path:
-    """Pipeline reports read by the dashboards: ``$QUAKELAB_REPORTS`` or the project's ``reports/``."""
-    env = os.environ.get("QUAKELAB_REPORTS")
-    return Path(env).resolve() if env else project_root() / "reports"
-
-
-def live_dir() -> Path:
-    """Store of ``quakelab monitor``: ``$QUAKELAB_LIVE_DIR`` or the project's ``data/live``."""
-    env = os.environ.get("QUAKELAB_LIVE_DIR")
-    return Path(env).resolve() if env else project_root() / "data" / "live"
+from quakelab.paths import live_dir, project_root, reports_dir  # noqa: F401 - used by the apps
 
 
 def loading(message: str) -> w.VBox:

@@ -7,7 +7,11 @@ import secrets
 import sys
 from pathlib import Path
 
-#: Dashboard names and their notebooks (relative to the project root).
+from quakelab._optional import require
+
+#: Dashboard names and their notebooks (relative to the project root). These repository copies are the
+#: entry points of Binder and of Voila run by hand; identical copies ship inside the package
+#: (``quakelab/dashboards/notebooks/``, a test keeps them equal) so an installed quakelab serves them too.
 DASHBOARDS = {
     "catalog": "notebooks/dashboards/catalog_explorer.ipynb",
     "forecast": "notebooks/dashboards/forecast.ipynb",
@@ -16,11 +20,51 @@ DASHBOARDS = {
 LOCAL_ADDRESSES = {"127.0.0.1", "localhost", "::1"}
 
 
+def notebook_path(name: str, root: str | os.PathLike | None = ".") -> Path:
+    """The notebook of a dashboard: the project's copy under ``root`` when it is there, else the packaged one.
+
+    Parameters
+    ----------
+    name : {"catalog", "forecast", "monitor"}
+        Dashboard name.
+    root : path-like, optional
+        Project root (a source checkout); None: always the copy shipped in the package.
+
+    Returns
+    -------
+    pathlib.Path
+        Absolute path of an existing notebook.
+
+    Raises
+    ------
+    ValueError
+        Unknown dashboard name.
+    FileNotFoundError
+        Neither copy exists.
+
+    Examples
+    --------
+    >>> notebook_path("forecast", root=None).name
+    'forecast.ipynb'
+    """
+    if name not in DASHBOARDS:
+        raise ValueError(f"unknown dashboard {name!r}; choose from {sorted(DASHBOARDS)}")
+    rel = Path(DASHBOARDS[name])
+    if root is not None and (Path(root) / rel).is_file():
+        return (Path(root) / rel).resolve()
+    packaged = Path(__file__).resolve().parent / "notebooks" / rel.name
+    if packaged.is_file():
+        return packaged
+    raise FileNotFoundError(f"dashboard notebook {rel.name} not found under {root} nor in the package ({packaged})")
+
+
 def dashboard_command(name: str, *, root: str | os.PathLike = ".", port: int = 8866, ip: str = "127.0.0.1",
                       token: str | None = None, open_browser: bool = True, preheat: bool = True) -> tuple[list[str], str | None]:
     """The Voila command line of a dashboard, and the token it requires (None on a loopback address).
 
-    Binding to anything but a loopback address requires a token: the given one, or a new random one.
+    The notebook is the project's copy under ``root`` when there is one, else the one shipped in the package
+    (:func:`notebook_path`). Binding to anything but a loopback address requires a token: the given one, or a
+    new random one.
     Code cells are hidden (Voila strips sources), tracebacks are not sent to the browser, and one kernel
     is pre-heated so the first visitor does not wait for the notebook to run.
 
@@ -28,16 +72,17 @@ def dashboard_command(name: str, *, root: str | os.PathLike = ".", port: int = 8
     ------
     ValueError
         Unknown dashboard name.
+    quakelab._optional.MissingOptionalDependency
+        Voila is not installed (the ``dash`` extra).
     """
-    if name not in DASHBOARDS:
-        raise ValueError(f"unknown dashboard {name!r}; choose from {sorted(DASHBOARDS)}")
-    nb = Path(root) / DASHBOARDS[name]
-    if not nb.exists():
-        raise FileNotFoundError(f"{nb} not found (run from the project root or pass --root)")
+    nb = notebook_path(name, root)
+    require("voila", "dash", load=False)
     if ip not in LOCAL_ADDRESSES and not token:
         token = secrets.token_urlsafe(24)
+    # Voila serves only files under its root: the notebook's own folder (the reports and the live store
+    # are passed to the kernels as absolute paths by dashboard_env)
     cmd = [sys.executable, "-m", "voila", str(nb), f"--port={port}", f"--Voila.ip={ip}", "--strip_sources=True",
-           "--show_tracebacks=False", "--Voila.root_dir=" + str(Path(root).resolve())]
+           "--show_tracebacks=False", "--Voila.root_dir=" + str(nb.parent)]
     if preheat:
         cmd += ["--preheat_kernel=True", "--pool_size=1"]
     if not open_browser:
@@ -48,11 +93,18 @@ def dashboard_command(name: str, *, root: str | os.PathLike = ".", port: int = 8
 
 
 def dashboard_env(root: str | os.PathLike = ".") -> dict[str, str]:
-    """Environment of the dashboard kernels: where the reports and the live store are (absolute paths)."""
+    """Environment of the dashboard kernels: where the reports, the live store and the shared catalogs are
+    (absolute paths: the kernels run in the notebook's folder, which is inside the package when installed)."""
     root = Path(root).resolve()
     env = dict(os.environ)
     env.setdefault("QUAKELAB_REPORTS", str(root / "reports"))
     env.setdefault("QUAKELAB_LIVE_DIR", str(root / "data" / "live"))
+    if "QUAKELAB_SHARED_DATA" not in env:
+        from quakelab.datasets import shared_data_dir
+
+        shared = shared_data_dir()
+        if shared is not None:
+            env["QUAKELAB_SHARED_DATA"] = str(shared)
     env["MPLBACKEND"] = "Agg"  # the apps render their figures to PNG themselves
     return env
 

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from quakelab._optional import require
 from quakelab.learn.data import rolling_origin_splits
 
 #: Hyper-parameter grids searched by :func:`fit_classifier` (small on purpose: every point is a refit per fold).
@@ -25,6 +26,7 @@ def _signed_log1p(x):
     return np.sign(x) * np.log1p(np.abs(x))
 
 
+require("sklearn", "ml")  # a clear message when the ml extra is missing
 from sklearn.base import BaseEstimator, TransformerMixin  # noqa: E402 - scikit-learn is needed from here on
 
 

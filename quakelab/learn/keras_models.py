@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from quakelab._optional import require
 from quakelab.timeutils import utc
 
 
@@ -23,9 +24,7 @@ def import_tensorflow():
     """Import TensorFlow with its start-up noise silenced (settings must precede the import)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # 2 still prints tf.data graph-attribute errors
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    import tensorflow as tf
-
-    return tf
+    return require("tensorflow", "ml")
 
 
 def set_seed(seed: int) -> None:

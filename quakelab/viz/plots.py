@@ -343,6 +343,9 @@ def forecast_skill_plots(y: ArrayLike, forecasts: dict[str, ArrayLike], axes=Non
     -------
     numpy array of 4 matplotlib Axes
     """
+    from quakelab._optional import require
+
+    require("sklearn", "ml", purpose="ROC and precision-recall curves")
     from sklearn.metrics import auc, precision_recall_curve, roc_curve
 
     from quakelab.learn.scores import molchan_alarms, reliability_table

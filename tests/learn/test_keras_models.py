@@ -16,6 +16,7 @@ def renewal_events(n=5000, seed=0):
     return pd.DataFrame({"time": t, "magnitude": 2 + rng.exponential(0.43, n)}), tau
 
 
+@pytest.mark.slow
 def test_neural_tpp_recovers_lognormal_renewal_likelihood_and_is_reproducible():
     from scipy import stats
 
@@ -36,6 +37,7 @@ def test_neural_tpp_recovers_lognormal_renewal_likelihood_and_is_reproducible():
     assert again.score(ev, test_start=b, test_end=c).tll == s.tll  # seeded: identical
 
 
+@pytest.mark.slow
 def test_neural_tpp_first_interval_is_conditioned_on_the_quiet_start():
     ev, _ = renewal_events(3000, seed=2)
     T = ev["time"]
@@ -51,6 +53,7 @@ def test_neural_tpp_first_interval_is_conditioned_on_the_quiet_start():
     assert diff[0] < 0 and np.allclose(diff[1:], 0)
 
 
+@pytest.mark.slow
 def test_sequence_forecaster_learns_lagged_signal_and_store_round_trip(tmp_path):
     rng = np.random.default_rng(0)
     n_cells, n_t = 40, 200

@@ -75,6 +75,7 @@ def test_scores_known_values():
     assert rel["observed_frequency"].tolist() == [0.0, 1.0] and rel["n"].tolist() == [50, 50]
 
 
+@pytest.mark.slow
 def test_classifiers_learn_signal_calibrate_and_pass_leakage_check():
     ds, p_true = synthetic_grid(ny=6, nx=8)
     times = pd.DatetimeIndex(ds.time.values)

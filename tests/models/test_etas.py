@@ -26,6 +26,7 @@ def test_simulated_count_and_branching_ratio(simulated):
     assert (cat["generation"] == 0).sum() == 7470  # Poisson(mu A T = 7,474)
 
 
+@pytest.mark.slow
 def test_parameter_recovery(simulated):
     """>= 20k simulated events: every parameter within 2 standard errors of the truth."""
     _, cat = simulated
@@ -124,6 +125,7 @@ def test_non_convergence_is_reported(simulated):
     assert set(err.value.state["params"]) == set(TRUTH) and err.value.state["last_change"] > 1e-3
 
 
+@pytest.mark.slow
 def test_fixed_parameters_stay_fixed(simulated):
     _, cat = simulated
     small = cat[cat["magnitude"] >= 2.0]
@@ -146,6 +148,7 @@ def test_save_load_roundtrip(tmp_path):
     assert back.area_km2 == pytest.approx(model.area_km2)
 
 
+@pytest.mark.slow
 def test_forecast_grid(simulated):
     model, cat = simulated
     history = cat[cat["time"] < pd.Timestamp("2012-01-01", tz="UTC")]
@@ -164,6 +167,7 @@ def test_forecast_grid(simulated):
     assert ds.attrs["n_events_q025"] <= ds.attrs["n_events_median"] <= ds.attrs["n_events_q975"]
 
 
+@pytest.mark.slow
 def test_temporal_variant_recovers_parameters():
     params = dict(log10_mu=0.0, log10_k0=-1.4, a=1.0, log10_c=-2.0, omega=0.2, log10_tau=1.0, log10_d=0.0,
                   gamma=0.0, rho=1.0)

@@ -25,6 +25,7 @@ SMALL = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_executes(nb, tmp_path):
     params = {**SMALL.get(nb.name, {}), "output_dir": str(tmp_path)}
@@ -45,6 +46,7 @@ def test_every_notebook_is_tested():
     assert DASHBOARDS == {"catalog_explorer.ipynb", "forecast.ipynb", "live_monitor.ipynb"}
 
 
+@pytest.mark.slow  # executes notebooks (a kernel each)
 def test_feature_and_learned_forecaster_notebooks(shared_data, tmp_path):
     """02 -> 03 on the global catalog with coarse settings: leaderboard with references, leakage check, store."""
     feats = _run("02_features.ipynb", tmp_path / "features", dataset="usgs-global-significant",
@@ -74,6 +76,7 @@ def test_feature_and_learned_forecaster_notebooks(shared_data, tmp_path):
     assert csv.loc["ETAS", "roc_auc"] == pytest.approx(board["ETAS"]["roc_auc"])
 
 
+@pytest.mark.slow  # executes notebooks (a kernel each)
 def test_neural_point_process_notebook(shared_data, tmp_path):
     """07 on SanJac_10 with a tiny network: same test events as ETAS, reference scores reproduced."""
     from quakelab.evaluate import SANJAC_10
@@ -90,6 +93,7 @@ def test_neural_point_process_notebook(shared_data, tmp_path):
     assert m["verdict"].startswith("neural TPP ")
 
 
+@pytest.mark.slow  # executes notebooks (a kernel each)
 def test_explore_notebook_numbers(tmp_path):
     nb = ROOT / "notebooks" / "01_explore_catalog.ipynb"
     params = {**SMALL[nb.name], "output_dir": str(tmp_path), "min_magnitude": 3.0}
@@ -104,6 +108,7 @@ def test_explore_notebook_numbers(tmp_path):
     assert figures == ["frequency_magnitude.png", "magnitude_time.png", "map.png", "omori.png"]
 
 
+@pytest.mark.slow  # executes notebooks (a kernel each)
 def test_cli_runs_the_default_pipeline(tmp_path, capsys, monkeypatch):
     from quakelab.cli import main
     from quakelab.pipeline import load_config, select_runs
@@ -135,6 +140,7 @@ def test_cli_datasets(capsys):
     assert rows["comcat-california-m2.5"]["kind"] == "online"
 
 
+@pytest.mark.slow  # executes notebooks (a kernel each)
 def test_shared_runs_give_published_scale_numbers(shared_data, tmp_path):
     from quakelab.cli import main
 

@@ -108,6 +108,7 @@ def test_selection_by_tag_and_name(tmp_path):
         select_runs(c, tag="x")
 
 
+@pytest.mark.slow
 def test_failure_is_kept_and_does_not_stop_independent_runs(tmp_path):
     cfg = make_project(tmp_path, [
         {"name": "good", "notebook": "nb/toy.ipynb", "tags": ["default"], "parameters": {"values": [1, 2, 3]}},
@@ -135,6 +136,7 @@ def test_failure_is_kept_and_does_not_stop_independent_runs(tmp_path):
         ["good", "bad", "after-bad", "after-good"]
 
 
+@pytest.mark.slow
 def test_unchanged_runs_are_skipped_unless_forced(tmp_path, capsys):
     cfg = make_project(tmp_path, [{"name": "a", "notebook": "nb/toy.ipynb", "tags": ["default"]}])
     assert main(["run", str(cfg)]) == 0
@@ -170,6 +172,7 @@ def test_timeout_fails_the_run_and_keeps_the_notebook(tmp_path):
     assert (tmp_path / "reports" / "failed" / "slow" / "slow.ipynb").exists()
 
 
+@pytest.mark.slow
 def test_parallel_jobs(tmp_path):
     cfg = make_project(tmp_path, [
         {"name": f"r{i}", "notebook": "nb/toy.ipynb", "tags": ["default"], "parameters": {"scale": float(i)}}

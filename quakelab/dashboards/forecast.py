@@ -23,13 +23,19 @@ from quakelab.dashboards.common import fill, loading, redraw, reports_dir, table
 def forecast_runs(root: Path | None = None) -> dict[str, Path]:
     """Report folders holding an ETAS forecast the dashboard can use (model + history)."""
     root = root or reports_dir()
-    return {p.parent.name: p.parent for p in sorted(root.glob("*/etas_model.json")) if (p.parent / "history.parquet").exists()}
+    return {p.parent.name: p.parent for p in sorted(root.glob("*/etas_model.json"))
+            if _published(p.parent) and (p.parent / "history.parquet").exists()}
+
+
+def _published(folder: Path) -> bool:
+    """A finished report: not a run's staging folder (``.NAME.XXXX``) nor a kept failure (``failed/``)."""
+    return not folder.name.startswith(".") and folder.name != "failed"
 
 
 def table_runs(filename: str, root: Path | None = None) -> dict[str, Path]:
     """Report folders holding ``filename`` (e.g. ``leaderboard.csv``)."""
     root = root or reports_dir()
-    return {p.parent.name: p for p in sorted(root.glob(f"*/{filename}"))}
+    return {p.parent.name: p for p in sorted(root.glob(f"*/{filename}")) if _published(p.parent)}
 
 
 @functools.lru_cache(maxsize=8)

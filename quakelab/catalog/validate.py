@@ -91,6 +91,16 @@ def _parse_times(raw: pd.Series, timezone: str | None, time_format: str | None) 
                     [(missing, "missing time"), (~missing, naive_msg)])
         out = raw.dt.tz_localize(timezone).dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
         return out, [(out.isna().to_numpy(), "missing time")]
+    if time_format is None:  # fast path: every value ISO 8601 with the same kind of zone (or none)
+        try:
+            quick = pd.to_datetime(raw, format="ISO8601")
+        except (ValueError, TypeError, OverflowError):
+            quick = None
+        if quick is not None and (isinstance(quick.dtype, pd.DatetimeTZDtype) or timezone is not None):
+            if not isinstance(quick.dtype, pd.DatetimeTZDtype):
+                quick = quick.dt.tz_localize(timezone)
+            out = quick.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+            return out, [(out.isna().to_numpy(), "missing time")]
     text = raw.astype("string").str.strip()
     missing_s = text.isna() | (text == "")
     if time_format is None:
@@ -238,7 +248,7 @@ def build_catalog(
     for _, problems in checks:
         for mask, _ in problems:
             bad_row |= mask
-    dup = ids.duplicated(keep="first").to_numpy() & ~bad_row
+    dup = np.zeros(n, dtype=bool) if ids.is_unique else (ids.duplicated(keep="first").to_numpy() & ~bad_row)
     # exact duplicate events among rows without an identifier of their own
     same = np.zeros(n, dtype=bool)
     if no_id.any():
@@ -301,25 +311,25 @@ def build_catalog(
         raise CatalogError(f"{first['reason']} (value {first['value']!r})", source=source,
                            line=int(first["line"]), field=str(first["field"]))
 
-    keep = ~bad_row
-    out = pd.DataFrame(
-        {
-            "event_id": ids[keep].astype("string"),
-            "time": time[keep],
-            "latitude": lat[keep],
-            "longitude": lon[keep],
-            "depth_km": depth[keep],
-            "magnitude": mag[keep],
-            "mag_type": (raw["mag_type"].astype("string").str.strip().str.lower().fillna("")[keep]
-                         if "mag_type" in raw.columns else pd.Series("", index=raw.index, dtype="string")[keep]),
-        }
-    )
+    cols: dict[str, object] = {
+        "event_id": ids.astype("string"),
+        "time": time,
+        "latitude": pd.Series(lat, index=raw.index),
+        "longitude": pd.Series(lon, index=raw.index),
+        "depth_km": pd.Series(depth, index=raw.index),
+        "magnitude": pd.Series(mag, index=raw.index),
+        "mag_type": (raw["mag_type"].astype("string").str.strip().str.lower().fillna("")
+                     if "mag_type" in raw.columns else pd.Series("", index=raw.index, dtype="string")),
+    }
     if EVENT_TYPE in raw.columns:
-        out[EVENT_TYPE] = raw[EVENT_TYPE][keep].astype("string").str.strip().str.lower().fillna("earthquake")
-    extras = [c for c in raw.columns if c not in CANONICAL_COLUMNS and c != EVENT_TYPE]
-    for c in extras:
-        out[c] = raw[c][keep]
-    if sort:
+        cols[EVENT_TYPE] = raw[EVENT_TYPE].astype("string").str.strip().str.lower().fillna("earthquake")
+    for c in raw.columns:
+        if c not in CANONICAL_COLUMNS and c != EVENT_TYPE:
+            cols[c] = raw[c]
+    out = pd.DataFrame(cols, copy=False)
+    if bad_row.any():
+        out = out[~bad_row]
+    if sort and not out["time"].is_monotonic_increasing:
         out = out.sort_values("time", kind="mergesort")
     out = out.reset_index(drop=True)
     total = int(n_read) if n_read is not None else n + len(pre_rejected or ())

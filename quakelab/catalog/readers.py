@@ -359,7 +359,7 @@ OBSPY_FORMATS: dict[str, str] = {
 FORMAT_ALIASES: dict[str, str] = {
     "isf": "ims10bulletin", "ims1.0": "ims10bulletin", "nlloc": "nlloc-hyp", "seisan": "nordic",
     "geojson": "geojson", "usgs-geojson": "geojson", "comcat-csv": "comcat", "fdsn": "fdsn-text",
-    **{v.lower(): k for k, v in OBSPY_FORMATS.items() if v.lower() != k},
+    **{v.lower(): k for k, v in OBSPY_FORMATS.items() if v.lower() not in (k, "csv")},
 }
 #: ObsPy's write-only event formats (listed so users learn why they cannot be read).
 OBSPY_WRITE_ONLY = ("CNV", "JSON", "KML", "NLLOC_OBS", "SHAPEFILE")

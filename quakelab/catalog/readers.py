@@ -661,7 +661,15 @@ def read_catalog(
     if fmt == "parquet":
         from quakelab.catalog.store import read_parquet
 
-        raw = read_parquet(path) if mapping is None else _read_plain_parquet(path)
+        if path.is_dir() and not any(path.rglob("*.parquet")):
+            raise CatalogError("a folder without Parquet files (a partitioned Parquet catalog was expected)",
+                               source=source)
+        try:
+            raw = read_parquet(path) if mapping is None else _read_plain_parquet(path)
+        except (OSError, ValueError) as exc:
+            if isinstance(exc, CatalogError):
+                raise
+            raise CatalogError(f"not a readable Parquet catalog: {type(exc).__name__}: {exc}", source=source) from exc
         lines = np.arange(1, len(raw) + 1)  # row numbers (1-based) for Parquet
         raw = _apply_mapping(raw, mapping, source) if mapping else raw
     elif fmt == "geojson":

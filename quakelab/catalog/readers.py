@@ -564,7 +564,12 @@ def catalog_from_obspy(events, *, as_raw: bool = False, source: str = "obspy.Cat
 
 
 def _short_id(resource_id: str) -> str:
-    """Shorten FDSN resource ids to the service's event id where the id carries one."""
+    """Shorten FDSN resource ids to the service's event id where the id carries one; ids ObsPy made
+    up itself (``smi:local/<uuid>``, different at every read) count as none."""
+    import re
+
+    if re.fullmatch(r"smi:local/[0-9a-fA-F]{8}-[0-9a-fA-F-]{27}", resource_id):
+        return ""
     if "eventid=" in resource_id:
         return resource_id.split("eventid=")[-1].split("&")[0]
     return resource_id

@@ -293,7 +293,12 @@ def _entry_problems(entry: dict[str, Any]) -> list[str]:
     columns = entry.get("columns")
     fmt = entry.get("format")
     try:
-        fmt = canonical_format(fmt) if fmt else detect_format(path, entry.get("delimiter")).format
+        if fmt:
+            fmt = canonical_format(fmt)
+        elif columns:  # as read_catalog does: a mapping means a delimited file (or Parquet)
+            fmt = "parquet" if path.is_dir() or path.suffix.lower() in (".parquet", ".pq") else "csv"
+        else:
+            fmt = detect_format(path, entry.get("delimiter")).format
     except (CatalogError, OSError) as exc:
         return [f"{label}: {exc}"]
     if columns and (fmt in PRESETS or fmt == "csv"):
@@ -305,7 +310,8 @@ def _entry_problems(entry: dict[str, Any]) -> list[str]:
         if absent:
             import difflib
 
-            hints = {a: difflib.get_close_matches(a, header, n=1) for a in absent}
+            lower = {h.lower(): h for h in header}
+            hints = {a: [lower[m] for m in difflib.get_close_matches(a.lower(), list(lower), n=1)] for a in absent}
             detail = ", ".join(f"{a!r}" + (f" (did you mean {h[0]!r}?)" if h else "") for a, h in hints.items())
             return [f"{label}: columns {detail} not in the header of {path}; the header has {header}"]
     return []  # other formats are left to their reader at run time (checking them costs a full parse)
@@ -466,6 +472,8 @@ def validate_runs(runs: list[Run], injected: tuple[str, ...] = ("output_dir",)) 
                 )
                 continue
             ann = declared[name].get("inferred_type_name", "None")
+            if name == "catalog" and isinstance(value, str):
+                continue  # an unresolved name: catalog_problems says what is wrong with it
             if ann and ann != "None" and not _type_ok(value, ann):
                 problems.append(
                     f"run {run.name!r}: parameter {name!r} = {value!r} is {type(value).__name__}, "

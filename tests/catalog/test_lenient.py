@@ -6,7 +6,14 @@ import warnings
 import pandas as pd
 import pytest
 
-from quakelab.catalog import CatalogError, RejectedRowsWarning, read_catalog, read_parquet, rejected_rows, write_parquet
+from quakelab.catalog import (
+    CatalogError,
+    RejectedRowsWarning,
+    read_catalog,
+    read_parquet,
+    rejected_rows,
+    write_parquet,
+)
 
 HEADER = "time,latitude,longitude,depth,mag,magType,id,place"
 GOOD = [

@@ -241,7 +241,13 @@ def build_catalog(
     else:
         ids = pd.Series(pd.NA, index=raw.index, dtype="string")
         no_id = np.ones(n, dtype=bool)
-    if no_id.any():
+    if no_id.all():  # made-up ids, vectorised: "<prefix><line>"
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        made = pc.binary_join_element_wise(id_prefix, pc.cast(pa.array(line_no), pa.string()), "")
+        ids = pd.Series(made.to_pandas(), index=raw.index).astype("string")
+    elif no_id.any():
         ids[no_id] = [f"{id_prefix}{ln}" for ln in line_no[no_id]]
 
     bad_row = np.zeros(n, dtype=bool)
@@ -253,6 +259,8 @@ def build_catalog(
     same = np.zeros(n, dtype=bool)
     if no_id.any():
         cand = np.flatnonzero(no_id & ~bad_row)
+        if cand.size > 1:  # identical events share their time: look further only among those
+            cand = cand[pd.Series(time.array.asi8[cand]).duplicated(keep=False).to_numpy()]
         if cand.size > 1:
             key = pd.DataFrame({"t": time.array.asi8[cand],
                                 "la": lat[cand], "lo": lon[cand], "z": depth[cand], "m": mag[cand]})

@@ -277,7 +277,37 @@ def catalog_problems(run: Run) -> list[str]:
             problems.extend(f"{where}: {p}" for p in _entry_problems(value))
         elif key == "catalog":
             problems.append(f"{where}: catalog must be a name, a path or a mapping, got {type(value).__name__}")
+    for name in run.parameters.get("datasets") or []:
+        if isinstance(name, str) and not _is_dataset(name):
+            hint = difflib.get_close_matches(name, sorted(_REGISTRY), n=1)
+            problems.append(f"{where}: unknown dataset {name!r} in 'datasets'" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
     return problems
+
+
+def run_input_paths(run: Run) -> list[Path]:
+    """Data files a run reads: its registered dataset(s) present on this machine and its catalog file.
+
+    Meant for the runner's fingerprint (a changed catalog file makes the run execute again).
+
+    Parameters
+    ----------
+    run : Run
+        A run from :func:`load_config`.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Existing files or folders.
+    """
+    from quakelab import datasets
+
+    names = run.parameters.get("dataset") or run.parameters.get("datasets") or []
+    names = [names] if isinstance(names, str) else list(names)
+    out = [p for n in names if _is_dataset(n) and (p := datasets.get(n).path()) is not None]
+    cat = run.parameters.get("catalog")
+    if isinstance(cat, dict) and cat.get("path") and Path(cat["path"]).exists():
+        out.append(Path(cat["path"]))
+    return out
 
 
 def _entry_problems(entry: dict[str, Any]) -> list[str]:

@@ -126,3 +126,14 @@ def test_user_catalogs_through_the_exploration_and_etas_notebooks(tmp_path):
     assert explore["n_events"] == 829 and explore["n_rejected"] == 0 and explore["dataset"] == "user-semicolon"
     etas = json.loads((tmp_path / "user-zmap-etas" / "metrics.json").read_text())
     assert etas["dataset"] == "user-zmap" and etas["n_targets"] > 50 and 0 < etas["branching_ratio"] < 1.5
+
+
+def test_run_input_paths_include_the_catalog_file(tmp_path):
+    from quakelab.pipeline.config import run_input_paths
+
+    cfg = project(tmp_path, [{"name": "a", "parameters": {"catalog": "mine"}},
+                             {"name": "b", "parameters": {"dataset": "ridgecrest-2019-sample"}}],
+                  catalogs={"mine": SEMICOLON})
+    config = load_config(cfg)
+    assert run_input_paths(config.runs["a"]) == [DATA / "user_catalog_semicolon.csv"]
+    assert run_input_paths(config.runs["b"])[0].name == "sample_comcat_catalog.csv"

@@ -132,6 +132,9 @@ def load_catalog_entries(config: str | os.PathLike | Mapping | None) -> dict[str
     if hasattr(config, "catalogs"):
         return dict(config.catalogs)
     base: Path | None = None
+    if isinstance(config, Mapping) and "catalogs" not in config and all(
+            isinstance(v, Mapping) and ("path" in v or "url" in v) for v in config.values()):
+        return {str(k): dict(v) for k, v in config.items()}  # already a section of entries
     if isinstance(config, Mapping):
         doc = config
     else:
@@ -272,7 +275,10 @@ def open_catalog(source: str | os.PathLike | Mapping, *, strict: bool = False, c
     829
     """
     if config is None and not isinstance(source, Mapping) and Path("papermill_runs.yaml").is_file():
-        config = Path("papermill_runs.yaml")
+        try:  # the project's entries can be named; a broken file here is not this call's business
+            config = load_catalog_entries(Path("papermill_runs.yaml"))
+        except (CatalogError, OSError, ValueError):
+            config = None
     what = resolve_source(source, config=config)
     if what["kind"] == "dataset":
         from quakelab import datasets

@@ -116,8 +116,9 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 
 
 def _decode(data: bytes) -> str:
+    """UTF-8 (a byte-order mark dropped), or Latin-1 when the bytes are not UTF-8."""
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return data.decode("latin-1")
 
@@ -297,6 +298,8 @@ def _fast_frame(data: bytes, header: TextHeader) -> pd.DataFrame | None:
     except (pa.ArrowNotImplementedError, UnicodeDecodeError):
         return None
     if invalid or table.num_columns != len(header.names):
+        return None
+    if any(pa.types.is_binary(t) for t in table.schema.types):  # not UTF-8: the careful reader decodes it
         return None
     return table.to_pandas()
 

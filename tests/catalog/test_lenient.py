@@ -151,3 +151,12 @@ def test_report_survives_copies_without_copying(data_dir):
     sub = cat[cat["magnitude"] > 1].copy()
     assert sub.attrs["rejected"] is cat.attrs["rejected"]
     assert len(rejected_rows(sub)) == 4
+
+
+def test_byte_order_mark_and_latin1(tmp_path):
+    p = tmp_path / "bom.csv"
+    p.write_bytes("\ufefftime;lat;lon;mag;lieu\n2020-01-01T00:00:00Z;10;20;3.0;Genève\n".encode())
+    cat = read_catalog(p)
+    assert cat["magnitude"].tolist() == [3.0] and cat["lieu"].tolist() == ["Genève"]
+    p.write_bytes("time;lat;lon;mag;lieu\n2020-01-01T00:00:00Z;10;20;3.0;Genève\n".encode("latin-1"))
+    assert read_catalog(p)["lieu"].tolist() == ["Genève"]

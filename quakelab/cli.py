@@ -142,6 +142,22 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_formats(args: argparse.Namespace) -> int:
+    from quakelab.catalog import list_formats
+
+    table = list_formats()
+    if args.json:
+        print(table.reset_index().to_json(orient="records", indent=2))
+        return 0
+    for name, row in table.iterrows():
+        alias = f" (also: {row['aliases']})" if row["aliases"] else ""
+        print(f"{name:24s} {row['description']}{alias}")
+        print(f"{'':24s} detected by: {row['detected_by']}")
+        print(f"{'':24s} columns: {row['columns']}")
+    print(f"write-only in ObsPy (cannot be read): {', '.join(table.attrs['write_only_obspy_formats'])}")
+    return 0
+
+
 def _cmd_dashboard(args: argparse.Namespace) -> int:
     from quakelab.dashboards import serve
 
@@ -196,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     ds = sub.add_parser("datasets", help="list named datasets and whether they are available offline")
     ds.add_argument("--json", action="store_true", help="machine-readable output")
     ds.set_defaults(func=_cmd_datasets)
+    fm = sub.add_parser("formats", help="list the catalog formats read_catalog/open_catalog accept and their columns")
+    fm.add_argument("--json", action="store_true", help="machine-readable output")
+    fm.set_defaults(func=_cmd_formats)
     db = sub.add_parser("dashboard", help="serve a Voila dashboard: catalog, forecast or monitor")
     db.add_argument("name", choices=["catalog", "forecast", "monitor"])
     db.add_argument("--port", type=int, default=8866)

@@ -133,11 +133,18 @@ class Dataset:
             return "online dataset: downloads from an FDSN service on first use (needs the internet)"
         return "the package that ships this file is not installed"
 
-    def load(self, **fetch_kwargs) -> pd.DataFrame:
+    def load(self, *, strict: bool = False, verify: bool = True, **fetch_kwargs) -> pd.DataFrame:
         """Load the catalog (online datasets download and cache).
+
+        A shared dataset's file is first checked against its declared SHA-256 (see
+        :meth:`verify`); a file that does not match is never read.
 
         Parameters
         ----------
+        strict : bool, default False
+            Stop at the first bad row instead of rejecting it (see :func:`quakelab.catalog.read_catalog`).
+        verify : bool, default True
+            Check the declared SHA-256 of a shared file.
         **fetch_kwargs
             Overrides of the online recipe (e.g. ``cache_dir``, ``end``).
 
@@ -145,32 +152,122 @@ class Dataset:
         -------
         pandas.DataFrame
             Canonical catalog.
+
+        Raises
+        ------
+        DatasetChecksumError
+            When the file's content differs from the declared checksum.
+        FileNotFoundError
+            When the file is not on this machine.
         """
         from quakelab.catalog import fetch_catalog, read_catalog
 
         if self.kind == "online":
             return fetch_catalog(**{**self.fetch, **fetch_kwargs})
+        if fetch_kwargs:
+            raise TypeError(f"unexpected options for a {self.kind} dataset: {sorted(fetch_kwargs)}")
         p = self.path()
         if p is None:
             raise FileNotFoundError(f"dataset {self.name!r} is not available: {self.unavailable_reason()}")
+        if verify and self.sha256:
+            self.verify()
         if self.name == "obspy-example-events":
             import obspy
 
             from quakelab.catalog import catalog_from_obspy
 
             return catalog_from_obspy(obspy.read_events(str(p)), source=str(p))
-        return read_catalog(p, preset=self.preset)
+        return read_catalog(p, preset=self.preset, strict=strict)
 
     def checksum(self) -> str:
-        """SHA-256 of the data file."""
+        """SHA-256 of the data file (computed afresh)."""
         p = self.path()
         if p is None:
             raise FileNotFoundError(f"dataset {self.name!r} is not available")
-        h = hashlib.sha256()
-        with open(p, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        return h.hexdigest()
+        return _sha256(p)
+
+    def verify(self) -> str:
+        """Check the file against the declared SHA-256, cheaply.
+
+        The digest of a file is remembered in ``<cache dir>/checksums.json`` with the file's size
+        and modification time; it is computed again only when either changes.
+
+        Returns
+        -------
+        str
+            The digest.
+
+        Raises
+        ------
+        DatasetChecksumError
+            Naming the file, the expected and the found digest.
+        """
+        p = self.path()
+        if p is None:
+            raise FileNotFoundError(f"dataset {self.name!r} is not available")
+        digest = cached_sha256(p)
+        if self.sha256 and digest != self.sha256:
+            raise DatasetChecksumError(
+                f"file {p} does not match dataset {self.name!r}: SHA-256 {digest}, declared {self.sha256}. "
+                "A different file under the right name is never used: restore the published file "
+                "(see shared/data/README.md)."
+            )
+        return digest
+
+
+class DatasetChecksumError(ValueError):
+    """A dataset's file differs from its declared checksum."""
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _checksum_cache_file() -> Path:
+    from quakelab.catalog.fetch import default_cache_dir
+
+    return default_cache_dir() / "checksums.json"
+
+
+def cached_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file, remembered by (path, size, mtime) in a small JSON file under the cache dir.
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+
+    Returns
+    -------
+    str
+        Hex digest.
+    """
+    import json
+
+    path = Path(path).resolve()
+    st = path.stat()
+    key = str(path)
+    cache_file = _checksum_cache_file()
+    try:
+        cache = json.loads(cache_file.read_text())
+    except (OSError, ValueError):
+        cache = {}
+    hit = cache.get(key)
+    if isinstance(hit, dict) and hit.get("size") == st.st_size and hit.get("mtime_ns") == st.st_mtime_ns:
+        return str(hit["sha256"])
+    digest = _sha256(path)
+    cache[key] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest}
+    try:
+        from quakelab.catalog.store import write_text_atomic
+
+        write_text_atomic(cache_file, json.dumps(cache, indent=1, sort_keys=True) + "\n")
+    except OSError:  # a read-only cache folder: the check still happened
+        pass
+    return digest
 
 
 def _obspy_example() -> Path:

@@ -110,12 +110,9 @@ def rejected_rows(catalog: pd.DataFrame) -> pd.DataFrame:
     >>> rejected_rows(cat).empty  # doctest: +SKIP
     True
     """
-    report = catalog.attrs.get("rejected")
-    if report is None:
-        return pd.DataFrame(columns=REJECTED_COLUMNS)
-    if hasattr(report, "frame"):
-        return report.frame
-    return pd.DataFrame(list(report), columns=REJECTED_COLUMNS)
+    from quakelab.catalog.validate import report_frame
+
+    return report_frame(catalog.attrs.get("rejected"))
 
 
 def _as_str(value: Any) -> str:

@@ -23,34 +23,56 @@ from quakelab.catalog.schema import (
 _TZ_SUFFIX = r"(?:[zZ]|[+-]\d{2}:?\d{2})$"
 
 
-class RejectionReport:
-    """Immutable holder of the rejected-row table kept in ``catalog.attrs["rejected"]``.
+class RejectionReport(dict):
+    """The rejected-row table kept in ``catalog.attrs["rejected"]``: column name -> list of values.
 
-    pandas deep-copies ``attrs`` on every operation; this object returns itself from
-    ``__deepcopy__`` so a large report costs nothing to carry along.
+    It is a plain ``dict`` of lists (JSON-serialisable, so ``DataFrame.to_parquet`` keeps it in the
+    file's metadata and ``pandas.read_parquet`` gives it back as a dict). pandas deep-copies ``attrs``
+    on every operation; this object returns itself from ``__deepcopy__`` so a large report costs
+    nothing to carry along. Treat it as read-only.
     """
 
-    __slots__ = ("_frame",)
-
     def __init__(self, frame: pd.DataFrame) -> None:
-        self._frame = frame
+        super().__init__({c: _plain(frame[c].tolist()) if c in frame.columns else [] for c in REJECTED_COLUMNS})
 
     def __deepcopy__(self, memo: dict) -> RejectionReport:
         return self
 
-    def __iter__(self):
-        return iter(self._frame.to_dict("records"))
-
-    def __len__(self) -> int:
-        return len(self._frame)
+    @property
+    def n_rows(self) -> int:
+        """Number of rejected rows."""
+        return len(self.get("line", []))
 
     def __repr__(self) -> str:
-        return f"RejectionReport({len(self)} rejected rows)"
+        return f"RejectionReport({self.n_rows} rejected rows)"
+
+    def records(self) -> list[dict]:
+        """One dict per rejected row."""
+        return self.frame.to_dict("records")
 
     @property
     def frame(self) -> pd.DataFrame:
-        """The report as a DataFrame (a copy)."""
-        return self._frame.copy()
+        """The report as a DataFrame (a new object)."""
+        return report_frame(self)
+
+
+def _plain(values: list) -> list:
+    """Python scalars only (numpy integers are not JSON-serialisable)."""
+    return [v.item() if hasattr(v, "item") else v for v in values]
+
+
+def report_frame(report: object) -> pd.DataFrame:
+    """A rejection report (a :class:`RejectionReport`, a dict of columns from a Parquet round trip,
+    or a list of records) as a DataFrame with the columns ``source, line, event_id, field, value, reason``."""
+    if report is None:
+        return pd.DataFrame(columns=REJECTED_COLUMNS)
+    if isinstance(report, dict):
+        frame = pd.DataFrame({c: list(report.get(c, [])) for c in REJECTED_COLUMNS}, columns=REJECTED_COLUMNS)
+    else:
+        frame = pd.DataFrame(list(report), columns=REJECTED_COLUMNS)
+    if len(frame):
+        frame["line"] = frame["line"].astype("int64")
+    return frame
 
 
 Problems = list[tuple[np.ndarray, str]]  # (row mask, reason), first match wins
@@ -69,6 +91,16 @@ def _parse_times(raw: pd.Series, timezone: str | None, time_format: str | None) 
                     [(missing, "missing time"), (~missing, naive_msg)])
         out = raw.dt.tz_localize(timezone).dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
         return out, [(out.isna().to_numpy(), "missing time")]
+    if time_format is None:  # fast path: every value ISO 8601 with the same kind of zone (or none)
+        try:
+            quick = pd.to_datetime(raw, format="ISO8601")
+        except (ValueError, TypeError, OverflowError):
+            quick = None
+        if quick is not None and (isinstance(quick.dtype, pd.DatetimeTZDtype) or timezone is not None):
+            if not isinstance(quick.dtype, pd.DatetimeTZDtype):
+                quick = quick.dt.tz_localize(timezone)
+            out = quick.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+            return out, [(out.isna().to_numpy(), "missing time")]
     text = raw.astype("string").str.strip()
     missing_s = text.isna() | (text == "")
     if time_format is None:
@@ -117,6 +149,22 @@ def _numeric(raw: pd.Series, name: str, bounds: tuple[float, float], required: b
     return values, problems
 
 
+def _all_unique(ids: pd.Series) -> bool:
+    """Whether no identifier repeats: sorting (pyarrow) then comparing neighbours, several times faster
+    than hashing on long string columns."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(ids) < 2:
+        return True
+    try:
+        arr = pa.array(ids.array)
+        s = pc.take(arr, pc.array_sort_indices(arr))
+        return not pc.any(pc.equal(s.slice(1), s.slice(0, len(s) - 1))).as_py()
+    except (TypeError, ValueError, pa.ArrowException):  # pragma: no cover - non-string ids
+        return bool(ids.is_unique)
+
+
 def build_catalog(
     raw: pd.DataFrame,
     *,
@@ -127,6 +175,8 @@ def build_catalog(
     time_format: str | None = None,
     id_prefix: str | None = None,
     sort: bool = True,
+    pre_rejected: Sequence[dict] | None = None,
+    n_read: int | None = None,
 ) -> pd.DataFrame:
     """Validate raw columns (already renamed to canonical names) into a canonical catalog.
 
@@ -151,12 +201,27 @@ def build_catalog(
         the file name followed by a colon.
     sort : bool, default True
         Sort the result by time (stable).
+    pre_rejected : sequence of dict, optional
+        Rows the reader already rejected (wrong number of fields), with keys ``line``, ``field``,
+        ``value``, ``reason`` (and optionally ``event_id``); they join the report (and, in strict
+        mode, the search for the first bad line).
+    n_read : int, optional
+        Number of data rows in the input (defaults to ``len(raw) + len(pre_rejected)``).
 
     Returns
     -------
     pandas.DataFrame
         The valid rows with canonical columns first, extras after; ``attrs["source"]``,
-        ``attrs["n_read"]`` and ``attrs["rejected"]`` (see :func:`quakelab.catalog.rejected_rows`).
+        ``attrs["n_read"]`` and ``attrs["rejected"]`` (see :func:`quakelab.catalog.rejected_rows`); all
+        ``attrs`` are JSON-serialisable.
+
+    Notes
+    -----
+    Checks, in order (the first failing one names the row's field and reason): time (missing,
+    unparseable, naive without ``timezone``), latitude, longitude, depth and magnitude (missing when
+    required, non-numeric, out of range), then duplicate ``event_id`` (the later row is rejected) and,
+    for rows without an identifier, exact duplicate events (same time, latitude, longitude, depth and
+    magnitude: the later row is rejected as "duplicate of line N").
 
     Raises
     ------
@@ -192,15 +257,39 @@ def build_catalog(
     else:
         ids = pd.Series(pd.NA, index=raw.index, dtype="string")
         no_id = np.ones(n, dtype=bool)
-    if no_id.any():
+    if no_id.all():  # made-up ids, vectorised: "<prefix><line>"
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        made = pc.binary_join_element_wise(id_prefix, pc.cast(pa.array(line_no), pa.string()), "")
+        ids = pd.Series(made.to_pandas(), index=raw.index).astype("string")
+    elif no_id.any():
         ids[no_id] = [f"{id_prefix}{ln}" for ln in line_no[no_id]]
 
     bad_row = np.zeros(n, dtype=bool)
     for _, problems in checks:
         for mask, _ in problems:
             bad_row |= mask
-    dup = ids.duplicated(keep="first").to_numpy() & ~bad_row
-    bad_idx = np.flatnonzero(bad_row | dup)
+    dup = np.zeros(n, dtype=bool) if _all_unique(ids) else (ids.duplicated(keep="first").to_numpy() & ~bad_row)
+    # exact duplicate events among rows without an identifier of their own
+    same = np.zeros(n, dtype=bool)
+    if no_id.any():
+        cand = np.flatnonzero(no_id & ~bad_row)
+        if cand.size > 1:  # identical events share their time: look further only among those
+            cand = cand[pd.Series(time.array.asi8[cand]).duplicated(keep=False).to_numpy()]
+        if cand.size > 1:
+            key = pd.DataFrame({"t": time.array.asi8[cand],
+                                "la": lat[cand], "lo": lon[cand], "z": depth[cand], "m": mag[cand]})
+            repeated = key.duplicated(keep="first").to_numpy()
+            if repeated.any():
+                group = key.groupby(list(key.columns), sort=False, dropna=False).ngroup().to_numpy()
+                _, first_pos = np.unique(group, return_index=True)
+                first_of_group = np.empty(group.max() + 1, dtype=np.int64)
+                first_of_group[np.unique(group)] = cand[first_pos]
+                same[cand[repeated]] = True
+                same_first = dict(zip(cand[repeated].tolist(),
+                                      line_no[first_of_group[group[repeated]]].tolist(), strict=True))
+    bad_idx = np.flatnonzero(bad_row | dup | same)
     field = np.empty(bad_idx.size, dtype=object)
     reason = np.empty(bad_idx.size, dtype=object)
     value = np.empty(bad_idx.size, dtype=object)
@@ -223,44 +312,58 @@ def build_catalog(
             field[is_dup] = "event_id"
             value[is_dup] = dup_ids
             reason[is_dup] = [f"duplicate event_id (first seen at line {first_line[i]})" for i in dup_ids]
-    bad_row = bad_row | dup
+        is_same = same[bad_idx]
+        if is_same.any():
+            rows = bad_idx[is_same]
+            field[is_same] = "event"
+            value[is_same] = raw["time"].iloc[rows].astype("string").fillna("").to_numpy()
+            reason[is_same] = [f"duplicate of line {same_first[r]} (same time, position and magnitude)"
+                               for r in rows.tolist()]
+    bad_row = bad_row | dup | same
     rejected = pd.DataFrame(
         {"source": source, "line": line_no[bad_idx], "event_id": ids.iloc[bad_idx].fillna("").astype(str).to_numpy(),
          "field": field, "value": value.astype(str), "reason": reason},
         columns=REJECTED_COLUMNS,
     )
+    if pre_rejected:
+        early = pd.DataFrame([{"source": source, "event_id": "", **r} for r in pre_rejected], columns=REJECTED_COLUMNS)
+        rejected = pd.concat([early, rejected], ignore_index=True)
+        rejected["line"] = rejected["line"].astype("int64")
+        rejected = rejected.sort_values("line", kind="mergesort").reset_index(drop=True)
     if strict and len(rejected):
         first = rejected.iloc[int(np.argmin(rejected["line"].to_numpy()))]
         raise CatalogError(f"{first['reason']} (value {first['value']!r})", source=source,
                            line=int(first["line"]), field=str(first["field"]))
 
-    keep = ~bad_row
-    out = pd.DataFrame(
-        {
-            "event_id": ids[keep].astype("string"),
-            "time": time[keep],
-            "latitude": lat[keep],
-            "longitude": lon[keep],
-            "depth_km": depth[keep],
-            "magnitude": mag[keep],
-            "mag_type": (raw["mag_type"].astype("string").str.strip().str.lower().fillna("")[keep]
-                         if "mag_type" in raw.columns else pd.Series("", index=raw.index, dtype="string")[keep]),
-        }
-    )
+    cols: dict[str, object] = {
+        "event_id": ids.astype("string"),
+        "time": time,
+        "latitude": pd.Series(lat, index=raw.index),
+        "longitude": pd.Series(lon, index=raw.index),
+        "depth_km": pd.Series(depth, index=raw.index),
+        "magnitude": pd.Series(mag, index=raw.index),
+        "mag_type": (raw["mag_type"].astype("string").str.strip().str.lower().fillna("")
+                     if "mag_type" in raw.columns else pd.Series("", index=raw.index, dtype="string")),
+    }
     if EVENT_TYPE in raw.columns:
-        out[EVENT_TYPE] = raw[EVENT_TYPE][keep].astype("string").str.strip().str.lower().fillna("earthquake")
-    extras = [c for c in raw.columns if c not in CANONICAL_COLUMNS and c != EVENT_TYPE]
-    for c in extras:
-        out[c] = raw[c][keep]
-    if sort:
+        cols[EVENT_TYPE] = raw[EVENT_TYPE].astype("string").str.strip().str.lower().fillna("earthquake")
+    for c in raw.columns:
+        if c not in CANONICAL_COLUMNS and c != EVENT_TYPE:
+            cols[c] = raw[c]
+    out = pd.DataFrame(cols, copy=False)
+    if bad_row.any():
+        out = out[~bad_row]
+    if sort and not out["time"].is_monotonic_increasing:
         out = out.sort_values("time", kind="mergesort")
     out = out.reset_index(drop=True)
-    out.attrs = {"source": source, "n_read": n, "rejected": RejectionReport(rejected)}
+    total = int(n_read) if n_read is not None else n + len(pre_rejected or ())
+    out.attrs = {"source": source, "n_read": total, "rejected": RejectionReport(rejected)}
     if len(rejected):
-        counts = rejected["reason"].str.replace(r" \(.*\)$", "", regex=True).value_counts()
+        counts = rejected["reason"].str.replace(r" \(.*\)$", "", regex=True).str.replace(
+            r"^duplicate of line \d+", "duplicate event", regex=True).value_counts()
         summary = "; ".join(f"{k}: {v}" for k, v in counts.items())
         warnings.warn(
-            f"{source}: {len(rejected)} of {n} rows rejected ({summary}); "
+            f"{source}: {len(rejected)} of {total} rows rejected ({summary}); "
             "see quakelab.catalog.rejected_rows(catalog)",
             RejectedRowsWarning,
             stacklevel=3,

@@ -45,14 +45,27 @@ class Run:
     needs: tuple[str, ...] = ()
     timeout_s: int = DEFAULT_TIMEOUT_S
     description: str = ""
+    catalogs: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    """All runs of a configuration file."""
+    """All runs of a configuration file.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The YAML file.
+    runs : dict
+        Runs by name.
+    catalogs : dict
+        The ``catalogs:`` section: entry name -> normalised entry (absolute ``path``); see
+        :func:`quakelab.catalog.catalog_entry`.
+    """
 
     path: Path
     runs: dict[str, Run]
+    catalogs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def root(self) -> Path:
@@ -71,7 +84,14 @@ def load_config(path: str | os.PathLike = "papermill_runs.yaml") -> RunConfig:
     path : path-like
         The YAML file: ``runs:`` is a list of mappings with ``name``, ``notebook``, ``parameters``,
         ``tags``, optional ``needs``, ``timeout_s`` and ``description``; ``defaults:`` may set
-        ``timeout_s`` for all.
+        ``timeout_s`` for all; ``catalogs:`` maps names to catalog entries (``path`` or ``url``,
+        ``format``, ``columns``, ``delimiter``, ``timezone``, ``time_format``, ``event_types``,
+        ``description``).
+
+        A run's ``catalog`` parameter (or its ``dataset`` parameter, when it is not a registered
+        dataset) naming a ``catalogs:`` entry or a path is replaced by the entry mapping with an
+        absolute path, which the notebook passes to :func:`quakelab.catalog.open_catalog`; a
+        ``catalog`` naming a registered dataset becomes the run's ``dataset``.
 
     Returns
     -------
@@ -91,6 +111,12 @@ def load_config(path: str | os.PathLike = "papermill_runs.yaml") -> RunConfig:
     except yaml.YAMLError as exc:
         raise RunConfigError(f"{path}: invalid YAML: {exc}") from exc
     defaults = doc.get("defaults", {}) or {}
+    from quakelab.catalog import CatalogError, load_catalog_entries
+
+    try:
+        catalogs = load_catalog_entries(path) if doc.get("catalogs") else {}  # paths relative to the file
+    except CatalogError as exc:
+        raise RunConfigError(f"{path}: {exc}") from exc
     runs: dict[str, Run] = {}
     for i, entry in enumerate(doc.get("runs", []) or []):
         where = f"{path}: runs[{i}]"
@@ -108,8 +134,12 @@ def load_config(path: str | os.PathLike = "papermill_runs.yaml") -> RunConfig:
         params = entry.get("parameters") or {}
         if not isinstance(params, dict):
             raise RunConfigError(f"{where} ({name}): 'parameters' must be a mapping")
+        try:
+            params = resolve_catalog_parameters(dict(params), catalogs, path.parent)
+        except CatalogError as exc:
+            raise RunConfigError(f"{where} ({name}): {exc}") from exc
         runs[name] = Run(
-            name=name, notebook=nb, parameters=dict(params),
+            name=name, notebook=nb, parameters=params, catalogs=catalogs,
             tags=tuple(entry.get("tags") or ()), needs=tuple(entry.get("needs") or ()),
             timeout_s=int(entry.get("timeout_s", defaults.get("timeout_s", DEFAULT_TIMEOUT_S))),
             description=str(entry.get("description", "")),
@@ -119,7 +149,202 @@ def load_config(path: str | os.PathLike = "papermill_runs.yaml") -> RunConfig:
             if dep not in runs:
                 raise RunConfigError(f"{path}: run {run.name!r} needs unknown run {dep!r}")
     topological_order(runs, list(runs))  # raises on cycles
-    return RunConfig(path=path, runs=runs)
+    return RunConfig(path=path, runs=runs, catalogs=catalogs)
+
+
+def _is_dataset(name: Any) -> bool:
+    from quakelab.datasets import _REGISTRY
+
+    return isinstance(name, str) and name in _REGISTRY
+
+
+def _looks_like_path(text: str) -> bool:
+    return "/" in text or "\\" in text or text.startswith(("~", ".")) or bool(Path(text).suffix)
+
+
+def resolve_catalog_parameters(params: dict[str, Any], catalogs: dict[str, dict[str, Any]],
+                               root: Path) -> dict[str, Any]:
+    """Turn a run's ``catalog`` / ``dataset`` parameters into what the notebook receives.
+
+    ``catalog`` naming a ``catalogs:`` entry, or a path, becomes the entry mapping (absolute
+    ``path``); an inline mapping is checked and its path made absolute; ``catalog`` naming a
+    registered dataset becomes ``dataset`` (so that absent optional shared data is reported as
+    skipped). ``dataset`` naming an entry or a path moves to ``catalog``. Unknown names are left
+    for :func:`validate_runs` to report.
+
+    Parameters
+    ----------
+    params : dict
+        The run's parameters (modified copy returned).
+    catalogs : dict
+        The configuration's entries.
+    root : pathlib.Path
+        Folder of the configuration (relative paths).
+
+    Returns
+    -------
+    dict
+        Parameters with ``catalog`` resolved.
+    """
+    from quakelab.catalog import catalog_entry
+
+    out = dict(params)
+    ds = out.get("dataset")
+    if "catalog" not in out and isinstance(ds, str) and not _is_dataset(ds) and (ds in catalogs or _looks_like_path(ds)):
+        out["catalog"] = out.pop("dataset")
+    cat = out.get("catalog")
+    if isinstance(cat, str):
+        if cat in catalogs:
+            out["catalog"] = dict(catalogs[cat])
+        elif _is_dataset(cat):
+            out.pop("catalog")
+            out.setdefault("dataset", cat)
+        elif _looks_like_path(cat):
+            out["catalog"] = catalog_entry({"path": cat}, name=cat, base_dir=root)
+    elif isinstance(cat, dict):
+        out["catalog"] = catalog_entry(cat, name=str(cat.get("name", "")), base_dir=root)
+    return out
+
+
+def bbox_problem(bbox: Any) -> str:
+    """What is wrong with a ``[min_lon, max_lon, min_lat, max_lat]`` box ('' when nothing).
+
+    Examples
+    --------
+    >>> bbox_problem([-118, -116, 37, 35])
+    'bbox [-118, -116, 37, 35]: min_lat 37 > max_lat 35'
+    """
+    if bbox is None:
+        return ""
+    if not isinstance(bbox, list | tuple) or len(bbox) != 4:
+        n = len(bbox) if isinstance(bbox, list | tuple) else type(bbox).__name__
+        return f"bbox {bbox!r} must be [min_lon, max_lon, min_lat, max_lat] (4 numbers, got {n})"
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in bbox):
+        return f"bbox {bbox!r}: values must be numbers"
+    lon0, lon1, lat0, lat1 = bbox
+    if lon0 > lon1:
+        return f"bbox {list(bbox)!r}: min_lon {lon0} > max_lon {lon1}"
+    if lat0 > lat1:
+        return f"bbox {list(bbox)!r}: min_lat {lat0} > max_lat {lat1}"
+    bad_lat = [v for v in (lat0, lat1) if abs(v) > 90]
+    if bad_lat:
+        return f"bbox {list(bbox)!r}: latitude {bad_lat[0]} outside -90..90"
+    bad_lon = [v for v in (lon0, lon1) if not -180 <= v <= 360]
+    if bad_lon:
+        return f"bbox {list(bbox)!r}: longitude {bad_lon[0]} outside -180..360"
+    return ""
+
+
+def catalog_problems(run: Run) -> list[str]:
+    """Check a run's catalog and region without executing anything (only file headers are read).
+
+    Reported: an unknown catalog or dataset name (with the closest known name), a missing file, a
+    format nobody reads, a column mapping naming columns absent from the file's header, and a
+    malformed ``bbox``. A registered shared dataset absent from this machine is not a problem (the
+    run is reported as skipped).
+
+    Parameters
+    ----------
+    run : Run
+        A run from :func:`load_config`.
+
+    Returns
+    -------
+    list of str
+        One message per problem.
+    """
+    import difflib
+
+    from quakelab.datasets import _REGISTRY
+
+    problems: list[str] = []
+    where = f"run {run.name!r}"
+    why = bbox_problem(run.parameters.get("bbox"))
+    if why:
+        problems.append(f"{where}: {why}")
+    for key in ("catalog", "dataset"):
+        value = run.parameters.get(key)
+        if value is None or (key == "dataset" and "catalog" in run.parameters and run.parameters["catalog"]):
+            continue
+        if isinstance(value, str):
+            if _is_dataset(value):
+                continue
+            known = sorted(set(_REGISTRY) | set(run.catalogs))
+            hint = difflib.get_close_matches(value, known, n=1)
+            problems.append(f"{where}: unknown {key} {value!r}: not a registered dataset, a 'catalogs:' entry or a path"
+                            + (f" (did you mean {hint[0]!r}?)" if hint else "") + f"; known: {', '.join(known)}")
+        elif isinstance(value, dict):
+            problems.extend(f"{where}: {p}" for p in _entry_problems(value))
+        elif key == "catalog":
+            problems.append(f"{where}: catalog must be a name, a path or a mapping, got {type(value).__name__}")
+    for name in run.parameters.get("datasets") or []:
+        if isinstance(name, str) and not _is_dataset(name):
+            hint = difflib.get_close_matches(name, sorted(_REGISTRY), n=1)
+            problems.append(f"{where}: unknown dataset {name!r} in 'datasets'" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+    return problems
+
+
+def run_input_paths(run: Run) -> list[Path]:
+    """Data files a run reads: its registered dataset(s) present on this machine and its catalog file.
+
+    Meant for the runner's fingerprint (a changed catalog file makes the run execute again).
+
+    Parameters
+    ----------
+    run : Run
+        A run from :func:`load_config`.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Existing files or folders.
+    """
+    from quakelab import datasets
+
+    names = run.parameters.get("dataset") or run.parameters.get("datasets") or []
+    names = [names] if isinstance(names, str) else list(names)
+    out = [p for n in names if _is_dataset(n) and (p := datasets.get(n).path()) is not None]
+    cat = run.parameters.get("catalog")
+    if isinstance(cat, dict) and cat.get("path") and Path(cat["path"]).exists():
+        out.append(Path(cat["path"]))
+    return out
+
+
+def _entry_problems(entry: dict[str, Any]) -> list[str]:
+    from quakelab.catalog import CatalogError, detect_format, read_header
+    from quakelab.catalog.readers import PRESETS, canonical_format
+
+    label = f"catalog {entry.get('name') or entry.get('path') or entry.get('url')!r}"
+    if "url" in entry:
+        return []
+    path = Path(entry["path"])
+    if not path.exists():
+        return [f"{label}: file not found: {path}"]
+    columns = entry.get("columns")
+    fmt = entry.get("format")
+    try:
+        if fmt:
+            fmt = canonical_format(fmt)
+        elif columns:  # as read_catalog does: a mapping means a delimited file (or Parquet)
+            fmt = "parquet" if path.is_dir() or path.suffix.lower() in (".parquet", ".pq") else "csv"
+        else:
+            fmt = detect_format(path, entry.get("delimiter")).format
+    except (CatalogError, OSError) as exc:
+        return [f"{label}: {exc}"]
+    if columns and (fmt in PRESETS or fmt == "csv"):
+        header = read_header(path, entry.get("delimiter") or ("|" if fmt == "fdsn-text" else None))
+        if not header:
+            return [f"{label}: no delimited header line in {path}"]
+        wanted = [c for v in columns.values() for c in ([v] if isinstance(v, str) else v)]
+        absent = [c for c in wanted if c not in header]
+        if absent:
+            import difflib
+
+            lower = {h.lower(): h for h in header}
+            hints = {a: [lower[m] for m in difflib.get_close_matches(a.lower(), list(lower), n=1)] for a in absent}
+            detail = ", ".join(f"{a!r}" + (f" (did you mean {h[0]!r}?)" if h else "") for a, h in hints.items())
+            return [f"{label}: columns {detail} not in the header of {path}; the header has {header}"]
+    return []  # other formats are left to their reader at run time (checking them costs a full parse)
 
 
 def select_runs(config: RunConfig, *, only: list[str] | None = None, tag: str | None = None) -> list[Run]:
@@ -235,7 +460,9 @@ def validate_runs(runs: list[Run], injected: tuple[str, ...] = ("output_dir",)) 
     """Check every run's parameters against its notebook; returns the problems (empty when all good).
 
     Unknown names (with a close match suggested) and values whose type does not match the
-    notebook's annotation are reported. Nothing is executed.
+    notebook's annotation are reported, and each run's catalog and ``bbox`` are checked by
+    :func:`catalog_problems` (unknown name with "did you mean", missing file, mapping to absent
+    columns, malformed box). Nothing is executed.
 
     Parameters
     ----------
@@ -254,6 +481,7 @@ def validate_runs(runs: list[Run], injected: tuple[str, ...] = ("output_dir",)) 
     problems: list[str] = []
     cache: dict[Path, dict] = {}
     for run in runs:
+        problems.extend(catalog_problems(run))
         try:
             declared = cache.setdefault(run.notebook, notebook_parameters(run.notebook))
         except RunConfigError as exc:
@@ -274,6 +502,8 @@ def validate_runs(runs: list[Run], injected: tuple[str, ...] = ("output_dir",)) 
                 )
                 continue
             ann = declared[name].get("inferred_type_name", "None")
+            if name == "catalog" and isinstance(value, str):
+                continue  # an unresolved name: catalog_problems says what is wrong with it
             if ann and ann != "None" and not _type_ok(value, ann):
                 problems.append(
                     f"run {run.name!r}: parameter {name!r} = {value!r} is {type(value).__name__}, "

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import difflib
 import json
 import math
 import os
@@ -62,52 +61,40 @@ class UsageError(Exception):
 
 
 # ---------------------------------------------------------------------------------------------- sources
-def _dataset_names() -> list[str]:
-    from quakelab.datasets import list_datasets
-
-    return list(list_datasets().index)
-
-
 def _check_source(source: str, argument: str = "SOURCE") -> None:
-    """Reject a source that is neither an existing file/folder nor a dataset available offline (cheap)."""
-    from quakelab import datasets
+    """Reject a source that is neither a dataset, a configured catalog, a file/folder nor a URL (cheap).
 
-    if Path(source).exists():
-        return
-    names = _dataset_names()
-    if source in names:
-        ds = datasets.get(source)
+    Nothing is read: :func:`quakelab.catalog.resolve_source` only says what ``source`` is (with a "did you
+    mean" for a near-miss), and a registered dataset must be available offline or downloadable.
+    """
+    from quakelab import datasets
+    from quakelab.catalog import CatalogError
+    from quakelab.catalog.sources import resolve_source
+
+    try:
+        what = resolve_source(source, config=_run_config())
+    except CatalogError as exc:
+        raise UsageError(argument, str(exc)) from None
+    if what.get("kind") == "dataset":
+        ds = datasets.get(what["name"])
         if ds.kind != "online" and not ds.available:
             raise UsageError(argument, f"dataset {source!r} is not available: {ds.unavailable_reason()}")
-        return
-    close = difflib.get_close_matches(source, names, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else f"; datasets: {', '.join(names)}"
-    raise UsageError(argument, f"{source!r} is neither a file nor a dataset name{hint}")
+
+
+def _run_config() -> Path | None:
+    """``papermill_runs.yaml`` of the current directory, whose ``catalogs:`` entries can be named."""
+    path = Path("papermill_runs.yaml")
+    return path if path.is_file() else None
 
 
 def _open_source(source: str) -> pd.DataFrame:
-    """Load ``source`` (a dataset name or a catalog file) as a canonical catalog.
+    """Load ``source`` (dataset name, configured catalog, file, folder or URL) as a canonical catalog.
 
-    The one place where the command-line jobs read catalogs.
+    The one place where the command-line jobs read catalogs: :func:`quakelab.catalog.open_catalog`.
     """
-    import pandas as pd
+    from quakelab.catalog import open_catalog
 
-    from quakelab import datasets
-    from quakelab.catalog import CANONICAL_COLUMNS, CatalogError, read_catalog
-
-    path = Path(source)
-    if not path.exists():
-        return datasets.get(source).load()
-    try:
-        return read_catalog(path)
-    except CatalogError:
-        # quakelab's own CSV output (canonical column names) is read with the identity mapping
-        if path.is_file():
-            header = pd.read_csv(path, nrows=0).columns
-            if {"time", "latitude", "longitude", "magnitude"} <= set(header):
-                names = [*CANONICAL_COLUMNS, "event_type"]
-                return read_catalog(path, columns={c: c for c in names if c in header}, timezone="UTC")
-        raise
+    return open_catalog(source, config=_run_config())
 
 
 # ---------------------------------------------------------------------------------------------- argument types

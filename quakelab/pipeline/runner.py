@@ -113,6 +113,11 @@ def _jsonable(v: Any) -> Any:
 
 
 def _hash_file(h: Any, path: Path) -> None:
+    if path.is_dir():  # a partitioned Parquet folder: every file in it, in a stable order
+        for p in sorted(q for q in path.rglob("*") if q.is_file()):
+            h.update(str(p.relative_to(path)).encode())
+            _hash_file(h, p)
+        return
     st = path.stat()
     if st.st_size > 200 * 2**20:  # very large inputs: size and mtime stand in for the content
         h.update(f"{path}:{st.st_size}:{st.st_mtime_ns}".encode())
@@ -128,20 +133,10 @@ def _code_files() -> list[Path]:
 
 
 def input_files(run: Run) -> list[Path]:
-    """Data files a run reads, found from its ``dataset`` parameter (string or list)."""
-    from quakelab import datasets
+    """Data files a run reads: its registered datasets and its catalog file (``config.run_input_paths``)."""
+    from quakelab.pipeline.config import run_input_paths
 
-    names = run.parameters.get("dataset") or run.parameters.get("datasets") or []
-    names = [names] if isinstance(names, str) else list(names)
-    out = []
-    for n in names:
-        try:
-            p = datasets.get(n).path()
-        except KeyError:
-            continue
-        if p is not None:
-            out.append(p)
-    return out
+    return run_input_paths(run)
 
 
 def fingerprint(run: Run, reports_dir: Path) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import ipywidgets as w
 import matplotlib.pyplot as plt
@@ -16,17 +17,37 @@ SORT_COLUMNS = ["time", "magnitude", "depth_km", "latitude", "longitude"]
 
 @functools.lru_cache(maxsize=8)
 def _load(name: str) -> pd.DataFrame:
-    from quakelab import datasets
+    from quakelab.catalog import open_catalog
 
-    return datasets.load(name)
+    return open_catalog(name, config=_config_path())
+
+
+def _config_path() -> Path | None:
+    """The project's ``papermill_runs.yaml`` (its ``catalogs:`` entries are listed), or None."""
+    from quakelab.paths import project_root
+
+    path = project_root() / "papermill_runs.yaml"
+    return path if path.is_file() else None
+
+
+def configured_catalogs() -> list[str]:
+    """Names of the ``catalogs:`` entries of the project's ``papermill_runs.yaml`` whose file is present."""
+    from quakelab.catalog import load_catalog_entries
+
+    try:
+        entries = load_catalog_entries(_config_path())
+    except Exception:  # a broken configuration must not take the explorer down; `quakelab run` reports it
+        return []
+    return [n for n, e in entries.items() if e.get("url") or (e.get("path") and Path(e["path"]).exists())]
 
 
 def available_datasets() -> list[str]:
-    """Datasets that load offline on this machine (bundled, or shared data present)."""
+    """Catalogs that load offline here: bundled datasets, shared data when present, configured catalogs."""
     from quakelab.datasets import list_datasets
 
     t = list_datasets()
-    return [n for n, r in t.iterrows() if r["available"] and r["kind"] != "online" and n != "obspy-example-events"]
+    names = [n for n, r in t.iterrows() if r["available"] and r["kind"] != "online" and n != "obspy-example-events"]
+    return names + [n for n in configured_catalogs() if n not in names]
 
 
 def _month_options(cat: pd.DataFrame) -> list[tuple[str, pd.Timestamp]]:

@@ -54,3 +54,27 @@ def test_map_follows_the_data():
     assert ce.map_figsize((-118.2, -117.0, 35.2, 36.4)) == (6.5, 6.5)
     assert ce.map_figsize((0, 10, 0, 2)) == (6.5, 3.0)
     assert ce.map_figsize((0, 1, 0, 5)) == (6.5, 8.0)
+
+
+def test_configured_catalogs_are_listed_and_open(tmp_path, monkeypatch):
+    """A ``catalogs:`` entry of the project's papermill_runs.yaml appears in the list and loads (829 events)."""
+    import shutil
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[1] / "data" / "user_catalog_semicolon.csv"
+    shutil.copy(data, tmp_path / "mine.csv")
+    (tmp_path / "papermill_runs.yaml").write_text(
+        "catalogs:\n"
+        "  my-catalog:\n"
+        "    path: mine.csv\n"
+        "    delimiter: ';'\n"
+        "    timezone: UTC\n"
+        "    columns: {time: origin_utc, latitude: lat_deg, longitude: lon_deg, depth_km: z_km, magnitude: ml}\n"
+        "  gone:\n"
+        "    path: missing.csv\n"
+        "runs: []\n")
+    monkeypatch.chdir(tmp_path)
+    names = ce.available_datasets()
+    assert "my-catalog" in names and "gone" not in names and "ridgecrest-2019-sample" in names
+    ce._load.cache_clear()
+    assert len(ce._load("my-catalog")) == 829

@@ -646,7 +646,7 @@ def _client(scheduler: Any) -> tuple[Any, list[Callable[[], None]]]:
     if isinstance(scheduler, Client):
         return scheduler, []
     if isinstance(scheduler, str) and scheduler == "local":
-        cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, dashboard_address=None)
+        cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, dashboard_address=":0")
         client = Client(cluster)
         return client, [client.close, cluster.close]
     client = Client(scheduler)  # a cluster object or a scheduler address

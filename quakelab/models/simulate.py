@@ -354,6 +354,100 @@ def _history_weights(t, mp, window, k0, a, c, omega, tau, d, gamma, rho, spatial
     return out
 
 
+
+_M32 = np.uint64(0xFFFFFFFF)
+# constants of numpy.random.SeedSequence (O'Neill's seed_seq_fe hash, as numpy implements it)
+INIT_A, MULT_A = np.uint64(0x43B0D7E5), np.uint64(0x931E8875)
+INIT_B, MULT_B = np.uint64(0x8B51F9DD), np.uint64(0x58F38DED)
+MIX_L, MIX_R = np.uint64(0xCA01F9DD), np.uint64(0x4973F715)
+XS = np.uint64(16)
+
+@numba.njit(cache=True)
+def _spawned_states(run_entropy, first, count):
+    """``SeedSequence(entropy).spawn(n)[i].generate_state(4, np.uint64)`` for ``i`` in ``first .. first+count-1``.
+
+    The same words as numpy computes (checked in the tests), about a thousand times faster than building
+    ``count`` SeedSequence objects; ``run_entropy`` holds the 32-bit words of the integer entropy.
+    """
+    out = np.empty((count, 4), dtype=np.uint64)
+    ent = np.zeros(max(run_entropy.size, 4) + 2, dtype=np.uint64)
+    for q in range(count):
+        i = first + q
+        n_run = max(run_entropy.size, 4)
+        ent[:] = 0
+        ent[:run_entropy.size] = run_entropy
+        # spawn key words (little-endian 32-bit)
+        n = n_run
+        if i == 0:
+            ent[n] = 0
+            n += 1
+        else:
+            v = np.uint64(i)
+            while v > 0:
+                ent[n] = v & _M32
+                v = v >> np.uint64(32)
+                n += 1
+        mixer = np.zeros(4, dtype=np.uint64)
+        hc = INIT_A
+        for k in range(4):
+            val = ent[k] if k < n else np.uint64(0)
+            val = (val ^ hc) & _M32
+            hc = (hc * MULT_A) & _M32
+            val = (val * hc) & _M32
+            val ^= val >> XS
+            mixer[k] = val
+        for s in range(4):
+            for d in range(4):
+                if s != d:
+                    val = (mixer[s] ^ hc) & _M32
+                    hc = (hc * MULT_A) & _M32
+                    val = (val * hc) & _M32
+                    val ^= val >> XS
+                    r = (MIX_L * mixer[d] - MIX_R * val) & _M32
+                    r ^= r >> XS
+                    mixer[d] = r
+        for s in range(4, n):
+            for d in range(4):
+                val = (ent[s] ^ hc) & _M32
+                hc = (hc * MULT_A) & _M32
+                val = (val * hc) & _M32
+                val ^= val >> XS
+                r = (MIX_L * mixer[d] - MIX_R * val) & _M32
+                r ^= r >> XS
+                mixer[d] = r
+        hb = INIT_B
+        words = np.empty(8, dtype=np.uint64)
+        for k in range(8):
+            val = (mixer[k % 4] ^ hb) & _M32
+            hb = (hb * MULT_B) & _M32
+            val = (val * hb) & _M32
+            val ^= val >> XS
+            words[k] = val
+        for k in range(4):
+            out[q, k] = words[2 * k] | (words[2 * k + 1] << np.uint64(32))
+    return out
+
+@numba.njit(cache=True)
+def _inside_many(lon, lat, plon, plat, bbox):
+    """Vector :func:`_inside` with a bounding-box shortcut."""
+    out = np.zeros(lon.size, dtype=np.bool_)
+    for i in range(lon.size):
+        x, y = lon[i], lat[i]
+        if bbox[0] <= x <= bbox[1] and bbox[2] <= y <= bbox[3]:
+            out[i] = _inside(x, y, plon, plat)
+    return out
+
+
+def _entropy_words(entropy: int) -> np.ndarray:
+    words = []
+    x = int(entropy)
+    while True:
+        words.append(x & 0xFFFFFFFF)
+        x >>= 32
+        if x == 0:
+            return np.array(words, dtype=np.uint64)
+
+
 # ---------------------------------------------------------------------------------------------- set-up
 @dataclass
 class SimulationSetup:
@@ -446,7 +540,7 @@ def _seed_sequence(seed: int | np.random.SeedSequence | np.random.Generator | No
     if isinstance(seed, np.random.SeedSequence):
         return seed
     if isinstance(seed, np.random.Generator):
-        return np.random.SeedSequence(seed.integers(0, 2**63, size=4).tolist())
+        return np.random.SeedSequence(int(seed.integers(0, 2**63)))
     return np.random.SeedSequence(seed)
 
 
@@ -465,14 +559,16 @@ def _destination_np(lat_deg, lon_deg, r, theta, radius):
     return np.degrees(lat_c), (np.degrees(lon_c) + 180.0) % 360.0 - 180.0
 
 
+def _polygon(setup: SimulationSetup) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if not setup.spatial:
+        return np.zeros(3), np.zeros(3), np.zeros(4)
+    verts = np.asarray(setup.region.vertices, dtype=float)
+    bbox = np.asarray(setup.region.bounds, dtype=float)
+    return np.ascontiguousarray(verts[:, 0]), np.ascontiguousarray(verts[:, 1]), bbox
+
+
 def _kernel_call(setup: SimulationSetup, seeds: np.ndarray, first: int):
-    if setup.spatial:
-        verts = np.asarray(setup.region.vertices, dtype=float)
-        plon, plat = np.ascontiguousarray(verts[:, 0]), np.ascontiguousarray(verts[:, 1])
-        bbox = np.asarray(setup.region.bounds, dtype=float)
-    else:
-        plon = plat = np.zeros(3)
-        bbox = np.zeros(4)
+    plon, plat, bbox = _polygon(setup)
     return _simulate_chunk(seeds, first, setup.window, setup.n_bg_mean, setup.k0, setup.a, setup.c, setup.omega,
                            setup.tau, setup.d, setup.gamma, setup.rho, setup.beta, setup.m_ref, setup.delta_m,
                            setup.m_max, setup.spatial, setup.background is None, plon, plat, bbox,
@@ -507,9 +603,13 @@ def simulate_events(setup: SimulationSetup, first: int, count: int, base: tuple,
     SimulationCapError
         When a simulation exceeds ``setup.max_events`` events.
     """
-    seeds = np.empty((count, 4), dtype=np.uint64)
-    for q in range(count):
-        seeds[q] = _child(base, first + q).generate_state(4, np.uint64)
+    entropy, spawn_key, pool_size = base
+    if isinstance(entropy, int) and entropy >= 0 and not spawn_key and pool_size == 4:
+        seeds = _spawned_states(_entropy_words(entropy), first, count)
+    else:
+        seeds = np.empty((count, 4), dtype=np.uint64)
+        for q in range(count):
+            seeds[q] = _child(base, first + q).generate_state(4, np.uint64)
     n_threads = max(1, min(int(n_threads), count))
     bounds = np.linspace(0, count, n_threads + 1).astype(int)
     jobs = [(bounds[i], bounds[i + 1]) for i in range(n_threads) if bounds[i + 1] > bounds[i]]
@@ -542,8 +642,8 @@ def simulate_events(setup: SimulationSetup, first: int, count: int, base: tuple,
     ev = {"sim": sim[keep], "t": t[keep], "magnitude": mag[keep], "latitude": lat[keep], "longitude": lon[keep],
           "generation": gen[keep], "parent": parent[keep], "local_id": local_id[keep]}
     if setup.spatial:
-        ev["in_region"] = setup.region.contains(ev["longitude"], ev["latitude"]) if keep.any() \
-            else np.zeros(0, dtype=bool)
+        plon, plat, bbox = _polygon(setup)
+        ev["in_region"] = _inside_many(ev["longitude"], ev["latitude"], plon, plat, bbox)
     else:
         ev["in_region"] = np.ones(int(keep.sum()), dtype=bool)
     return ev

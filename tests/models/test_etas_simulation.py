@@ -11,7 +11,7 @@ from scipy import stats
 
 from quakelab.models import ETAS
 from quakelab.models.etas import time_integral_python
-from quakelab.models.simulate import SimulationCapError, _child
+from quakelab.models.simulate import SimulationCapError, _child, _entropy_words, _spawned_states
 from quakelab.region import cell_area_km2
 
 #: Temporal model with a short taper (all generations of an aftershock sequence end inside the windows used).
@@ -43,11 +43,19 @@ def test_simulated_count_and_branching_ratio(simulated):
 
 
 def test_seed_streams_are_spawned_children():
-    seq = np.random.SeedSequence(42)
-    kids = seq.spawn(5)
-    base = (seq.entropy, (), seq.pool_size)
-    for i in (0, 3, 4):
-        assert np.array_equal(_child(base, i).generate_state(4, np.uint64), kids[i].generate_state(4, np.uint64))
+    """Simulation i is seeded by SeedSequence(seed).spawn(n)[i] (compiled re-implementation checked)."""
+    for seed in (0, 42, 2**40 + 5, np.random.SeedSequence().entropy):
+        seq = np.random.SeedSequence(seed)
+        kids = seq.spawn(5)
+        idx = [0, 1, 2, 3, 4, 999, 65535, 65536, 69_999]
+        # what spawn(70_000)[i] is, built directly for the large i
+        ref = np.array([(kids[i] if i < 5 else np.random.SeedSequence(seed, spawn_key=(i,))).generate_state(
+            4, np.uint64) for i in idx])
+        fast = np.concatenate([_spawned_states(_entropy_words(seed), i, 1) for i in idx])
+        assert np.array_equal(fast, ref)
+        assert np.array_equal(_spawned_states(_entropy_words(seed), 0, 5), ref[:5])
+        base = (seq.entropy, (), seq.pool_size)
+        assert np.array_equal(_child(base, 999).generate_state(4, np.uint64), ref[5])
 
 
 def test_results_do_not_depend_on_chunks_or_threads(simulated):

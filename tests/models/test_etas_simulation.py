@@ -270,3 +270,26 @@ def test_progress_lines_and_quiet(simulated, caplog):
     with caplog.at_level("INFO", logger="quakelab.models.simulate"):
         model.catalog_forecast(None, "2012-01-01", "2012-01-02", n_simulations=30, seed=1, chunk_size=10, quiet=True)
     assert not caplog.records
+
+
+def test_compiled_poisson_sampler_matches_the_distribution():
+    import numba
+
+    from quakelab.models.simulate import _poisson
+
+    @numba.njit
+    def draw(n, lam):
+        state = np.array([1, 7, 11, 13], dtype=np.uint64)
+        out = np.empty(n, dtype=np.int64)
+        for i in range(n):
+            out[i] = _poisson(state, lam)
+        return out
+
+    for lam in (0.3, 9.99, 10.0, 57.3, 2500.0):  # inversion below 10, PTRS above
+        x = draw(100_000, lam)
+        k = np.arange(x.min(), x.max() + 1)
+        observed = np.bincount(x - x.min())
+        expected = stats.poisson.pmf(k, lam) * x.size
+        ok = expected > 5
+        chi2 = stats.chisquare(observed[ok], expected[ok] * observed[ok].sum() / expected[ok].sum())
+        assert chi2.pvalue > 1e-3 and x.mean() == pytest.approx(lam, abs=5 * math.sqrt(lam / x.size))

@@ -660,7 +660,7 @@ def _place_background(setup, base, first, count, sim, starts, gen, parent, lat, 
         lon[rows] = np.asarray(blon, dtype=float)
         lat[rows] = np.asarray(blat, dtype=float)
     for g in range(1, int(gen.max()) + 1 if gen.size else 0):
-        rows = np.flatnonzero((gen == g) & (parent >= 0))
+        rows = np.flatnonzero((gen == g) & (parent >= 0) & np.isnan(lat))  # descendants of the background
         if rows.size == 0:
             continue
         prow = starts[sim[rows] - first] + parent[rows]

@@ -33,7 +33,6 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from quakelab.models.simulate import simulate_branching
 from quakelab.region import EARTH_RADIUS_KM, Region, as_region, cell_area_km2
 from quakelab.timeutils import utc as _utc
 
@@ -637,6 +636,7 @@ class ETAS:
 
     # ------------------------------------------------------------------ simulation and forecasts
     def _history(self, history: pd.DataFrame | None, origin: pd.Timestamp) -> pd.DataFrame | None:
+        """History events the model sees before ``origin`` (selected once per forecast), times in days."""
         if history is None or len(history) == 0:
             return None
         ev = self._events(history, history["time"].min(), origin)
@@ -647,13 +647,41 @@ class ETAS:
                              "longitude": ev["longitude"].to_numpy(dtype=float),
                              "magnitude": ev["magnitude"].to_numpy(dtype=float)})
 
-    def simulate(self, start, end, *, history: pd.DataFrame | None = None, seed: int | np.random.Generator | None = None,
-                 m_max: float | None = None, region_only: bool = True) -> pd.DataFrame:
+    def _simulation_setup(self, history: pd.DataFrame | None, start, end, m_max: float | None,
+                          max_events: int):
+        """Set-up of a batch of simulations over ``[start, end)``: the history is selected only here."""
+        from quakelab.models.simulate import SimulationSetup
+
+        self._check_fitted()
+        t0, t1 = _utc(start), _utc(end)
+        days = (t1 - t0) / pd.Timedelta(days=1)
+        if not days > 0:
+            raise ETASError(f"need start < end, got {t0} .. {t1}")
+        return SimulationSetup.from_model(self, self._history(history, t0), float(days), m_max=m_max,
+                                          max_events=max_events)
+
+    @staticmethod
+    def _simulated_frame(sims: pd.DataFrame, t0: pd.Timestamp) -> pd.DataFrame:
+        """Canonical catalog columns for simulated events (``sim:<index in its catalog>`` ids)."""
+        return pd.DataFrame({
+            "event_id": "sim:" + pd.Series(sims["local_id"].to_numpy()).astype(str),
+            "time": t0 + pd.to_timedelta(sims["t"].to_numpy(), unit="D"),
+            "latitude": sims["latitude"].to_numpy(), "longitude": sims["longitude"].to_numpy(),
+            "depth_km": np.nan, "magnitude": sims["magnitude"].to_numpy(), "mag_type": "",
+            "generation": sims["generation"].to_numpy(), "parent": sims["parent"].to_numpy(),
+        })
+
+    def simulate(self, start, end, *, history: pd.DataFrame | None = None,
+                 seed: int | np.random.Generator | np.random.SeedSequence | None = None,
+                 m_max: float | None = None, region_only: bool = True,
+                 max_events: int | None = None) -> pd.DataFrame:
         """Simulate a catalog in ``[start, end)`` by branching, optionally continuing a history.
 
-        Background events are uniform in the region; every event (and every history event) triggers
-        Poisson numbers of aftershocks with Omori–Utsu times and power-law distances; magnitudes are
+        Background events are uniform in the region (or drawn from ``self.background`` when the model
+        has a spatially variable background); every event (and every history event) triggers Poisson
+        numbers of aftershocks with Omori–Utsu times and power-law distances; magnitudes are
         Gutenberg–Richter with the model's ``beta`` above ``m_ref``, rounded to ``delta_m``.
+        ``simulate(..., seed=s)`` is catalog 0 of ``catalog_forecast(..., seed=s)``.
 
         Parameters
         ----------
@@ -661,42 +689,64 @@ class ETAS:
             Window (UTC).
         history : pandas.DataFrame, optional
             Earlier events (canonical catalog) whose aftershocks may fall in the window.
-        seed : int or Generator, optional
+        seed : int or Generator or SeedSequence, optional
             Random seed.
         m_max : float, optional
             Upper magnitude truncation.
         region_only : bool, default True
             Drop events that fall outside the region (they still trigger during the simulation).
+        max_events : int, optional
+            Cap on the simulated events (default
+            :data:`quakelab.models.simulate.DEFAULT_MAX_EVENTS`).
 
         Returns
         -------
         pandas.DataFrame
-            Canonical catalog with extra columns ``generation`` (0 = background) and ``parent``.
+            Canonical catalog with extra columns ``generation`` (0 = background) and ``parent`` (index
+            of the parent in the simulated catalog, -1 for background, -2 for aftershocks of the history).
+
+        Raises
+        ------
+        quakelab.models.simulate.SimulationCapError
+            When the catalog exceeds ``max_events`` (an explosive process).
         """
-        self._check_fitted()
-        rng = np.random.default_rng(seed)
-        t0, t1 = _utc(start), _utc(end)
-        days = (t1 - t0) / pd.Timedelta(days=1)
-        p = self.params_.natural
-        sim = simulate_branching(mu=p["mu"], k0=p["k0"], a=p["a"], c=p["c"], omega=p["omega"], tau=p["tau"],
-                                 d=p["d"], gamma=p["gamma"], rho=p["rho"], beta=self.beta_, m_ref=self.m_ref,
-                                 delta_m=self.delta_m, start=0.0, end=float(days), region=self.region,
-                                 spatial=self.spatial, area_km2=self.area_km2, history=self._history(history, t0),
-                                 rng=rng, earth_radius_km=self.earth_radius_km, m_max=m_max)
-        sim = sim[sim["t"] < days]
-        if self.spatial and region_only and len(sim):
-            sim = sim[self.region.contains(sim["longitude"].to_numpy(), sim["latitude"].to_numpy())]
-        return pd.DataFrame({
-            "event_id": [f"sim:{i}" for i in sim["sim_id"].to_numpy()],
-            "time": t0 + pd.to_timedelta(sim["t"].to_numpy(), unit="D"),
-            "latitude": sim["latitude"].to_numpy(), "longitude": sim["longitude"].to_numpy(),
-            "depth_km": np.nan, "magnitude": sim["magnitude"].to_numpy(), "mag_type": "",
-            "generation": sim["generation"].to_numpy(), "parent": sim["parent"].to_numpy(),
-        }).reset_index(drop=True)
+        from quakelab.models.simulate import DEFAULT_MAX_EVENTS, CatalogReducer, run_simulations
+
+        setup = self._simulation_setup(history, start, end, m_max, max_events or DEFAULT_MAX_EVENTS)
+        sims = run_simulations(setup, 1, CatalogReducer(region_only), seed=seed, n_threads=1, quiet=True)
+        return self._simulated_frame(sims, _utc(start))
 
     def catalog_forecast(self, history: pd.DataFrame | None, start, end, *, n_simulations: int = 1000,
-                         seed: int | None = None, m_max: float | None = None) -> pd.DataFrame:
+                         seed: int | np.random.SeedSequence | None = None, m_max: float | None = None,
+                         scheduler: Any = None, chunk_size: int | None = None, n_threads: int | None = None,
+                         max_events: int | None = None, quiet: bool = False) -> pd.DataFrame:
         """Simulate ``n_simulations`` continuations of ``history`` over ``[start, end)``.
+
+        Simulation ``i`` is seeded by ``numpy.random.SeedSequence(seed).spawn(n_simulations)[i]``, so the
+        result is identical for any ``scheduler``, ``chunk_size`` and ``n_threads``.
+
+        Parameters
+        ----------
+        history : pandas.DataFrame or None
+            Events before ``start``.
+        start, end : time-like
+            Window.
+        n_simulations : int, default 1000
+            Number of catalogs.
+        seed : int or SeedSequence, optional
+            Root seed.
+        m_max : float, optional
+            Upper magnitude truncation.
+        scheduler : None, "local", address, distributed.Client or cluster, optional
+            Where to run (see :func:`quakelab.models.simulate.run_simulations`); None: this process.
+        chunk_size : int, optional
+            Simulations per task.
+        n_threads : int, optional
+            Threads per task.
+        max_events : int, optional
+            Cap on the events of one simulated catalog.
+        quiet : bool, default False
+            No progress log lines.
 
         Returns
         -------
@@ -704,25 +754,30 @@ class ETAS:
             All simulated events with a ``catalog_id`` column (0 .. n_simulations - 1); catalogs with no
             event simply do not appear (see :func:`quakelab.models.forecast_counts`).
         """
-        rng = np.random.default_rng(seed)
-        parts = []
-        for k in range(n_simulations):
-            sim = self.simulate(start, end, history=history, seed=rng, m_max=m_max)
-            sim.insert(0, "catalog_id", k)
-            parts.append(sim)
-        out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        from quakelab.models.simulate import DEFAULT_MAX_EVENTS, CatalogReducer, run_simulations
+
+        setup = self._simulation_setup(history, start, end, m_max, max_events or DEFAULT_MAX_EVENTS)
+        sims = run_simulations(setup, n_simulations, CatalogReducer(True), seed=seed, scheduler=scheduler,
+                               chunk_size=chunk_size, n_threads=n_threads, quiet=quiet)
+        out = self._simulated_frame(sims, _utc(start))
+        out.insert(0, "catalog_id", sims["sim"].to_numpy())
         out.attrs["n_simulations"] = n_simulations
         return out
 
     def forecast(self, history: pd.DataFrame | None, start, end, *, n_simulations: int = 1000,
                  cell_deg: float = 0.1, magnitude_bins: np.ndarray | None = None, seed: int | None = None,
-                 m_max: float | None = None):
+                 m_max: float | None = None, scheduler: Any = None, chunk_size: int | None = None,
+                 n_threads: int | None = None, max_events: int | None = None, quiet: bool = False):
         """Gridded forecast: expected number of events per (magnitude, latitude, longitude) cell.
 
         Computed from ``n_simulations`` simulated continuations of ``history`` (the standard way for
         ETAS: the expected rate given the history has no closed form once aftershocks of aftershocks
         count). The background part enters with its exact expectation rather than its simulated sample,
         so every cell of the region has a positive rate (the triggered part is the Monte Carlo mean).
+        With a spatially variable background (``self.background``), the expected background count
+        ``mu * area * T`` is spread over the cells in proportion to ``background.density`` at the cell
+        centres times the in-region cell area. The simulations are reduced chunk by chunk (no catalog
+        of all simulated events is built), in process or on Dask workers.
 
         Parameters
         ----------
@@ -735,11 +790,14 @@ class ETAS:
         cell_deg : float, default 0.1
             Cell size in degrees.
         magnitude_bins : array, optional
-            Lower edges of magnitude bins (the last bin is open); ``mc .. mc + 4`` by ``delta_m`` when None.
+            Lower edges of magnitude bins (the last bin is open); ``mc .. mc + 4`` by ``delta_m`` (by 0.1
+            for continuous magnitudes, ``delta_m = 0``) when None.
         seed : int, optional
             Random seed.
         m_max : float, optional
             Upper magnitude truncation of the simulations.
+        scheduler, chunk_size, n_threads, max_events, quiet
+            As in :meth:`catalog_forecast`.
 
         Returns
         -------
@@ -749,43 +807,51 @@ class ETAS:
         """
         import xarray as xr
 
+        from quakelab.models.simulate import DEFAULT_MAX_EVENTS, GridReducer, run_simulations
+
         if not self.spatial:
             raise ETASError("a gridded forecast needs the spatio-temporal model")
-        sims = self.catalog_forecast(history, start, end, n_simulations=n_simulations, seed=seed, m_max=m_max)
+        setup = self._simulation_setup(history, start, end, m_max, max_events or DEFAULT_MAX_EVENTS)
         x0, x1, y0, y1 = self.region.bounds
         lon_edges = np.round(np.arange(x0, x1 + cell_deg / 2, cell_deg), 10)
         lat_edges = np.round(np.arange(y0, y1 + cell_deg / 2, cell_deg), 10)
         if magnitude_bins is None:
-            magnitude_bins = np.round(np.arange(self.mc, self.mc + 4.0 + 1e-9, self.delta_m), 10)
+            step = self.delta_m if self.delta_m > 0 else 0.1
+            magnitude_bins = np.round(np.arange(self.mc, self.mc + 4.0 + 1e-9, step), 10)
         mags = np.asarray(magnitude_bins, dtype=float)
-        shape = (mags.size, lat_edges.size - 1, lon_edges.size - 1)
-        counts = np.zeros(shape)
-        n_events = np.zeros(n_simulations, dtype=int)
-        if len(sims):
-            n_events = np.bincount(sims["catalog_id"].to_numpy(), minlength=n_simulations)
-            trig = sims[sims["generation"] > 0]  # background is added below in expectation
-            im = np.clip(np.searchsorted(mags, trig["magnitude"].to_numpy() + 1e-9, side="right") - 1, 0, None)
-            iy = np.clip(np.searchsorted(lat_edges, trig["latitude"].to_numpy(), side="right") - 1, 0, shape[1] - 1)
-            ix = np.clip(np.searchsorted(lon_edges, trig["longitude"].to_numpy(), side="right") - 1, 0, shape[2] - 1)
-            np.add.at(counts, (im, iy, ix), 1.0)
-        # background: its expectation (uniform rate x cell area inside the region x GR), not its sample,
+        counts, n_events = run_simulations(setup, n_simulations, GridReducer(mags, lat_edges, lon_edges), seed=seed,
+                                           scheduler=scheduler, chunk_size=chunk_size, n_threads=n_threads,
+                                           quiet=quiet)
+        # background: its expectation (rate x cell area inside the region x GR), not its sample,
         # so that every cell of the region has a positive rate and Monte Carlo noise is smaller
         lat_c = (lat_edges[:-1] + lat_edges[1:]) / 2
         lon_c = (lon_edges[:-1] + lon_edges[1:]) / 2
         glon, glat = np.meshgrid(lon_c, lat_c)
-        cell_area = cell_area_km2(glat, cell_deg, self.earth_radius_km) * self.region.contains(glon.ravel(), glat.ravel()).reshape(glon.shape)
-        days = (_utc(end) - _utc(start)) / pd.Timedelta(days=1)
-        lower = mags - self.delta_m / 2 - self.m_ref
-        surv = np.exp(-self.beta_ * np.clip(lower, 0, None))
+        inside = self.region.contains(glon.ravel(), glat.ravel()).reshape(glon.shape)
+        cell_area = cell_area_km2(glat, cell_deg, self.earth_radius_km) * inside
+        days = setup.window
+        background_total = self.params_.natural["mu"] * self.area_km2 * days
+        density_model = getattr(self, "background", None)
+        if density_model is not None:
+            dens = np.asarray(density_model.density(glon.ravel(), glat.ravel()), dtype=float).reshape(glon.shape)
+            weight = np.clip(dens, 0, None) * cell_area
+        else:
+            weight = cell_area
+        spatial_share = weight / weight.sum() if weight.sum() > 0 else weight
+        lower = np.clip(mags - self.delta_m / 2 - self.m_ref, 0, None)
+        surv = np.exp(-self.beta_ * lower)
+        if m_max is not None:  # truncated GR, as simulated
+            tail = math.exp(-self.beta_ * (m_max - self.m_ref))
+            surv = np.clip((surv - tail) / (1 - tail), 0, None)
         frac = surv - np.append(surv[1:], 0.0)
-        background = frac[:, None, None] * cell_area[None] * self.params_.natural["mu"] * days
+        background = frac[:, None, None] * spatial_share[None] * background_total
         q = np.quantile(n_events, [0.025, 0.5, 0.975])
         ds = xr.Dataset(
             {"expected_count": (("magnitude", "latitude", "longitude"), counts / n_simulations + background,
                                 {"units": "events per cell over the window", "long_name": "expected number of events"}),
              "n_events": (("simulation",), n_events, {"long_name": "events in the region per simulated catalog"})},
-            coords={"magnitude": mags, "latitude": (lat_edges[:-1] + lat_edges[1:]) / 2,
-                    "longitude": (lon_edges[:-1] + lon_edges[1:]) / 2, "simulation": np.arange(n_simulations)},
+            coords={"magnitude": mags, "latitude": lat_c, "longitude": lon_c,
+                    "simulation": np.arange(n_simulations)},
             attrs={"model": "ETAS", "start": str(_utc(start)), "end": str(_utc(end)), "cell_deg": cell_deg,
                    "n_simulations": n_simulations, "mean_n_events": float(n_events.mean()),
                    "n_events_q025": float(q[0]), "n_events_median": float(q[1]), "n_events_q975": float(q[2]),
@@ -796,7 +862,9 @@ class ETAS:
     def aftershock_probabilities(self, history: pd.DataFrame | None, start, *,
                                  durations_days: tuple[float, ...] = (1.0, 7.0, 30.0),
                                  magnitudes: tuple[float, ...] = (5.0, 6.0, 7.0), n_simulations: int = 1000,
-                                 seed: int | None = None, m_max: float | None = 8.5) -> pd.DataFrame:
+                                 seed: int | None = None, m_max: float | None = 8.5, scheduler: Any = None,
+                                 chunk_size: int | None = None, n_threads: int | None = None,
+                                 max_events: int | None = None, quiet: bool = False) -> pd.DataFrame:
         """Probability of at least one event ``M >= m`` in the next day, week and month (by simulation).
 
         As operational aftershock forecasts publish them: for each window and magnitude threshold, the
@@ -818,26 +886,29 @@ class ETAS:
             Random seed.
         m_max : float, optional
             Upper magnitude truncation of the simulated magnitudes (8.5 by default).
+        scheduler, chunk_size, n_threads, max_events, quiet
+            As in :meth:`catalog_forecast`.
 
         Returns
         -------
         pandas.DataFrame
             Columns ``duration_days, magnitude, probability, expected_number, n_q025, n_q975``.
         """
+        from quakelab.models.simulate import DEFAULT_MAX_EVENTS, ThresholdCountReducer, run_simulations
+
         t0 = _utc(start)
         longest = max(durations_days)
-        sims = self.catalog_forecast(history, t0, t0 + pd.Timedelta(days=longest), n_simulations=n_simulations,
-                                     seed=seed, m_max=m_max)
+        setup = self._simulation_setup(history, t0, t0 + pd.Timedelta(days=longest), m_max,
+                                       max_events or DEFAULT_MAX_EVENTS)
+        counts = run_simulations(setup, n_simulations, ThresholdCountReducer(durations_days, magnitudes), seed=seed,
+                                 scheduler=scheduler, chunk_size=chunk_size, n_threads=n_threads, quiet=quiet)
         rows = []
-        lag = ((sims["time"] - t0) / pd.Timedelta(days=1)).to_numpy() if len(sims) else np.empty(0)
-        for dur in durations_days:
-            for mag in magnitudes:
-                sel = (lag < dur) & (sims["magnitude"].to_numpy() >= mag - 1e-9) if len(sims) else np.empty(0, bool)
-                counts = np.bincount(sims["catalog_id"].to_numpy()[sel], minlength=n_simulations) if len(sims) \
-                    else np.zeros(n_simulations, dtype=int)
-                rows.append({"duration_days": dur, "magnitude": mag, "probability": float((counts > 0).mean()),
-                             "expected_number": float(counts.mean()),
-                             "n_q025": float(np.quantile(counts, 0.025)), "n_q975": float(np.quantile(counts, 0.975))})
+        for i, dur in enumerate(durations_days):
+            for j, mag in enumerate(magnitudes):
+                c = counts[:, i, j]
+                rows.append({"duration_days": dur, "magnitude": mag, "probability": float((c > 0).mean()),
+                             "expected_number": float(c.mean()),
+                             "n_q025": float(np.quantile(c, 0.025)), "n_q975": float(np.quantile(c, 0.975))})
         return pd.DataFrame(rows)
 
     # ------------------------------------------------------------------ persistence

@@ -12,6 +12,7 @@ observed events form a Poisson process of intensity ``10^(a + b (Mm - Mc(t))) (t
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -177,6 +178,11 @@ def generic_model(params: GenericRJ, mainshock_magnitude: float, *, n_a: int = 2
 
 
 # ----------------------------------------------------------------------------- likelihood with Mc(t)
+@functools.lru_cache(maxsize=8)
+def _gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.polynomial.legendre.leggauss(n)
+
+
 @dataclass
 class SequenceData:
     """Aftershocks used for fitting: times (days after the mainshock) above ``Mc(t)``, and the window."""
@@ -218,7 +224,7 @@ class SequenceData:
         tc = min(max(comp.time_complete(mm), s), e)
         total = 10 ** (b * (mm - comp.mcat)) * omori_integral(c, p, tc, e) if tc < e else np.zeros(np.broadcast(p, c).shape)
         if tc > s:
-            x, wq = np.polynomial.legendre.leggauss(n_nodes)
+            x, wq = _gauss_legendre(n_nodes)
             u0, u1 = math.log(s), math.log(tc)
             u = 0.5 * (u1 - u0) * x + 0.5 * (u1 + u0)
             tt = np.exp(u)
@@ -271,13 +277,16 @@ def fit_sequence(data: SequenceData, b: float, *, p0: float = 1.0, c0: float = 0
     else:
         method = "MLE with Mc(t) (Page et al. 2016)"
 
+        const = b * LN10 * float(np.sum(mm - data.mc_of_events()))
+
         def nll(x: np.ndarray) -> float:
-            pp, lc = x
-            j = float(data.productivity_integral(b, pp, math.exp(lc)))
+            pp, lc = float(x[0]), float(x[1])
+            cc = math.exp(lc)
+            j = float(data.productivity_integral(b, pp, cc))
             if not np.isfinite(j) or j <= 0:
                 return np.inf
-            aa = math.log10(data.n / j)
-            return -float(data.log_likelihood(aa, pp, math.exp(lc), b))
+            # a profiled out: 10^a = N / J, so the integral term equals N
+            return -(data.n * math.log(data.n / j) + const - pp * float(np.sum(np.log(data.t + cc))) - data.n)
 
         best = None
         for pstart, cstart in ((p0, c0), (1.1, 0.005), (0.9, 0.1)):

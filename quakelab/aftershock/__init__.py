@@ -15,6 +15,7 @@ from quakelab.aftershock.generic import (
 )
 from quakelab.aftershock.product import (
     MAGNITUDES,
+    MODEL_KEYS,
     SCHEMA,
     SCHEMA_VERSION,
     WINDOWS,
@@ -37,7 +38,7 @@ from quakelab.aftershock.rj import (
     omori_integral,
 )
 
-__all__ = ["COMPLETENESS", "GENERIC_RJ", "MAGNITUDES", "SCHEMA", "SCHEMA_VERSION", "WINDOWS", "AftershockForecast",
+__all__ = ["COMPLETENESS", "GENERIC_RJ", "MAGNITUDES", "MODEL_KEYS", "SCHEMA", "SCHEMA_VERSION", "WINDOWS", "AftershockForecast",
            "Completeness", "GenericRJ", "Mainshock", "ModelForecast", "PoissonMixture", "ProductError", "RJParameterSet",
            "RegimeChoice", "SequenceData", "aftershock_forecast", "bayesian_model", "compare_with_observed",
            "fit_sequence", "generic_model", "omori_integral", "regime_for", "search_radius_km", "select_sequence"]

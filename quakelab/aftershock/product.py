@@ -170,6 +170,7 @@ class AftershockForecast:
     observed_curve: tuple[np.ndarray, np.ndarray]
     notes: list[str] = field(default_factory=list)
     creation_time: pd.Timestamp = field(default_factory=lambda: pd.Timestamp.now(tz="UTC"))
+    thresholds: tuple[float, ...] = MAGNITUDES
 
     @property
     def elapsed_days(self) -> float:
@@ -199,9 +200,9 @@ class AftershockForecast:
                     b = {"magnitude": float(r["magnitude"]), "probability": float(r["probability"]),
                          "median": int(r["median"]), "p95minimum": int(r["q025"]), "p95maximum": int(r["q975"]),
                          "expected": float(r["expected"])}
-                    if abs(r["magnitude"] - mm) < 1e-9 and r["magnitude"] not in self.magnitudes:
+                    if np.isclose(r["magnitude"], mm):
                         above = {"magnitude": float(r["magnitude"]), "probability": float(r["probability"])}
-                    else:
+                    if any(np.isclose(r["magnitude"], t) for t in self.thresholds):
                         bins.append(b)
                 if above is None:
                     hit = rows[np.isclose(rows["magnitude"], mm)]
@@ -364,7 +365,8 @@ def _rj_forecast(key: str, model: RJParameterSet, t0: float, windows, magnitudes
 
 def _etas_forecast(mainshock: Mainshock, sequence: pd.DataFrame, start: pd.Timestamp, completeness: Completeness,
                    windows, magnitudes, curve_mag: float, curve_days: np.ndarray, *, etas_model=None,
-                   min_events: int, n_simulations: int, seed: int | None) -> ModelForecast | str:
+                   min_events: int, n_simulations: int, seed: int | None,
+                   fit: bool = True, fit_max_iter: int = 100) -> ModelForecast | str:
     """ETAS: a temporal sequence fit when enough events, else the given fitted model; numbers by simulation."""
     from quakelab.models.etas import ETAS
 
@@ -375,16 +377,21 @@ def _etas_forecast(mainshock: Mainshock, sequence: pd.DataFrame, start: pd.Times
     main_row = pd.DataFrame({"event_id": [mainshock.event_id or "mainshock"], "time": [mainshock.time],
                              "latitude": [mainshock.latitude], "longitude": [mainshock.longitude],
                              "depth_km": [mainshock.depth_km], "magnitude": [mm], "mag_type": [""]})
-    hist = pd.concat([hist[[c for c in main_row.columns if c in hist.columns]], main_row],
-                     ignore_index=True).sort_values("time", kind="mergesort").reset_index(drop=True)
+    hist = pd.concat([hist[[c for c in main_row.columns if c in hist.columns]], main_row], ignore_index=True)
+    hist["time"] = pd.to_datetime(hist["time"], utc=True)  # concat of ns and us resolutions gives objects
+    hist = hist.sort_values("time", kind="mergesort").reset_index(drop=True)
     n_targets = int(((hist["time"] >= t_complete) & (hist["magnitude"] >= mc - 1e-9)).sum())
     notes: list[str] = []
     model = None
     source = ""
-    if n_targets >= min_events and t_complete < start:
-        cand = ETAS(mc=mc, spatial=False, fixed={"log10_tau": 3.5}, max_iter=300)
+    if not fit:
+        notes.append("sequence-specific ETAS fit not requested")
+    elif n_targets >= min_events and t_complete < start:
+        cand = ETAS(mc=mc, spatial=False, fixed={"log10_tau": 3.5}, max_iter=fit_max_iter)
         try:
             cand.fit(hist, auxiliary_start=hist["time"].min(), start=t_complete, end=start, standard_errors=False)
+            if not cand.branching_ratio_ < 0.95:
+                raise RuntimeError(f"fitted branching ratio {cand.branching_ratio_:.2f} >= 0.95 (explosive)")
             model, source = cand, "sequence-specific temporal ETAS fit (quakelab.models.ETAS, EM; tau fixed at 10^3.5 d)"
             notes.append(f"fitted to {n_targets} events M>={mc:g} from {t_complete:%Y-%m-%d %H:%M} (Mc(t) <= Mcat) "
                          f"to the forecast start; earlier events trigger but are not fitted")
@@ -431,7 +438,7 @@ def aftershock_forecast(mainshock: Mainshock, catalog: pd.DataFrame | None, star
                         models: Sequence[str] = MODEL_KEYS, regime: str | None = None,
                         mcat: float | None = None, windows: Sequence[tuple[str, float]] = WINDOWS,
                         magnitudes: Sequence[float] = MAGNITUDES, radius_km: float | None = None,
-                        etas_model=None, etas_min_events: int = 100, n_simulations: int = 500,
+                        etas_model=None, etas_fit: bool = True, etas_min_events: int = 100, n_simulations: int = 500,
                         max_simulations: int = 5000, seed: int | None = 0, b: float | None = None,
                         quiet: bool = True) -> AftershockForecast:
     """Compute the aftershock forecast product.
@@ -457,6 +464,8 @@ def aftershock_forecast(mainshock: Mainshock, catalog: pd.DataFrame | None, star
         Aftershock zone radius (Wells & Coppersmith length when None).
     etas_model : ETAS, optional
         Fitted regional model used when the sequence is too short for its own fit.
+    etas_fit : bool, default True
+        Try a sequence-specific ETAS fit (EM; can take minutes) before using ``etas_model``.
     etas_min_events : int, default 100
         Events above ``Mcat`` after the catalogue became complete needed for a sequence ETAS fit.
     n_simulations : int, default 500
@@ -531,7 +540,7 @@ def aftershock_forecast(mainshock: Mainshock, catalog: pd.DataFrame | None, star
     if "etas" in models:
         res = _etas_forecast(mainshock, seq_all, t_start, comp, windows, all_mags, curve_mag, curve_days,
                              etas_model=etas_model, min_events=etas_min_events, n_simulations=n_simulations,
-                             seed=seed)
+                             seed=seed, fit=etas_fit)
         if isinstance(res, str):
             notes.append(f"ETAS omitted: {res}")
         else:
@@ -541,7 +550,7 @@ def aftershock_forecast(mainshock: Mainshock, catalog: pd.DataFrame | None, star
             log.info("aftershock forecast: %s done", m.key)
     notes.append(f"{data.n} aftershocks above Mc(t) between the mainshock and the forecast start were used for fitting")
     return AftershockForecast(mainshock, t_start, choice, comp, obs, out, all_mags, windows, utc(data_end),
-                              observed_curve, notes)
+                              observed_curve, notes, thresholds=mags)
 
 
 def compare_with_observed(product: AftershockForecast, catalog: pd.DataFrame, *,

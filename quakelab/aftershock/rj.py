@@ -154,8 +154,18 @@ class RJParameterSet:
 
     def expected_cumulative(self, magnitude: float, t_days: np.ndarray, t0_days: float) -> np.ndarray:
         """Expected number ``M >= magnitude`` between ``t0`` and each ``t``."""
-        return np.array([float(np.dot(self.weight, self.expected_means(magnitude, t0_days, t)))
-                         for t in np.asarray(t_days, dtype=float)])
+        t = np.asarray(t_days, dtype=float)
+        k = self.weight * 10.0 ** (self.a + self.b * (self.mainshock_magnitude - magnitude))
+        pc, inv = np.unique(np.stack([self.p, self.c], axis=1), axis=0, return_inverse=True)
+        kk = np.bincount(inv.ravel(), weights=k, minlength=len(pc))
+        return kk @ omori_integral(pc[:, 1:2], pc[:, 0:1], t0_days, t[None, :])
+
+    def pruned(self, mass: float = 1 - 1e-9) -> RJParameterSet:
+        """The smallest subset of parameter sets holding ``mass`` of the weight (renormalised)."""
+        order = np.argsort(self.weight)[::-1]
+        keep = np.sort(order[: int(np.searchsorted(np.cumsum(self.weight[order]), mass) + 1)])
+        return RJParameterSet(self.a[keep], self.p[keep], self.c[keep], self.weight[keep], self.b,
+                              self.mainshock_magnitude, self.name, self.reference, self.parameters)
 
 
 def generic_model(params: GenericRJ, mainshock_magnitude: float, *, n_a: int = 201) -> RJParameterSet:
@@ -289,7 +299,7 @@ def fit_sequence(data: SequenceData, b: float, *, p0: float = 1.0, c0: float = 0
             return -(data.n * math.log(data.n / j) + const - pp * float(np.sum(np.log(data.t + cc))) - data.n)
 
         best = None
-        for pstart, cstart in ((p0, c0), (1.1, 0.005), (0.9, 0.1)):
+        for pstart, cstart in ((p0, c0), (1.1, 0.003)):
             res = optimize.minimize(nll, x0=[pstart, math.log(cstart)], method="L-BFGS-B",
                                     bounds=[(0.2, 2.5), (math.log(c_bounds[0]), math.log(c_bounds[1]))])
             if best is None or res.fun < best.fun:
@@ -339,4 +349,4 @@ def bayesian_model(data: SequenceData, generic: GenericRJ, *, p_sigma: float = 0
               "fit_window_days": [data.t_start, data.t_end]}
     return RJParameterSet(A.ravel(), P.ravel(), generic.c, w.ravel(), generic.b, mm, "Reasenberg-Jones Bayesian",
                           "Page et al. (2016) Bayesian combination of the generic prior with the sequence "
-                          "likelihood above Mc(t)", params)
+                          "likelihood above Mc(t)", params).pruned()

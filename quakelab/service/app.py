@@ -165,8 +165,8 @@ def create_app(cfg: ServiceConfig):
                 "models_rejected": sum(1 for e in store.models.values() if e.error is not None),
                 "events": int(len(events)), "event_store_age_s": age}
 
-    @app.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
-    def metrics() -> Response:
+    @app.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse, response_model=None)
+    def metrics():
         refresh_store()
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -216,13 +216,13 @@ def create_app(cfg: ServiceConfig):
                 for r in out.to_dict("records")]
         return {"total": int(len(sel)), "offset": offset, "limit": limit, "events": recs}
 
-    @app.get("/v1/forecast", summary="Gridded forecast of a stored ETAS model (simulation-based)")
+    @app.get("/v1/forecast", summary="Gridded forecast of a stored ETAS model (simulation-based)", response_model=None)
     async def forecast(model: str = Query(..., description="name of a stored model (GET /v1/models)"),
                        start: str = Query(..., description="forecast start (UTC, ISO 8601)"),
                        days: float = Query(7.0, gt=0, description="window length in days"),
                        format: str = Query("json", pattern="^(json|netcdf|pycsep)$"),
                        n_simulations: int = Query(100, ge=1), cell_deg: float = Query(0.1, gt=0.0),
-                       seed: int | None = Query(None)) -> Response:
+                       seed: int | None = Query(None)):
         refresh_store()
         if days > cfg.max_days:
             raise HTTPException(422, f"parameter 'days': at most {cfg.max_days:g}, got {days:g}")
@@ -249,7 +249,7 @@ def create_app(cfg: ServiceConfig):
                                     t0.isoformat(), t1.isoformat(), n_simulations, cell_deg, format, seed)
         return Response(body, media_type=media)
 
-    @app.get("/v1/aftershock-forecast", summary="The aftershock forecast product for a mainshock")
+    @app.get("/v1/aftershock-forecast", summary="The aftershock forecast product for a mainshock", response_model=None)
     async def aftershock(event: str | None = Query(None, description="event id in the live store or catalog"),
                          time_: str | None = Query(None, alias="time", description="mainshock time when no event"),
                          latitude: float | None = Query(None, ge=-90, le=90),
@@ -260,7 +260,7 @@ def create_app(cfg: ServiceConfig):
                          regime: str | None = Query(None), etas_model: str | None = Query(None),
                          etas_fit: bool = Query(False, description="try a sequence-specific ETAS fit (slow)"),
                          n_simulations: int = Query(200, ge=1), format: str = Query("json", pattern="^(json|text|png)$"),
-                         seed: int | None = Query(0)) -> Response:
+                         seed: int | None = Query(0)):
         from quakelab.aftershock import GENERIC_RJ, MODEL_KEYS
 
         refresh_store()
@@ -313,8 +313,8 @@ def create_app(cfg: ServiceConfig):
         return Response(body, media_type=media)
 
     if cfg.enable_test_endpoints:
-        @app.get("/v1/_slow", include_in_schema=False)
-        async def slow(seconds: float = Query(1.0, gt=0, le=30)) -> Response:
+        @app.get("/v1/_slow", include_in_schema=False, response_model=None)
+        async def slow(seconds: float = Query(1.0, gt=0, le=30)):
             body, media = await in_pool(forecasts.sleep_work, seconds)
             return Response(body, media_type=media)
 

@@ -55,17 +55,30 @@ class ServiceConfig:
     enable_test_endpoints: bool = False
 
 
+_EVENTS_CACHE: dict[tuple, pd.DataFrame] = {}
+
+
 def _events_frame(cfg: ServiceConfig) -> tuple[pd.DataFrame, float | None]:
-    """Events of the live store (plus the extra catalog) and the store's age in seconds."""
+    """Events of the live store (plus the extra catalog) and the store's age in seconds.
+
+    The merged frame is cached until the store file changes (its modification time and size).
+    """
     parts = []
     age = None
+    key: tuple = (id(cfg),)
     if cfg.event_store is not None:
         p = Path(cfg.event_store) / "events.parquet"
         if p.is_file():
+            st = p.stat()
+            age = time.time() - st.st_mtime
+            key = (id(cfg), st.st_mtime_ns, st.st_size)
+            if key in _EVENTS_CACHE:
+                return _EVENTS_CACHE[key], age
             from quakelab.realtime.store import EventStore
 
             parts.append(EventStore(cfg.event_store, readonly=True).events)
-            age = time.time() - p.stat().st_mtime
+    elif key in _EVENTS_CACHE:
+        return _EVENTS_CACHE[key], age
     if cfg.catalog is not None:
         parts.append(cfg.catalog)
     if not parts:
@@ -74,6 +87,8 @@ def _events_frame(cfg: ServiceConfig) -> tuple[pd.DataFrame, float | None]:
                              "depth_km": pd.Series(dtype=float), "magnitude": pd.Series(dtype=float)}), age
     df = pd.concat(parts, ignore_index=True)
     df = df.drop_duplicates("event_id", keep="first").sort_values("time", kind="mergesort").reset_index(drop=True)
+    _EVENTS_CACHE.clear()
+    _EVENTS_CACHE[key] = df
     return df, age
 
 

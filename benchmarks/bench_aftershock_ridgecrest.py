@@ -24,7 +24,7 @@ M71 = Mainshock("2019-07-06 03:19:53.04", 35.770, -117.599, 7.1, 8.0, "ci3845751
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default="benchmarks/out/aftershock")
+    ap.add_argument("--out", default="reports/aftershock")
     ap.add_argument("--no-etas", action="store_true")
     ap.add_argument("--n-simulations", type=int, default=200)
     ap.add_argument("--etas-fit", action="store_true", help="try the sequence ETAS fit first (EM; minutes)")
@@ -53,7 +53,7 @@ def main() -> None:
         if day == 1:
             fc.to_json(out / "ridgecrest_m71_day1.json")
             (out / "ridgecrest_m71_day1.txt").write_text(fc.to_text() + "\n")
-            ax = fc.plot(horizon_days=30)
+            ax = fc.plot(horizon_days=27, observed=cat)
             ax.figure.savefig(out / "ridgecrest_m71_day1.png", dpi=110, bbox_inches="tight")
             print(fc.to_text())
             print("notes:", *fc.notes, sep="\n  ")

@@ -94,7 +94,7 @@ def search_radius_km(magnitude: float) -> float:
     Examples
     --------
     >>> round(search_radius_km(7.1), 1)
-    58.9
+    56.1
     """
     length = 10 ** (-2.44 + 0.59 * float(magnitude))
     return float(min(max(length, 10.0), 2000.0))
@@ -298,12 +298,13 @@ class AftershockForecast:
         return "".join(parts)
 
     # ------------------------------------------------------------------ figure
-    def plot(self, ax=None, *, horizon_days: float | None = None):
+    def plot(self, ax=None, *, horizon_days: float | None = None, observed: pd.DataFrame | None = None):
         """Expected cumulative number vs time for each model, with the observed count.
 
         The observed cumulative number of events ``M >= m`` (``m`` the models' curve magnitude) is drawn
-        from the mainshock to the end of the data; each model's expected number is drawn from the
-        forecast start, added to the count observed by then. Returns the Axes.
+        from the mainshock to the forecast start; each model's expected number is drawn from the forecast
+        start, added to the count observed by then. ``observed`` (a catalog reaching past the start) adds
+        what happened next, dashed. Returns the Axes.
         """
         import matplotlib.pyplot as plt
 
@@ -315,6 +316,13 @@ class AftershockForecast:
         mag = self.models[0].curve_magnitude if self.models else MAGNITUDES[0]
         ax.step(np.r_[0.0, t_obs], np.r_[0, n_obs], where="post", color="k", lw=1.5,
                 label=f"observed M≥{mag:g}")
+        if observed is not None and len(observed):
+            seq = select_sequence(observed, self.mainshock)
+            t_all = ((seq["time"] - self.mainshock.time) / pd.Timedelta(days=1)).to_numpy(float)
+            t_next = np.sort(t_all[(t_all >= t0) & (seq["magnitude"].to_numpy(float) >= mag - 1e-9)
+                                   & (t_all <= t0 + (horizon_days or np.inf))])
+            ax.step(np.r_[t0, t_next], n_at_start + np.arange(t_next.size + 1), where="post", color="k", lw=1.2,
+                    ls="--", label="observed after the start")
         for m in self.models:
             keep = m.curve_days <= (horizon_days or np.inf)
             ax.plot(t0 + m.curve_days[keep], n_at_start + m.curve_expected[keep], lw=1.4, label=m.name)

@@ -30,7 +30,7 @@ def omori_integral(c, p, t1: float, t2: float) -> np.ndarray:
     Examples
     --------
     >>> round(float(omori_integral(0.05, 1.08, 1.0, 8.0)), 6)
-    1.720584
+    1.872263
     """
     c = np.asarray(c, dtype=float)
     p = np.asarray(p, dtype=float)

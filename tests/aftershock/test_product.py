@@ -180,8 +180,8 @@ def test_product_document_table_and_figure(sample_catalog, tmp_path):
     assert obs3 == int(((t < pd.Timestamp("2019-07-07 03:19:53", tz="UTC")) & (sample_catalog["magnitude"] >= 3)).sum())
     text = fc.to_text()
     assert "M>=3.0" in text and "Reasenberg-Jones Bayesian" in text and "chance" in fc.commentary()
-    ax = fc.plot()
-    assert len(ax.lines) >= 4 and "days after the mainshock" in ax.get_xlabel()
+    ax = fc.plot(observed=sample_catalog)
+    assert len(ax.lines) >= 5 and "days after the mainshock" in ax.get_xlabel()
 
 
 def test_ridgecrest_sample_forecasts_compared_with_what_happened(sample_catalog):

@@ -65,7 +65,7 @@ def hammer(url: str, paths: list[str], clients: int, seconds: float, max_request
 
 def main() -> None:
     import httpx
-    from test_service import REGION, SANJAC, start_server, stop  # the test's real-server helpers
+    from test_service import REGION, SANJAC, start_server, stop  # the tests' real-server start and stop
 
     from quakelab.datasets import load
     from quakelab.models import ETAS

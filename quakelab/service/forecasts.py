@@ -104,7 +104,7 @@ def run_aftershock(mainshock: dict, catalog: pd.DataFrame | None, start: str, op
     return fc.to_json(indent=None).encode(), "application/json"
 
 
-def sleep_work(seconds: float) -> tuple[bytes, str]:  # pragma: no cover - benchmark helper
+def sleep_work(seconds: float) -> tuple[bytes, str]:  # pragma: no cover - used by load tests
     """A CPU-bound stand-in of a slow forecast (busy loop for ``seconds``)."""
     import time
 

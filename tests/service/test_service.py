@@ -123,6 +123,7 @@ def test_events_filters_and_pages(served):
         assert resp.status_code == 422 and name in resp.text
 
 
+@pytest.mark.slow
 def test_gridded_forecast_formats_and_caps(served):
     base = {"model": "ridgecrest-spatial", "start": "2019-07-06T05:00:00", "days": 1, "n_simulations": 4,
             "cell_deg": 0.25, "seed": 1}
@@ -202,6 +203,7 @@ def test_slow_forecast_does_not_block_cheap_endpoints(served):
     assert lat and max(lat) < max(1.0, 0.5 * done["seconds"]), (lat, done)
 
 
+@pytest.mark.slow
 def test_token_required_off_loopback_and_checked(served):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("QUAKELAB_TOKEN", None)

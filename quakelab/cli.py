@@ -191,6 +191,18 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     return 0 if any(r.ok for r in results) else 1
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from quakelab.service import serve
+
+    try:
+        return serve(host=args.host, port=args.port, model_root=args.models, event_store=args.store,
+                     token=args.token, workers=args.workers, catalog=args.catalog,
+                     max_simulations=args.max_simulations)
+    except ValueError as exc:
+        print(f"quakelab serve: {exc}", file=sys.stderr)
+        return 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``quakelab`` command."""
     from quakelab import __version__
@@ -240,6 +252,16 @@ def build_parser() -> argparse.ArgumentParser:
     mo.add_argument("--max-backoff", type=float, default=300.0, help="longest wait after failures (s)")
     mo.add_argument("--max-polls", type=int, help="stop after this many polls (default: run until stopped)")
     mo.set_defaults(func=_cmd_monitor)
+    sv = sub.add_parser("serve", help="HTTP forecast service: aftershock products, gridded forecasts, models, events")
+    sv.add_argument("--host", default="127.0.0.1", help="address to bind (other than loopback requires --token)")
+    sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--token", help="bearer token (or QUAKELAB_TOKEN); required off loopback")
+    sv.add_argument("--models", default="models/etas", help="directory of stored ETAS models (default models/etas)")
+    sv.add_argument("--store", default="data/live", help="live event store directory (default data/live)")
+    sv.add_argument("--catalog", help="extra catalog (dataset name or file) to look events up in")
+    sv.add_argument("--workers", type=int, default=2, help="processes for expensive forecasts")
+    sv.add_argument("--max-simulations", type=int, default=2000, help="cap on simulations per request")
+    sv.set_defaults(func=_cmd_serve)
     from quakelab.cli_jobs import register  # catalog, stats, etas
 
     register(sub)

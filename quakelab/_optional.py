@@ -32,6 +32,9 @@ OPTIONAL: dict[str, tuple[str, str, str]] = {
     "voila": ("voila", "dash", "serving the dashboards (quakelab dashboard)"),
     "jupyterlab": ("jupyterlab", "dash", "JupyterLab"),
     "distributed": ("distributed", "dist", "running on a dask.distributed cluster"),
+    "fastapi": ("fastapi", "serve", "the forecast service (quakelab serve)"),
+    "uvicorn": ("uvicorn", "serve", "the forecast service (quakelab serve)"),
+    "prometheus_client": ("prometheus-client", "serve", "the service's /metrics endpoint"),
 }
 
 

@@ -501,7 +501,7 @@ def magnitude_statistics(magnitudes: pd.Series | np.ndarray, *, delta_m: float =
     >>> s["mc"]
     {'maxc': 2.9, 'gft': 3.1, 'mbs': 3.3}
     >>> round(s["b_value"], 3), round(s["b_value_std"], 3)
-    (0.709, 0.023)
+    (0.747, 0.025)
     """
     import numpy as np
 

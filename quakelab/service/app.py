@@ -94,6 +94,10 @@ def _events_frame(cfg: ServiceConfig) -> tuple[pd.DataFrame, float | None]:
 
 def create_app(cfg: ServiceConfig):
     """The FastAPI application for ``cfg`` (see ``GET /docs`` for the OpenAPI description)."""
+    from quakelab._optional import require
+
+    require("fastapi", purpose="the forecast service (quakelab serve)", load=False)
+    require("prometheus_client", purpose="the service's /metrics endpoint", load=False)
     from fastapi import FastAPI, HTTPException, Query, Request
     from fastapi.responses import JSONResponse, PlainTextResponse, Response
     from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -337,15 +341,10 @@ def create_app(cfg: ServiceConfig):
 
 
 def _load_catalog(source: str) -> pd.DataFrame:
-    """A registered dataset name or a catalog file (the one place to switch to ``quakelab.catalog.open_catalog``)."""
-    from quakelab import datasets
+    """Any catalog source: dataset name, ``catalogs:`` entry of ./papermill_runs.yaml, file, folder or URL."""
+    from quakelab.catalog import open_catalog
 
-    try:
-        return datasets.get(source).load()
-    except (KeyError, ValueError):
-        from quakelab.catalog import read_catalog
-
-        return read_catalog(source)
+    return open_catalog(source)
 
 
 def check_bind(host: str, token: str | None) -> None:
@@ -367,7 +366,9 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000, model_root: str | os.Pat
           event_store: str | os.PathLike | None = "data/live", token: str | None = None, workers: int = 2,
           catalog: str | None = None, max_simulations: int = 2000, test_endpoints: bool = False) -> int:
     """Run the service with uvicorn until interrupted (``quakelab serve``)."""
-    import uvicorn
+    from quakelab._optional import require
+
+    uvicorn = require("uvicorn", purpose="the forecast service (quakelab serve)")
 
     token = token or os.environ.get("QUAKELAB_TOKEN") or None
     check_bind(host, token)

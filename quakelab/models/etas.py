@@ -570,6 +570,16 @@ class ETAS:
             gp = self._compensator(theta + e, prep, True)[1]
             gm = self._compensator(theta - e, prep, True)[1]
             hess[:, k] -= (gp - gm) / (2 * step)
+        if self.spatial:
+            # the spatial block (log10_d, gamma, rho) from central differences of the analytic gradient
+            for k in (6, 7, 8):
+                if k not in self._free_indices():
+                    continue
+                e = np.zeros(9)
+                e[k] = step
+                col = (self._evaluate(theta + e, prep, 1)[1] - self._evaluate(theta - e, prep, 1)[1]) / (2 * step)
+                hess[:, k] = col
+                hess[k, :] = col
         hess = 0.5 * (hess + hess.T)
         return ll, grad, hess, lam
 
@@ -743,18 +753,21 @@ class ETAS:
         history: list[float] = []
         it = 0
         change = math.inf
+        small = 0
         while True:
             act = free & ~((theta <= lo + 1e-12) & (grad < 0)) & ~((theta >= hi - 1e-12) & (grad > 0))
             idx = np.flatnonzero(act)
             a_mat = -hess[np.ix_(idx, idx)]
             g_act = grad[idx]
             evals, evecs = np.linalg.eigh(a_mat)
-            concave = bool(np.all(evals > 0))
             floor = max(float(np.max(np.abs(evals))) * 1e-10, 1e-12)
             mod = np.maximum(np.abs(evals), floor)
             step = evecs @ ((evecs.T @ g_act) / mod)
             gain = 0.5 * float(g_act @ step)
-            if concave and change < self.tol and gain < self.tol:
+            small = small + 1 if change < self.tol else 0
+            if small and (gain < self.tol or small >= 3):
+                # the log-likelihood stopped rising and a Newton step predicts no more (or it stopped
+                # rising three times running: a flat direction where the quadratic model is poor)
                 break
             if it >= self.max_iter:
                 state = {"iteration": it, "params": dict(zip(PARAMETER_NAMES, theta, strict=True)),

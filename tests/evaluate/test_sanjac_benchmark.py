@@ -48,7 +48,9 @@ def test_our_fit_reproduces_the_benchmark(qtm):
         qtm, auxiliary_start=AUX, start=START, end=END, standard_errors=False)
     assert model.fit_info_["n_targets"] == 15217 and model.fit_info_["n_sources"] == 16889
     for name, value in REFERENCE.items():
-        assert getattr(model.params_, name) == pytest.approx(value, abs=1e-3), name
+        # mu: the reference divides by the Albers area of the box (10,306.06 km²), we by the spherical one
+        # (10,333.29 km²): log10 of their ratio is 0.0012
+        assert getattr(model.params_, name) == pytest.approx(value, abs=3e-3 if name == "log10_mu" else 1e-3), name
     assert model.beta_ == pytest.approx(2.2393, abs=1e-4)  # the reference's magnitude rounding
     s = etas_test_scores(model, qtm, auxiliary_start=AUX, test_start=END, test_end=TEST_END, kernel_mc=1.0)
     assert s.tll == pytest.approx(PUBLISHED["ETAS"][0], abs=0.005)

@@ -744,6 +744,8 @@ class ETAS:
         """
         lo = np.array([PARAMETER_BOUNDS[n][0] for n in PARAMETER_NAMES])
         hi = np.array([PARAMETER_BOUNDS[n][1] for n in PARAMETER_NAMES])
+        if not self.spatial:
+            hi[0] = 5.0  # mu in events per day, not per km² per day
         free = np.zeros(9, dtype=bool)
         free[self._free_indices()] = True
         theta = np.clip(theta, lo, hi)

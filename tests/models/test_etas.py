@@ -298,7 +298,12 @@ POLYGON = ((-117.0, 33.0), (-115.8, 33.1), (-116.3, 33.5), (-115.9, 34.1), (-117
 @pytest.mark.parametrize(("rho", "shape", "seed"), [(0.5, "square", 1), (0.7, "polygon", 2), (1.5, "polygon", 3)])
 def test_recovery_with_heavy_spatial_tails(rho, shape, seed):
     """Simulated (untruncated power-law distances, events outside the region dropped), fitted with the
-    exact region integral and no pair truncation: all nine parameters within 2 standard errors."""
+    exact region integral and no pair truncation: the nine z-scores are those of an unbiased estimator.
+
+    Each |z| < 2.5 and sum z² below the 99 % point of chi²(9) (21.67): with nine parameters, one |z| above
+    2 happens by chance in a third of catalogs (seed 1 at rho = 0.5 gives log10_tau at -2.30, all others
+    within 1.45), so "all nine within 2" would be a coin toss rather than a test of bias.
+    """
     from quakelab.models.etas import ETASParameters
 
     region = Region.from_bbox(-117, -116, 33, 34) if shape == "square" else Region(POLYGON)
@@ -311,4 +316,5 @@ def test_recovery_with_heavy_spatial_tails(rho, shape, seed):
     table = fit.parameter_table()
     z = (table["value"] - pd.Series(truth)) / table["std_error"]
     assert fit.fit_info_["n_targets"] > 1500
-    assert (z.abs() < 2.0).all(), z.round(2).to_dict()
+    assert (z.abs() < 2.5).all(), z.round(2).to_dict()
+    assert float((z**2).sum()) < 21.67, z.round(2).to_dict()

@@ -63,7 +63,8 @@ class LikelihoodScore:
 
 
 def etas_test_scores(model: ETAS, catalog: pd.DataFrame, *, auxiliary_start, test_start, test_end,
-                     kernel_mc: float | None = None, name: str = "ETAS") -> LikelihoodScore:
+                     kernel_mc: float | None = None, name: str = "ETAS",
+                     region_integral: str | None = None) -> LikelihoodScore:
     """Score a fitted ETAS model on a test window the EarthquakeNPP way (see the module docstring).
 
     Parameters
@@ -80,6 +81,10 @@ def etas_test_scores(model: ETAS, catalog: pd.DataFrame, *, auxiliary_start, tes
         reproduce its numbers exactly.
     name : str
         Model name in the result.
+    region_integral : {"plane", "exact"}, optional
+        Spatial integral of each source's kernel in ``lambda*`` and the compensator: the infinite plane
+        (EarthquakeNPP) or the region polygon (the intensity of events observed inside the region); the
+        model's ``region_integral`` when None.
 
     Returns
     -------
@@ -88,11 +93,11 @@ def etas_test_scores(model: ETAS, catalog: pd.DataFrame, *, auxiliary_start, tes
     """
     from quakelab.models._kernels import cumulative_triggered, full_intensities
 
-    model._check_fitted()
+    model.check_is_fitted()
     t_aux, t_test0, t_test1 = _utc(auxiliary_start), _utc(test_start), _utc(test_end)
     if not t_aux <= t_test0 < t_test1:
         raise ValueError(f"need auxiliary_start <= test_start < test_end, got {t_aux}, {t_test0}, {t_test1}")
-    ev = model._events(catalog, t_aux, t_test1)
+    ev = model.select_events(catalog, t_aux, t_test1)
     t = ((ev["time"] - t_aux) / pd.Timedelta(days=1)).to_numpy(dtype=float)
     t0 = (t_test0 - t_aux) / pd.Timedelta(days=1)
     test_idx = np.flatnonzero(t >= t0)
@@ -104,12 +109,17 @@ def etas_test_scores(model: ETAS, catalog: pd.DataFrame, *, auxiliary_start, tes
     lat = np.radians(ev["latitude"].to_numpy(dtype=float))
     lon = np.radians(ev["longitude"].to_numpy(dtype=float))
     area = model.area_km2
+    mode = region_integral or getattr(model, "region_integral", "plane")
+    if model.spatial:
+        # the kernel's integral per source, with the scoring's reference magnitude
+        spatial_int = model.spatial_integral(mprime + model.m_ref, ev["latitude"].to_numpy(dtype=float),
+                                             ev["longitude"].to_numpy(dtype=float), region_integral=mode)
+    else:
+        spatial_int = np.ones(mprime.size)
     lam, lam_star = full_intensities(test_idx, t, lat, lon, mprime, p["mu"], area, p["k0"], p["a"], p["c"],
                                      p["omega"], p["tau"], p["d"], p["gamma"], p["rho"], model.earth_radius_km,
-                                     model.spatial)
-    weight = p["k0"] * np.exp(p["a"] * mprime)
-    if model.spatial:
-        weight = weight * math.pi / (p["rho"] * (p["d"] * np.exp(p["gamma"] * mprime)) ** p["rho"])
+                                     model.spatial, spatial_int)
+    weight = p["k0"] * np.exp(p["a"] * mprime) * spatial_int
     query = np.concatenate([[t0], t[test_idx]])
     cum = cumulative_triggered(query, t, weight, p["c"], p["omega"], p["tau"])
     background = (p["mu"] * area if model.spatial else p["mu"]) * np.diff(query)
@@ -172,13 +182,14 @@ def direct_log_likelihood(model: ETAS, catalog: pd.DataFrame, *, auxiliary_start
     """Reference O(N²) log-likelihood by plain double loops (for tests on small catalogs).
 
     ``sum_i log lambda(t_i, x_i) - mu A T - sum_j G_j`` over targets in ``[start, end)``, sources since
-    ``auxiliary_start``, every pair included, spatial integrals over the infinite plane.
+    ``auxiliary_start``, every pair included, spatial integrals over the infinite plane or (when the
+    model's ``region_integral`` is ``"exact"``) over the region.
     """
     from quakelab.models._kernels import time_integral
 
     p = model.params_.natural
     t_aux = _utc(auxiliary_start)
-    ev = model._events(catalog, t_aux, _utc(end))
+    ev = model.select_events(catalog, t_aux, _utc(end))
     t = ((ev["time"] - t_aux) / pd.Timedelta(days=1)).to_numpy(dtype=float)
     t0 = (_utc(start) - t_aux) / pd.Timedelta(days=1)
     t1 = (_utc(end) - t_aux) / pd.Timedelta(days=1)
@@ -208,6 +219,6 @@ def direct_log_likelihood(model: ETAS, catalog: pd.DataFrame, *, auxiliary_start
         big_g = p["k0"] * math.exp(p["a"] * m[j]) * time_integral(p["c"], p["omega"], p["tau"], max(t0 - t[j], 0.0),
                                                                    t1 - t[j])
         if model.spatial:
-            big_g *= math.pi / (p["rho"] * (p["d"] * math.exp(p["gamma"] * m[j])) ** p["rho"])
+            big_g *= float(model.spatial_integral(m[j] + model.m_ref, math.degrees(lat[j]), math.degrees(lon[j])))
         total -= big_g
     return total

@@ -275,7 +275,7 @@ def etas_expected_counts(model, catalog: pd.DataFrame, times, lat_edges, lon_edg
     from quakelab.features._kernels import horizon_integrals
     from quakelab.region import cell_area_km2
 
-    model._check_fitted()
+    model.check_is_fitted()
     if not model.spatial:
         raise ValueError("the gridded ETAS feature needs a spatio-temporal model")
     times = pd.DatetimeIndex(times)
@@ -289,7 +289,8 @@ def etas_expected_counts(model, catalog: pd.DataFrame, times, lat_edges, lon_edg
     mprime = ev["magnitude"].to_numpy(dtype=float) - model.m_ref
     big_d = p["d"] * np.exp(p["gamma"] * mprime)
     # productivity times the spatial kernel's integral over the plane (times the time integral below)
-    weight = p["k0"] * np.exp(p["a"] * mprime) * np.pi / (p["rho"] * big_d ** p["rho"])
+    mags = mprime + model.m_ref
+    weight = model.productivity(mags) * model.spatial_integral(mags, region_integral="plane")
     # spatial shares: stratified radial quantiles of (r^2 + D)^-(1 + rho), golden-angle azimuths
     u = (np.arange(n_points) + 0.5) / n_points
     r = np.sqrt(big_d[:, None] * ((1 - u[None, :]) ** (-1 / p["rho"]) - 1))

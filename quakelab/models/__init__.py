@@ -10,6 +10,7 @@ from quakelab.models.etas import (
     ETASConvergenceError,
     ETASError,
     ETASParameters,
+    ETASSupercriticalWarning,
     branching_ratio,
     estimate_beta,
 )
@@ -17,5 +18,5 @@ from quakelab.models.poisson import PoissonModel
 from quakelab.models.reasenberg_jones import ReasenbergJones
 from quakelab.models.smoothed import SmoothedSeismicity
 
-__all__ = ["PoissonModel", "ReasenbergJones", "SmoothedSeismicity", "ETAS", "PARAMETER_NAMES", "ETASConvergenceError", "ETASError", "ETASParameters", "branching_ratio",
+__all__ = ["PoissonModel", "ReasenbergJones", "SmoothedSeismicity", "ETAS", "PARAMETER_NAMES", "ETASConvergenceError", "ETASError", "ETASParameters", "ETASSupercriticalWarning", "branching_ratio",
            "estimate_beta"]

@@ -195,10 +195,11 @@ def _haversine2(lat1, lon1, lat2, lon2, radius):
 
 @numba.njit(cache=True, parallel=True)
 def full_intensities(target_idx, t, lat_rad, lon_rad, mprime, mu, area, k0, a, c, omega, tau, d, gamma, rho,
-                     radius, spatial):
+                     radius, spatial, spatial_int):
     """lambda(t_i, x_i) and lambda*(t_i) summed over *all* earlier events (no truncation).
 
-    Events are sorted by time; for target i, sources are events 0..i-1 with t_j < t_i.
+    Events are sorted by time; for target i, sources are events 0..i-1 with t_j < t_i. ``spatial_int``:
+    each source's spatial kernel integral (plane or region) used in lambda*.
     """
     n = target_idx.size
     lam = np.empty(n)
@@ -215,7 +216,7 @@ def full_intensities(target_idx, t, lat_rad, lon_rad, mprime, mu, area, k0, a, c
             prod = k0 * math.exp(a * m) * math.exp(-dtj / tau) / (dtj + c) ** (1.0 + omega)
             if spatial:
                 big_d = d * math.exp(gamma * m)
-                s_time += prod * math.pi / (rho * big_d**rho)
+                s_time += prod * spatial_int[j]
                 r2 = _haversine2(lat_rad[j], lon_rad[j], lat_rad[i], lon_rad[i], radius)
                 s_full += prod / (r2 + big_d) ** (1.0 + rho)
             else:
@@ -277,4 +278,425 @@ def sample_times(lo, hi, u, c, omega, tau):
             else:
                 right = mid
         out[i] = math.exp(0.5 * (left + right)) * tau - c
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Pair store: for every target, the indices of its earlier sources within the source's truncation radius,
+# built in two parallel passes (count, fill) from a magnitude-class / lat-lon cell index. Memory: an int64
+# pointer per event plus int32 source index and float32 squared distance per pair (8 bytes a pair).
+
+
+@numba.njit(cache=True)
+def _cells_of_target(lat_i, lon_i, cell, ang, nlat_c, nlon_c):
+    """Cell index ranges (lat rows, lon columns and whether all columns) around a point for radius ``ang``."""
+    half_pi = 0.5 * math.pi
+    ilat0 = int(math.floor((lat_i - ang + half_pi) / cell))
+    ilat1 = int(math.floor((lat_i + ang + half_pi) / cell))
+    if ilat0 < 0:
+        ilat0 = 0
+    if ilat1 > nlat_c - 1:
+        ilat1 = nlat_c - 1
+    top = abs(lat_i) + ang
+    all_lon = False
+    ilon0 = 0
+    ilon1 = nlon_c - 1
+    if top >= half_pi - 1e-9:
+        all_lon = True
+    else:
+        dlon = 1.01 * ang / math.cos(top) + cell
+        if dlon >= math.pi:
+            all_lon = True
+        else:
+            ilon0 = int(math.floor((lon_i - dlon + math.pi) / cell))
+            ilon1 = int(math.floor((lon_i + dlon + math.pi) / cell))
+            if ilon1 - ilon0 + 1 >= nlon_c:
+                all_lon = True
+                ilon0 = 0
+                ilon1 = nlon_c - 1
+    return ilat0, ilat1, ilon0, ilon1, all_lon
+
+
+@numba.njit(cache=True, parallel=True)
+def spatial_pairs(t, lat, lon, cls_radius, cls_cell, cls_nlat, cls_nlon, cls_offset, ukeys, ustart, uend,
+                  perm, first_target, max_lag, earth_radius, fill, ptr, src_out, r2_out):
+    """Count (``fill`` False: returns counts per target) or fill the pairs of every target.
+
+    Sources of target ``i`` are events ``j`` with ``t_j < t_i``, ``t_i - t_j <= max_lag`` and great-circle
+    distance at most the radius of ``j``'s magnitude class. ``perm`` lists events sorted by cell key
+    (class, lat row, lon column) and, within a cell, by time; ``ukeys/ustart/uend`` are the cell ranges.
+    """
+    n = t.size
+    n_tg = n - first_target
+    counts = np.zeros(n_tg, dtype=np.int64)
+    n_cls = cls_radius.size
+    for q in numba.prange(n_tg):
+        i = first_target + q
+        ti = t[i]
+        lat_i = lat[i]
+        lon_i = lon[i]
+        cos_i = math.cos(lat_i)
+        pos = ptr[i] if fill else 0
+        cnt = 0
+        for k in range(n_cls):
+            rad = cls_radius[k]
+            ang = rad / earth_radius
+            cell = cls_cell[k]
+            nlat_c = cls_nlat[k]
+            nlon_c = cls_nlon[k]
+            ilat0, ilat1, ilon0, ilon1, all_lon = _cells_of_target(lat_i, lon_i, cell, ang, nlat_c, nlon_c)
+            r2max = rad * rad
+            for ia in range(ilat0, ilat1 + 1):
+                for io_raw in range(ilon0, ilon1 + 1):
+                    io = io_raw % nlon_c
+                    key = cls_offset[k] + ia * nlon_c + io
+                    u = np.searchsorted(ukeys, key)
+                    if u >= ukeys.size or ukeys[u] != key:
+                        continue
+                    lo = ustart[u]
+                    hi = uend[u]
+                    # events in the cell are in time order: keep t_j in [t_i - max_lag, t_i)
+                    a_ = lo
+                    b_ = hi
+                    while a_ < b_:
+                        mid = (a_ + b_) // 2
+                        if t[perm[mid]] < ti:
+                            a_ = mid + 1
+                        else:
+                            b_ = mid
+                    stop = a_
+                    a_ = lo
+                    b_ = stop
+                    tmin = ti - max_lag
+                    while a_ < b_:
+                        mid = (a_ + b_) // 2
+                        if t[perm[mid]] < tmin:
+                            a_ = mid + 1
+                        else:
+                            b_ = mid
+                    for pp in range(a_, stop):
+                        j = perm[pp]
+                        h = math.sin((lat_i - lat[j]) / 2.0) ** 2 + cos_i * math.cos(lat[j]) * \
+                            math.sin((lon_i - lon[j]) / 2.0) ** 2
+                        if h > 1.0:
+                            h = 1.0
+                        dist = 2.0 * earth_radius * math.asin(math.sqrt(h))
+                        d2 = dist * dist
+                        if d2 <= r2max:
+                            if fill:
+                                src_out[pos] = j
+                                r2_out[pos] = d2
+                                pos += 1
+                            cnt += 1
+        counts[q] = cnt
+    return counts
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Likelihood passes over targets. Parameters are ordered log10_mu, log10_k0, a, log10_c, omega, log10_tau,
+# log10_d, gamma, rho; derivatives are with respect to these.
+
+
+
+@numba.njit(cache=True, parallel=True)
+def target_pass(first_target, ptr, src, r2, lo, hi, implicit, t, mprime, prod, big_d, mu, c, omega, tau, rho,
+                spatial, mode, lam, n_threads):
+    """Fill ``lam`` (intensity at every target) and return the gradient / Hessian of sum log lam.
+
+    ``prod = k0 e^{a m'}`` and ``big_d = d e^{gamma m'}`` per event. ``implicit``: the sources of target i
+    are events ``lo[i] .. hi[i] - 1`` (temporal model, no pair store); otherwise ``src[ptr[i]:ptr[i+1]]``
+    with squared distances ``r2``. ``mode`` 0: intensities only; 1: + gradient; 2: + Hessian.
+    """
+    n = t.size
+    n_tg = n - first_target
+    n_chunk = min(n_tg, 16 * n_threads)
+    if n_chunk < 1:
+        n_chunk = 1
+    grad = np.zeros((n_chunk, 9))
+    hdim = 9 if mode == 2 else 1
+    hess = np.zeros((n_chunk, hdim, hdim))
+    sumlog = np.zeros(n_chunk)
+    ln10 = 2.302585092994046
+    for ch in numba.prange(n_chunk):
+        q0 = ch * n_tg // n_chunk
+        q1 = (ch + 1) * n_tg // n_chunk
+        s1 = np.zeros(8)
+        s2 = np.zeros((8, 8))
+        dl = np.zeros(9)
+        lvec = np.zeros(8)
+        for q in range(q0, q1):
+            i = first_target + q
+            ti = t[i]
+            s0 = 0.0
+            if mode >= 1:
+                s1[:] = 0.0
+                if mode == 2:
+                    s2[:, :] = 0.0
+            if implicit:
+                p0 = lo[i]
+                p1 = hi[i]
+            else:
+                p0 = ptr[i]
+                p1 = ptr[i + 1]
+            for p in range(p0, p1):
+                if implicit:
+                    j = p
+                else:
+                    j = src[p]
+                dt = ti - t[j]
+                x = dt + c
+                lx = math.log(x)
+                logg = -dt / tau - (1.0 + omega) * lx
+                if spatial:
+                    dj = big_d[j]
+                    y = r2[p] + dj
+                    ly = math.log(y)
+                    logg -= (1.0 + rho) * ly
+                g = prod[j] * math.exp(logg)
+                s0 += g
+                if mode >= 1:
+                    m = mprime[j]
+                    lvec[0] = ln10
+                    lvec[1] = m
+                    lvec[2] = -(1.0 + omega) * c * ln10 / x
+                    lvec[3] = -lx
+                    lvec[4] = dt / tau * ln10
+                    if spatial:
+                        qq = dj / y
+                        lvec[5] = -(1.0 + rho) * qq * ln10
+                        lvec[6] = -(1.0 + rho) * qq * m
+                        lvec[7] = -ly
+                    else:
+                        lvec[5] = 0.0
+                        lvec[6] = 0.0
+                        lvec[7] = 0.0
+                    for k in range(8):
+                        s1[k] += g * lvec[k]
+                    if mode == 2:
+                        for k in range(8):
+                            gk = g * lvec[k]
+                            for l2 in range(k, 8):
+                                s2[k, l2] += gk * lvec[l2]
+                        s2[2, 2] += g * (-(1.0 + omega) * ln10 * ln10 * c * dt / (x * x))
+                        s2[2, 3] += g * (-c * ln10 / x)
+                        s2[4, 4] += g * (-dt / tau * ln10 * ln10)
+                        if spatial:
+                            e = qq * (1.0 - qq)
+                            s2[5, 5] += g * (-(1.0 + rho) * ln10 * ln10 * e)
+                            s2[5, 6] += g * (-(1.0 + rho) * ln10 * m * e)
+                            s2[6, 6] += g * (-(1.0 + rho) * m * m * e)
+                            s2[5, 7] += g * (-qq * ln10)
+                            s2[6, 7] += g * (-qq * m)
+            lam_i = mu + s0
+            lam[q] = lam_i
+            sumlog[ch] += math.log(lam_i)
+            if mode >= 1:
+                dl[0] = mu * ln10
+                for k in range(8):
+                    dl[k + 1] = s1[k]
+                for k in range(9):
+                    grad[ch, k] += dl[k] / lam_i
+                if mode == 2:
+                    inv2 = 1.0 / (lam_i * lam_i)
+                    hess[ch, 0, 0] += mu * ln10 * ln10 / lam_i
+                    for k in range(8):
+                        for l2 in range(k, 8):
+                            hess[ch, k + 1, l2 + 1] += s2[k, l2] / lam_i
+                    for k in range(9):
+                        for l2 in range(k, 9):
+                            hess[ch, k, l2] -= dl[k] * dl[l2] * inv2
+    g_out = np.zeros(9)
+    h_out = np.zeros((hdim, hdim))
+    total = 0.0
+    for ch in range(n_chunk):
+        total += sumlog[ch]
+        for k in range(9):
+            g_out[k] += grad[ch, k]
+        for k in range(hdim):
+            for l2 in range(hdim):
+                h_out[k, l2] += hess[ch, k, l2]
+    if mode == 2:
+        for k in range(9):
+            for l2 in range(k):
+                h_out[k, l2] = h_out[l2, k]
+    return total, g_out, h_out
+
+
+@numba.njit(cache=True)
+def _region_mass(dj, rho, qptr0, qptr1, qcoef, qr2):
+    """Integral of (r^2 + D)^-(1+rho) over the region for one source, and its derivatives in D and rho.
+
+    From the ray table: ``S = (2 pi D^-rho - sum_e coef_e (r_e^2 + D)^-rho) / (2 rho)``.
+    """
+    ld = math.log(dj)
+    dr = math.exp(-rho * ld)
+    b = 2.0 * math.pi * dr
+    b_d = -2.0 * math.pi * rho * dr / dj
+    b_r = -2.0 * math.pi * ld * dr
+    for e in range(qptr0, qptr1):
+        u = qr2[e] + dj
+        lu = math.log(u)
+        ur = math.exp(-rho * lu)
+        co = qcoef[e]
+        b -= co * ur
+        b_d += co * rho * ur / u
+        b_r += co * lu * ur
+    s = b / (2.0 * rho)
+    return s, b_d / (2.0 * rho), -s / rho + b_r / (2.0 * rho)
+
+
+@numba.njit(cache=True, parallel=True)
+def compensator_pass(t, mprime, t_start, t_end, k0, a, c, omega, tau, d, gamma, rho, spatial, exact, qptr,
+                     qcoef, qr2, want_grad, expected, n_threads):
+    """Sum over sources of G_j (expected aftershocks in the window and region) and its gradient.
+
+    ``expected`` receives G_j. Gradient entries follow the parameter order (index 0, log10_mu, is 0).
+    """
+    n = t.size
+    n_chunk = min(max(n, 1), 16 * n_threads)
+    acc = np.zeros((n_chunk, 9))
+    ln10 = 2.302585092994046
+    h_om = 1e-6
+    for ch in numba.prange(n_chunk):
+        j0 = ch * n // n_chunk
+        j1 = (ch + 1) * n // n_chunk
+        for j in range(j0, j1):
+            x0 = t_start - t[j]
+            if x0 < 0.0:
+                x0 = 0.0
+            x1 = t_end - t[j]
+            if x1 <= x0:
+                expected[j] = 0.0
+                continue
+            m = mprime[j]
+            tv = time_integral(c, omega, tau, x0, x1)
+            prod = k0 * math.exp(a * m)
+            if spatial:
+                dj = d * math.exp(gamma * m)
+                if exact:
+                    sv, s_d, s_r = _region_mass(dj, rho, qptr[j], qptr[j + 1], qcoef, qr2)
+                else:
+                    sv = math.pi / (rho * dj**rho)
+                    s_d = -rho * sv / dj
+                    s_r = -sv / rho - sv * math.log(dj)
+            else:
+                sv = 1.0
+            gj = prod * tv * sv
+            expected[j] = gj
+            acc[ch, 0] += gj
+            if want_grad:
+                f1 = math.exp(-x1 / tau) * (x1 + c) ** (-(1.0 + omega))
+                f0 = math.exp(-x0 / tau) * (x0 + c) ** (-(1.0 + omega))
+                d_c = tv / tau + f1 - f0
+                d_tau = (time_integral(c, omega - 1.0, tau, x0, x1) - c * tv) / (tau * tau)
+                d_om = (time_integral(c, omega + h_om, tau, x0, x1)
+                        - time_integral(c, omega - h_om, tau, x0, x1)) / (2.0 * h_om)
+                acc[ch, 1] += gj * ln10
+                acc[ch, 2] += gj * m
+                acc[ch, 3] += gj * d_c / tv * c * ln10
+                acc[ch, 4] += gj * d_om / tv
+                acc[ch, 5] += gj * d_tau / tv * tau * ln10
+                if spatial:
+                    acc[ch, 6] += prod * tv * s_d * dj * ln10
+                    acc[ch, 7] += prod * tv * s_d * dj * m
+                    acc[ch, 8] += prod * tv * s_r
+    out = np.zeros(9)
+    for ch in range(n_chunk):
+        for k in range(9):
+            out[k] += acc[ch, k]
+    total = out[0]
+    out[0] = 0.0
+    return total, out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Ray table of the region for the exact spatial integral: for each source, Gauss–Legendre nodes in each
+# angular sector between polygon vertices (seen from the source), and the distances at which the ray
+# leaves (coefficient +w) or re-enters (-w) the polygon. Local equirectangular projection at the source.
+
+
+@numba.njit(cache=True)
+def _ray_entries(xs, ys, nodes, weights, out_coef, out_r2, write, start):
+    """Entries of one source (vertex coordinates ``xs, ys`` relative to it, km); returns their number."""
+    nv = xs.size
+    ang = np.empty(nv)
+    for v in range(nv):
+        ang[v] = math.atan2(ys[v], xs[v])
+    ang = np.sort(ang)
+    cnt = 0
+    rs = np.empty(nv)
+    for s in range(nv):
+        a0 = ang[s]
+        a1 = ang[s + 1] if s + 1 < nv else ang[0] + 2.0 * math.pi
+        width = a1 - a0
+        if width <= 1e-14:
+            continue
+        for q in range(nodes.size):
+            th = a0 + 0.5 * width * (nodes[q] + 1.0)
+            w = 0.5 * width * weights[q]
+            ct = math.cos(th)
+            st = math.sin(th)
+            nr = 0
+            for v in range(nv):
+                x1 = xs[v]
+                y1 = ys[v]
+                x2 = xs[(v + 1) % nv]
+                y2 = ys[(v + 1) % nv]
+                ex = x2 - x1
+                ey = y2 - y1
+                den = ct * ey - st * ex
+                if den == 0.0:
+                    continue
+                # r (ct, st) = (x1, y1) + u (ex, ey)
+                r = (x1 * ey - y1 * ex) / den
+                u = (x1 * st - y1 * ct) / den
+                if r > 0.0 and 0.0 <= u < 1.0:
+                    rs[nr] = r
+                    nr += 1
+            rr = np.sort(rs[:nr])
+            # an odd number of crossings: the ray starts inside; an even number (a point on the boundary,
+            # ray pointing out): it leaves at r = 0
+            off = 1 if nr % 2 == 0 else 0
+            if off == 1:
+                if write:
+                    out_coef[start + cnt] = w
+                    out_r2[start + cnt] = 0.0
+                cnt += 1
+            for k in range(nr):
+                if write:
+                    out_coef[start + cnt] = w if (k + off) % 2 == 0 else -w
+                    out_r2[start + cnt] = rr[k] * rr[k]
+                cnt += 1
+    return cnt
+
+
+@numba.njit(cache=True, parallel=True)
+def region_ray_table(lat, lon, vlat, vlon, nodes, weights, earth_radius, fill, qptr, qcoef, qr2):
+    """Count (``fill`` False) or fill the ray-table entries of every source (angles in radians)."""
+    n = lat.size
+    counts = np.zeros(n, dtype=np.int64)
+    for j in numba.prange(n):
+        cl = math.cos(lat[j])
+        xs = np.empty(vlat.size)
+        ys = np.empty(vlat.size)
+        for v in range(vlat.size):
+            dlon = vlon[v] - lon[j]
+            if dlon > math.pi:
+                dlon -= 2.0 * math.pi
+            elif dlon < -math.pi:
+                dlon += 2.0 * math.pi
+            xs[v] = earth_radius * cl * dlon
+            ys[v] = earth_radius * (vlat[v] - lat[j])
+        start = qptr[j] if fill else 0
+        counts[j] = _ray_entries(xs, ys, nodes, weights, qcoef, qr2, fill, start)
+    return counts
+
+
+@numba.njit(cache=True, parallel=True)
+def region_masses(big_d, rho, qptr, qcoef, qr2):
+    """Region integral of the kernel for every source from its ray table (see ``_region_mass``)."""
+    n = big_d.size
+    out = np.empty(n)
+    for j in numba.prange(n):
+        out[j] = _region_mass(big_d[j], rho, qptr[j], qptr[j + 1], qcoef, qr2)[0]
     return out

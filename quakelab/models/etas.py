@@ -25,6 +25,7 @@ import json
 import math
 import os
 import time as _time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -33,9 +34,11 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from quakelab import QuakelabWarning
 from quakelab.region import EARTH_RADIUS_KM, Region, as_region, cell_area_km2
 from quakelab.timeutils import utc as _utc
 
+_LN10 = math.log(10.0)
 PARAMETER_NAMES = ("log10_mu", "log10_k0", "a", "log10_c", "omega", "log10_tau", "log10_d", "gamma", "rho")
 #: Bounds of the parameters during fitting (those of Mizrahi et al.'s reference implementation).
 PARAMETER_BOUNDS = {
@@ -140,28 +143,152 @@ def coppersmith_ssrl_km(magnitude: np.ndarray) -> np.ndarray:
     return 10 ** (0.59 * np.asarray(magnitude, dtype=float) - 2.44)
 
 
-def round_half_up(x: np.ndarray, delta: float) -> np.ndarray:
-    """Round to the grid ``delta`` with halves rounded up (as the reference implementation does)."""
-    return np.floor(np.asarray(x, dtype=float) / delta + 0.5 + 1e-9) * delta
+def round_half_up(x: np.ndarray, delta: float, *, exact_halves: bool = True) -> np.ndarray:
+    """Round to the grid ``delta`` with halves rounded up.
+
+    With ``exact_halves`` (default) a value that is a half in decimal (``1.15`` with ``delta = 0.1``)
+    goes up even though its binary representation lies just below the half (a ``1e-9`` is added before
+    flooring). ``exact_halves=False`` floors ``x / delta + 0.5`` in binary floating point as the reference
+    implementation (lmizrahi/etas) does, which sends such values down: on SanJac_10 536 target
+    magnitudes differ and beta is 2.2393 instead of 2.2217.
+    """
+    eps = 1e-9 if exact_halves else 0.0
+    return np.floor(np.asarray(x, dtype=float) / delta + 0.5 + eps) * delta
+
+
+class ETASSupercriticalWarning(QuakelabWarning):
+    """A fitted ETAS model has branching ratio >= 1: every simulated sequence explodes."""
 
 
 @dataclass
 class _Prepared:
-    """Events and source–target pairs of a fit, in time order."""
+    """Events of a fit in time order and their source–target pairs (compact store).
+
+    Targets are the events ``first_target .. n - 1``. The sources of target ``i`` are either
+    ``src[ptr[i]:ptr[i + 1]]`` with squared distances ``r2`` (spatial model, int32 + float32 per pair) or
+    the events ``lo[i] .. hi[i] - 1`` (temporal model: all earlier events, nothing stored per pair).
+    ``qptr, qcoef, qr2`` hold the region ray table of every source for the exact spatial integral.
+    """
 
     t: np.ndarray  # days since auxiliary start
     lat_rad: np.ndarray
     lon_rad: np.ndarray
     mprime: np.ndarray  # m - m_ref
     is_target: np.ndarray
+    first_target: int
+    ptr: np.ndarray
     src: np.ndarray
-    tgt: np.ndarray  # index into events
-    dt: np.ndarray
     r2: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    implicit: bool
     t_start: float
     t_end: float
     event_id: np.ndarray
     radius_km: np.ndarray | None  # pair truncation radius of each source (None: no truncation)
+    qptr: np.ndarray
+    qcoef: np.ndarray
+    qr2: np.ndarray
+
+    @property
+    def n_pairs(self) -> int:
+        """Number of source–target pairs."""
+        if self.implicit:
+            return int(np.sum(self.hi[self.first_target:] - self.lo[self.first_target:]))
+        return int(self.ptr[-1])
+
+    def expanded(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(src, tgt, dt, r2)`` of every pair as full arrays (for the reference EM only)."""
+        n = self.t.size
+        if self.implicit:
+            counts = self.hi - self.lo
+            tgt = np.repeat(np.arange(n, dtype=np.int64), counts)
+            offs = np.repeat(self.lo - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+            src = np.arange(int(counts.sum()), dtype=np.int64) + offs
+            r2 = np.zeros(src.size)
+        else:
+            tgt = np.repeat(np.arange(n, dtype=np.int64), np.diff(self.ptr))
+            src = self.src.astype(np.int64)
+            r2 = self.r2.astype(np.float64)
+        return src, tgt, self.t[tgt] - self.t[src], r2
+
+
+def _n_threads() -> int:
+    import numba
+
+    return int(numba.get_num_threads())
+
+
+def _gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.polynomial.legendre.leggauss(int(n))
+
+
+def region_ray_table(region: Region, lat_deg: np.ndarray, lon_deg: np.ndarray, *, nodes: int = 16,
+                     earth_radius_km: float = EARTH_RADIUS_KM) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ray table of ``region`` seen from every point (for :func:`region_kernel_integral`).
+
+    For each point, the angle around it is split into the sectors between the polygon's vertices; each
+    sector gets ``nodes`` Gauss–Legendre directions, and each direction the squared distances at which the
+    ray leaves (+weight) or re-enters (-weight) the polygon (local equirectangular projection at the
+    point). Returns ``(ptr, coef, r2)`` in CSR form.
+    """
+    from quakelab.models import _kernels as K
+
+    lat = np.radians(np.asarray(lat_deg, dtype=float))
+    lon = np.radians(np.asarray(lon_deg, dtype=float))
+    verts = np.asarray(region.vertices, dtype=float)
+    if np.allclose(verts[0], verts[-1]):
+        verts = verts[:-1]
+    vlon, vlat = np.radians(verts[:, 0]), np.radians(verts[:, 1])
+    x, w = _gauss_legendre(nodes)
+    empty_i = np.zeros(1, dtype=np.int64)
+    empty_f = np.zeros(1)
+    counts = K.region_ray_table(lat, lon, vlat, vlon, x, w, float(earth_radius_km), False, empty_i, empty_f,
+                                empty_f)
+    ptr = np.zeros(lat.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=ptr[1:])
+    coef = np.empty(int(ptr[-1]))
+    r2 = np.empty(int(ptr[-1]))
+    K.region_ray_table(lat, lon, vlat, vlon, x, w, float(earth_radius_km), True, ptr, coef, r2)
+    return ptr, coef, r2
+
+
+def region_kernel_integral(region: Region, lat_deg: np.ndarray, lon_deg: np.ndarray, big_d: np.ndarray,
+                           rho: float, *, nodes: int = 16, earth_radius_km: float = EARTH_RADIUS_KM) -> np.ndarray:
+    """Integral over ``region`` (km²) of the kernel ``(r² + D)^-(1+rho)`` centred at each point.
+
+    Exact in the radial direction (closed form) and by Gauss–Legendre quadrature in angle, sector by
+    sector between the polygon's vertices (so the integrand is smooth in every sector). The plane value
+    is ``pi / (rho D^rho)``; a point far inside gives nearly that, a point on a straight edge half, a
+    point in a square's corner a quarter.
+
+    Parameters
+    ----------
+    region : Region
+        Polygon (lon/lat degrees).
+    lat_deg, lon_deg : array
+        Kernel centres (inside the region).
+    big_d : array or float
+        ``D = d e^{gamma m'}`` of each centre (km²).
+    rho : float
+        Spatial decay exponent.
+    nodes : int, default 16
+        Quadrature nodes per angular sector.
+    earth_radius_km : float
+        Sphere radius.
+
+    Returns
+    -------
+    numpy.ndarray
+        The integral for each centre.
+    """
+    from quakelab.models._kernels import region_masses
+
+    lat = np.atleast_1d(np.asarray(lat_deg, dtype=float))
+    lon = np.atleast_1d(np.asarray(lon_deg, dtype=float))
+    big_d = np.ascontiguousarray(np.broadcast_to(np.asarray(big_d, dtype=float), lat.shape))
+    ptr, coef, r2 = region_ray_table(region, lat, lon, nodes=nodes, earth_radius_km=earth_radius_km)
+    return region_masses(big_d, float(rho), ptr, coef, r2)
 
 
 class ETAS:
@@ -181,7 +308,8 @@ class ETAS:
         Reference magnitude of the kernels; ``mc - delta_m / 2`` when None (Mizrahi et al.).
     coppersmith_multiplier : float, default 100
         Pairs further apart than this many Wells–Coppersmith rupture lengths of the source are not
-        considered during the fit (the neglected kernel mass is reported in ``fit_info_``).
+        considered in the triggering sums of the fit (the neglected kernel mass is reported in
+        ``fit_info_``); None: no truncation.
     max_lag_days : float, optional
         Time truncation of pairs during the fit (None: none).
     earth_radius_km : float, default 6378.1
@@ -189,32 +317,48 @@ class ETAS:
     theta0 : dict, optional
         Starting parameters.
     max_iter : int, default 200
-        Maximum EM iterations.
-    tol : float, default 1e-3
-        Convergence when the summed absolute change of the parameters in one EM step is below ``tol``.
+        Maximum iterations (Newton steps, or EM steps for ``method="em-reference"``).
+    tol : float, default 1e-5
+        Convergence when the log-likelihood rises by less than ``tol`` (nats) in one iteration and the
+        Newton step predicts no larger gain (``method="newton"``); for ``"em-reference"`` the summed
+        absolute parameter change of one EM step.
+    accelerate : bool, default True
+        SQUAREM acceleration of the reference EM (Varadhan & Roland 2008).
     fixed : dict, optional
         Triggering parameters held at given values (e.g. ``{"log10_tau": 3.5}`` when a short sequence
         cannot constrain the taper); their standard errors are NaN.
-    accelerate : bool, default True
-        SQUAREM acceleration of EM (Varadhan & Roland 2008) once the steps are small; the fixed point
-        is the same as plain EM's (``False`` reproduces the reference implementation step by step).
+    region_integral : {"exact", "plane"}, default "exact"
+        How each source's expected number of aftershocks counts space: ``"exact"`` integrates its spatial
+        kernel over the region polygon (the likelihood of a catalog observed only inside the region);
+        ``"plane"`` over the infinite plane (the convention of Mizrahi et al. 2021 and EarthquakeNPP).
+    method : {"newton", "em-reference"}, default "newton"
+        ``"newton"`` maximises the exact log-likelihood (the one reported) by damped Newton steps with
+        its analytic gradient and Hessian; the background probabilities are the E-step at the optimum.
+        ``"em-reference"`` runs the EM of the reference implementation (lmizrahi/etas), whose M-step
+        normalises the time kernel over ``[0, inf)`` and so stops short of the likelihood's maximum; kept
+        to reproduce published numbers (plane integral only).
+    quadrature_nodes : int, default 16
+        Gauss–Legendre nodes per angular sector of the exact region integral.
 
     Attributes
     ----------
     params_ : ETASParameters
         Fitted parameters.
     std_errors_ : dict
-        Standard errors from the observed information of the (truncated) log-likelihood.
+        Standard errors from the observed information (analytic Hessian of the pair sums, derivative
+        differences of the expected-count term).
     beta_ : float
         Gutenberg–Richter beta of the target events.
     branching_ratio_ : float
-        Expected direct aftershocks per event.
+        Expected direct aftershocks per event over the infinite plane and time (the process's own
+        branching ratio); ``fit_info_["branching_ratio_in_region"]`` counts only aftershocks inside the
+        region.
     log_likelihood_ : float
-        Log-likelihood of the targets at the fitted parameters (no truncation).
+        Log-likelihood of the targets at the fitted parameters (with the fit's pair truncation).
     background_probability_ : pandas.Series
         Probability that each target event is a background event (stochastic declustering).
     fit_info_ : dict
-        Iterations, timings, numbers of events and pairs, truncated kernel mass, area.
+        Iterations, timings, numbers of events and pairs, truncated kernel mass, area, gradient norm.
 
     Examples
     --------
@@ -225,8 +369,9 @@ class ETAS:
     def __init__(self, mc: float, *, delta_m: float = 0.1, region: Region | Any = None, spatial: bool = True,
                  m_ref: float | None = None, coppersmith_multiplier: float | None = 100.0,
                  max_lag_days: float | None = None, earth_radius_km: float = EARTH_RADIUS_KM,
-                 theta0: dict[str, float] | None = None, max_iter: int = 200, tol: float = 1e-3,
-                 accelerate: bool = True, fixed: dict[str, float] | None = None) -> None:
+                 theta0: dict[str, float] | None = None, max_iter: int = 200, tol: float | None = None,
+                 accelerate: bool = True, fixed: dict[str, float] | None = None,
+                 region_integral: str = "exact", method: str = "newton", quadrature_nodes: int = 16) -> None:
         self.mc = float(mc)
         self.delta_m = float(delta_m)
         self.region = as_region(region) if region is not None else None
@@ -239,7 +384,17 @@ class ETAS:
         self.earth_radius_km = float(earth_radius_km)
         self.theta0 = {**DEFAULT_THETA0, **(theta0 or {})}
         self.max_iter = int(max_iter)
-        self.tol = float(tol)
+        if region_integral not in ("exact", "plane"):
+            raise ETASError(f"region_integral must be 'exact' or 'plane', got {region_integral!r}")
+        if method not in ("newton", "em-reference"):
+            raise ETASError(f"method must be 'newton' or 'em-reference', got {method!r}")
+        if method == "em-reference" and region_integral == "exact" and self.spatial:
+            raise ETASError("method='em-reference' reproduces the reference implementation, which integrates "
+                            "the spatial kernel over the infinite plane: use region_integral='plane'")
+        self.region_integral = region_integral
+        self.method = method
+        self.quadrature_nodes = int(quadrature_nodes)
+        self.tol = float(tol) if tol is not None else (1e-3 if method == "em-reference" else 1e-5)
         self.accelerate = bool(accelerate)
         self.fixed = dict(fixed or {})
         unknown = set(self.fixed) - set(PARAMETER_NAMES[1:])
@@ -247,6 +402,11 @@ class ETAS:
             raise ETASError(f"cannot fix {sorted(unknown)}; fixable: {list(PARAMETER_NAMES[1:])}")
         self.theta0.update(self.fixed)
         self.params_: ETASParameters | None = None
+        self.background = None
+
+    @property
+    def _exact(self) -> bool:
+        return self.spatial and self.region_integral == "exact"
 
     # ------------------------------------------------------------------ preparation
     @property
@@ -259,7 +419,8 @@ class ETAS:
             if col not in catalog.columns:
                 raise ETASError(f"catalog has no {col!r} column")
         cat = catalog[(catalog["time"] >= auxiliary_start) & (catalog["time"] < end)].copy()
-        cat["magnitude"] = round_half_up(cat["magnitude"].to_numpy(), self.delta_m) if self.delta_m > 0 \
+        cat["magnitude"] = round_half_up(cat["magnitude"].to_numpy(), self.delta_m,
+                                         exact_halves=self.method != "em-reference") if self.delta_m > 0 \
             else cat["magnitude"]
         cat = cat[cat["magnitude"] >= self.mc - 1e-9]
         if self.spatial:
@@ -276,7 +437,7 @@ class ETAS:
         return self._events(catalog, _utc(start), _utc(end))
 
     def _prepare(self, catalog: pd.DataFrame, auxiliary_start, start, end, min_targets: int = 50) -> _Prepared:
-        from scipy.spatial import cKDTree
+        from quakelab.models import _kernels as K
 
         t_aux, t_start, t_end = (_utc(auxiliary_start), _utc(start), _utc(end))
         if not t_aux <= t_start < t_end:
@@ -300,87 +461,153 @@ class ETAS:
                             f"{min_targets} are needed to fit ETAS")
         lat = np.radians(cat["latitude"].to_numpy(dtype=float))
         lon = np.radians(cat["longitude"].to_numpy(dtype=float))
-        mprime = cat["magnitude"].to_numpy(dtype=float) - self.m_ref
+        mags = cat["magnitude"].to_numpy(dtype=float)
+        mprime = mags - self.m_ref
         n = len(cat)
-        target_rows = np.flatnonzero(is_target)
+        first_target = int(np.argmax(is_target))  # times are sorted: the targets are a suffix
+        max_lag = math.inf if self.max_lag_days is None else float(self.max_lag_days)
+        empty_i = np.zeros(1, dtype=np.int64)
         if self.spatial:
-            xyz = np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
-            xyz *= self.earth_radius_km
             if self.coppersmith_multiplier is None:
                 radius = np.full(n, math.pi * self.earth_radius_km)
             else:
-                radius = np.minimum(coppersmith_ssrl_km(cat["magnitude"].to_numpy()) * self.coppersmith_multiplier,
+                radius = np.minimum(coppersmith_ssrl_km(mags) * self.coppersmith_multiplier,
                                     math.pi * self.earth_radius_km)
-            chord = 2 * self.earth_radius_km * np.sin(radius / (2 * self.earth_radius_km)) * (1 + 1e-9)
-            tree = cKDTree(xyz[target_rows])
-            hits = tree.query_ball_point(xyz, r=chord, return_sorted=False)
-            lengths = np.fromiter((len(h) for h in hits), dtype=np.int64, count=n)
-            src = np.repeat(np.arange(n, dtype=np.int64), lengths)
-            tgt = target_rows[np.concatenate([np.asarray(h, dtype=np.int64) for h in hits])] if lengths.sum() \
-                else np.empty(0, dtype=np.int64)
-            keep = t[tgt] > t[src]
-            src, tgt = src[keep], tgt[keep]
-            dphi = lat[tgt] - lat[src]
-            dlmb = lon[tgt] - lon[src]
-            h = np.sin(dphi / 2) ** 2 + np.cos(lat[src]) * np.cos(lat[tgt]) * np.sin(dlmb / 2) ** 2
-            r2 = (2 * self.earth_radius_km * np.arcsin(np.sqrt(np.clip(h, 0, 1)))) ** 2
-            keep = r2 <= radius[src] ** 2
-            src, tgt, r2 = src[keep], tgt[keep], r2[keep]
+            # magnitude classes (one radius each) and a lat/lon cell index per class of cell size ~ radius
+            cls_radius, cls_of = np.unique(radius, return_inverse=True)
+            cls_cell = np.maximum(cls_radius / self.earth_radius_km, 1e-5)
+            cls_nlat = (np.floor(math.pi / cls_cell) + 1).astype(np.int64)
+            cls_nlon = (np.floor(2 * math.pi / cls_cell) + 1).astype(np.int64)
+            cls_offset = np.concatenate([[0], np.cumsum(cls_nlat * cls_nlon)[:-1]]).astype(np.int64)
+            cell = cls_cell[cls_of]
+            ilat = np.minimum(np.floor((lat + math.pi / 2) / cell).astype(np.int64), cls_nlat[cls_of] - 1)
+            ilon = np.minimum(np.floor((lon + math.pi) / cell).astype(np.int64), cls_nlon[cls_of] - 1)
+            key = cls_offset[cls_of] + ilat * cls_nlon[cls_of] + ilon
+            perm = np.argsort(key, kind="stable").astype(np.int64)  # stable: time order within a cell
+            skey = key[perm]
+            ukeys, ustart = np.unique(skey, return_index=True)
+            uend = np.append(ustart[1:], skey.size).astype(np.int64)
+            del key, skey, ilat, ilon, cell
+            args = (t, lat, lon, cls_radius, cls_cell, cls_nlat, cls_nlon, cls_offset, ukeys,
+                    ustart.astype(np.int64), uend, perm, first_target, max_lag, self.earth_radius_km)
+            counts = K.spatial_pairs(*args, False, empty_i, np.zeros(1, np.int32), np.zeros(1, np.float32))
+            ptr = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(counts, out=ptr[first_target + 1:])
+            src = np.empty(int(ptr[-1]), dtype=np.int32)
+            r2 = np.empty(int(ptr[-1]), dtype=np.float32)
+            K.spatial_pairs(*args, True, ptr, src, r2)
+            lo = hi = empty_i
+            implicit = False
+            keep_radius = radius if self.coppersmith_multiplier is not None else None
         else:
-            radius = None
-            # all earlier events, optionally limited in lag: pairs from sorted times
-            starts = np.zeros(len(target_rows), dtype=np.int64)
-            if self.max_lag_days is not None:
-                starts = np.searchsorted(t, t[target_rows] - self.max_lag_days, side="left")
-            ends = np.searchsorted(t, t[target_rows], side="left")
-            counts = ends - starts
-            if counts.sum() > 50_000_000:
-                raise ETASError(f"{counts.sum():,} source-target pairs: too many for the temporal model without "
-                                "a time truncation; pass max_lag_days (e.g. 365)")
-            tgt = np.repeat(target_rows, counts)
-            offs = np.repeat(starts - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
-            src = np.arange(counts.sum()) + offs
-            r2 = np.zeros(0)
-        dt = t[tgt] - t[src]
-        if self.max_lag_days is not None and self.spatial:
-            keep = dt <= self.max_lag_days
-            src, tgt, dt, r2 = src[keep], tgt[keep], dt[keep], r2[keep]
-        order = np.argsort(tgt, kind="stable")
-        src, tgt, dt = src[order], tgt[order], dt[order]
-        r2 = r2[order] if self.spatial else np.zeros(src.size)
-        keep_radius = radius if (self.spatial and self.coppersmith_multiplier is not None) else None
+            ptr = empty_i
+            src = np.zeros(1, dtype=np.int32)
+            r2 = np.zeros(1, dtype=np.float32)
+            lo = np.searchsorted(t, t - max_lag, side="left").astype(np.int64)
+            hi = np.searchsorted(t, t, side="left").astype(np.int64)
+            implicit = True
+            keep_radius = None
+        if self._exact:
+            qptr, qcoef, qr2 = region_ray_table(self.region, np.degrees(lat), np.degrees(lon),
+                                                nodes=self.quadrature_nodes, earth_radius_km=self.earth_radius_km)
+        else:
+            qptr, qcoef, qr2 = empty_i, np.zeros(1), np.zeros(1)
         return _Prepared(t=t, lat_rad=lat, lon_rad=lon, mprime=mprime, is_target=is_target,
-                         src=src.astype(np.int64), tgt=tgt.astype(np.int64), dt=dt, r2=r2, t_start=float(t0),
-                         t_end=float(t1), event_id=cat["event_id"].astype(str).to_numpy() if "event_id" in cat
-                         else np.arange(n).astype(str), radius_km=keep_radius)
+                         first_target=first_target, ptr=ptr, src=src, r2=r2, lo=lo, hi=hi, implicit=implicit,
+                         t_start=float(t0), t_end=float(t1),
+                         event_id=cat["event_id"].astype(str).to_numpy() if "event_id" in cat
+                         else np.arange(n).astype(str), radius_km=keep_radius, qptr=qptr, qcoef=qcoef, qr2=qr2)
 
-    # ------------------------------------------------------------------ likelihood pieces
-    def _expected_aftershocks(self, theta8: np.ndarray, prep: _Prepared) -> np.ndarray:
-        """G_j: expected number of aftershocks of every event inside the target window (full plane)."""
-        from quakelab.models._kernels import time_integrals
+    # ------------------------------------------------------------------ likelihood
+    def _compensator(self, theta: np.ndarray, prep: _Prepared, want_grad: bool) -> tuple[float, np.ndarray,
+                                                                                      np.ndarray]:
+        """Sum of G_j (expected aftershocks of each source in the window and region), its gradient, G_j."""
+        from quakelab.models._kernels import compensator_pass
 
-        log10_k0, a, log10_c, omega, log10_tau, log10_d, gamma, rho = theta8
-        k0, c, tau, d = 10**log10_k0, 10**log10_c, 10**log10_tau, 10**log10_d
-        x0 = np.clip(prep.t_start - prep.t, 0, None)
-        x1 = prep.t_end - prep.t
-        tint = time_integrals(c, omega, tau, x0, x1)
-        g = k0 * np.exp(a * prep.mprime) * tint
+        _, log10_k0, a, log10_c, omega, log10_tau, log10_d, gamma, rho = (float(v) for v in theta)
+        expected = np.empty(prep.t.size)
+        total, grad = compensator_pass(prep.t, prep.mprime, prep.t_start, prep.t_end, 10**log10_k0, a,
+                                       10**log10_c, omega, 10**log10_tau, 10**log10_d, gamma, rho, self.spatial,
+                                       self._exact, prep.qptr, prep.qcoef, prep.qr2, want_grad, expected,
+                                       _n_threads())
+        return total, grad, expected
+
+    def _evaluate(self, theta: np.ndarray, prep: _Prepared, mode: int = 0) -> tuple[float, np.ndarray,
+                                                                                  np.ndarray | None, np.ndarray]:
+        """Log-likelihood (mode 0), its gradient (1) and Hessian (2), and the intensity at every target.
+
+        The Hessian of the pair sums is analytic; that of the expected-count term is a central difference
+        of its analytic gradient (one pass over sources per parameter, no pair sums).
+        """
+        from quakelab.models._kernels import target_pass
+
+        log10_mu, log10_k0, a, log10_c, omega, log10_tau, log10_d, gamma, rho = (float(v) for v in theta)
+        mu = 10**log10_mu
+        prod = 10**log10_k0 * np.exp(a * prep.mprime)
+        big_d = 10**log10_d * np.exp(gamma * prep.mprime)
+        lam = np.empty(prep.t.size - prep.first_target)
+        sumlog, g_pairs, h_pairs = target_pass(prep.first_target, prep.ptr, prep.src, prep.r2, prep.lo, prep.hi,
+                                               prep.implicit, prep.t, prep.mprime, prod, big_d, mu, 10**log10_c,
+                                               omega, 10**log10_tau, rho, self.spatial, mode, lam, _n_threads())
+        background = mu * self.area_km2 * (prep.t_end - prep.t_start)
+        comp, g_comp, _ = self._compensator(theta, prep, mode >= 1)
+        ll = float(sumlog - background - comp)
+        if mode == 0:
+            return ll, np.zeros(9), None, lam
+        grad = g_pairs - g_comp
+        grad[0] -= background * _LN10
+        if mode == 1:
+            return ll, grad, None, lam
+        hess = h_pairs.copy()
+        hess[0, 0] -= background * _LN10**2
+        step = 1e-4
+        for k in self._free_indices():
+            if k == 0:
+                continue
+            e = np.zeros(9)
+            e[k] = step
+            gp = self._compensator(theta + e, prep, True)[1]
+            gm = self._compensator(theta - e, prep, True)[1]
+            hess[:, k] -= (gp - gm) / (2 * step)
         if self.spatial:
-            g = g * math.pi / (rho * (d * np.exp(gamma * prep.mprime)) ** rho)
-        return g
+            # the spatial block (log10_d, gamma, rho) from central differences of the analytic gradient
+            for k in (6, 7, 8):
+                if k not in self._free_indices():
+                    continue
+                e = np.zeros(9)
+                e[k] = step
+                col = (self._evaluate(theta + e, prep, 1)[1] - self._evaluate(theta - e, prep, 1)[1]) / (2 * step)
+                hess[:, k] = col
+                hess[k, :] = col
+        hess = 0.5 * (hess + hess.T)
+        return ll, grad, hess, lam
 
-    def _mstep(self, theta: np.ndarray, prep: _Prepared, prob: np.ndarray, l_hat: np.ndarray,
+    def _free_indices(self) -> list[int]:
+        n_par = 9 if self.spatial else 6
+        return [k for k in range(n_par) if PARAMETER_NAMES[k] not in self.fixed]
+
+    def _loglik(self, theta: np.ndarray, prep: _Prepared) -> float:
+        """Log-likelihood of the targets (with the fit's pair truncation and region integral)."""
+        return self._evaluate(np.asarray(theta, dtype=float), prep, 0)[0]
+
+    def _expected_aftershocks(self, theta8: np.ndarray, prep: _Prepared) -> np.ndarray:
+        """G_j: expected number of aftershocks of every event inside the target window (and region)."""
+        return self._compensator(np.concatenate([[0.0], theta8]), prep, False)[2]
+
+    # ------------------------------------------------------------------ reference EM (lmizrahi/etas)
+    def _mstep(self, theta: np.ndarray, prep: _Prepared, pairs: tuple, prob: np.ndarray, l_hat: np.ndarray,
                n_hat: float) -> np.ndarray:
-        """Closed-form mu, then L-BFGS-B on the expected complete-data log-likelihood (analytic gradient)."""
+        """Reference M-step: closed-form mu, then L-BFGS-B on the reference's complete-data objective."""
         from scipy.special import gammaln
 
         from quakelab.models._kernels import mstep_pair_sums, time_integrals_with_derivatives, upper_gamma
 
+        src, _, dt, r2 = pairs
         area, length = self.area_km2, prep.t_end - prep.t_start
         mu_hat = n_hat / (area * length)
         p_total = float(prob.sum())
-        m_src_weight = float(np.dot(l_hat, prep.mprime))  # sum_ij P_ij m'_j
-        dt_weight = float(np.dot(prob, prep.dt))
+        m_src_weight = float(np.dot(l_hat, prep.mprime))
+        dt_weight = float(np.dot(prob, dt))
         lg_sum = float(gammaln(l_hat + 1).sum())
         spatial = self.spatial
         ln10 = math.log(10)
@@ -401,9 +628,8 @@ class ETAS:
             log10_k0, a, log10_c, omega, log10_tau, log10_d, gamma, rho = th
             c, tau, d = 10**log10_c, 10**log10_tau, 10**log10_d
             big_d = d * np.exp(gamma * mp)
-            s1, s2, s3, s4, s5 = mstep_pair_sums(prob, prep.src, prep.dt, prep.r2, big_d, mp, c, spatial)
+            s1, s2, s3, s4, s5 = mstep_pair_sums(prob, src, dt, r2, big_d, mp, c, spatial)
             grad = np.zeros(8)
-            # pair part: sum P [-(1+omega) log(dt+c) - dt/tau - (1+rho) log(r2 + D)]
             total = -(1 + omega) * s1 - dt_weight / tau - ((1 + rho) * s3 if spatial else 0.0)
             grad[2] = -(1 + omega) * s2 * c * ln10
             grad[3] = -s1
@@ -412,7 +638,6 @@ class ETAS:
                 grad[5] = -(1 + rho) * s4 * ln10
                 grad[6] = -(1 + rho) * s5
                 grad[7] = -s3
-            # per-source part: sum_j l_j log G_j - G_j - log(l_j!)
             tv, dc, dtau, dom = time_integrals_with_derivatives(c, omega, tau, x0, x1, 1e-6)
             log_g = log10_k0 * ln10 + a * mp + np.log(tv)
             if spatial:
@@ -429,7 +654,6 @@ class ETAS:
                 grad[5] += -rho * ln10 * w.sum()
                 grad[6] += -rho * np.dot(w, mp)
                 grad[7] += np.dot(w, -1.0 / rho - np.log(big_d))
-            # scalar part (cheap): numerical gradient
             total += scalar_terms(th)
             h = 1e-7
             for k in (2, 3, 4, 5, 6, 7):
@@ -445,82 +669,35 @@ class ETAS:
         res = optimize.minimize(objective, x0=np.clip(theta[1:], [b[0] for b in bounds], [b[1] for b in bounds]),
                                 jac=True, method="L-BFGS-B", bounds=bounds,
                                 options={"maxiter": 500, "ftol": 1e-10, "gtol": 1e-6})
-        self._mstep_evals = getattr(self, "_mstep_evals", 0) + res.nfev
         return np.concatenate([[math.log10(mu_hat)], res.x])
 
-    def _estep(self, theta: np.ndarray, prep: _Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    def _estep_pairs(self, theta: np.ndarray, prep: _Prepared, pairs: tuple) -> tuple[np.ndarray, np.ndarray,
+                                                                                      float]:
         from quakelab.models._kernels import pair_triggering
 
+        src, tgt, dt, r2 = pairs
         log10_mu, log10_k0, a, log10_c, omega, log10_tau, log10_d, gamma, rho = theta
         mu = 10**log10_mu
-        g = pair_triggering(prep.src, prep.dt, prep.r2, prep.mprime, 10**log10_k0, a, 10**log10_c, omega,
+        g = pair_triggering(src, dt, r2, prep.mprime, 10**log10_k0, a, 10**log10_c, omega,
                             10**log10_tau, 10**log10_d, gamma, rho, self.spatial)
         n = prep.t.size
-        lam = mu + np.bincount(prep.tgt, weights=g, minlength=n)
-        prob = g / lam[prep.tgt]
-        l_hat = np.bincount(prep.src, weights=prob, minlength=n)
-        p0 = np.where(prep.is_target, mu / lam, 0.0)
-        return prob, l_hat, p0, float(p0.sum())
+        lam = mu + np.bincount(tgt, weights=g, minlength=n)
+        prob = g / lam[tgt]
+        l_hat = np.bincount(src, weights=prob, minlength=n)
+        n_hat = float(np.sum(mu / lam[prep.is_target]))
+        return prob, l_hat, n_hat
 
-    def _loglik(self, theta: np.ndarray, prep: _Prepared) -> float:
-        """Log-likelihood of the targets with the fit's pair truncation."""
-        from quakelab.models._kernels import pair_triggering
-
-        log10_mu, log10_k0, a, log10_c, omega, log10_tau, log10_d, gamma, rho = theta
-        mu = 10**log10_mu
-        g = pair_triggering(prep.src, prep.dt, prep.r2, prep.mprime, 10**log10_k0, a, 10**log10_c, omega,
-                            10**log10_tau, 10**log10_d, gamma, rho, self.spatial)
-        lam = mu + np.bincount(prep.tgt, weights=g, minlength=prep.t.size)
-        return float(np.sum(np.log(lam[prep.is_target])) - mu * self.area_km2 * (prep.t_end - prep.t_start)
-                     - self._expected_aftershocks(theta[1:], prep).sum())
-
-    # ------------------------------------------------------------------ public API
-    def fit(self, catalog: pd.DataFrame, *, auxiliary_start, start, end, standard_errors: bool = True,
-            verbose: bool = False) -> ETAS:
-        """Fit by expectation–maximisation.
-
-        Events in ``[auxiliary_start, start)`` trigger but are not targets; events in ``[start, end)``
-        are targets and sources (EarthquakeNPP / Mizrahi et al. 2021 convention).
-
-        Parameters
-        ----------
-        catalog : pandas.DataFrame
-            Canonical catalog (events outside the region or below ``mc`` are ignored).
-        auxiliary_start, start, end : time-like
-            Auxiliary history start, target window start and end (UTC).
-        standard_errors : bool, default True
-            Compute standard errors from a numerical Hessian of the log-likelihood.
-        verbose : bool, default False
-            Print one line per EM iteration.
-
-        Returns
-        -------
-        ETAS
-            ``self``, fitted.
-
-        Raises
-        ------
-        ETASError
-            Before any heavy work, for an empty or too small target set or bad windows.
-        ETASConvergenceError
-            When EM does not converge within ``max_iter`` iterations.
-        """
-        t0 = _time.perf_counter()
-        prep = self._prepare(catalog, auxiliary_start, start, end)
-        t_prep = _time.perf_counter() - t0
-        target_mags = prep.mprime[prep.is_target] + self.m_ref
-        self.beta_ = estimate_beta(target_mags, self.mc, self.delta_m)
-        theta = np.array([self.theta0[n] for n in PARAMETER_NAMES], dtype=float)
-        if not self.spatial:
-            theta[0] = math.log10(max(prep.is_target.sum() / (2 * (prep.t_end - prep.t_start)), 1e-10))
-        history: list[float] = []
+    def _fit_em_reference(self, theta: np.ndarray, prep: _Prepared, verbose: bool) -> tuple[np.ndarray, int,
+                                                                                           list[float]]:
+        pairs = prep.expanded()
         lo = np.array([PARAMETER_BOUNDS[n][0] for n in PARAMETER_NAMES])
         hi = np.array([PARAMETER_BOUNDS[n][1] for n in PARAMETER_NAMES])
 
         def em_step(th: np.ndarray) -> np.ndarray:
-            prob, l_hat, _, n_hat = self._estep(th, prep)
-            return self._mstep(th, prep, prob, l_hat, n_hat)
+            prob, l_hat, n_hat = self._estep_pairs(th, prep, pairs)
+            return self._mstep(th, prep, pairs, prob, l_hat, n_hat)
 
+        history: list[float] = []
         diff = math.inf
         it = 0
         while diff >= self.tol:
@@ -531,15 +708,12 @@ class ETAS:
                     f"EM did not converge in {self.max_iter} iterations (last summed change {diff:.3g} >= "
                     f"tol {self.tol}); last parameters: {state['params']}", state)
             if self.accelerate and diff < 1.0:
-                # SQUAREM (Varadhan & Roland 2008, scheme S3): two EM steps, an extrapolation, and a
-                # stabilising EM step; fall back to the plain step when the likelihood would drop.
                 th1 = em_step(theta)
                 th2 = em_step(th1)
                 r = th1 - theta
                 v = th2 - th1 - r
                 nv = float(np.linalg.norm(v))
-                alpha = -float(np.linalg.norm(r)) / nv if nv > 0 else -1.0
-                alpha = min(alpha, -1.0)
+                alpha = min(-float(np.linalg.norm(r)) / nv if nv > 0 else -1.0, -1.0)
                 th_x = np.clip(theta - 2 * alpha * r + alpha**2 * v, lo, hi)
                 if alpha < -1.0 and self._loglik(th_x, prep) < self._loglik(th2, prep):
                     th_x = th2
@@ -554,24 +728,170 @@ class ETAS:
             history.append(diff)
             if verbose:
                 print(f"EM iteration {it}: change {diff:.3g}")
-        prob, l_hat, p0, n_hat = self._estep(theta, prep)
+        return theta, it, history
+
+    # ------------------------------------------------------------------ Newton fit of the exact likelihood
+    def _fit_newton(self, theta: np.ndarray, prep: _Prepared, verbose: bool) -> tuple[np.ndarray, int,
+                                                                                     list[float]]:
+        """Newton ascent of the log-likelihood inside the parameter bounds, with a line search.
+
+        Each step uses the analytic gradient and Hessian on the free parameters (not fixed, not held at
+        a bound by their gradient); where the Hessian is not negative definite its eigenvalues are
+        replaced by their absolute values (so the step still ascends with a sensible scale), steps are
+        capped at one unit per parameter, and halved until the log-likelihood rises. Converged when the
+        log-likelihood rose by less than ``tol`` and a Newton step predicts a gain below ``tol``.
+        """
+        lo = np.array([PARAMETER_BOUNDS[n][0] for n in PARAMETER_NAMES])
+        hi = np.array([PARAMETER_BOUNDS[n][1] for n in PARAMETER_NAMES])
+        if not self.spatial:
+            hi[0] = 5.0  # mu in events per day, not per km² per day
+        free = np.zeros(9, dtype=bool)
+        free[self._free_indices()] = True
+        theta = np.clip(theta, lo, hi)
+        ll, grad, hess, _ = self._evaluate(theta, prep, 2)
+        if not np.isfinite(ll):
+            raise ETASError("the log-likelihood is not finite at the starting parameters; pass theta0")
+        history: list[float] = []
+        it = 0
+        change = math.inf
+        small = 0
+        while True:
+            act = free & ~((theta <= lo + 1e-12) & (grad < 0)) & ~((theta >= hi - 1e-12) & (grad > 0))
+            idx = np.flatnonzero(act)
+            a_mat = -hess[np.ix_(idx, idx)]
+            g_act = grad[idx]
+            evals, evecs = np.linalg.eigh(a_mat)
+            floor = max(float(np.max(np.abs(evals))) * 1e-10, 1e-12)
+            mod = np.maximum(np.abs(evals), floor)
+            step = evecs @ ((evecs.T @ g_act) / mod)
+            gain = 0.5 * float(g_act @ step)
+            small = small + 1 if change < self.tol else 0
+            if small and (gain < self.tol or small >= 3):
+                # the log-likelihood stopped rising and a Newton step predicts no more (or it stopped
+                # rising three times running: a flat direction where the quadratic model is poor)
+                break
+            if it >= self.max_iter:
+                state = {"iteration": it, "params": dict(zip(PARAMETER_NAMES, theta, strict=True)),
+                         "last_change": change, "gradient": dict(zip(PARAMETER_NAMES, grad, strict=True))}
+                raise ETASConvergenceError(
+                    f"the fit did not converge in {self.max_iter} iterations (last log-likelihood change "
+                    f"{change:.3g}, tol {self.tol}); last parameters: {state['params']}", state)
+            big = float(np.max(np.abs(step)))
+            if big > 1.0:
+                step = step / big
+            alpha = 1.0
+            accepted = False
+            for _ in range(40):
+                trial = theta.copy()
+                trial[idx] += alpha * step
+                trial = np.clip(trial, lo, hi)
+                ll_t = self._evaluate(trial, prep, 0)[0]
+                if np.isfinite(ll_t) and ll_t >= ll:
+                    accepted = True
+                    break
+                alpha *= 0.5
+            it += 1
+            if not accepted:  # no ascent along the step: the maximum to machine precision
+                history.append(0.0)
+                break
+            change = ll_t - ll
+            theta = trial
+            ll, grad, hess, _ = self._evaluate(theta, prep, 2)
+            history.append(change)
+            if verbose:
+                print(f"Newton iteration {it}: log-likelihood {ll:.6f} (+{change:.3g}), step {alpha:g}")
+        return theta, it, history
+
+    # ------------------------------------------------------------------ public API
+    def fit(self, catalog: pd.DataFrame, *, auxiliary_start, start, end, standard_errors: bool = True,
+            verbose: bool = False) -> ETAS:
+        """Fit by maximum likelihood (or the reference EM, see ``method``).
+
+        Events in ``[auxiliary_start, start)`` trigger but are not targets; events in ``[start, end)``
+        are targets and sources (EarthquakeNPP / Mizrahi et al. 2021 convention).
+
+        Parameters
+        ----------
+        catalog : pandas.DataFrame
+            Canonical catalog (events outside the region or below ``mc`` are ignored).
+        auxiliary_start, start, end : time-like
+            Auxiliary history start, target window start and end (UTC).
+        standard_errors : bool, default True
+            Compute standard errors from the Hessian of the log-likelihood.
+        verbose : bool, default False
+            Print one line per iteration.
+
+        Returns
+        -------
+        ETAS
+            ``self``, fitted.
+
+        Raises
+        ------
+        ETASError
+            Before any heavy work, for an empty or too small target set or bad windows.
+        ETASConvergenceError
+            When the fit does not converge within ``max_iter`` iterations.
+        """
+        t0 = _time.perf_counter()
+        prep = self._prepare(catalog, auxiliary_start, start, end)
+        t_prep = _time.perf_counter() - t0
+        target_mags = prep.mprime[prep.is_target] + self.m_ref
+        self.beta_ = estimate_beta(target_mags, self.mc, self.delta_m)
+        theta = np.array([self.theta0[n] for n in PARAMETER_NAMES], dtype=float)
+        if not self.spatial:
+            theta[0] = math.log10(max(prep.is_target.sum() / (2 * (prep.t_end - prep.t_start)), 1e-10))
+        if self.method == "em-reference":
+            theta, it, history = self._fit_em_reference(theta, prep, verbose)
+        else:
+            theta, it, history = self._fit_newton(theta, prep, verbose)
+        ll, grad, hess, lam = self._evaluate(theta, prep, 2 if standard_errors else 1)
+        mu = 10 ** theta[0]
+        p0 = mu / lam
         self.params_ = ETASParameters.from_array(theta)
         self.branching_ratio_ = branching_ratio(self.params_, self.beta_, self.spatial)
         t_fit = _time.perf_counter() - t0
-        self.background_probability_ = pd.Series(p0[prep.is_target], index=prep.event_id[prep.is_target],
+        self.background_probability_ = pd.Series(p0, index=prep.event_id[prep.is_target],
                                                  name="background_probability")
-        self.log_likelihood_truncated_ = self._loglik(theta, prep)
-        self.std_errors_ = self._standard_errors(theta, prep) if standard_errors else {}
+        self.log_likelihood_truncated_ = ll
+        self.std_errors_ = self._standard_errors_from_hessian(hess) if standard_errors else {}
         self.fit_info_ = {
             "n_iterations": it, "n_targets": int(prep.is_target.sum()), "n_sources": int(prep.t.size),
-            "n_pairs": int(prep.src.size), "area_km2": self.area_km2, "beta": self.beta_,
-            "n_background_expected": n_hat, "prepare_s": round(t_prep, 3), "fit_s": round(t_fit, 3),
-            "total_s": round(_time.perf_counter() - t0, 3), "changes": history,
+            "n_pairs": prep.n_pairs, "area_km2": self.area_km2, "beta": self.beta_,
+            "n_background_expected": float(p0.sum()), "prepare_s": round(t_prep, 3), "fit_s": round(t_fit, 3),
+            "total_s": round(_time.perf_counter() - t0, 3), "changes": history, "method": self.method,
+            "region_integral": self.region_integral if self.spatial else "none",
+            "gradient_norm": self._active_gradient_norm(theta, grad),
+            "branching_ratio_in_region": self._branching_ratio_in_region(prep),
             **self._truncation_report(prep),
             "auxiliary_start": str(_utc(auxiliary_start)), "start": str(_utc(start)), "end": str(_utc(end)),
         }
-        self.log_likelihood_ = self.log_likelihood_truncated_
+        self.log_likelihood_ = ll
+        self._warn_if_supercritical()
         return self
+
+    def _active_gradient_norm(self, theta: np.ndarray, grad: np.ndarray) -> float:
+        """Largest gradient component over the free parameters not held at a bound by their gradient."""
+        out = 0.0
+        for k in self._free_indices():
+            lo, hi = PARAMETER_BOUNDS[PARAMETER_NAMES[k]]
+            if (theta[k] <= lo + 1e-12 and grad[k] < 0) or (theta[k] >= hi - 1e-12 and grad[k] > 0):
+                continue
+            out = max(out, abs(float(grad[k])))
+        return out
+
+    def _branching_ratio_in_region(self, prep: _Prepared) -> float:
+        """Mean over the fit's events of their expected direct aftershocks inside the region, all time."""
+        if not self.spatial:
+            return self.branching_ratio_
+        lat, lon = np.degrees(prep.lat_rad), np.degrees(prep.lon_rad)
+        mags = prep.mprime + self.m_ref
+        return float(np.mean(self.expected_direct_aftershocks(mags, lat, lon, region_integral=self.region_integral)))
+
+    def _warn_if_supercritical(self) -> None:
+        if self.branching_ratio_ >= 1:
+            warnings.warn(f"ETAS branching ratio {self.branching_ratio_:.3f} >= 1: the model is supercritical "
+                          "(every simulated sequence explodes)", ETASSupercriticalWarning, stacklevel=3)
 
     def _truncation_report(self, prep: _Prepared) -> dict[str, float]:
         """Spatial kernel mass outside the pair radius at the fitted parameters (0 without truncation).
@@ -588,23 +908,8 @@ class ETAS:
         return {"max_truncated_spatial_mass": float(frac.max()),
                 "mean_truncated_spatial_mass": float(np.sum(frac * w) / np.sum(w))}
 
-    def _standard_errors(self, theta: np.ndarray, prep: _Prepared) -> dict[str, float]:
-        k = theta.size
-        h = np.full(k, 1e-4)
-        f0 = self._loglik(theta, prep)
-        hess = np.zeros((k, k))
-        for i in range(k):
-            ei = np.zeros(k)
-            ei[i] = h[i]
-            fp, fm = self._loglik(theta + ei, prep), self._loglik(theta - ei, prep)
-            hess[i, i] = (fp - 2 * f0 + fm) / h[i] ** 2
-            for j in range(i + 1, k):
-                ej = np.zeros(k)
-                ej[j] = h[j]
-                val = (self._loglik(theta + ei + ej, prep) - self._loglik(theta + ei - ej, prep)
-                       - self._loglik(theta - ei + ej, prep) + self._loglik(theta - ei - ej, prep)) / (4 * h[i] * h[j])
-                hess[i, j] = hess[j, i] = val
-        idx = [i for i in (range(k) if self.spatial else range(6)) if PARAMETER_NAMES[i] not in self.fixed]
+    def _standard_errors_from_hessian(self, hess: np.ndarray) -> dict[str, float]:
+        idx = self._free_indices()
         sub = -hess[np.ix_(idx, idx)]
         try:
             cov = np.linalg.inv(sub)
@@ -620,19 +925,115 @@ class ETAS:
         """Fitted parameters with standard errors, as a table.
 
         ``at_bound`` flags estimates on a bound of the search range (poorly constrained by the data);
-        ``fixed`` marks parameters held at given values.
+        ``fixed`` marks parameters held at given values; ``supercritical`` (the same in every row, and in
+        ``attrs``) is True when the branching ratio is >= 1.
         """
-        self._check_fitted()
+        self.check_is_fitted()
         p = self.params_.to_dict()
         at_bound = {k: (k not in self.fixed and k != "log10_mu"
                         and min(abs(v - PARAMETER_BOUNDS[k][0]), abs(v - PARAMETER_BOUNDS[k][1])) < 1e-6)
                     for k, v in p.items()}
-        return pd.DataFrame({"value": p, "std_error": {k: self.std_errors_.get(k, math.nan) for k in p},
-                             "fixed": {k: k in self.fixed for k in p}, "at_bound": at_bound})
+        eta = float(getattr(self, "branching_ratio_", math.nan))
+        table = pd.DataFrame({"value": p, "std_error": {k: self.std_errors_.get(k, math.nan) for k in p},
+                              "fixed": {k: k in self.fixed for k in p}, "at_bound": at_bound,
+                              "supercritical": {k: bool(eta >= 1) for k in p}})
+        table.attrs["branching_ratio"] = eta
+        table.attrs["supercritical"] = bool(eta >= 1)
+        return table
 
-    def _check_fitted(self) -> None:
+    def check_is_fitted(self) -> None:
+        """Raise :class:`ETASError` unless the model has parameters (fitted or :meth:`set_params`)."""
         if self.params_ is None:
             raise ETASError("the model is not fitted: call fit(...) or set params_ first")
+
+    _check_fitted = check_is_fitted
+
+    def productivity(self, magnitudes: np.ndarray | float) -> np.ndarray:
+        """``k0 e^{a (m - m_ref)}``: the magnitude factor of the triggering kernel.
+
+        Parameters
+        ----------
+        magnitudes : array or float
+            Source magnitudes.
+
+        Returns
+        -------
+        numpy.ndarray
+            Productivity per source (same shape).
+        """
+        self.check_is_fitted()
+        p = self.params_.natural
+        return p["k0"] * np.exp(p["a"] * (np.asarray(magnitudes, dtype=float) - self.m_ref))
+
+    def spatial_integral(self, magnitudes: np.ndarray | float, latitude: np.ndarray | float | None = None,
+                         longitude: np.ndarray | float | None = None, *,
+                         region_integral: str | None = None) -> np.ndarray:
+        """Integral (km²) of each source's spatial kernel ``(r² + D)^-(1+rho)``, ``D = d e^{gamma m'}``.
+
+        Parameters
+        ----------
+        magnitudes : array or float
+            Source magnitudes.
+        latitude, longitude : array or float, optional
+            Source locations (degrees); needed for ``region_integral="exact"``.
+        region_integral : {"exact", "plane"}, optional
+            Over the region polygon or the infinite plane (``pi / (rho D^rho)``); the model's setting
+            when None.
+
+        Returns
+        -------
+        numpy.ndarray
+            The integrals (ones for the temporal-only model).
+        """
+        self.check_is_fitted()
+        m = np.asarray(magnitudes, dtype=float)
+        if not self.spatial:
+            return np.ones_like(m)
+        p = self.params_.natural
+        big_d = p["d"] * np.exp(p["gamma"] * (m - self.m_ref))
+        mode = region_integral or self.region_integral
+        if mode == "plane":
+            return math.pi / (p["rho"] * big_d ** p["rho"])
+        if latitude is None or longitude is None:
+            raise ETASError("the exact region integral needs the sources' latitude and longitude")
+        lat, lon = np.broadcast_arrays(np.asarray(latitude, dtype=float), np.asarray(longitude, dtype=float))
+        big_d = np.broadcast_to(big_d, lat.shape)
+        out = region_kernel_integral(self.region, lat.ravel(), lon.ravel(), big_d.ravel(), p["rho"],
+                                     nodes=self.quadrature_nodes, earth_radius_km=self.earth_radius_km)
+        return out.reshape(lat.shape)
+
+    def expected_direct_aftershocks(self, magnitudes: np.ndarray | float, latitude: np.ndarray | float | None = None,
+                                    longitude: np.ndarray | float | None = None, *, start_lag_days: float = 0.0,
+                                    end_lag_days: float = math.inf, region_integral: str | None = None) -> np.ndarray:
+        """Expected number of direct aftershocks of each source between two lags after it.
+
+        ``productivity(m) * time integral over [start_lag, end_lag] * spatial_integral(...)`` (inside the
+        region with the exact integral, anywhere with ``"plane"``).
+
+        Parameters
+        ----------
+        magnitudes : array or float
+            Source magnitudes.
+        latitude, longitude : array or float, optional
+            Source locations (degrees); needed for the exact region integral.
+        start_lag_days, end_lag_days : float
+            Lag window after each source (days); all time by default.
+        region_integral : {"exact", "plane"}, optional
+            See :meth:`spatial_integral`.
+
+        Returns
+        -------
+        numpy.ndarray
+            Expected counts.
+        """
+        from quakelab.models._kernels import time_integral
+
+        self.check_is_fitted()
+        p = self.params_.natural
+        end = end_lag_days if math.isfinite(end_lag_days) else 1e12 * max(p["tau"], 1.0)
+        tint = float(time_integral(p["c"], p["omega"], p["tau"], float(start_lag_days), float(end)))
+        return self.productivity(magnitudes) * tint * self.spatial_integral(
+            magnitudes, latitude, longitude, region_integral=region_integral)
 
     # ------------------------------------------------------------------ simulation and forecasts
     def _history(self, history: pd.DataFrame | None, origin: pd.Timestamp) -> pd.DataFrame | None:
@@ -918,7 +1319,9 @@ class ETAS:
              "region": self.region.to_dict() if self.region else None,
              "coppersmith_multiplier": self.coppersmith_multiplier, "max_lag_days": self.max_lag_days,
              "earth_radius_km": self.earth_radius_km, "theta0": self.theta0, "max_iter": self.max_iter,
-             "tol": self.tol, "accelerate": self.accelerate, "fixed": self.fixed}
+             "tol": self.tol, "accelerate": self.accelerate, "fixed": self.fixed,
+             "region_integral": self.region_integral, "method": self.method,
+             "quadrature_nodes": self.quadrature_nodes}
         if self.params_ is not None:
             d["params"] = self.params_.to_dict()
             for attr in ("beta_", "branching_ratio_", "log_likelihood_", "std_errors_", "fit_info_"):
@@ -943,7 +1346,9 @@ class ETAS:
         m = cls(d["mc"], delta_m=d["delta_m"], region=region, spatial=d["spatial"], m_ref=d["m_ref"],
                 coppersmith_multiplier=d["coppersmith_multiplier"], max_lag_days=d["max_lag_days"],
                 earth_radius_km=d["earth_radius_km"], theta0=d["theta0"], max_iter=d["max_iter"], tol=d["tol"],
-                accelerate=d.get("accelerate", True), fixed=d.get("fixed"))
+                accelerate=d.get("accelerate", True), fixed=d.get("fixed"),
+                region_integral=d.get("region_integral", "plane"), method=d.get("method", "newton"),
+                quadrature_nodes=d.get("quadrature_nodes", 16))
         if "params" in d:
             m.params_ = ETASParameters(**d["params"])
             for attr in ("beta", "branching_ratio", "log_likelihood", "std_errors", "fit_info"):
@@ -975,5 +1380,5 @@ def time_integral_python(c: float, omega: float, tau: float, x0: float, x1: floa
 
 
 
-__all__ = ["ETAS", "ETASConvergenceError", "ETASError", "ETASParameters", "PARAMETER_NAMES", "branching_ratio",
-           "estimate_beta"]
+__all__ = ["ETAS", "ETASConvergenceError", "ETASError", "ETASParameters", "ETASSupercriticalWarning",
+           "PARAMETER_NAMES", "branching_ratio", "estimate_beta", "region_kernel_integral", "region_ray_table"]

@@ -45,9 +45,16 @@ def main() -> None:
     for day in (1, 2, 3, 5, 7):
         start = M71.time + pd.Timedelta(days=day)
         t0 = time.perf_counter()
-        fc = aftershock_forecast(M71, cat[cat["time"] < start], start, models=models if day == 1 else models[:3],
-                                 n_simulations=args.n_simulations, seed=1, etas_model=regional,
-                                 etas_fit=args.etas_fit)
+        fc = aftershock_forecast(
+            M71,
+            cat[cat["time"] < start],
+            start,
+            models=models if day == 1 else models[:3],
+            n_simulations=args.n_simulations,
+            seed=1,
+            etas_model=regional,
+            etas_fit=args.etas_fit,
+        )
         cmp = compare_with_observed(fc, cat).assign(start_day=day)
         rows.append(cmp)
         if day == 1:
@@ -61,8 +68,21 @@ def main() -> None:
                 print(m.key, m.notes)
             day1 = cmp[cmp["window"].isin(["1 Day", "1 Week"])]
             print("\n1-day-after product beside what happened next (complete windows):")
-            print(day1[day1["complete_window"]][["model", "window", "magnitude", "probability", "median", "q025",
-                                                 "q975", "observed", "inside"]].to_string(index=False))
+            print(
+                day1[day1["complete_window"]][
+                    [
+                        "model",
+                        "window",
+                        "magnitude",
+                        "probability",
+                        "median",
+                        "q025",
+                        "q975",
+                        "observed",
+                        "inside",
+                    ]
+                ].to_string(index=False)
+            )
         print(f"start +{day} d: {time.perf_counter() - t0:.1f} s")
     allc = pd.concat(rows)
     allc = allc[allc["complete_window"]]

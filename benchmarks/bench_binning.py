@@ -54,28 +54,47 @@ def before(cat: pd.DataFrame) -> dict:
     region = Region.from_bbox(*REGION)
     model = PoissonModel(MC, region, delta_m=DM).fit(cat, start=FIT[0], end=FIT[1])
     t0, t1 = pd.Timestamp(FIT[0], tz="UTC"), pd.Timestamp(FIT[1], tz="UTC")
-    raw = cat[(cat["time"] >= t0) & (cat["time"] < t1) & (cat["magnitude"] >= MC)
-              & region.contains(cat["longitude"].to_numpy(), cat["latitude"].to_numpy())]["magnitude"].to_numpy()
+    raw = cat[
+        (cat["time"] >= t0)
+        & (cat["time"] < t1)
+        & (cat["magnitude"] >= MC)
+        & region.contains(cat["longitude"].to_numpy(), cat["latitude"].to_numpy())
+    ]["magnitude"].to_numpy()
     b = np.log10(np.e) / (raw.mean() - (MC - DM / 2))  # the previous b_value on raw magnitudes
     mags = np.round(np.arange(MC, MAX_M + 1e-9, DM), 10)
     lon = np.round(np.arange(REGION[0], REGION[1], 0.1) + 0.05, 10)
     lat = np.round(np.arange(REGION[2], REGION[3], 0.1) + 0.05, 10)
-    template = xr.Dataset({"expected_count": (("magnitude", "latitude", "longitude"),
-                                              np.zeros((mags.size, lat.size, lon.size)))},
-                          coords={"magnitude": mags, "latitude": lat, "longitude": lon},
-                          attrs={"start": TEST[0], "end": TEST[1], "cell_deg": 0.1})
+    template = xr.Dataset(
+        {
+            "expected_count": (
+                ("magnitude", "latitude", "longitude"),
+                np.zeros((mags.size, lat.size, lon.size)),
+            )
+        },
+        coords={"magnitude": mags, "latitude": lat, "longitude": lon},
+        attrs={"start": TEST[0], "end": TEST[1], "cell_deg": 0.1},
+    )
     ds = poisson_grid(template, model.mu_, region=region, b_value=b, name="Poisson (before)")
     fc = to_pycsep_forecast(ds)
-    test = cat[(cat["time"] >= pd.Timestamp(TEST[0], tz="UTC")) & (cat["time"] < pd.Timestamp(TEST[1], tz="UTC"))]
+    test = cat[
+        (cat["time"] >= pd.Timestamp(TEST[0], tz="UTC")) & (cat["time"] < pd.Timestamp(TEST[1], tz="UTC"))
+    ]
     pcat = to_pycsep_catalog(test, fc)
     m = pe.magnitude_test(fc, pcat, num_simulations=N_SIM, seed=0)
     n = pe.number_test(fc, pcat)
     obs25 = int((pcat.get_magnitudes() >= 2.5 - 1e-9).sum())
     exp25 = float(ds["expected_count"].sel(magnitude=slice(2.5 - 1e-9, None)).sum())
-    return {"beta": float(b * np.log(10)), "b": float(b), "m_test_quantile": float(m.quantile),
-            "n_test_delta1": float(n.quantile[0]), "n_test_delta2": float(n.quantile[1]),
-            "expected_total": float(fc.event_count), "observed_total": int(pcat.event_count),
-            "expected_m2_5": exp25, "observed_m2_5": obs25}
+    return {
+        "beta": float(b * np.log(10)),
+        "b": float(b),
+        "m_test_quantile": float(m.quantile),
+        "n_test_delta1": float(n.quantile[0]),
+        "n_test_delta2": float(n.quantile[1]),
+        "expected_total": float(fc.event_count),
+        "observed_total": int(pcat.event_count),
+        "expected_m2_5": exp25,
+        "observed_m2_5": obs25,
+    }
 
 
 def after(cat: pd.DataFrame, resolution: float = 0.01, fit: tuple[str, str] = FIT) -> dict:
@@ -93,26 +112,43 @@ def after(cat: pd.DataFrame, resolution: float = 0.01, fit: tuple[str, str] = FI
     n = pe.number_test(fc, pcat)
     obs25 = int((pcat.get_magnitudes() >= 2.5 - 1e-9).sum())
     exp25 = float(ds.quake.at_least(2.5).sum())
-    return {"beta": model.beta_, "b": model.beta_ / np.log(10), "m_test_quantile": float(m.quantile),
-            "n_test_delta1": float(n.quantile[0]), "n_test_delta2": float(n.quantile[1]),
-            "expected_total": float(fc.event_count), "observed_total": int(pcat.event_count),
-            "expected_m2_5": exp25, "observed_m2_5": obs25}
+    return {
+        "beta": model.beta_,
+        "b": model.beta_ / np.log(10),
+        "m_test_quantile": float(m.quantile),
+        "n_test_delta1": float(n.quantile[0]),
+        "n_test_delta2": float(n.quantile[1]),
+        "expected_total": float(fc.event_count),
+        "observed_total": int(pcat.event_count),
+        "expected_m2_5": exp25,
+        "observed_m2_5": obs25,
+    }
 
 
 def main() -> None:
     global MC
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
-    parser.add_argument("--mc", type=float, default=1.0, help="magnitude threshold (1.0: SanJac_10's; 1.3: Mc by "
-                        "maximum curvature + 0.2)")
+    parser.add_argument(
+        "--mc",
+        type=float,
+        default=1.0,
+        help="magnitude threshold (1.0: SanJac_10's; 1.3: Mc by maximum curvature + 0.2)",
+    )
     args = parser.parse_args()
     MC = args.mc
     cat = _load_catalog("qtm-sanjacinto")
-    rows = {"before": before(cat), "after": after(cat, 0.01), "rounded to 0.1 (half-filled)": after(cat, 0.1),
-            # check of the machinery: a model fitted on the test period itself must pass its M-test
-            "after, fitted on the test period": after(cat, 0.01, TEST)}
+    rows = {
+        "before": before(cat),
+        "after": after(cat, 0.01),
+        "rounded to 0.1 (half-filled)": after(cat, 0.1),
+        # check of the machinery: a model fitted on the test period itself must pass its M-test
+        "after, fitted on the test period": after(cat, 0.01, TEST),
+    }
     table = pd.DataFrame(rows).T
-    with pd.option_context("display.width", 250, "display.max_columns", 20, "display.float_format", "{:.4g}".format):
+    with pd.option_context(
+        "display.width", 250, "display.max_columns", 20, "display.float_format", "{:.4g}".format
+    ):
         print(table)
     if args.out:
         from quakelab.catalog.store import write_text_atomic

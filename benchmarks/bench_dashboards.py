@@ -30,8 +30,13 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-b
 
 # dashboard -> (selector of its figure, action changing a widget)
 CASES = {
-    "catalog": (".ql-map", lambda page: [page.locator(".ql-magnitude .noUi-handle").first.focus(),
-                                         page.keyboard.press("ArrowRight")]),
+    "catalog": (
+        ".ql-map",
+        lambda page: [
+            page.locator(".ql-magnitude .noUi-handle").first.focus(),
+            page.keyboard.press("ArrowRight"),
+        ],
+    ),
     "forecast": (".ql-map", lambda page: page.click(".ql-horizon button:has-text('30 days')")),
 }
 
@@ -73,20 +78,29 @@ def time_monitor_screen(browser, shots: Path) -> dict:
     from quakelab.realtime import FDSNEventFeed, Monitor
 
     with tempfile.TemporaryDirectory() as live:
-        with DashboardServer("monitor", root=ROOT, env={"QUAKELAB_LIVE_DIR": live}) as srv, \
-                FeedReplayServer(release_per_request=400) as feed:
+        with (
+            DashboardServer("monitor", root=ROOT, env={"QUAKELAB_LIVE_DIR": live}) as srv,
+            FeedReplayServer(release_per_request=400) as feed,
+        ):
             time.sleep(8)
             page = browser.new_page(viewport={"width": 1400, "height": 1100})
             t0 = time.perf_counter()
             page.goto(srv.url, timeout=180_000)
             page.wait_for_selector(".ql-waiting", timeout=180_000)
             first = time.perf_counter() - t0
-            mon = Monitor(FDSNEventFeed(feed.url), live, threshold=0.05, now=lambda: pd.Timestamp("2019-07-14", tz="UTC"),
-                          echo=lambda _: None)
+            mon = Monitor(
+                FDSNEventFeed(feed.url),
+                live,
+                threshold=0.05,
+                now=lambda: pd.Timestamp("2019-07-14", tz="UTC"),
+                echo=lambda _: None,
+            )
             mon.poll_once()
             t0 = time.perf_counter()
-            page.wait_for_function(f"(document.querySelector('.ql-n-events') || {{}}).innerText === '{len(mon.store.events)}'",
-                                   timeout=60_000)
+            page.wait_for_function(
+                f"(document.querySelector('.ql-n-events') || {{}}).innerText === '{len(mon.store.events)}'",
+                timeout=60_000,
+            )
             seen = time.perf_counter() - t0
             page.screenshot(path=str(shots / "monitor.png"), full_page=True)
     return {"first_render_s": first, "update_s": seen}
@@ -103,11 +117,25 @@ def monitor_batches(n_batches: int = 5, size: int = 1000) -> dict:
         feats = []
         for k in range(size):
             t = t0 + pd.Timedelta(minutes=b * size + k)
-            feats.append({"type": "Feature", "id": f"ev{b}_{k}", "properties": {
-                "mag": round(float(2 + rng.exponential(0.45)), 1), "magType": "ml", "time": int(t.value // 10**6),
-                "updated": int((t + pd.Timedelta(minutes=3)).value // 10**6), "status": "reviewed", "type": "earthquake",
-                "place": "synthetic"}, "geometry": {"type": "Point", "coordinates": [float(rng.uniform(-118, -117)),
-                                                                                       float(rng.uniform(35, 36)), 8.0]}})
+            feats.append(
+                {
+                    "type": "Feature",
+                    "id": f"ev{b}_{k}",
+                    "properties": {
+                        "mag": round(float(2 + rng.exponential(0.45)), 1),
+                        "magType": "ml",
+                        "time": int(t.value // 10**6),
+                        "updated": int((t + pd.Timedelta(minutes=3)).value // 10**6),
+                        "status": "reviewed",
+                        "type": "earthquake",
+                        "place": "synthetic",
+                    },
+                    "geometry": {
+                        "type": "Point",
+                        "coordinates": [float(rng.uniform(-118, -117)), float(rng.uniform(35, 36)), 8.0],
+                    },
+                }
+            )
         bodies.append(json.dumps({"type": "FeatureCollection", "features": feats}))
     ours, naive = [], []
     with tempfile.TemporaryDirectory() as d1, tempfile.TemporaryDirectory() as d2:
@@ -125,7 +153,11 @@ def monitor_batches(n_batches: int = 5, size: int = 1000) -> dict:
             acc = df if acc is None else pd.concat([acc, df]).drop_duplicates("id", keep="last")
             acc.to_parquet(Path(d2) / "events.parquet")
             naive.append(time.perf_counter() - s)
-    return {"ours_s": float(np.median(ours)), "naive_s": float(np.median(naive)), "store_events": len(store.events)}
+    return {
+        "ours_s": float(np.median(ours)),
+        "naive_s": float(np.median(naive)),
+        "store_events": len(store.events),
+    }
 
 
 def main() -> None:
@@ -146,20 +178,30 @@ def main() -> None:
         for name in CASES:
             cold = time_dashboard(browser, name, preheat=False, shots=shots)
             warm = time_dashboard(browser, name, preheat=True, shots=shots)
-            rows[name] = {"cold_first_render_s": cold["first_render_s"], "preheated_first_render_s": warm["first_render_s"],
-                          "update_s": warm["update_s"]}
+            rows[name] = {
+                "cold_first_render_s": cold["first_render_s"],
+                "preheated_first_render_s": warm["first_render_s"],
+                "update_s": warm["update_s"],
+            }
         m = time_monitor_screen(browser, shots)
-        rows["monitor"] = {"cold_first_render_s": np.nan, "preheated_first_render_s": m["first_render_s"],
-                           "update_s": m["update_s"]}
+        rows["monitor"] = {
+            "cold_first_render_s": np.nan,
+            "preheated_first_render_s": m["first_render_s"],
+            "update_s": m["update_s"],
+        }
         browser.close()
     table = pd.DataFrame(rows).T
     print(table.round(2).to_string())
-    print("targets: first render < 8 s pre-heated (< 15 s cold); widget change -> figure < 1 s "
-          "(monitor: new batch on screen within its 3 s refresh period)")
+    print(
+        "targets: first render < 8 s pre-heated (< 15 s cold); widget change -> figure < 1 s "
+        "(monitor: new batch on screen within its 3 s refresh period)"
+    )
     mb = monitor_batches()
-    print(f"monitor, one batch of 1,000 new events: {mb['ours_s'] * 1e3:.0f} ms (parse, upsert, atomic commit, forecast); "
-          f"naive upsert baseline {mb['naive_s'] * 1e3:.0f} ms; ratio {mb['ours_s'] / mb['naive_s']:.2f} "
-          f"({mb['store_events']:,} events in the store at the end)")
+    print(
+        f"monitor, one batch of 1,000 new events: {mb['ours_s'] * 1e3:.0f} ms (parse, upsert, atomic commit, forecast); "
+        f"naive upsert baseline {mb['naive_s'] * 1e3:.0f} ms; ratio {mb['ours_s'] / mb['naive_s']:.2f} "
+        f"({mb['store_events']:,} events in the store at the end)"
+    )
     print(f"screenshots: {shots}")
 
 

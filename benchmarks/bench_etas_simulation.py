@@ -61,14 +61,17 @@ def _history() -> pd.DataFrame:
 
 def _old_etas_class(rev: str):
     """The ETAS class of ``rev`` with its own simulate module (both loaded from git, not from disk)."""
+
     def source(path: str) -> str:
-        return subprocess.run(["git", "show", f"{rev}:{path}"], cwd=ROOT, check=True, capture_output=True,
-                              text=True).stdout
+        return subprocess.run(
+            ["git", "show", f"{rev}:{path}"], cwd=ROOT, check=True, capture_output=True, text=True
+        ).stdout
 
     old_sim = types.ModuleType("quakelab_old_simulate")
     exec(compile(source("quakelab/models/simulate.py"), "old/simulate.py", "exec"), old_sim.__dict__)
     etas_src = source("quakelab/models/etas.py").replace(
-        "from quakelab.models.simulate import simulate_branching\n", "")
+        "from quakelab.models.simulate import simulate_branching\n", ""
+    )
     old_etas = types.ModuleType("quakelab_old_etas")
     old_etas.__dict__["simulate_branching"] = old_sim.simulate_branching
     sys.modules["quakelab_old_etas"] = old_etas  # dataclasses need the module registered
@@ -88,9 +91,13 @@ def phase_old(args) -> dict:
     t = time.perf_counter()
     sims = model.catalog_forecast(history, START, end, n_simulations=args.old_simulations, seed=SEED)
     secs = time.perf_counter() - t
-    return {"n_simulations": args.old_simulations, "catalog_forecast_s": secs,
-            "scaled_s": secs * args.simulations / args.old_simulations,
-            "mean_events": len(sims) / args.old_simulations, "peak_rss_mb": _peak_mb()}
+    return {
+        "n_simulations": args.old_simulations,
+        "catalog_forecast_s": secs,
+        "scaled_s": secs * args.simulations / args.old_simulations,
+        "mean_events": len(sims) / args.old_simulations,
+        "peak_rss_mb": _peak_mb(),
+    }
 
 
 def phase_new(args) -> dict:
@@ -108,8 +115,14 @@ def phase_new(args) -> dict:
     cf = time.perf_counter() - t
     np.save(args.out / "n_events_inprocess.npy", ds["n_events"].values)
     np.save(args.out / "expected_inprocess.npy", ds["expected_count"].values)
-    return {"n_simulations": args.simulations, "forecast_s": fc, "catalog_forecast_s": cf,
-            "mean_events": float(ds["n_events"].mean()), "catalog_rows": len(sims), "peak_rss_mb": _peak_mb()}
+    return {
+        "n_simulations": args.simulations,
+        "forecast_s": fc,
+        "catalog_forecast_s": cf,
+        "mean_events": float(ds["n_events"].mean()),
+        "catalog_rows": len(sims),
+        "peak_rss_mb": _peak_mb(),
+    }
 
 
 def phase_dask(args) -> dict:
@@ -122,15 +135,23 @@ def phase_dask(args) -> dict:
     end = pd.Timestamp(START, tz="UTC") + pd.Timedelta(days=DAYS)
     out = {}
     for n_workers in (1, 2):
-        with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                          dashboard_address=":0") as cluster, Client(cluster) as client:
-            model.forecast(history, START, end, n_simulations=2 * n_workers, seed=1, quiet=True, scheduler=client)
+        with (
+            LocalCluster(
+                n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            model.forecast(
+                history, START, end, n_simulations=2 * n_workers, seed=1, quiet=True, scheduler=client
+            )
             t = time.perf_counter()
-            ds = model.forecast(history, START, end, n_simulations=args.simulations, seed=SEED, quiet=True,
-                                scheduler=client)
+            ds = model.forecast(
+                history, START, end, n_simulations=args.simulations, seed=SEED, quiet=True, scheduler=client
+            )
             secs = time.perf_counter() - t
-        same = (np.array_equal(ds["n_events"].values, np.load(args.out / "n_events_inprocess.npy"))
-                and np.array_equal(ds["expected_count"].values, np.load(args.out / "expected_inprocess.npy")))
+        same = np.array_equal(
+            ds["n_events"].values, np.load(args.out / "n_events_inprocess.npy")
+        ) and np.array_equal(ds["expected_count"].values, np.load(args.out / "expected_inprocess.npy"))
         out[f"workers_{n_workers}"] = {"forecast_s": secs, "identical_to_in_process": bool(same)}
     return out
 
@@ -151,9 +172,20 @@ def main() -> None:
         return
     results = {}
     for phase in ("new", "old", "dask"):
-        cmd = [sys.executable, __file__, "--phase", phase, "--simulations", str(args.simulations),
-               "--old-simulations", str(args.old_simulations), "--baseline-rev", args.baseline_rev,
-               "--out", str(args.out)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--phase",
+            phase,
+            "--simulations",
+            str(args.simulations),
+            "--old-simulations",
+            str(args.old_simulations),
+            "--baseline-rev",
+            args.baseline_rev,
+            "--out",
+            str(args.out),
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
         if proc.returncode or not line:
@@ -162,19 +194,31 @@ def main() -> None:
         print(phase, results[phase], flush=True)
     old, new, dask = results["old"], results["new"], results["dask"]
     n = args.simulations
-    print(f"\nSanJac_10 reference model, QTM history to {START}, {n:,} simulations x {DAYS:g} days "
-          f"(~{new['mean_events']:.1f} events in the region per simulation):")
-    print(f"  old catalog_forecast : {old['catalog_forecast_s']:.1f} s for {old['n_simulations']} simulations, "
-          f"scaled x{n / old['n_simulations']:g} to {old['scaled_s']:.0f} s; peak RSS {old['peak_rss_mb']:.0f} MB")
-    print(f"  new forecast         : {new['forecast_s']:.2f} s  (ratio {old['scaled_s'] / new['forecast_s']:.0f}x)")
-    print(f"  new catalog_forecast : {new['catalog_forecast_s']:.2f} s  "
-          f"(ratio {old['scaled_s'] / new['catalog_forecast_s']:.0f}x, {new['catalog_rows']:,} rows); "
-          f"peak RSS {new['peak_rss_mb']:.0f} MB")
+    print(
+        f"\nSanJac_10 reference model, QTM history to {START}, {n:,} simulations x {DAYS:g} days "
+        f"(~{new['mean_events']:.1f} events in the region per simulation):"
+    )
+    print(
+        f"  old catalog_forecast : {old['catalog_forecast_s']:.1f} s for {old['n_simulations']} simulations, "
+        f"scaled x{n / old['n_simulations']:g} to {old['scaled_s']:.0f} s; peak RSS {old['peak_rss_mb']:.0f} MB"
+    )
+    print(
+        f"  new forecast         : {new['forecast_s']:.2f} s  (ratio {old['scaled_s'] / new['forecast_s']:.0f}x)"
+    )
+    print(
+        f"  new catalog_forecast : {new['catalog_forecast_s']:.2f} s  "
+        f"(ratio {old['scaled_s'] / new['catalog_forecast_s']:.0f}x, {new['catalog_rows']:,} rows); "
+        f"peak RSS {new['peak_rss_mb']:.0f} MB"
+    )
     for k in (1, 2):
         d = dask[f"workers_{k}"]
-        print(f"  Dask LocalCluster, {k} worker(s): forecast {d['forecast_s']:.2f} s, identical to in-process: "
-              f"{d['identical_to_in_process']}")
-    print(f"  Dask speed-up 2 vs 1 worker: {dask['workers_1']['forecast_s'] / dask['workers_2']['forecast_s']:.2f}x")
+        print(
+            f"  Dask LocalCluster, {k} worker(s): forecast {d['forecast_s']:.2f} s, identical to in-process: "
+            f"{d['identical_to_in_process']}"
+        )
+    print(
+        f"  Dask speed-up 2 vs 1 worker: {dask['workers_1']['forecast_s'] / dask['workers_2']['forecast_s']:.2f}x"
+    )
 
 
 if __name__ == "__main__":

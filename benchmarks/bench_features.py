@@ -23,8 +23,17 @@ from quakelab.features import build_feature_grid
 from quakelab.models import ETAS
 
 BBOX = (-117.0, -116.0, 33.0, 34.0)
-KW = dict(bbox=BBOX, cell_deg=0.05, start="2008-01-01", end="2018-01-01", step_days=1.0,
-          lookbacks_days=(7.0, 30.0, 365.0), horizon_days=7.0, target_magnitude=3.0, mc=1.0)
+KW = dict(
+    bbox=BBOX,
+    cell_deg=0.05,
+    start="2008-01-01",
+    end="2018-01-01",
+    step_days=1.0,
+    lookbacks_days=(7.0, 30.0, 365.0),
+    horizon_days=7.0,
+    target_magnitude=3.0,
+    mc=1.0,
+)
 
 
 def naive(catalog: pd.DataFrame, cells: list[tuple[int, int]], steps: np.ndarray) -> dict:
@@ -36,12 +45,22 @@ def naive(catalog: pd.DataFrame, cells: list[tuple[int, int]], steps: np.ndarray
         for k in steps:
             t = t0 + pd.Timedelta(days=int(k))
             for w in KW["lookbacks_days"]:
-                sel = catalog[(catalog["time"] >= t - pd.Timedelta(days=w)) & (catalog["time"] < t)
-                              & (catalog["latitude"] >= lat0) & (catalog["latitude"] < lat0 + 0.05)
-                              & (catalog["longitude"] >= lon0) & (catalog["longitude"] < lon0 + 0.05)]
+                sel = catalog[
+                    (catalog["time"] >= t - pd.Timedelta(days=w))
+                    & (catalog["time"] < t)
+                    & (catalog["latitude"] >= lat0)
+                    & (catalog["latitude"] < lat0 + 0.05)
+                    & (catalog["longitude"] >= lon0)
+                    & (catalog["longitude"] < lon0 + 0.05)
+                ]
                 m = sel["magnitude"].to_numpy()
-                out[(iy, ix, k, w)] = (m.size, m.size / w, m.mean() if m.size else np.nan,
-                                       m.max() if m.size else np.nan, np.sqrt(10 ** (1.5 * m + 4.8)).sum())
+                out[(iy, ix, k, w)] = (
+                    m.size,
+                    m.size / w,
+                    m.mean() if m.size else np.nan,
+                    m.max() if m.size else np.nan,
+                    np.sqrt(10 ** (1.5 * m + 4.8)).sum(),
+                )
     return out
 
 
@@ -64,8 +83,12 @@ def main() -> None:
     n_steps = ds.sizes["time"]
 
     rng = np.random.default_rng(0)
-    cells = [(int(a), int(b)) for a, b in zip(rng.integers(0, 20, args.sample_cells), rng.integers(0, 20, args.sample_cells),
-                                               strict=True)]
+    cells = [
+        (int(a), int(b))
+        for a, b in zip(
+            rng.integers(0, 20, args.sample_cells), rng.integers(0, 20, args.sample_cells), strict=True
+        )
+    ]
     steps = np.sort(rng.choice(n_steps, args.sample_steps, replace=False))
     t = time.perf_counter()
     ref = naive(catalog, cells, steps)
@@ -76,14 +99,20 @@ def main() -> None:
     for (iy, ix, k, w), (n, _, mean, mx, ben) in list(ref.items())[:200]:
         v = ds.isel(time=k, latitude=iy, longitude=ix)
         assert int(v[f"count_{w:g}d"]) == n and np.isclose(float(v[f"benioff_{w:g}d"]), ben), (iy, ix, k, w)
-        assert np.allclose([float(v[f"mean_mag_{w:g}d"]), float(v[f"max_mag_{w:g}d"])], [mean, mx], equal_nan=True)
+        assert np.allclose(
+            [float(v[f"mean_mag_{w:g}d"]), float(v[f"max_mag_{w:g}d"])], [mean, mx], equal_nan=True
+        )
 
-    print(f"grid: {n_steps} daily steps x {n_cells} cells, {len(ds.data_vars)} variables "
-          f"({len(ds_etas.data_vars)} with ETAS); {len(catalog):,} events")
+    print(
+        f"grid: {n_steps} daily steps x {n_cells} cells, {len(ds.data_vars)} variables "
+        f"({len(ds_etas.data_vars)} with ETAS); {len(catalog):,} events"
+    )
     print(f"vectorised build (no ETAS):   {fast:8.2f} s")
     print(f"vectorised build (with ETAS): {fast_etas:8.2f} s   (target < 60 s)")
-    print(f"naive loop, {len(cells)} cells x {len(steps)} steps: {slow:.2f} s = {per_pair * 1e3:.2f} ms per (cell, step); "
-          f"full grid extrapolated {slow_full / 3600:.1f} h (5 of the {len(ds.data_vars)} features)")
+    print(
+        f"naive loop, {len(cells)} cells x {len(steps)} steps: {slow:.2f} s = {per_pair * 1e3:.2f} ms per (cell, step); "
+        f"full grid extrapolated {slow_full / 3600:.1f} h (5 of the {len(ds.data_vars)} features)"
+    )
     print(f"ratio naive / vectorised (full grid, extrapolated): {slow_full / fast:,.0f}")
 
 

@@ -26,9 +26,30 @@ import pandas as pd
 from quakelab.catalog import read_catalog
 from quakelab.datasets import load
 
-COMCAT_COLUMNS = ["time", "latitude", "longitude", "depth", "mag", "magType", "nst", "gap", "dmin", "rms", "net",
-                  "id", "updated", "place", "type", "horizontalError", "depthError", "magError", "magNst",
-                  "status", "locationSource", "magSource"]
+COMCAT_COLUMNS = [
+    "time",
+    "latitude",
+    "longitude",
+    "depth",
+    "mag",
+    "magType",
+    "nst",
+    "gap",
+    "dmin",
+    "rms",
+    "net",
+    "id",
+    "updated",
+    "place",
+    "type",
+    "horizontalError",
+    "depthError",
+    "magError",
+    "magNst",
+    "status",
+    "locationSource",
+    "magSource",
+]
 
 
 def make_comcat_csv(path: Path, rows: int, seed: int = 0) -> Path:
@@ -38,22 +59,32 @@ def make_comcat_csv(path: Path, rows: int, seed: int = 0) -> Path:
     idx = rng.integers(0, len(base), rows)
     t0 = pd.Timestamp("2000-01-01", tz="UTC")
     times = t0 + pd.to_timedelta(np.sort(rng.uniform(0, 25 * 365.25 * 86400, rows)), unit="s")
-    frame = pd.DataFrame({
-        "time": times.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z",
-        "latitude": np.round(base["latitude"].to_numpy()[idx] + rng.normal(0, 0.5, rows), 4),
-        "longitude": np.round(base["longitude"].to_numpy()[idx] + rng.normal(0, 0.5, rows), 4),
-        "depth": np.round(np.abs(base["depth_km"].to_numpy()[idx] + rng.normal(0, 1, rows)), 2),
-        "mag": np.round(base["magnitude"].to_numpy()[idx] - 1.0, 2),
-        "magType": rng.choice(["ml", "md", "mw"], rows, p=[0.7, 0.25, 0.05]),
-        "nst": rng.integers(5, 120, rows), "gap": np.round(rng.uniform(20, 300, rows), 0),
-        "dmin": np.round(rng.uniform(0, 0.5, rows), 5), "rms": np.round(rng.uniform(0.05, 0.4, rows), 2),
-        "net": "ci", "id": [f"ci{40000000 + i}" for i in range(rows)],
-        "updated": "2024-01-01T00:00:00.000Z", "place": "10km NE of Ridgecrest, CA",
-        "type": rng.choice(["earthquake", "quarry blast", "explosion"], rows, p=[0.98, 0.015, 0.005]),
-        "horizontalError": np.round(rng.uniform(0.1, 1, rows), 2), "depthError": np.round(rng.uniform(0.2, 2, rows), 2),
-        "magError": np.round(rng.uniform(0.05, 0.3, rows), 3), "magNst": rng.integers(3, 60, rows),
-        "status": "reviewed", "locationSource": "ci", "magSource": "ci",
-    })[COMCAT_COLUMNS]
+    frame = pd.DataFrame(
+        {
+            "time": times.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z",
+            "latitude": np.round(base["latitude"].to_numpy()[idx] + rng.normal(0, 0.5, rows), 4),
+            "longitude": np.round(base["longitude"].to_numpy()[idx] + rng.normal(0, 0.5, rows), 4),
+            "depth": np.round(np.abs(base["depth_km"].to_numpy()[idx] + rng.normal(0, 1, rows)), 2),
+            "mag": np.round(base["magnitude"].to_numpy()[idx] - 1.0, 2),
+            "magType": rng.choice(["ml", "md", "mw"], rows, p=[0.7, 0.25, 0.05]),
+            "nst": rng.integers(5, 120, rows),
+            "gap": np.round(rng.uniform(20, 300, rows), 0),
+            "dmin": np.round(rng.uniform(0, 0.5, rows), 5),
+            "rms": np.round(rng.uniform(0.05, 0.4, rows), 2),
+            "net": "ci",
+            "id": [f"ci{40000000 + i}" for i in range(rows)],
+            "updated": "2024-01-01T00:00:00.000Z",
+            "place": "10km NE of Ridgecrest, CA",
+            "type": rng.choice(["earthquake", "quarry blast", "explosion"], rows, p=[0.98, 0.015, 0.005]),
+            "horizontalError": np.round(rng.uniform(0.1, 1, rows), 2),
+            "depthError": np.round(rng.uniform(0.2, 2, rows), 2),
+            "magError": np.round(rng.uniform(0.05, 0.3, rows), 3),
+            "magNst": rng.integers(3, 60, rows),
+            "status": "reviewed",
+            "locationSource": "ci",
+            "magSource": "ci",
+        }
+    )[COMCAT_COLUMNS]
     frame.to_csv(path, index=False)
     return path
 
@@ -80,8 +111,12 @@ def breakdown(path: Path, baseline: float, repeat: int) -> None:
     text_times = raw["time"].astype(str)
     times = best_of(lambda: _parse_times(raw["time"], None, None), repeat)
     times_text = best_of(lambda: _parse_times(text_times, None, None), repeat)
-    numeric = best_of(lambda: [_numeric(raw[c], c, (-1e9, 1e9), True)
-                               for c in ("latitude", "longitude", "depth_km", "magnitude")], repeat)
+    numeric = best_of(
+        lambda: [
+            _numeric(raw[c], c, (-1e9, 1e9), True) for c in ("latitude", "longitude", "depth_km", "magnitude")
+        ],
+        repeat,
+    )
     ids = raw["event_id"].astype("string").str.strip()
     dup_ids = best_of(lambda: ids.is_unique, repeat)
     with warnings.catch_warnings():
@@ -119,13 +154,17 @@ def main() -> None:
             cat = read_catalog(path)
         assert len(cat) == args.rows, len(cat)
         # interleaved, so that a change in the machine's load hits both sides alike
-        pairs = [(best_of(lambda: pd.read_csv(path), 1), best_of(lambda: read_catalog(path), 1))
-                 for _ in range(args.repeat)]
+        pairs = [
+            (best_of(lambda: pd.read_csv(path), 1), best_of(lambda: read_catalog(path), 1))
+            for _ in range(args.repeat)
+        ]
         baseline, ours = min(p[0] for p in pairs), min(p[1] for p in pairs)
         print(f"ingest of {args.rows:,} ComCat rows ({size_mb:.0f} MiB), best of {args.repeat}:")
         print(f"  pandas.read_csv (baseline, no validation): {baseline:6.2f} s")
         print(f"  quakelab.read_catalog (validated)        : {ours:6.2f} s")
-        print(f"  ratio read_catalog / read_csv             : {ours / baseline:6.2f}  (target <= 2.5, and < 5 s)")
+        print(
+            f"  ratio read_catalog / read_csv             : {ours / baseline:6.2f}  (target <= 2.5, and < 5 s)"
+        )
         if not args.no_breakdown:
             breakdown(path, baseline, args.repeat)
 

@@ -29,7 +29,9 @@ def main() -> None:
     catalog = datasets.load("qtm-sanjacinto")
     etas = ETAS(mc=1.0, region=BBOX, theta0=SANJAC_10["theta0"])
     t = time.perf_counter()
-    etas.fit(catalog, auxiliary_start="2008-01-01", start="2009-01-01", end="2016-01-01", standard_errors=False)
+    etas.fit(
+        catalog, auxiliary_start="2008-01-01", start="2009-01-01", end="2016-01-01", standard_errors=False
+    )
     etas_s = time.perf_counter() - t
     events = etas.select_events(catalog, "2008-01-01", "2018-01-01")
     npp = NeuralTPP(epochs=args.epochs, seed=0)
@@ -39,8 +41,10 @@ def main() -> None:
     score = npp.score(events, test_start="2016-01-01", test_end="2018-01-01")
     print(f"CPU cores: {os.cpu_count()}")
     print(f"ETAS EM fit (baseline):       {etas_s:7.1f} s")
-    print(f"neural TPP training:          {npp_s:7.1f} s  ({len(npp.history_)} epochs, "
-          f"{npp.n_train_intervals_:,} training intervals; target < 600 s)")
+    print(
+        f"neural TPP training:          {npp_s:7.1f} s  ({len(npp.history_)} epochs, "
+        f"{npp.n_train_intervals_:,} training intervals; target < 600 s)"
+    )
     print(f"ratio neural TPP / ETAS fit:  {npp_s / etas_s:7.2f}")
     print(f"neural TPP test TLL:          {score.tll:.4f} over {score.n_test_events} events")
 

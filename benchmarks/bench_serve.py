@@ -30,11 +30,15 @@ def _stats(lat: list[float], seconds: float) -> str:
     a = np.array(lat) * 1000
     if a.size == 0:
         return "no requests"
-    return (f"{a.size:5d} req  {a.size / seconds:7.1f} req/s  p50 {np.percentile(a, 50):7.1f} ms  "
-            f"p99 {np.percentile(a, 99):7.1f} ms  max {a.max():7.1f} ms")
+    return (
+        f"{a.size:5d} req  {a.size / seconds:7.1f} req/s  p50 {np.percentile(a, 50):7.1f} ms  "
+        f"p99 {np.percentile(a, 99):7.1f} ms  max {a.max():7.1f} ms"
+    )
 
 
-def hammer(url: str, paths: list[str], clients: int, seconds: float, max_requests: int = 20000) -> list[float]:
+def hammer(
+    url: str, paths: list[str], clients: int, seconds: float, max_requests: int = 20000
+) -> list[float]:
     import httpx
 
     lat: list[float] = []
@@ -79,7 +83,9 @@ def main() -> None:
     ap.add_argument("--expensive", type=int, default=6)
     args = ap.parse_args()
     base = Path(tempfile.mkdtemp(prefix="quakelab-bench-serve-"))
-    save_etas_model(ETAS(mc=2.5, region=REGION).set_params(SANJAC, beta=2.3), "ridgecrest-spatial", base / "models")
+    save_etas_model(
+        ETAS(mc=2.5, region=REGION).set_params(SANJAC, beta=2.3), "ridgecrest-spatial", base / "models"
+    )
     cat = load("ridgecrest-2019-sample")
     ev = cat.copy()
     ev["event_type"], ev["status"], ev["place"], ev["updated"] = "earthquake", "reviewed", "", ev["time"]
@@ -88,10 +94,18 @@ def main() -> None:
     st.apply(FeedBatch(ev[FEED_COLUMNS]))
     st.commit()
     proc, url = start_server(base / "models", base / "live")
-    cheap = ["/health", "/v1/events?min_magnitude=3&limit=50", "/v1/events?bbox=-117.7,-117.5,35.6,35.8&limit=100"]
-    grid = "/v1/forecast?model=ridgecrest-spatial&start=2019-07-06T05:00:00&days=1&n_simulations=8&cell_deg=0.1"
-    product = ("/v1/aftershock-forecast?time=2019-07-06T03:19:53&latitude=35.77&longitude=-117.599&magnitude=7.1"
-               "&start=2019-07-07T03:19:53&models=rj_generic,rj_sequence,rj_bayesian")
+    cheap = [
+        "/health",
+        "/v1/events?min_magnitude=3&limit=50",
+        "/v1/events?bbox=-117.7,-117.5,35.6,35.8&limit=100",
+    ]
+    grid = (
+        "/v1/forecast?model=ridgecrest-spatial&start=2019-07-06T05:00:00&days=1&n_simulations=8&cell_deg=0.1"
+    )
+    product = (
+        "/v1/aftershock-forecast?time=2019-07-06T03:19:53&latitude=35.77&longitude=-117.599&magnitude=7.1"
+        "&start=2019-07-07T03:19:53&models=rj_generic,rj_sequence,rj_bayesian"
+    )
     try:
         print(f"server {url}; {args.clients} clients; loopback only")
         lat = hammer(url, cheap, args.clients, args.seconds)
@@ -115,7 +129,10 @@ def main() -> None:
         th.join()
         print(f"cheap during expensive {_stats(lat, dt)}")
         print(f"expensive (mixed)      {_stats(slow_lat, dt)}")
-        print(httpx.get(url + "/metrics").text.count("quakelab_http_request_seconds_bucket"), "latency buckets exported")
+        print(
+            httpx.get(url + "/metrics").text.count("quakelab_http_request_seconds_bucket"),
+            "latency buckets exported",
+        )
     finally:
         stop(proc)
 

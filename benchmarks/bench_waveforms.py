@@ -20,8 +20,11 @@ from obspy.signal.trigger import recursive_sta_lta, trigger_onset
 
 from quakelab.waveforms import ProcessingChain, detect
 
-STEPS = [("detrend", {"type": "linear"}), ("taper", {"max_percentage": 0.001}),
-         ("filter", {"type": "bandpass", "freqmin": 1.0, "freqmax": 10.0})]
+STEPS = [
+    ("detrend", {"type": "linear"}),
+    ("taper", {"max_percentage": 0.001}),
+    ("filter", {"type": "bandpass", "freqmin": 1.0, "freqmax": 10.0}),
+]
 
 
 def make_stream(n_stations: int, hours: float, seed: int = 0) -> obspy.Stream:
@@ -34,8 +37,18 @@ def make_stream(n_stations: int, hours: float, seed: int = 0) -> obspy.Stream:
     for i in range(n_stations):
         data = np.roll(np.tile(base.data.astype(np.float64), reps)[:n], int(rng.integers(0, base.stats.npts)))
         data += rng.normal(0, base.data.std() * 0.1, n)
-        traces.append(obspy.Trace(data, header={"network": "XX", "station": f"S{i:02d}", "channel": "HHZ",
-                                                "sampling_rate": fs, "starttime": obspy.UTCDateTime("2020-01-01")}))
+        traces.append(
+            obspy.Trace(
+                data,
+                header={
+                    "network": "XX",
+                    "station": f"S{i:02d}",
+                    "channel": "HHZ",
+                    "sampling_rate": fs,
+                    "starttime": obspy.UTCDateTime("2020-01-01"),
+                },
+            )
+        )
     return obspy.Stream(traces)
 
 
@@ -64,9 +77,11 @@ def main() -> None:
     st = make_stream(args.stations, args.hours)
     n_samples = sum(tr.stats.npts for tr in st)
     timings = {}
-    for name, fn in [("obspy per-trace loop (baseline)", lambda: obspy_loop(st)),
-                     ("quakelab chain + detect, serial", lambda: ours(st, False)),
-                     ("quakelab chain + detect, dask threads", lambda: ours(st, True))]:
+    for name, fn in [
+        ("obspy per-trace loop (baseline)", lambda: obspy_loop(st)),
+        ("quakelab chain + detect, serial", lambda: ours(st, False)),
+        ("quakelab chain + detect, dask threads", lambda: ours(st, True)),
+    ]:
         t = time.perf_counter()
         count = fn()
         timings[name] = (time.perf_counter() - t, count)

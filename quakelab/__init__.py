@@ -12,10 +12,45 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["QuakelabWarning", "__version__", "catalog", "cli", "cli_jobs", "dashboards", "datasets", "evaluate", "features", "learn",
-           "models", "pipeline", "realtime", "region", "reports", "stats", "viz", "waveforms"]
+__all__ = [
+    "QuakelabWarning",
+    "__version__",
+    "catalog",
+    "cli",
+    "cli_jobs",
+    "dashboards",
+    "datasets",
+    "evaluate",
+    "features",
+    "learn",
+    "models",
+    "pipeline",
+    "realtime",
+    "region",
+    "reports",
+    "stats",
+    "viz",
+    "waveforms",
+]
 
-_SUBMODULES = {"catalog", "dashboards", "datasets", "evaluate", "features", "learn", "models", "pipeline", "realtime", "region", "reports", "stats", "viz", "waveforms", "cli", "cli_jobs"}
+_SUBMODULES = {
+    "catalog",
+    "dashboards",
+    "datasets",
+    "evaluate",
+    "features",
+    "learn",
+    "models",
+    "pipeline",
+    "realtime",
+    "region",
+    "reports",
+    "stats",
+    "viz",
+    "waveforms",
+    "cli",
+    "cli_jobs",
+}
 
 
 class QuakelabWarning(UserWarning):

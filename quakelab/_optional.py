@@ -64,7 +64,9 @@ def _message(top: str, extra: str | None, purpose: str) -> str:
     return msg
 
 
-def require(module: str, extra: str | None = None, *, purpose: str = "", load: bool = True) -> ModuleType | None:
+def require(
+    module: str, extra: str | None = None, *, purpose: str = "", load: bool = True
+) -> ModuleType | None:
     """Import an optional module, or raise an error that says which quakelab extra installs it.
 
     Parameters

@@ -75,8 +75,9 @@ class Artifact:
         where = f"{source}: " if source else ""
         missing = [c.name for c in self.columns if c.required and c.name not in table.columns]
         if missing:
-            raise ArtifactError(f"{where}{self.name}: missing column(s) {missing}; schema: "
-                                f"{[c.name for c in self.columns]}")
+            raise ArtifactError(
+                f"{where}{self.name}: missing column(s) {missing}; schema: {[c.name for c in self.columns]}"
+            )
         out = table.copy()
         for c in self.columns:
             if c.name not in out.columns:
@@ -152,7 +153,9 @@ LEADERBOARD_COLUMNS = (
     Column("value", "float", description="score value"),
     Column("ci_low", "float", required=False, description="lower end of the interval (block bootstrap)"),
     Column("ci_high", "float", required=False, description="upper end of the interval"),
-    Column("reference", "str", required=False, description="reference model of a relative score (e.g. Poisson)"),
+    Column(
+        "reference", "str", required=False, description="reference model of a relative score (e.g. Poisson)"
+    ),
     Column("n_events", "int", required=False, description="target events scored"),
     Column("start", "time", required=False, description="first window start"),
     Column("end", "time", required=False, description="last window end"),
@@ -164,28 +167,69 @@ TEST_RESULT_COLUMNS = (
     Column("start", "time", description="window start"),
     Column("end", "time", description="window end"),
     Column("quantile", "float", description="quantile score (N-test: delta1; T-test: t statistic)"),
-    Column("quantile_2", "float", required=False, description="second quantile (N-test delta2; T-test critical t)"),
+    Column(
+        "quantile_2",
+        "float",
+        required=False,
+        description="second quantile (N-test delta2; T-test critical t)",
+    ),
     Column("observed_statistic", "float", description="the test's observed statistic"),
     Column("passed", "bool", required=False, description="consistent at the experiment's significance level"),
     Column("reference", "str", required=False, description="reference model of a comparison test"),
 )
 
 AFTERSHOCK_PROBABILITY_COLUMNS = (
-    Column("duration_days", "float"), Column("magnitude", "float"), Column("probability", "float"),
-    Column("expected_number", "float"), Column("n_q025", "float"), Column("n_q975", "float"),
+    Column("duration_days", "float"),
+    Column("magnitude", "float"),
+    Column("probability", "float"),
+    Column("expected_number", "float"),
+    Column("n_q025", "float"),
+    Column("n_q975", "float"),
 )
 
-ARTIFACTS: dict[str, Artifact] = {a.name: a for a in (
-    Artifact("model", "model.json", "model", "fitted ForecastModel (quakelab.forecast model file, versioned)"),
-    Artifact("history", "history.parquet", "catalog", "canonical catalog of the events a forecast starts from"),
-    Artifact("forecast", "forecast.nc", "forecast", "gridded forecast of one window (expected counts + GridSpec)"),
-    Artifact("forecast_series", "forecasts.nc", "forecast", "gridded forecasts of consecutive windows (time dim)"),
-    Artifact("catalog_forecast", "catalog_forecast.csv", "catalog_forecast", "simulated catalogs (pycsep CSV)"),
-    Artifact("leaderboard", "leaderboard.csv", "table", "one row per (model, score)", LEADERBOARD_COLUMNS),
-    Artifact("test_results", "test_results.csv", "table", "one row per (model, test, window)", TEST_RESULT_COLUMNS),
-    Artifact("aftershock_probabilities", "aftershock_probabilities.csv", "table",
-             "P(at least one M >= m) per window and magnitude", AFTERSHOCK_PROBABILITY_COLUMNS),
-)}
+ARTIFACTS: dict[str, Artifact] = {
+    a.name: a
+    for a in (
+        Artifact(
+            "model", "model.json", "model", "fitted ForecastModel (quakelab.forecast model file, versioned)"
+        ),
+        Artifact(
+            "history", "history.parquet", "catalog", "canonical catalog of the events a forecast starts from"
+        ),
+        Artifact(
+            "forecast",
+            "forecast.nc",
+            "forecast",
+            "gridded forecast of one window (expected counts + GridSpec)",
+        ),
+        Artifact(
+            "forecast_series",
+            "forecasts.nc",
+            "forecast",
+            "gridded forecasts of consecutive windows (time dim)",
+        ),
+        Artifact(
+            "catalog_forecast", "catalog_forecast.csv", "catalog_forecast", "simulated catalogs (pycsep CSV)"
+        ),
+        Artifact(
+            "leaderboard", "leaderboard.csv", "table", "one row per (model, score)", LEADERBOARD_COLUMNS
+        ),
+        Artifact(
+            "test_results",
+            "test_results.csv",
+            "table",
+            "one row per (model, test, window)",
+            TEST_RESULT_COLUMNS,
+        ),
+        Artifact(
+            "aftershock_probabilities",
+            "aftershock_probabilities.csv",
+            "table",
+            "P(at least one M >= m) per window and magnitude",
+            AFTERSHOCK_PROBABILITY_COLUMNS,
+        ),
+    )
+}
 
 
 def artifact(name: str) -> Artifact:

@@ -53,14 +53,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if args.only:
             unknown = _unknown_names(args.only, list(config.runs))
             if unknown:
-                print(f"quakelab run: {'; '.join(unknown)}; runs in {config.path.name}: "
-                      f"{', '.join(config.runs)}", file=sys.stderr)
+                print(
+                    f"quakelab run: {'; '.join(unknown)}; runs in {config.path.name}: "
+                    f"{', '.join(config.runs)}",
+                    file=sys.stderr,
+                )
                 return 2
         if args.tag and not args.only:
             tags = sorted({t for r in config.runs.values() for t in r.tags})
             if args.tag not in tags:
-                print(f"quakelab run: {_unknown_names([args.tag], tags, 'tag')[0]}; "
-                      f"tags in {config.path.name}: {', '.join(tags)}", file=sys.stderr)
+                print(
+                    f"quakelab run: {_unknown_names([args.tag], tags, 'tag')[0]}; "
+                    f"tags in {config.path.name}: {', '.join(tags)}",
+                    file=sys.stderr,
+                )
                 return 2
         runs = select_runs(config, only=args.only, tag=args.tag)
     except RunConfigError as exc:
@@ -77,11 +83,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.list:
         return _list_runs(runs, reports)
     _setup_progress_logging(args.quiet)
-    print(f"quakelab run: {len(runs)} run(s) from {config.path.name}: {', '.join(r.name for r in runs)}", flush=True)
+    print(
+        f"quakelab run: {len(runs)} run(s) from {config.path.name}: {', '.join(r.name for r in runs)}",
+        flush=True,
+    )
     try:
         with interrupt_once():
-            results = run_pipeline(config, runs, reports_dir=reports, force=args.force, jobs=args.jobs,
-                                   quiet=args.quiet, log=lambda m: print(m, flush=True))
+            results = run_pipeline(
+                config,
+                runs,
+                reports_dir=reports,
+                force=args.force,
+                jobs=args.jobs,
+                quiet=args.quiet,
+                log=lambda m: print(m, flush=True),
+            )
     except RunConfigError as exc:
         print(f"quakelab run: {exc}", file=sys.stderr)
         return 2
@@ -92,8 +108,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for r in results:
         counts[r.status] = counts.get(r.status, 0) + 1
     hint = " (--force executes unchanged runs again)" if counts.get("unchanged") else ""
-    print(f"quakelab run: {', '.join(f'{v} {k}' for k, v in sorted(counts.items()))}{hint}; "
-          f"index: {reports / 'index.html'}")
+    print(
+        f"quakelab run: {', '.join(f'{v} {k}' for k, v in sorted(counts.items()))}{hint}; "
+        f"index: {reports / 'index.html'}"
+    )
     return 1 if counts.get("failed") else 0
 
 
@@ -161,8 +179,15 @@ def _cmd_formats(args: argparse.Namespace) -> int:
 def _cmd_dashboard(args: argparse.Namespace) -> int:
     from quakelab.dashboards import serve
 
-    return serve(args.name, root=args.root, port=args.port, ip=args.ip, token=args.token,
-                 open_browser=not args.no_browser, preheat=not args.no_preheat)
+    return serve(
+        args.name,
+        root=args.root,
+        port=args.port,
+        ip=args.ip,
+        token=args.token,
+        open_browser=not args.no_browser,
+        preheat=not args.no_preheat,
+    )
 
 
 def _cmd_monitor(args: argparse.Namespace) -> int:
@@ -178,12 +203,23 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     else:
         bbox = tuple(args.bbox) if args.bbox else None
         start = args.starttime or (pd.Timestamp.now(tz="UTC") - pd.Timedelta(days=30)).isoformat()
-        feed = FDSNEventFeed(args.fdsn, min_magnitude=args.min_magnitude, bbox=bbox, starttime=start,
-                             timeout_s=args.timeout)
-    mon = Monitor(feed, args.store, interval_s=args.interval, threshold=args.threshold,
-                  alert_magnitude=args.alert_magnitude, alert_days=args.alert_days, max_backoff_s=args.max_backoff)
-    print(f"quakelab monitor: store {mon.directory.resolve()}, polling every {args.interval:g} s "
-          f"(Ctrl-C to stop; a restart resumes from the checkpoint)", flush=True)
+        feed = FDSNEventFeed(
+            args.fdsn, min_magnitude=args.min_magnitude, bbox=bbox, starttime=start, timeout_s=args.timeout
+        )
+    mon = Monitor(
+        feed,
+        args.store,
+        interval_s=args.interval,
+        threshold=args.threshold,
+        alert_magnitude=args.alert_magnitude,
+        alert_days=args.alert_days,
+        max_backoff_s=args.max_backoff,
+    )
+    print(
+        f"quakelab monitor: store {mon.directory.resolve()}, polling every {args.interval:g} s "
+        f"(Ctrl-C to stop; a restart resumes from the checkpoint)",
+        flush=True,
+    )
     try:
         results = mon.run(max_polls=args.max_polls)
     except KeyboardInterrupt:
@@ -195,9 +231,16 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from quakelab.service import serve
 
     try:
-        return serve(host=args.host, port=args.port, model_root=args.models, event_store=args.store,
-                     token=args.token, workers=args.workers, catalog=args.catalog,
-                     max_simulations=args.max_simulations)
+        return serve(
+            host=args.host,
+            port=args.port,
+            model_root=args.models,
+            event_store=args.store,
+            token=args.token,
+            workers=args.workers,
+            catalog=args.catalog,
+            max_simulations=args.max_simulations,
+        )
     except ValueError as exc:
         print(f"quakelab serve: {exc}", file=sys.stderr)
         return 2
@@ -217,28 +260,41 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="execute even runs whose inputs are unchanged")
     run.add_argument("--jobs", type=int, default=1, metavar="N", help="runs executed in parallel")
     run.add_argument("--reports", default="reports", help="reports folder (relative to the config)")
-    run.add_argument("--list", action="store_true",
-                     help="list the selected runs, say which are up to date or would be skipped, and exit")
+    run.add_argument(
+        "--list",
+        action="store_true",
+        help="list the selected runs, say which are up to date or would be skipped, and exit",
+    )
     run.add_argument("-q", "--quiet", action="store_true", help="no per-cell progress")
     run.set_defaults(func=_cmd_run)
     ds = sub.add_parser("datasets", help="list named datasets and whether they are available offline")
     ds.add_argument("--json", action="store_true", help="machine-readable output")
     ds.set_defaults(func=_cmd_datasets)
-    fm = sub.add_parser("formats", help="list the catalog formats read_catalog/open_catalog accept and their columns")
+    fm = sub.add_parser(
+        "formats", help="list the catalog formats read_catalog/open_catalog accept and their columns"
+    )
     fm.add_argument("--json", action="store_true", help="machine-readable output")
     fm.set_defaults(func=_cmd_formats)
     db = sub.add_parser("dashboard", help="serve a Voila dashboard: catalog, forecast or monitor")
     db.add_argument("name", choices=["catalog", "forecast", "monitor"])
     db.add_argument("--port", type=int, default=8866)
-    db.add_argument("--ip", default="127.0.0.1", help="address to bind (other than loopback requires a token)")
-    db.add_argument("--token", help="access token (generated and printed when binding to a non-loopback address)")
+    db.add_argument(
+        "--ip", default="127.0.0.1", help="address to bind (other than loopback requires a token)"
+    )
+    db.add_argument(
+        "--token", help="access token (generated and printed when binding to a non-loopback address)"
+    )
     db.add_argument("--no-browser", action="store_true", help="do not open a browser")
     db.add_argument("--no-preheat", action="store_true", help="do not pre-heat a kernel")
     db.add_argument("--root", default=".", help="project root (notebooks/, reports/, data/live/)")
     db.set_defaults(func=_cmd_dashboard)
-    mo = sub.add_parser("monitor", help="follow a live event feed into a Parquet store with forecasts and alerts")
+    mo = sub.add_parser(
+        "monitor", help="follow a live event feed into a Parquet store with forecasts and alerts"
+    )
     src = mo.add_mutually_exclusive_group(required=True)
-    src.add_argument("--fdsn", metavar="URL", help="FDSN event service root, e.g. https://earthquake.usgs.gov")
+    src.add_argument(
+        "--fdsn", metavar="URL", help="FDSN event service root, e.g. https://earthquake.usgs.gov"
+    )
     src.add_argument("--geojson", metavar="URL", help="USGS GeoJSON summary feed URL")
     mo.add_argument("--store", default="data/live", help="store directory (default data/live)")
     mo.add_argument("--interval", type=float, default=60.0, help="seconds between polls")
@@ -252,11 +308,17 @@ def build_parser() -> argparse.ArgumentParser:
     mo.add_argument("--max-backoff", type=float, default=300.0, help="longest wait after failures (s)")
     mo.add_argument("--max-polls", type=int, help="stop after this many polls (default: run until stopped)")
     mo.set_defaults(func=_cmd_monitor)
-    sv = sub.add_parser("serve", help="HTTP forecast service: aftershock products, gridded forecasts, models, events")
-    sv.add_argument("--host", default="127.0.0.1", help="address to bind (other than loopback requires --token)")
+    sv = sub.add_parser(
+        "serve", help="HTTP forecast service: aftershock products, gridded forecasts, models, events"
+    )
+    sv.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (other than loopback requires --token)"
+    )
     sv.add_argument("--port", type=int, default=8000)
     sv.add_argument("--token", help="bearer token (or QUAKELAB_TOKEN); required off loopback")
-    sv.add_argument("--models", default="models/etas", help="directory of stored ETAS models (default models/etas)")
+    sv.add_argument(
+        "--models", default="models/etas", help="directory of stored ETAS models (default models/etas)"
+    )
     sv.add_argument("--store", default="data/live", help="live event store directory (default data/live)")
     sv.add_argument("--catalog", help="extra catalog (dataset name or file) to look events up in")
     sv.add_argument("--workers", type=int, default=2, help="processes for expensive forecasts")

@@ -40,8 +40,11 @@ OUTPUT_FORMATS: dict[str, tuple[str, ...]] = {
     "pycsep": (),  # a CSV too: chosen with --to pycsep
 }
 #: Mc methods of :func:`quakelab.stats.magnitude_of_completeness` and their names in summaries.
-MC_METHODS: dict[str, str] = {"maxc": "maximum curvature (+0.2)", "gft": "goodness of fit",
-                              "mbs": "b-value stability"}  # the same names as quakelab.reports.MC_METHOD_NAMES
+MC_METHODS: dict[str, str] = {
+    "maxc": "maximum curvature (+0.2)",
+    "gft": "goodness of fit",
+    "mbs": "b-value stability",
+}  # the same names as quakelab.reports.MC_METHOD_NAMES
 
 
 class UsageError(Exception):
@@ -104,7 +107,9 @@ def _time(text: str) -> pd.Timestamp:
     try:
         return utc(text)
     except (ValueError, TypeError) as exc:
-        raise argparse.ArgumentTypeError(f"not a time: {text!r} (use ISO 8601, e.g. 2019-07-06T03:00)") from exc
+        raise argparse.ArgumentTypeError(
+            f"not a time: {text!r} (use ISO 8601, e.g. 2019-07-06T03:00)"
+        ) from exc
 
 
 def _finite(text: str) -> float:
@@ -146,11 +151,15 @@ def _check_bbox(bbox: Sequence[float], argument: str) -> tuple[float, float, flo
     if not all(math.isfinite(v) for v in (lon0, lon1, lat0, lat1)):
         raise UsageError(argument, "values must be finite numbers")
     if not (-90 <= lat0 <= 90 and -90 <= lat1 <= 90):
-        raise UsageError(argument, f"latitudes {lat0}, {lat1} outside -90 .. 90 (order: lonmin lonmax latmin latmax)")
+        raise UsageError(
+            argument, f"latitudes {lat0}, {lat1} outside -90 .. 90 (order: lonmin lonmax latmin latmax)"
+        )
     if not (-360 <= lon0 <= 360 and -360 <= lon1 <= 360):
         raise UsageError(argument, f"longitudes {lon0}, {lon1} outside -360 .. 360")
     if lon0 >= lon1 or lat0 >= lat1:
-        raise UsageError(argument, f"need lonmin < lonmax and latmin < latmax, got {lon0} {lon1} {lat0} {lat1}")
+        raise UsageError(
+            argument, f"need lonmin < lonmax and latmin < latmax, got {lon0} {lon1} {lat0} {lat1}"
+        )
     return lon0, lon1, lat0, lat1
 
 
@@ -195,7 +204,9 @@ def _region(values: Sequence[str], argument: str = "--region"):
         try:
             nums = [float(v) for v in values]
         except ValueError:
-            raise UsageError(argument, f"expected 'lonmin lonmax latmin latmax' or a polygon file, got {values}") from None
+            raise UsageError(
+                argument, f"expected 'lonmin lonmax latmin latmax' or a polygon file, got {values}"
+            ) from None
         return Region.from_bbox(*_check_bbox(nums, argument))
     if len(values) == 1:
         path = Path(values[0])
@@ -206,7 +217,10 @@ def _region(values: Sequence[str], argument: str = "--region"):
             return Region(tuple(verts), name=path.stem)
         except RegionError as exc:
             raise UsageError(argument, f"{path}: {exc}") from None
-    raise UsageError(argument, f"expected 4 numbers (lonmin lonmax latmin latmax) or one polygon file, got {len(values)} values")
+    raise UsageError(
+        argument,
+        f"expected 4 numbers (lonmin lonmax latmin latmax) or one polygon file, got {len(values)} values",
+    )
 
 
 def _output(path: str, suffixes: Sequence[str], argument: str = "-o") -> Path:
@@ -228,12 +242,15 @@ def _output_format(out: Path, to: str | None) -> str:
         if out.suffix.lower() in ends:
             return fmt
     known = sorted({e for ends in OUTPUT_FORMATS.values() for e in ends})
-    raise UsageError("-o", f"cannot tell the format of {out.name}; end it in one of {', '.join(known)} or pass --to")
+    raise UsageError(
+        "-o", f"cannot tell the format of {out.name}; end it in one of {', '.join(known)} or pass --to"
+    )
 
 
 def _to_jsonable(value: Any) -> Any:
     import numpy as np
     import pandas as pd
+
     if isinstance(value, dict):
         return {str(k): _to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -257,9 +274,19 @@ def _emit(args: argparse.Namespace, summary: dict[str, Any], human: Callable[[],
 # ---------------------------------------------------------------------------------------------- catalog writers
 def _pycsep_csv(cat: pd.DataFrame) -> str:
     import pandas as pd
+
     t = cat["time"].dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
-    frame = pd.DataFrame({"lon": cat["longitude"], "lat": cat["latitude"], "M": cat["magnitude"], "time_string": t,
-                          "depth": cat["depth_km"], "catalog_id": -1, "event_id": cat["event_id"]})
+    frame = pd.DataFrame(
+        {
+            "lon": cat["longitude"],
+            "lat": cat["latitude"],
+            "M": cat["magnitude"],
+            "time_string": t,
+            "depth": cat["depth_km"],
+            "catalog_id": -1,
+            "event_id": cat["event_id"],
+        }
+    )
     return frame.to_csv(index=False, lineterminator="\n")
 
 
@@ -274,15 +301,26 @@ def _quakeml_bytes(cat: pd.DataFrame) -> bytes:
     has_type = "event_type" in cat.columns
     for row in cat.itertuples(index=False):
         eid = re.sub(r"[^\w\-.*()~'+,;]", "_", str(row.event_id))  # QuakeML resource URI alphabet
-        origin = Origin(resource_id=ResourceIdentifier(f"smi:local/origin?eventid={eid}"),
-                        time=UTCDateTime(row.time.to_pydatetime()), latitude=float(row.latitude),
-                        longitude=float(row.longitude),
-                        depth=float(row.depth_km) * 1000.0 if pd.notna(row.depth_km) else None)
-        mag = Magnitude(resource_id=ResourceIdentifier(f"smi:local/magnitude?eventid={eid}"), mag=float(row.magnitude),
-                        magnitude_type=str(row.mag_type) if isinstance(row.mag_type, str) and row.mag_type else None,
-                        origin_id=origin.resource_id)
-        ev = Event(resource_id=ResourceIdentifier(f"smi:local/event?eventid={eid}"), origins=[origin],
-                   magnitudes=[mag], preferred_origin_id=origin.resource_id, preferred_magnitude_id=mag.resource_id)
+        origin = Origin(
+            resource_id=ResourceIdentifier(f"smi:local/origin?eventid={eid}"),
+            time=UTCDateTime(row.time.to_pydatetime()),
+            latitude=float(row.latitude),
+            longitude=float(row.longitude),
+            depth=float(row.depth_km) * 1000.0 if pd.notna(row.depth_km) else None,
+        )
+        mag = Magnitude(
+            resource_id=ResourceIdentifier(f"smi:local/magnitude?eventid={eid}"),
+            mag=float(row.magnitude),
+            magnitude_type=str(row.mag_type) if isinstance(row.mag_type, str) and row.mag_type else None,
+            origin_id=origin.resource_id,
+        )
+        ev = Event(
+            resource_id=ResourceIdentifier(f"smi:local/event?eventid={eid}"),
+            origins=[origin],
+            magnitudes=[mag],
+            preferred_origin_id=origin.resource_id,
+            preferred_magnitude_id=mag.resource_id,
+        )
         if has_type and isinstance(row.event_type, str):
             try:
                 ev.event_type = row.event_type
@@ -375,17 +413,29 @@ def catalog_summary(catalog: pd.DataFrame) -> dict[str, Any]:
     out: dict[str, Any] = {"n_events": n, "rows_rejected_at_read": len(rejected_rows(catalog))}
     if n:
         big = catalog.loc[catalog["magnitude"].idxmax()]
-        out.update({
-            "start": catalog["time"].min(), "end": catalog["time"].max(),
-            "duration_days": round((catalog["time"].max() - catalog["time"].min()) / pd.Timedelta(days=1), 3),
-            "magnitude_range": [float(catalog["magnitude"].min()), float(catalog["magnitude"].max())],
-            "depth_km_range": [float(catalog["depth_km"].min()), float(catalog["depth_km"].max())],
-            "longitude_range": [float(catalog["longitude"].min()), float(catalog["longitude"].max())],
-            "latitude_range": [float(catalog["latitude"].min()), float(catalog["latitude"].max())],
-            "mag_types": {str(k) or "?": int(v) for k, v in catalog["mag_type"].fillna("").value_counts().items()},
-            "largest_event": {"event_id": str(big["event_id"]), "time": big["time"], "magnitude": float(big["magnitude"]),
-                              "latitude": float(big["latitude"]), "longitude": float(big["longitude"])},
-        })
+        out.update(
+            {
+                "start": catalog["time"].min(),
+                "end": catalog["time"].max(),
+                "duration_days": round(
+                    (catalog["time"].max() - catalog["time"].min()) / pd.Timedelta(days=1), 3
+                ),
+                "magnitude_range": [float(catalog["magnitude"].min()), float(catalog["magnitude"].max())],
+                "depth_km_range": [float(catalog["depth_km"].min()), float(catalog["depth_km"].max())],
+                "longitude_range": [float(catalog["longitude"].min()), float(catalog["longitude"].max())],
+                "latitude_range": [float(catalog["latitude"].min()), float(catalog["latitude"].max())],
+                "mag_types": {
+                    str(k) or "?": int(v) for k, v in catalog["mag_type"].fillna("").value_counts().items()
+                },
+                "largest_event": {
+                    "event_id": str(big["event_id"]),
+                    "time": big["time"],
+                    "magnitude": float(big["magnitude"]),
+                    "latitude": float(big["latitude"]),
+                    "longitude": float(big["longitude"]),
+                },
+            }
+        )
         if "event_type" in catalog.columns:
             out["event_types"] = {str(k): int(v) for k, v in catalog["event_type"].value_counts().items()}
     return out
@@ -408,8 +458,13 @@ def _print_summary(source: str, s: dict[str, Any]) -> None:
     if "event_types" in s:
         rows.append(("event types", ", ".join(f"{k}: {v}" for k, v in s["event_types"].items())))
     big = s["largest_event"]
-    rows.append(("largest event", f"M{big['magnitude']:g} {big['time'].strftime(fmt)} at "
-                                  f"{big['latitude']:.3f}, {big['longitude']:.3f} ({big['event_id']})"))
+    rows.append(
+        (
+            "largest event",
+            f"M{big['magnitude']:g} {big['time'].strftime(fmt)} at "
+            f"{big['latitude']:.3f}, {big['longitude']:.3f} ({big['event_id']})",
+        )
+    )
     for k, v in rows:
         print(f"  {k:16s} {v}")
 
@@ -439,8 +494,14 @@ def _selection_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     if args.start is not None and args.end is not None and args.start >= args.end:
         raise UsageError("--end", f"{args.end} is not after --start {args.start}")
     kw["start"], kw["end"] = args.start, args.end
-    if args.min_magnitude is not None and args.max_magnitude is not None and args.min_magnitude > args.max_magnitude:
-        raise UsageError("--max-magnitude", f"{args.max_magnitude} is below --min-magnitude {args.min_magnitude}")
+    if (
+        args.min_magnitude is not None
+        and args.max_magnitude is not None
+        and args.min_magnitude > args.max_magnitude
+    ):
+        raise UsageError(
+            "--max-magnitude", f"{args.max_magnitude} is below --min-magnitude {args.min_magnitude}"
+        )
     kw["min_magnitude"], kw["max_magnitude"] = args.min_magnitude, args.max_magnitude
     if args.min_depth is not None and args.max_depth is not None and args.min_depth > args.max_depth:
         raise UsageError("--max-depth", f"{args.max_depth} is above --min-depth {args.min_depth}")
@@ -467,15 +528,28 @@ def _cmd_catalog_select(args: argparse.Namespace) -> int:
     used = {k: v for k, v in kw.items() if v is not None}
     if "polygon" in used:
         used["polygon"] = [list(v) for v in used["polygon"].vertices]
-    s = {"source": args.source, "output": str(path), "format": fmt, "n_read": len(cat), "n_selected": len(sel),
-         "selection": used}
-    _emit(args, s, lambda: print(f"{args.source}: {len(sel):,} of {len(cat):,} events selected, written to {path} ({fmt})"))
+    s = {
+        "source": args.source,
+        "output": str(path),
+        "format": fmt,
+        "n_read": len(cat),
+        "n_selected": len(sel),
+        "selection": used,
+    }
+    _emit(
+        args,
+        s,
+        lambda: print(
+            f"{args.source}: {len(sel):,} of {len(cat):,} events selected, written to {path} ({fmt})"
+        ),
+    )
     return 0
 
 
 # ---------------------------------------------------------------------------------------------- stats
-def magnitude_statistics(magnitudes: pd.Series | np.ndarray, *, delta_m: float = 0.1,
-                         method: str = "maxc") -> dict[str, Any]:
+def magnitude_statistics(
+    magnitudes: pd.Series | np.ndarray, *, delta_m: float = 0.1, method: str = "maxc"
+) -> dict[str, Any]:
     """Mc by every method of :mod:`quakelab.stats` and the b-value above each, as ``quakelab stats`` reports.
 
     Parameters
@@ -515,12 +589,28 @@ def magnitude_statistics(magnitudes: pd.Series | np.ndarray, *, delta_m: float =
         try:
             fits[k] = dataclasses.asdict(stats.b_value(m, v, delta_m))
         except ValueError:
-            fits[k] = {"b": math.nan, "b_std": math.nan, "a": math.nan, "mc": v, "n": int((m >= v - 1e-9).sum()),
-                       "delta_m": delta_m}
+            fits[k] = {
+                "b": math.nan,
+                "b_std": math.nan,
+                "a": math.nan,
+                "mc": v,
+                "n": int((m >= v - 1e-9).sum()),
+                "delta_m": delta_m,
+            }
     head = fits[method]
-    return {"n_events": int(np.isfinite(m).sum()), "delta_m": delta_m, "method": method, "mc_used": mc[method],
-            "b_value": head["b"], "b_value_std": head["b_std"], "a_value": head["a"], "n_above_mc": head["n"],
-            "mc": mc, "b": fits, "caveats": caveats(mc=mc, magnitudes=m, mc_used=mc[method], delta_m=delta_m)}
+    return {
+        "n_events": int(np.isfinite(m).sum()),
+        "delta_m": delta_m,
+        "method": method,
+        "mc_used": mc[method],
+        "b_value": head["b"],
+        "b_value_std": head["b_std"],
+        "a_value": head["a"],
+        "n_above_mc": head["n"],
+        "mc": mc,
+        "b": fits,
+        "caveats": caveats(mc=mc, magnitudes=m, mc_used=mc[method], delta_m=delta_m),
+    }
 
 
 def _cmd_stats(args: argparse.Namespace) -> int:
@@ -531,7 +621,10 @@ def _cmd_stats(args: argparse.Namespace) -> int:
         cat = cat[cat["magnitude"] >= args.min_magnitude - 1e-9]
     if len(cat) < 2:
         raise UsageError("SOURCE", f"{args.source}: {len(cat)} events; the statistics need at least 2")
-    s = {"source": args.source, **magnitude_statistics(cat["magnitude"], delta_m=args.delta_m, method=args.mc_method)}
+    s = {
+        "source": args.source,
+        **magnitude_statistics(cat["magnitude"], delta_m=args.delta_m, method=args.mc_method),
+    }
     if plot is not None:
         import matplotlib
 
@@ -539,12 +632,21 @@ def _cmd_stats(args: argparse.Namespace) -> int:
         from quakelab import stats, viz
 
         gr = stats.b_value(cat["magnitude"], s["mc_used"], args.delta_m)
-        ax = viz.frequency_magnitude_plot(cat["magnitude"], fit=gr, delta_m=args.delta_m, title=str(args.source))
+        ax = viz.frequency_magnitude_plot(
+            cat["magnitude"], fit=gr, delta_m=args.delta_m, title=str(args.source)
+        )
         for k, v in s["mc"].items():
             if k != args.mc_method:
                 ax.axvline(v, color="0.6", ls=":", lw=1)
-                ax.annotate(f"Mc {k}", (v, ax.get_ylim()[1]), rotation=90, va="top", ha="right", fontsize=7,
-                            color="0.4")
+                ax.annotate(
+                    f"Mc {k}",
+                    (v, ax.get_ylim()[1]),
+                    rotation=90,
+                    va="top",
+                    ha="right",
+                    fontsize=7,
+                    color="0.4",
+                )
         s["plot"] = str(viz.save_figure(ax, plot))
 
     def human() -> None:
@@ -571,7 +673,9 @@ def _fixed(items: Sequence[str] | None) -> dict[str, float]:
     for item in items or ():
         name, sep, value = item.partition("=")
         if not sep or name not in PARAMETER_NAMES[1:]:
-            raise UsageError("--fix", f"expected NAME=VALUE with NAME in {', '.join(PARAMETER_NAMES[1:])}, got {item!r}")
+            raise UsageError(
+                "--fix", f"expected NAME=VALUE with NAME in {', '.join(PARAMETER_NAMES[1:])}, got {item!r}"
+            )
         try:
             out[name] = float(value)
         except ValueError:
@@ -581,6 +685,7 @@ def _fixed(items: Sequence[str] | None) -> dict[str, float]:
 
 def _cmd_etas_fit(args: argparse.Namespace) -> int:
     import numpy as np
+
     out = _output(args.output, (".json",))
     region = _region(args.region)
     if args.start >= args.end:
@@ -597,28 +702,48 @@ def _cmd_etas_fit(args: argparse.Namespace) -> int:
     model = ETAS(mc=args.mc, delta_m=args.delta_m, region=region, fixed=fixed, max_iter=args.max_iter)
     cat = _open_source(args.source)
     try:
-        model.fit(cat, auxiliary_start=aux, start=args.start, end=args.end, standard_errors=not args.no_standard_errors)
+        model.fit(
+            cat,
+            auxiliary_start=aux,
+            start=args.start,
+            end=args.end,
+            standard_errors=not args.no_standard_errors,
+        )
     except ETASError as exc:
         raise UsageError("SOURCE", f"{args.source}: {exc}") from None
     except ETASConvergenceError as exc:
-        print(f"quakelab etas fit: {exc} (raise --max-iter or fix poorly constrained parameters with --fix)",
-              file=sys.stderr)
+        print(
+            f"quakelab etas fit: {exc} (raise --max-iter or fix poorly constrained parameters with --fix)",
+            file=sys.stderr,
+        )
         return 1
     path = model.save(out)
     table = model.parameter_table()
     notes = caveats(parameter_table=table, branching_ratio=model.branching_ratio_)
-    s = {"source": args.source, "output": str(path), "n_targets": model.fit_info_["n_targets"],
-         "n_iterations": model.fit_info_["n_iterations"], "fit_seconds": model.fit_info_["total_s"],
-         "branching_ratio": model.branching_ratio_, "b_value": model.beta_ / math.log(10),
-         "log_likelihood": model.log_likelihood_, "parameters": model.params_.to_dict(),
-         "std_errors": dict(model.std_errors_), "at_bound": [k for k, v in table["at_bound"].items() if v],
-         "caveats": notes}
+    s = {
+        "source": args.source,
+        "output": str(path),
+        "n_targets": model.fit_info_["n_targets"],
+        "n_iterations": model.fit_info_["n_iterations"],
+        "fit_seconds": model.fit_info_["total_s"],
+        "branching_ratio": model.branching_ratio_,
+        "b_value": model.beta_ / math.log(10),
+        "log_likelihood": model.log_likelihood_,
+        "parameters": model.params_.to_dict(),
+        "std_errors": dict(model.std_errors_),
+        "at_bound": [k for k, v in table["at_bound"].items() if v],
+        "caveats": notes,
+    }
 
     def human() -> None:
-        print(f"ETAS fitted to {s['n_targets']:,} events M>={args.mc:g} in {args.start} .. {args.end} "
-              f"({s['n_iterations']} EM steps, {s['fit_seconds']:.1f} s)")
-        print(f"  branching ratio {s['branching_ratio']:.3f}, b = {s['b_value']:.3f}, "
-              f"log-likelihood {s['log_likelihood']:.2f}")
+        print(
+            f"ETAS fitted to {s['n_targets']:,} events M>={args.mc:g} in {args.start} .. {args.end} "
+            f"({s['n_iterations']} EM steps, {s['fit_seconds']:.1f} s)"
+        )
+        print(
+            f"  branching ratio {s['branching_ratio']:.3f}, b = {s['b_value']:.3f}, "
+            f"log-likelihood {s['log_likelihood']:.2f}"
+        )
         for name, row in table.iterrows():
             flag = "  at bound" if row["at_bound"] else ("  fixed" if row["fixed"] else "")
             sd = "" if not np.isfinite(row["std_error"]) else f" ± {row['std_error']:.3f}"
@@ -631,8 +756,16 @@ def _cmd_etas_fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def forecast_dataset(model, history: pd.DataFrame, start: pd.Timestamp, days: float, *, n_simulations: int = 100,
-                     cell_deg: float = 0.1, seed: int | None = None):
+def forecast_dataset(
+    model,
+    history: pd.DataFrame,
+    start: pd.Timestamp,
+    days: float,
+    *,
+    n_simulations: int = 100,
+    cell_deg: float = 0.1,
+    seed: int | None = None,
+):
     """The gridded ETAS forecast of ``quakelab etas forecast`` as an :class:`xarray.Dataset` with units.
 
     Parameters
@@ -659,17 +792,24 @@ def forecast_dataset(model, history: pd.DataFrame, start: pd.Timestamp, days: fl
         units on every variable and coordinate.
     """
     import pandas as pd
+
     past = history[history["time"] < start]
     end = start + pd.Timedelta(days=days)
     ds = model.forecast(past, start, end, n_simulations=n_simulations, cell_deg=cell_deg, seed=seed)
     ds["rate"] = ds["expected_count"] / days
     ds["rate"].attrs.update(units="events per day per cell", long_name="expected daily number of events")
     ds["n_events"].attrs.setdefault("units", "events")
-    ds["magnitude"].attrs.update(units="magnitude", long_name="lower edge of the magnitude bin (last bin open)")
+    ds["magnitude"].attrs.update(
+        units="magnitude", long_name="lower edge of the magnitude bin (last bin open)"
+    )
     ds["latitude"].attrs.update(units="degrees_north", long_name="cell centre latitude")
     ds["longitude"].attrs.update(units="degrees_east", long_name="cell centre longitude")
-    ds.attrs.update(days=float(days), mc=float(model.mc), n_history_events=int(len(past)),
-                    branching_ratio=float(getattr(model, "branching_ratio_", math.nan)))
+    ds.attrs.update(
+        days=float(days),
+        mc=float(model.mc),
+        n_history_events=int(len(past)),
+        branching_ratio=float(getattr(model, "branching_ratio_", math.nan)),
+    )
     return ds
 
 
@@ -688,6 +828,7 @@ def _write_netcdf(ds, path: Path) -> Path:
 def _cmd_etas_forecast(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
+
     out = _output(args.output, (".nc",))
     model_path = Path(args.model)
     if not model_path.is_file():
@@ -705,26 +846,52 @@ def _cmd_etas_forecast(args: argparse.Namespace) -> int:
         raise UsageError("MODEL", f"{model_path}: a gridded forecast needs the spatio-temporal model")
     _check_source(args.history, "--history")
     history = _open_source(args.history)
-    ds = forecast_dataset(model, history, args.start, args.days, n_simulations=args.n_simulations,
-                          cell_deg=args.cell_deg, seed=args.seed)
+    ds = forecast_dataset(
+        model,
+        history,
+        args.start,
+        args.days,
+        n_simulations=args.n_simulations,
+        cell_deg=args.cell_deg,
+        seed=args.seed,
+    )
     path = _write_netcdf(ds, out)
     total = ds["expected_count"].sum("magnitude")
     iy, ix = np.unravel_index(int(np.argmax(total.to_numpy())), total.shape)
-    s = {"model": str(model_path), "history": args.history, "output": str(path), "start": args.start,
-         "end": args.start + pd.Timedelta(days=args.days), "days": args.days, "n_simulations": args.n_simulations,
-         "mc": model.mc, "expected_events": float(total.sum()), "n_events_median": ds.attrs["n_events_median"],
-         "n_events_q025": ds.attrs["n_events_q025"], "n_events_q975": ds.attrs["n_events_q975"],
-         "peak_cell": {"latitude": float(total["latitude"][iy]), "longitude": float(total["longitude"][ix]),
-                       "expected_events": float(total[iy, ix])}}
+    s = {
+        "model": str(model_path),
+        "history": args.history,
+        "output": str(path),
+        "start": args.start,
+        "end": args.start + pd.Timedelta(days=args.days),
+        "days": args.days,
+        "n_simulations": args.n_simulations,
+        "mc": model.mc,
+        "expected_events": float(total.sum()),
+        "n_events_median": ds.attrs["n_events_median"],
+        "n_events_q025": ds.attrs["n_events_q025"],
+        "n_events_q975": ds.attrs["n_events_q975"],
+        "peak_cell": {
+            "latitude": float(total["latitude"][iy]),
+            "longitude": float(total["longitude"][ix]),
+            "expected_events": float(total[iy, ix]),
+        },
+    }
 
     def human() -> None:
-        print(f"ETAS forecast of M>={model.mc:g} events, {args.start} + {args.days:g} days, "
-              f"{args.n_simulations} simulations, {len(ds['latitude'])}×{len(ds['longitude'])} cells of {args.cell_deg:g}°")
-        print(f"  expected {s['expected_events']:.1f} events (median {s['n_events_median']:.0f}, "
-              f"95% range {s['n_events_q025']:.0f}-{s['n_events_q975']:.0f})")
+        print(
+            f"ETAS forecast of M>={model.mc:g} events, {args.start} + {args.days:g} days, "
+            f"{args.n_simulations} simulations, {len(ds['latitude'])}×{len(ds['longitude'])} cells of {args.cell_deg:g}°"
+        )
+        print(
+            f"  expected {s['expected_events']:.1f} events (median {s['n_events_median']:.0f}, "
+            f"95% range {s['n_events_q025']:.0f}-{s['n_events_q975']:.0f})"
+        )
         pk = s["peak_cell"]
-        print(f"  highest rate: cell at {pk['latitude']:.3f}, {pk['longitude']:.3f} "
-              f"({pk['expected_events']:.2f} events)")
+        print(
+            f"  highest rate: cell at {pk['latitude']:.3f}, {pk['longitude']:.3f} "
+            f"({pk['expected_events']:.2f} events)"
+        )
         print(f"  forecast written to {path} (NetCDF)")
 
     _emit(args, s, human)
@@ -768,13 +935,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_json(info)
     info.set_defaults(func=_run(_cmd_catalog_info, "quakelab catalog info"))
     fmt_help = f"output format ({', '.join(OUTPUT_FORMATS)}; default: from the file name ending)"
-    conv = csub.add_parser("convert", help="write a catalog in another format (Parquet, CSV, QuakeML, pycsep CSV)")
+    conv = csub.add_parser(
+        "convert", help="write a catalog in another format (Parquet, CSV, QuakeML, pycsep CSV)"
+    )
     conv.add_argument("source", metavar="SOURCE", help=src_help)
     conv.add_argument("-o", "--output", required=True, help="output file")
     conv.add_argument("--to", choices=list(OUTPUT_FORMATS), help=fmt_help)
     _add_json(conv)
     conv.set_defaults(func=_run(_cmd_catalog_convert, "quakelab catalog convert"))
-    sel = csub.add_parser("select", help="select events by time, magnitude, region, depth and type into a file")
+    sel = csub.add_parser(
+        "select", help="select events by time, magnitude, region, depth and type into a file"
+    )
     sel.add_argument("source", metavar="SOURCE", help=src_help)
     sel.add_argument("-o", "--output", required=True, help="output file (.parquet, .csv, .xml)")
     sel.add_argument("--to", choices=list(OUTPUT_FORMATS), help=fmt_help)
@@ -792,11 +963,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     st = sub.add_parser("stats", help="magnitude of completeness by each method, b-value ± σ, FMD plot")
     st.add_argument("source", metavar="SOURCE", help=src_help)
-    st.add_argument("--mc-method", choices=list(MC_METHODS), default="maxc", help="Mc of the headline b-value")
+    st.add_argument(
+        "--mc-method", choices=list(MC_METHODS), default="maxc", help="Mc of the headline b-value"
+    )
     st.add_argument("--delta-m", type=_positive, default=0.1, help="magnitude bin width")
     st.add_argument("--min-magnitude", type=_magnitude, help="leave out smaller events first")
-    st.add_argument("--plot", default="frequency_magnitude.png",
-                    help="frequency–magnitude figure (.png, .svg, .pdf; 'none' for no figure)")
+    st.add_argument(
+        "--plot",
+        default="frequency_magnitude.png",
+        help="frequency–magnitude figure (.png, .svg, .pdf; 'none' for no figure)",
+    )
     _add_json(st)
     st.set_defaults(func=_run(_cmd_stats, "quakelab stats"))
 
@@ -804,12 +980,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     esub = etas.add_subparsers(dest="etas_command", required=True)
     fit = esub.add_parser("fit", help="fit ETAS by EM and save the model as JSON")
     fit.add_argument("source", metavar="SOURCE", help=src_help)
-    fit.add_argument("--region", nargs="+", required=True, metavar="R",
-                     help="'LONMIN LONMAX LATMIN LATMAX' or a polygon file (JSON/GeoJSON or 'lon lat' lines)")
+    fit.add_argument(
+        "--region",
+        nargs="+",
+        required=True,
+        metavar="R",
+        help="'LONMIN LONMAX LATMIN LATMAX' or a polygon file (JSON/GeoJSON or 'lon lat' lines)",
+    )
     fit.add_argument("--mc", type=_magnitude, required=True, help="magnitude of completeness")
     fit.add_argument("--start", type=_time, required=True, help="first target time (UTC)")
     fit.add_argument("--end", type=_time, required=True, help="end of the fitting window (exclusive)")
-    fit.add_argument("--auxiliary-start", type=_time, help="history start (events trigger, are not targets); default --start")
+    fit.add_argument(
+        "--auxiliary-start",
+        type=_time,
+        help="history start (events trigger, are not targets); default --start",
+    )
     fit.add_argument("--delta-m", type=_positive, default=0.1, help="magnitude bin width")
     fit.add_argument("--fix", nargs="+", metavar="NAME=VALUE", help="hold parameters fixed, e.g. log10_tau=3")
     fit.add_argument("--max-iter", type=_positive_int, default=200, help="maximum EM iterations")
@@ -819,7 +1004,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     fit.set_defaults(func=_run(_cmd_etas_fit, "quakelab etas fit"))
     fc = esub.add_parser("forecast", help="gridded forecast of a fitted model as NetCDF")
     fc.add_argument("model", metavar="MODEL", help="model file written by 'quakelab etas fit'")
-    fc.add_argument("--history", required=True, metavar="SOURCE", help="catalog before the forecast start: " + src_help)
+    fc.add_argument(
+        "--history", required=True, metavar="SOURCE", help="catalog before the forecast start: " + src_help
+    )
     fc.add_argument("--start", type=_time, required=True, help="forecast start (UTC)")
     fc.add_argument("--days", type=_positive, required=True, help="forecast length in days")
     fc.add_argument("--n-simulations", type=_positive_int, default=100, help="simulated continuations")
@@ -830,5 +1017,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     fc.set_defaults(func=_run(_cmd_etas_forecast, "quakelab etas forecast"))
 
 
-__all__ = ["MC_METHODS", "OUTPUT_FORMATS", "UsageError", "catalog_summary", "forecast_dataset",
-           "magnitude_statistics", "register", "write_catalog"]
+__all__ = [
+    "MC_METHODS",
+    "OUTPUT_FORMATS",
+    "UsageError",
+    "catalog_summary",
+    "forecast_dataset",
+    "magnitude_statistics",
+    "register",
+    "write_catalog",
+]

@@ -127,8 +127,10 @@ class Dataset:
         if self.available:
             return ""
         if self.kind == "shared":
-            return (f"{self.filename} not found: set QUAKELAB_SHARED_DATA to the folder holding it "
-                    "(or place the project next to shared/data)")
+            return (
+                f"{self.filename} not found: set QUAKELAB_SHARED_DATA to the folder holding it "
+                "(or place the project next to shared/data)"
+            )
         if self.kind == "online":
             return "online dataset: downloads from an FDSN service on first use (needs the internet)"
         return "the package that ships this file is not installed"
@@ -278,51 +280,73 @@ _REGISTRY: dict[str, Dataset] = {
     d.name: d
     for d in [
         Dataset(
-            "ridgecrest-2019-sample", "bundled",
+            "ridgecrest-2019-sample",
+            "bundled",
             "2019 Ridgecrest sequence, 829 ComCat events M>=2.5, 2019-07-06 .. 2019-07-13",
             "ANSS ComCat via pycsep's sample_comcat_catalog.csv (public domain)",
-            preset="pycsep", locate=_pycsep_sample,
+            preset="pycsep",
+            locate=_pycsep_sample,
         ),
         Dataset(
-            "obspy-example-events", "bundled",
+            "obspy-example-events",
+            "bundled",
             "one USGS QuakeML event shipped with ObsPy (format example)",
             "USGS, via ObsPy's test data (public domain)",
             locate=_obspy_example,
         ),
         Dataset(
-            "ridgecrest-2019", "shared",
+            "ridgecrest-2019",
+            "shared",
             "2019 Ridgecrest sequence, 12,259 events M>=1.5, 2019-07-04 .. 2019-08-03",
             "ComCat/SCSN-derived public extract (public domain)",
-            preset="ridgecrest-2019", filename="ridgecrest_2019_aftershocks.csv",
+            preset="ridgecrest-2019",
+            filename="ridgecrest_2019_aftershocks.csv",
             sha256="d0382e1068edb065f2b3f2e74ecf959423e8e6076cac5fc6b01b3664f13122ee",
         ),
         Dataset(
-            "qtm-sanjacinto", "shared",
+            "qtm-sanjacinto",
+            "shared",
             "QTM relocated catalog, San Jacinto fault zone, 21,291 events M>=1.0, 2008-2017",
             "Ross et al. 2019 (Science), SCEDC; as packaged by EarthquakeNPP (SanJac_10). Credit SCEDC and authors",
-            preset="qtm-sanjacinto", filename="qtm_sanjacinto_2008_2017.csv",
+            preset="qtm-sanjacinto",
+            filename="qtm_sanjacinto_2008_2017.csv",
             sha256="611c18758e2e3b5f7dd703d86ccbbd8b49eff06fe1a2fede2943c807475c877f",
         ),
         Dataset(
-            "usgs-global-significant", "shared",
+            "usgs-global-significant",
+            "shared",
             "USGS NEIC significant earthquakes M>=5.5, 1965-2016, 23,412 events incl. 180 non-earthquakes",
             "USGS NEIC (public domain)",
-            preset="usgs-global-significant", filename="usgs_global_significant_1965_2016.csv",
+            preset="usgs-global-significant",
+            filename="usgs_global_significant_1965_2016.csv",
             sha256="54ca4e71e7928f116b760df98d765cf5d810bab62d9e378833cb95390f239bd8",
         ),
         Dataset(
-            "comcat-california-m2.5", "online",
+            "comcat-california-m2.5",
+            "online",
             "ANSS ComCat, California and surroundings, M>=2.5, 1981 to now",
             "USGS FDSN event service (public domain)",
-            fetch={"start": "1981-01-01", "end": pd.Timestamp.now(tz="UTC").normalize(), "provider": "USGS",
-                   "min_magnitude": 2.5, "bbox": (-125.4, -113.1, 31.5, 43.0), "chunk_days": 365.0},
+            fetch={
+                "start": "1981-01-01",
+                "end": pd.Timestamp.now(tz="UTC").normalize(),
+                "provider": "USGS",
+                "min_magnitude": 2.5,
+                "bbox": (-125.4, -113.1, 31.5, 43.0),
+                "chunk_days": 365.0,
+            },
         ),
         Dataset(
-            "comcat-global-m6", "online",
+            "comcat-global-m6",
+            "online",
             "ANSS ComCat, global, M>=6, 1900 to now",
             "USGS FDSN event service (public domain)",
-            fetch={"start": "1900-01-01", "end": pd.Timestamp.now(tz="UTC").normalize(), "provider": "USGS",
-                   "min_magnitude": 6.0, "chunk_days": 3650.0},
+            fetch={
+                "start": "1900-01-01",
+                "end": pd.Timestamp.now(tz="UTC").normalize(),
+                "provider": "USGS",
+                "min_magnitude": 6.0,
+                "chunk_days": 3650.0,
+            },
         ),
     ]
 }
@@ -387,6 +411,15 @@ def list_datasets() -> pd.DataFrame:
     rows = []
     for d in _REGISTRY.values():
         p = d.path()
-        rows.append({"name": d.name, "kind": d.kind, "available": d.available, "description": d.description,
-                     "origin": d.origin, "path": str(p) if p else "", "note": d.unavailable_reason()})
+        rows.append(
+            {
+                "name": d.name,
+                "kind": d.kind,
+                "available": d.available,
+                "description": d.description,
+                "origin": d.origin,
+                "path": str(p) if p else "",
+                "note": d.unavailable_reason(),
+            }
+        )
     return pd.DataFrame(rows).set_index("name")

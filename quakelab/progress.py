@@ -65,9 +65,17 @@ class LogProgress:
         Expected steps.
     """
 
-    def __init__(self, iterable: Iterable | None = None, *, total: int | None = None, desc: str = "",
-                 unit: str = "it", quiet: bool = False, min_interval_s: float = 1.0,
-                 log: logging.Logger | None = None) -> None:
+    def __init__(
+        self,
+        iterable: Iterable | None = None,
+        *,
+        total: int | None = None,
+        desc: str = "",
+        unit: str = "it",
+        quiet: bool = False,
+        min_interval_s: float = 1.0,
+        log: logging.Logger | None = None,
+    ) -> None:
         self.iterable = iterable
         if total is None and iterable is not None and hasattr(iterable, "__len__"):
             total = len(iterable)  # type: ignore[arg-type]
@@ -114,8 +122,9 @@ class LogProgress:
         self.n += n
         self._emit()
 
-    def set_postfix(self, ordered_dict: dict[str, Any] | None = None, refresh: bool = True,
-                    **kwargs: Any) -> None:
+    def set_postfix(
+        self, ordered_dict: dict[str, Any] | None = None, refresh: bool = True, **kwargs: Any
+    ) -> None:
         """Values shown after the count (e.g. the elapsed time of the last cell)."""
         items = {**(ordered_dict or {}), **kwargs}
         self.postfix = ", ".join(f"{k}={v}" for k, v in items.items())
@@ -163,8 +172,15 @@ def _is_terminal(stream: Any) -> bool:
         return False
 
 
-def progress(iterable: Iterable | None = None, *, total: int | None = None, desc: str = "", unit: str = "it",
-             quiet: bool = False, **kwargs: Any) -> Any:
+def progress(
+    iterable: Iterable | None = None,
+    *,
+    total: int | None = None,
+    desc: str = "",
+    unit: str = "it",
+    quiet: bool = False,
+    **kwargs: Any,
+) -> Any:
     """Progress over ``iterable`` or ``total`` steps: a tqdm bar on a terminal, log lines otherwise.
 
     Parameters
@@ -203,7 +219,19 @@ def progress(iterable: Iterable | None = None, *, total: int | None = None, desc
     if not quiet and _is_terminal(sys.stderr):
         from tqdm.auto import tqdm
 
-        return tqdm(iterable, total=total, desc=desc or None, unit=unit, file=sys.stderr,
-                    **{k: v for k, v in kwargs.items() if k not in log_only})
-    return LogProgress(iterable, total=total, desc=desc, unit=unit, quiet=quiet,
-                       **{k: v for k, v in kwargs.items() if k in log_only})
+        return tqdm(
+            iterable,
+            total=total,
+            desc=desc or None,
+            unit=unit,
+            file=sys.stderr,
+            **{k: v for k, v in kwargs.items() if k not in log_only},
+        )
+    return LogProgress(
+        iterable,
+        total=total,
+        desc=desc,
+        unit=unit,
+        quiet=quiet,
+        **{k: v for k, v in kwargs.items() if k in log_only},
+    )

@@ -49,7 +49,9 @@ class Region:
         object.__setattr__(self, "vertices", tuple(verts))
 
     @classmethod
-    def from_bbox(cls, min_lon: float, max_lon: float, min_lat: float, max_lat: float, name: str = "") -> Region:
+    def from_bbox(
+        cls, min_lon: float, max_lon: float, min_lat: float, max_lat: float, name: str = ""
+    ) -> Region:
         """A longitude/latitude box.
 
         Examples
@@ -141,8 +143,9 @@ def cell_area_km2(lat_centre: ArrayLike, cell_deg: float, radius_km: float = EAR
     return radius_km**2 * np.radians(cell_deg) * (np.sin(top) - np.sin(bottom))
 
 
-def haversine_km(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike,
-                 radius_km: float = EARTH_RADIUS_KM) -> np.ndarray:
+def haversine_km(
+    lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike, radius_km: float = EARTH_RADIUS_KM
+) -> np.ndarray:
     """Great-circle distance in km (inputs in degrees, broadcast)."""
     p1, p2 = np.radians(lat1), np.radians(lat2)
     dphi = p2 - p1

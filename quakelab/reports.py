@@ -22,8 +22,11 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 #: Readable names of the Mc methods of :func:`quakelab.stats.magnitude_of_completeness`.
-MC_METHOD_NAMES: dict[str, str] = {"maxc": "maximum curvature (+0.2)", "gft": "goodness of fit",
-                                   "mbs": "b-value stability"}
+MC_METHOD_NAMES: dict[str, str] = {
+    "maxc": "maximum curvature (+0.2)",
+    "gft": "goodness of fit",
+    "mbs": "b-value stability",
+}
 #: What each CSEP test checks, in words.
 CSEP_TEST_MEANING: dict[str, str] = {
     "N-test": "the number of events",
@@ -40,8 +43,13 @@ def _fmt_list(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def mc_caveats(mc: Mapping[str, float], *, magnitudes: ArrayLike | None = None, delta_m: float = 0.1,
-               tolerance: float = 0.25) -> list[str]:
+def mc_caveats(
+    mc: Mapping[str, float],
+    *,
+    magnitudes: ArrayLike | None = None,
+    delta_m: float = 0.1,
+    tolerance: float = 0.25,
+) -> list[str]:
     """A caveat when the Mc methods disagree by more than ``tolerance``.
 
     Parameters
@@ -76,9 +84,11 @@ def mc_caveats(mc: Mapping[str, float], *, magnitudes: ArrayLike | None = None, 
     hi_k = max(vals, key=vals.get)
     if vals[hi_k] - vals[lo_k] <= tolerance + 1e-9:
         return []
-    text = (f"Mc depends on the method: {MC_METHOD_NAMES.get(lo_k, lo_k)} gives {vals[lo_k]:.1f}, "
-            f"{MC_METHOD_NAMES.get(hi_k, hi_k)} gives {vals[hi_k]:.1f}. Numbers computed above the lower Mc "
-            "include magnitudes at which the catalog may be incomplete, which biases b low.")
+    text = (
+        f"Mc depends on the method: {MC_METHOD_NAMES.get(lo_k, lo_k)} gives {vals[lo_k]:.1f}, "
+        f"{MC_METHOD_NAMES.get(hi_k, hi_k)} gives {vals[hi_k]:.1f}. Numbers computed above the lower Mc "
+        "include magnitudes at which the catalog may be incomplete, which biases b low."
+    )
     if magnitudes is not None:
         from quakelab.stats import b_value
 
@@ -86,13 +96,21 @@ def mc_caveats(mc: Mapping[str, float], *, magnitudes: ArrayLike | None = None, 
             lo, hi = b_value(magnitudes, vals[lo_k], delta_m), b_value(magnitudes, vals[hi_k], delta_m)
         except ValueError:
             return [text]
-        text += (f" Above Mc {vals[lo_k]:.1f}: b = {lo.b:.2f} ± {lo.b_std:.2f} ({lo.n:,} events); above Mc "
-                 f"{vals[hi_k]:.1f}: b = {hi.b:.2f} ± {hi.b_std:.2f} ({hi.n:,} events).")
+        text += (
+            f" Above Mc {vals[lo_k]:.1f}: b = {lo.b:.2f} ± {lo.b_std:.2f} ({lo.n:,} events); above Mc "
+            f"{vals[hi_k]:.1f}: b = {hi.b:.2f} ± {hi.b_std:.2f} ({hi.n:,} events)."
+        )
     return [text]
 
 
-def gr_fit_caveats(magnitudes: ArrayLike, mc: float, *, delta_m: float = 0.1, min_expected: float = 5.0,
-                   p_threshold: float = 0.01) -> list[str]:
+def gr_fit_caveats(
+    magnitudes: ArrayLike,
+    mc: float,
+    *,
+    delta_m: float = 0.1,
+    min_expected: float = 5.0,
+    p_threshold: float = 0.01,
+) -> list[str]:
     """A caveat when the Gutenberg–Richter line fitted above ``mc`` misses the data at larger magnitudes.
 
     For each magnitude bin ``M`` above ``mc`` where the line predicts at least ``min_expected`` events
@@ -142,13 +160,17 @@ def gr_fit_caveats(magnitudes: ArrayLike, mc: float, *, delta_m: float = 0.1, mi
         p = 2 * min(sps.poisson.cdf(observed, expected), sps.poisson.sf(observed - 1, expected))
         if p < p_threshold:
             word = "fewer" if observed < expected else "more"
-            return [f"The Gutenberg–Richter line fitted above Mc {mc:.1f} (b = {fit.b:.2f}) misses the data from "
-                    f"M{mag:.1f}: it predicts {expected:,.0f} events of M{mag:.1f} or larger, the catalog has "
-                    f"{observed:,} ({word}). A single b-value does not describe this distribution; check Mc."]
+            return [
+                f"The Gutenberg–Richter line fitted above Mc {mc:.1f} (b = {fit.b:.2f}) misses the data from "
+                f"M{mag:.1f}: it predicts {expected:,.0f} events of M{mag:.1f} or larger, the catalog has "
+                f"{observed:,} ({word}). A single b-value does not describe this distribution; check Mc."
+            ]
     return []
 
 
-def bound_caveats(parameter_table: pd.DataFrame, bounds: Mapping[str, tuple[float, float]] | None = None) -> list[str]:
+def bound_caveats(
+    parameter_table: pd.DataFrame, bounds: Mapping[str, tuple[float, float]] | None = None
+) -> list[str]:
     """A caveat naming the ETAS parameters estimated on a bound of their search range.
 
     Parameters
@@ -186,10 +208,12 @@ def bound_caveats(parameter_table: pd.DataFrame, bounds: Mapping[str, tuple[floa
     noun = "parameter" if len(parts) == 1 else "parameters"
     verb = "sits" if len(parts) == 1 else "sit"
     pron = ("it", "its") if len(parts) == 1 else ("them", "their")
-    return [f"ETAS {noun} {_fmt_list(parts)} {verb} on the edge of {pron[1]} search range"
-            f"{'' if len(parts) == 1 else 's'}: the data do not constrain {pron[0]}, {pron[1]} standard "
-            f"error{'' if len(parts) == 1 else 's'} mean{'s' if len(parts) == 1 else ''} little, and forecasts "
-            "inherit the bound rather than the data."]
+    return [
+        f"ETAS {noun} {_fmt_list(parts)} {verb} on the edge of {pron[1]} search range"
+        f"{'' if len(parts) == 1 else 's'}: the data do not constrain {pron[0]}, {pron[1]} standard "
+        f"error{'' if len(parts) == 1 else 's'} mean{'s' if len(parts) == 1 else ''} little, and forecasts "
+        "inherit the bound rather than the data."
+    ]
 
 
 def branching_caveats(branching_ratio: float) -> list[str]:
@@ -217,10 +241,12 @@ def branching_caveats(branching_ratio: float) -> list[str]:
         return [f"The fitted branching ratio is {n}: the fit is not usable for forecasts."]
     if n < 1.0:
         return []
-    return [f"The fitted branching ratio is {n:.2f} (1 or more: a supercritical process). Simulated sequences "
-            "grow without bound, so forecasts and probabilities from this fit are not meaningful; this usually "
-            "means the window is too short, Mc too low, or triggering from outside the window or region is "
-            "missing."]
+    return [
+        f"The fitted branching ratio is {n:.2f} (1 or more: a supercritical process). Simulated sequences "
+        "grow without bound, so forecasts and probabilities from this fit are not meaningful; this usually "
+        "means the window is too short, Mc too low, or triggering from outside the window or region is "
+        "missing."
+    ]
 
 
 def _csep_passes(row: pd.Series, alpha: float) -> bool | None:
@@ -274,10 +300,15 @@ def csep_caveats(table: pd.DataFrame, *, alpha: float = 0.05) -> list[str]:
     models = list(dict.fromkeys(t["model"]))
     who = "The model fails" if len(models) == 1 else "Every model fails"
     what = _fmt_list([f"{x} ({CSEP_TEST_MEANING[x]})" for x in failed])
-    return [f"{who} the {what} at the {alpha:.0%} level: "
-            + ("it is not consistent with what was observed there." if len(models) == 1 else
-               "none of them is consistent with what was observed there, so their ranking compares models that "
-               "are all rejected.")]
+    return [
+        f"{who} the {what} at the {alpha:.0%} level: "
+        + (
+            "it is not consistent with what was observed there."
+            if len(models) == 1
+            else "none of them is consistent with what was observed there, so their ranking compares models that "
+            "are all rejected."
+        )
+    ]
 
 
 def label_csep_table(table: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
@@ -309,8 +340,15 @@ def label_csep_table(table: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFram
     rows = []
     for _, r in table.iterrows():
         test = r["test"]
-        out = {"model": r.get("model", ""), "test": test, "statistic": "", "value": float(r["quantile"]),
-               "statistic_2": "", "value_2": float(r.get("quantile_2", np.nan)), "result": ""}
+        out = {
+            "model": r.get("model", ""),
+            "test": test,
+            "statistic": "",
+            "value": float(r["quantile"]),
+            "statistic_2": "",
+            "value_2": float(r.get("quantile_2", np.nan)),
+            "result": "",
+        }
         if test == "N-test":
             out.update(statistic="quantile δ1 (P(N ≥ observed))", statistic_2="quantile δ2 (P(N ≤ observed))")
         elif test in CONSISTENCY_TESTS:
@@ -326,20 +364,31 @@ def label_csep_table(table: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFram
                 out["result"] = "no significant difference"
         elif test == "W-test":
             out.update(statistic="p-value")
-            out["result"] = "median difference significant" if out["value"] < alpha else "no significant difference"
+            out["result"] = (
+                "median difference significant" if out["value"] < alpha else "no significant difference"
+            )
         else:
             out.update(statistic="value")
         verdict = _csep_passes(r, alpha)
         if verdict is not None:
             out["result"] = "pass" if verdict else "fail"
         rows.append(out)
-    return pd.DataFrame(rows, columns=["model", "test", "statistic", "value", "statistic_2", "value_2", "result"])
+    return pd.DataFrame(
+        rows, columns=["model", "test", "statistic", "value", "statistic_2", "value_2", "result"]
+    )
 
 
-def caveats(*, mc: Mapping[str, float] | None = None, magnitudes: ArrayLike | None = None,
-            mc_used: float | None = None, delta_m: float = 0.1, parameter_table: pd.DataFrame | None = None,
-            branching_ratio: float | None = None, csep_table: pd.DataFrame | None = None,
-            alpha: float = 0.05) -> list[str]:
+def caveats(
+    *,
+    mc: Mapping[str, float] | None = None,
+    magnitudes: ArrayLike | None = None,
+    mc_used: float | None = None,
+    delta_m: float = 0.1,
+    parameter_table: pd.DataFrame | None = None,
+    branching_ratio: float | None = None,
+    csep_table: pd.DataFrame | None = None,
+    alpha: float = 0.05,
+) -> list[str]:
     """All caveats that the given diagnostics support, in reading order.
 
     Parameters
@@ -417,5 +466,16 @@ def caveats_markdown(items: Sequence[str], *, none: str = "") -> str:
     return "\n".join(["**Caveats.**", "", *[f"- {c}" for c in items]])
 
 
-__all__ = ["CONSISTENCY_TESTS", "CSEP_TEST_MEANING", "MC_METHOD_NAMES", "bound_caveats", "branching_caveats",
-           "caveats", "caveats_markdown", "csep_caveats", "gr_fit_caveats", "label_csep_table", "mc_caveats"]
+__all__ = [
+    "CONSISTENCY_TESTS",
+    "CSEP_TEST_MEANING",
+    "MC_METHOD_NAMES",
+    "bound_caveats",
+    "branching_caveats",
+    "caveats",
+    "caveats_markdown",
+    "csep_caveats",
+    "gr_fit_caveats",
+    "label_csep_table",
+    "mc_caveats",
+]

@@ -48,8 +48,17 @@ def _close_figures():
 
 
 #: ETAS parameters of the simulated test catalog (branching ratio 0.68 with beta = 2.3, ~23k events in 10 years).
-ETAS_TRUTH = dict(log10_mu=-4.9, log10_k0=-3.03, a=1.5, log10_c=-2.5, omega=0.1, log10_tau=2.0, log10_d=-1.0,
-                  gamma=1.0, rho=1.5)
+ETAS_TRUTH = dict(
+    log10_mu=-4.9,
+    log10_k0=-3.03,
+    a=1.5,
+    log10_c=-2.5,
+    omega=0.1,
+    log10_tau=2.0,
+    log10_d=-1.0,
+    gamma=1.0,
+    rho=1.5,
+)
 ETAS_REGION = (-120, -116, 33, 37)
 
 

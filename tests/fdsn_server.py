@@ -24,11 +24,16 @@ def to_obspy(catalog: pd.DataFrame) -> Catalog:
     events = []
     for row in catalog.itertuples(index=False):
         rid = f"quakeml:earthquake.usgs.gov/fdsnws/event/1/query?eventid={row.event_id}&format=quakeml"
-        origin = Origin(time=obspy.UTCDateTime(row.time.to_pydatetime()), latitude=row.latitude,
-                        longitude=row.longitude, depth=row.depth_km * 1000.0)
+        origin = Origin(
+            time=obspy.UTCDateTime(row.time.to_pydatetime()),
+            latitude=row.latitude,
+            longitude=row.longitude,
+            depth=row.depth_km * 1000.0,
+        )
         mag = Magnitude(mag=row.magnitude, magnitude_type=row.mag_type or "ml", origin_id=origin.resource_id)
-        ev = Event(resource_id=ResourceIdentifier(rid), event_type="earthquake", origins=[origin],
-                   magnitudes=[mag])
+        ev = Event(
+            resource_id=ResourceIdentifier(rid), event_type="earthquake", origins=[origin], magnitudes=[mag]
+        )
         ev.preferred_origin_id = origin.resource_id
         ev.preferred_magnitude_id = mag.resource_id
         events.append(ev)
@@ -56,8 +61,12 @@ class FDSNTestServer(LocalHTTPService):
         if "minmagnitude" in q:
             c = c[c["magnitude"] >= float(q["minmagnitude"])]
         if "minlatitude" in q:
-            c = c[(c["latitude"] >= float(q["minlatitude"])) & (c["latitude"] <= float(q["maxlatitude"]))
-                  & (c["longitude"] >= float(q["minlongitude"])) & (c["longitude"] <= float(q["maxlongitude"]))]
+            c = c[
+                (c["latitude"] >= float(q["minlatitude"]))
+                & (c["latitude"] <= float(q["maxlatitude"]))
+                & (c["longitude"] >= float(q["minlongitude"]))
+                & (c["longitude"] <= float(q["maxlongitude"]))
+            ]
         return c
 
     def handle(self, h, path, q, fault, record) -> None:

@@ -54,8 +54,12 @@ def _fake_shared(tmp_path, monkeypatch, content: bytes):
 
 
 def test_a_wrong_file_under_a_right_name_is_never_used(tmp_path, monkeypatch):
-    path = _fake_shared(tmp_path, monkeypatch, b"time,latitude,longitude,depth,mag\n2019-07-04T00:00:00Z,35,-117,5,3\n")
-    with pytest.raises(datasets.DatasetChecksumError, match=f"file {path} does not match dataset 'ridgecrest-2019'"):
+    path = _fake_shared(
+        tmp_path, monkeypatch, b"time,latitude,longitude,depth,mag\n2019-07-04T00:00:00Z,35,-117,5,3\n"
+    )
+    with pytest.raises(
+        datasets.DatasetChecksumError, match=f"file {path} does not match dataset 'ridgecrest-2019'"
+    ):
         datasets.load("ridgecrest-2019")
     from quakelab.catalog import open_catalog
 

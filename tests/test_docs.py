@@ -55,7 +55,10 @@ def test_using_the_package_block_runs_offline(tmp_path, monkeypatch):
     assert len(namespace["cat"]) == 829 and namespace["mc"] == 2.9
     assert round(namespace["gr"].b, 3) == 0.709
     assert 0 < namespace["etas"].branching_ratio_ < 1
-    assert isinstance(namespace["forecast"], xr.Dataset) and float(namespace["forecast"]["expected_count"].sum()) > 0
+    assert (
+        isinstance(namespace["forecast"], xr.Dataset)
+        and float(namespace["forecast"]["expected_count"].sum()) > 0
+    )
 
 
 def test_readme_cli_examples_parse():
@@ -64,7 +67,9 @@ def test_readme_cli_examples_parse():
 
     block = _block_after("## Using the package", "bash").replace("\\\n", " ")
     parser = build_parser()
-    commands = [line.split("#")[0].split()[1:] for line in block.splitlines() if line.startswith(".venv/bin/quakelab")]
+    commands = [
+        line.split("#")[0].split()[1:] for line in block.splitlines() if line.startswith(".venv/bin/quakelab")
+    ]
     assert len(commands) == 6
     for argv in commands:
         args = parser.parse_args(argv)
@@ -77,11 +82,29 @@ def test_api_reference_builds_without_warnings(tmp_path):
     makefile = (ROOT / "Makefile").read_text()
     assert "-W error -m pdoc --docformat numpy --output-directory docs/api quakelab" in makefile
     out = tmp_path / "api"
-    r = subprocess.run([sys.executable, "-W", "error", "-m", "pdoc", "--docformat", "numpy", "--output-directory",
-                        str(out), "quakelab"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-W",
+            "error",
+            "-m",
+            "pdoc",
+            "--docformat",
+            "numpy",
+            "--output-directory",
+            str(out),
+            "quakelab",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     assert "Warn" not in r.stderr, r.stderr[-3000:]  # pdoc prints "Warn: ..." when warnings are not errors
     page = (out / "quakelab" / "reports.html").read_text(encoding="utf-8")
     assert "caveats_markdown" in page and "Parameters" in page  # numpydoc sections rendered
     assert (out / "quakelab" / "cli_jobs.html").exists()
-    assert "branching_ratio_" in (out / "quakelab" / "models.html").read_text(encoding="utf-8")  # ETAS documented
+    assert "branching_ratio_" in (out / "quakelab" / "models.html").read_text(
+        encoding="utf-8"
+    )  # ETAS documented

@@ -42,11 +42,15 @@ def project_requirements(*extras: str) -> set[str]:
 
 def test_lock_environment_and_binder_agree():
     lock = lock_pins()
-    for path, extras in [(ROOT / "environment.yml", ("ml", "dash", "dist", "test", "dev")),
-                         (ROOT / "binder" / "environment.yml", ("ml", "dash", "dist"))]:
+    for path, extras in [
+        (ROOT / "environment.yml", ("ml", "dash", "dist", "test", "dev")),
+        (ROOT / "binder" / "environment.yml", ("ml", "dash", "dist")),
+    ]:
         pins = env_pins(path)
         for name, version in pins.items():
-            assert lock.get(name) == version, f"{path.name}: {name}=={version} but the lock has {lock.get(name)}"
+            assert lock.get(name) == version, (
+                f"{path.name}: {name}=={version} but the lock has {lock.get(name)}"
+            )
         missing = project_requirements(*extras) - set(pins)
         assert not missing, f"{path} does not pin {sorted(missing)}"
 
@@ -75,9 +79,11 @@ def test_binder_postbuild_is_strict():
 
 def test_import_is_light():
     """``import quakelab`` must not pull TensorFlow, matplotlib, pandas or ObsPy (it stays well under 1 s)."""
-    code = ("import sys, time; t = time.perf_counter(); import quakelab; dt = time.perf_counter() - t; "
-            "heavy = [m for m in ('tensorflow', 'matplotlib', 'pandas', 'obspy', 'csep', 'cartopy') if m in sys.modules]; "
-            "print(heavy)")
+    code = (
+        "import sys, time; t = time.perf_counter(); import quakelab; dt = time.perf_counter() - t; "
+        "heavy = [m for m in ('tensorflow', 'matplotlib', 'pandas', 'obspy', 'csep', 'cartopy') if m in sys.modules]; "
+        "print(heavy)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -92,4 +98,6 @@ def test_notebooks_committed_without_outputs():
         for cell in nb.cells:
             if cell.cell_type == "code":
                 assert not cell.outputs and cell.execution_count is None, f"{nb_path.name} has outputs"
-        assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells), f"{nb_path.name}: no parameters cell"
+        assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells), (
+            f"{nb_path.name}: no parameters cell"
+        )

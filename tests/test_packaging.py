@@ -28,7 +28,14 @@ def _name(req: str) -> str:
 def test_core_requirements_leave_out_the_heavy_parts():
     core = {_name(r) for r in PYPROJECT["dependencies"]}
     assert not core & HEAVY
-    assert {"papermill", "nbconvert", "ipykernel", "pycsep", "obspy", "dask"} <= core  # `quakelab run` needs them
+    assert {
+        "papermill",
+        "nbconvert",
+        "ipykernel",
+        "pycsep",
+        "obspy",
+        "dask",
+    } <= core  # `quakelab run` needs them
     extras = PYPROJECT["optional-dependencies"]
     assert {_name(r) for r in extras["ml"]} == {"scikit-learn", "tensorflow-cpu"}
     assert {"voila", "ipywidgets", "jupyterlab"} <= {_name(r) for r in extras["dash"]}
@@ -91,13 +98,24 @@ MISSING_SCRIPT = textwrap.dedent("""
 
 @pytest.mark.slow
 def test_missing_optional_parts_say_which_extra_to_install():
-    res = subprocess.run([sys.executable, "-c", MISSING_SCRIPT], capture_output=True, text=True, cwd=ROOT,
-                         env={**os.environ, "MPLBACKEND": "Agg"}, timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-c", MISSING_SCRIPT],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout.strip().splitlines()[-1])
-    expected = {"dashboards": ("ipywidgets", "dash"), "voila": ("voila", "dash"), "learn": ("scikit-learn", "ml"),
-                "skill_plots": ("scikit-learn", "ml"), "tensorflow": ("tensorflow-cpu", "ml"),
-                "distributed": ("distributed", "dist")}
+    expected = {
+        "dashboards": ("ipywidgets", "dash"),
+        "voila": ("voila", "dash"),
+        "learn": ("scikit-learn", "ml"),
+        "skill_plots": ("scikit-learn", "ml"),
+        "tensorflow": ("tensorflow-cpu", "ml"),
+        "distributed": ("distributed", "dist"),
+    }
     for key, (dist, extra) in expected.items():
         msg = out[key]
         assert msg.startswith(f"MissingOptionalDependency: {dist} is not installed"), (key, msg)
@@ -110,14 +128,21 @@ def test_dashboard_notebooks_are_packaged_and_identical():
 
     packaged_dir = ROOT / "quakelab" / "dashboards" / "notebooks"
     repo_dir = ROOT / "notebooks" / "dashboards"
-    assert sorted(p.name for p in packaged_dir.glob("*.ipynb")) == sorted(p.name for p in repo_dir.glob("*.ipynb"))
+    assert sorted(p.name for p in packaged_dir.glob("*.ipynb")) == sorted(
+        p.name for p in repo_dir.glob("*.ipynb")
+    )
     for name, rel in DASHBOARDS.items():
         repo, packaged = notebook_path(name, root=ROOT), notebook_path(name, root=None)
         assert repo == (ROOT / rel).resolve() and packaged == packaged_dir / Path(rel).name
         assert packaged.read_bytes() == repo.read_bytes(), (
-            f"{packaged} differs from {repo}: copy the repository notebook into the package")
-    assert "dashboards/notebooks/*.ipynb" in tomllib.loads((ROOT / "pyproject.toml").read_text())[
-        "tool"]["setuptools"]["package-data"]["quakelab"]
+            f"{packaged} differs from {repo}: copy the repository notebook into the package"
+        )
+    assert (
+        "dashboards/notebooks/*.ipynb"
+        in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"][
+            "quakelab"
+        ]
+    )
     cmd, _ = dashboard_command("monitor", root=ROOT / "nowhere")  # no checkout there: the packaged copy
     assert cmd[3] == str(packaged_dir / "live_monitor.ipynb") and f"--Voila.root_dir={packaged_dir}" in cmd
 
@@ -168,33 +193,56 @@ def test_wheel_installed_outside_the_source_tree(tmp_path):
     src.mkdir()
     for f in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / f, src / f)
-    shutil.copytree(ROOT / "quakelab", src / "quakelab", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        ROOT / "quakelab", src / "quakelab", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
     pip = [sys.executable, "-m", "pip", "--isolated", "--disable-pip-version-check", "-q"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_") and k != "PYTHONPATH"}
-    build = subprocess.run(pip + ["wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", "dist", "./src"],
-                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    build = subprocess.run(
+        pip + ["wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", "dist", "./src"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert build.returncode == 0, build.stdout + build.stderr
     (wheel,) = (tmp_path / "dist").glob("quakelab-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert {f"quakelab/dashboards/notebooks/{n}.ipynb" for n in ("catalog_explorer", "forecast", "live_monitor")} <= set(names)
+    assert {
+        f"quakelab/dashboards/notebooks/{n}.ipynb" for n in ("catalog_explorer", "forecast", "live_monitor")
+    } <= set(names)
     assert "quakelab/py.typed" in names and "quakelab/_optional.py" in names
-    assert all(n.startswith(("quakelab/", "quakelab-")) for n in names), [n for n in names if not n.startswith("quakelab")]
+    assert all(n.startswith(("quakelab/", "quakelab-")) for n in names), [
+        n for n in names if not n.startswith("quakelab")
+    ]
     target = tmp_path / "T"
-    inst = subprocess.run(pip + ["install", "--no-deps", "--no-index", "--target", str(target), str(wheel)],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    inst = subprocess.run(
+        pip + ["install", "--no-deps", "--no-index", "--target", str(target), str(wheel)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert inst.returncode == 0, inst.stdout + inst.stderr
 
     work = tmp_path / "work"  # a directory with no project in it or above it
     work.mkdir()
     run_env = {**env, "PYTHONPATH": str(target), "MPLBACKEND": "Agg"}
     run_env.pop("QUAKELAB_REPORTS", None)
-    res = subprocess.run([sys.executable, "-c", CHECKS], cwd=work, env=run_env, capture_output=True, text=True,
-                         timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-c", CHECKS], cwd=work, env=run_env, capture_output=True, text=True, timeout=300
+    )
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout.strip().splitlines()[-1])
     pkg = target / "quakelab"
     assert out["file"] == str(pkg / "__init__.py")
-    assert out["source_root"] == "None" and out["project_root"] == str(work) and out["datasets_root"] == str(work)
+    assert (
+        out["source_root"] == "None"
+        and out["project_root"] == str(work)
+        and out["datasets_root"] == str(work)
+    )
     assert out["reports"] == str(work / "reports") and out["kernel_reports"] == str(work / "reports")
     for name, nb in out["notebooks"].items():
         assert Path(nb).parent == pkg / "dashboards" / "notebooks", name
@@ -202,8 +250,17 @@ def test_wheel_installed_outside_the_source_tree(tmp_path):
     assert out["voila_notebook"] == str(pkg / "dashboards" / "notebooks" / "forecast.ipynb")
     assert out["sample_rows"] == 829
     # the console script of the wheel
-    cli = subprocess.run([str(target / "bin" / "quakelab"), "datasets", "--json"], cwd=work, env=run_env,
-                         capture_output=True, text=True, timeout=300)
+    cli = subprocess.run(
+        [str(target / "bin" / "quakelab"), "datasets", "--json"],
+        cwd=work,
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert cli.returncode == 0, cli.stderr
     table = {row["name"]: row for row in json.loads(cli.stdout)}
-    assert table["ridgecrest-2019-sample"]["available"] and Path(table["ridgecrest-2019-sample"]["path"]).is_file()
+    assert (
+        table["ridgecrest-2019-sample"]["available"]
+        and Path(table["ridgecrest-2019-sample"]["path"]).is_file()
+    )

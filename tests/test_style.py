@@ -13,7 +13,9 @@ def test_ruff_clean():
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
     if not Path(ruff).exists():
         pytest.skip("ruff not installed")
-    res = subprocess.run([ruff, "check", "quakelab", "tests", "benchmarks"], cwd=ROOT, capture_output=True, text=True)
+    res = subprocess.run(
+        [ruff, "check", "quakelab", "tests", "benchmarks"], cwd=ROOT, capture_output=True, text=True
+    )
     assert res.returncode == 0, res.stdout + res.stderr
 
 
@@ -24,10 +26,13 @@ def _ruff() -> str:
     return ruff
 
 
-@pytest.mark.skip(reason="enabled after the format pass (the project-wide `ruff format` at integration)")
 def test_ruff_format_clean():
-    res = subprocess.run([_ruff(), "format", "--check", "quakelab", "tests", "benchmarks"], cwd=ROOT,
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        [_ruff(), "format", "--check", "quakelab", "tests", "benchmarks"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
 
 
@@ -46,14 +51,27 @@ def test_pre_commit_hooks_pinned_to_the_lock():
     assert repos["ruff-pre-commit"]["rev"] == "v" + _lock_version("ruff")
     assert repos["nbstripout"]["rev"] == _lock_version("nbstripout")
     hooks = {h["id"]: h for r in config["repos"] for h in r["hooks"]}
-    assert {"ruff-check", "ruff-format", "nbstripout", "trailing-whitespace", "end-of-file-fixer", "check-yaml"} <= set(hooks)
-    lint_dirs = re.search(r"^\t\$\(BIN\)/ruff check (.+)$", (ROOT / "Makefile").read_text(), re.M).group(1).split()
+    assert {
+        "ruff-check",
+        "ruff-format",
+        "nbstripout",
+        "trailing-whitespace",
+        "end-of-file-fixer",
+        "check-yaml",
+    } <= set(hooks)
+    lint_dirs = (
+        re.search(r"^\t\$\(BIN\)/ruff check (.+)$", (ROOT / "Makefile").read_text(), re.M).group(1).split()
+    )
     for hook in ("ruff-check", "ruff-format"):  # the hooks check what `make lint` checks
         assert hooks[hook]["files"] == "^(" + "|".join(lint_dirs) + ")/"
     pre_commit = shutil.which("pre-commit") or str(Path(sys.executable).parent / "pre-commit")
     if Path(pre_commit).exists():  # the dev extra installs it
-        res = subprocess.run([pre_commit, "validate-config", ".pre-commit-config.yaml"], cwd=ROOT,
-                             capture_output=True, text=True)
+        res = subprocess.run(
+            [pre_commit, "validate-config", ".pre-commit-config.yaml"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         assert res.returncode == 0, res.stdout + res.stderr
 
 
@@ -63,8 +81,14 @@ def test_committed_notebooks_pass_the_nbstripout_hook():
     nbstripout = shutil.which("nbstripout") or str(Path(sys.executable).parent / "nbstripout")
     if not Path(nbstripout).exists():
         pytest.skip("nbstripout not installed (the test extra)")
-    notebooks = sorted(str(p.relative_to(ROOT)) for folder in ("notebooks", "quakelab") for p in (ROOT / folder).rglob("*.ipynb")
-                       if ".ipynb_checkpoints" not in p.parts)
+    notebooks = sorted(
+        str(p.relative_to(ROOT))
+        for folder in ("notebooks", "quakelab")
+        for p in (ROOT / folder).rglob("*.ipynb")
+        if ".ipynb_checkpoints" not in p.parts
+    )
     assert len(notebooks) >= 10
-    res = subprocess.run([nbstripout, "--keep-id", "--verify", *notebooks], cwd=ROOT, capture_output=True, text=True)
+    res = subprocess.run(
+        [nbstripout, "--keep-id", "--verify", *notebooks], cwd=ROOT, capture_output=True, text=True
+    )
     assert res.returncode == 0, res.stdout + res.stderr

@@ -34,10 +34,14 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-PAGE2016 = ("Page et al. (2016) BSSA 106(5) 2290-2301, generic parameters per Garcia et al. (2012) regime, "
-            "as published by the USGS operational aftershock forecast (opensha-oaf GenericRJ_ParametersFetch.json)")
-HARDEBECK2019 = ("Hardebeck et al. (2019) SRL 90(1) 262-270, updated California aftershock parameters, "
-                 "as used by the USGS operational aftershock forecast (opensha-oaf GenericRJ_ParametersFetch.json)")
+PAGE2016 = (
+    "Page et al. (2016) BSSA 106(5) 2290-2301, generic parameters per Garcia et al. (2012) regime, "
+    "as published by the USGS operational aftershock forecast (opensha-oaf GenericRJ_ParametersFetch.json)"
+)
+HARDEBECK2019 = (
+    "Hardebeck et al. (2019) SRL 90(1) 262-270, updated California aftershock parameters, "
+    "as used by the USGS operational aftershock forecast (opensha-oaf GenericRJ_ParametersFetch.json)"
+)
 RJ1989 = "Reasenberg & Jones (1989) Science 243 1173-1176, generic California sequence"
 
 
@@ -79,7 +83,7 @@ class GenericRJ:
         0.522
         """
         m = max(float(mainshock_magnitude), 6.0)
-        return math.sqrt(self.a_sigma0 ** 2 + self.a_sigma1 ** 2 / 10 ** m)
+        return math.sqrt(self.a_sigma0**2 + self.a_sigma1**2 / 10**m)
 
     def to_dict(self) -> dict:
         """The parameters as a dict."""
@@ -95,28 +99,31 @@ def _cal(regime: str, p: float, a_mean: float, a_sigma: float, c: float) -> Gene
 
 
 #: Generic parameters by regime code (see the module docstring for the sources).
-GENERIC_RJ: dict[str, GenericRJ] = {g.regime: g for g in (
-    _page("ANSR-ABSLDEC", 1.01, -2.29, 0.63, 560.0),
-    _page("ANSR-ABSLOCB", 0.64, -2.82, 0.80, 890.0),
-    _page("ANSR-ABSLSHC", 1.06, -2.85, 0.75, 800.0),
-    _page("ANSR-DEEPCON", 0.98, -2.13, 0.52, 250.0),
-    _page("ANSR-HOTSPOT", 1.12, -3.00, 0.68, 680.0),
-    _page("ANSR-OCEANBD", 1.08, -3.19, 0.60, 500.0),
-    _page("ANSR-SHALCON", 0.98, -2.42, 0.63, 570.0),
-    _page("SCR-GENERIC", 0.73, -2.85, 0.78, 870.0),
-    _page("SCR-ABVSLAB", 0.73, -2.85, 0.78, 870.0),
-    _page("SOR-GENERIC", 0.97, -3.04, 0.67, 650.0),
-    _page("SOR-ABVSLAB", 0.97, -3.04, 0.67, 650.0),
-    _page("SZ-GENERIC", 0.88, -2.47, 0.63, 570.0),
-    _page("SZ-INLBACK", 0.86, -2.43, 0.66, 640.0),
-    _page("SZ-ONSHORE", 0.81, -2.34, 0.60, 500.0),
-    _page("SZ-OUTERTR", 0.92, -2.42, 0.64, 540.0),
-    _cal("CAL-SCSN", 0.83, -2.30, 0.50, 0.0033),
-    _cal("CAL-NCSS", 0.96, -2.64, 0.48, 0.012),
-    _cal("CAL-MENDOCINO", 1.15, -3.18, 0.47, 0.050),
-    _cal("CAL-HYDROTHERMAL", 0.94, -1.79, 0.29, 0.026),
-    GenericRJ("RJ1989-CALIFORNIA", -1.67, 0.0, 0.0, 0.0, 0.91, 1.08, 0.05, RJ1989),
-)}
+GENERIC_RJ: dict[str, GenericRJ] = {
+    g.regime: g
+    for g in (
+        _page("ANSR-ABSLDEC", 1.01, -2.29, 0.63, 560.0),
+        _page("ANSR-ABSLOCB", 0.64, -2.82, 0.80, 890.0),
+        _page("ANSR-ABSLSHC", 1.06, -2.85, 0.75, 800.0),
+        _page("ANSR-DEEPCON", 0.98, -2.13, 0.52, 250.0),
+        _page("ANSR-HOTSPOT", 1.12, -3.00, 0.68, 680.0),
+        _page("ANSR-OCEANBD", 1.08, -3.19, 0.60, 500.0),
+        _page("ANSR-SHALCON", 0.98, -2.42, 0.63, 570.0),
+        _page("SCR-GENERIC", 0.73, -2.85, 0.78, 870.0),
+        _page("SCR-ABVSLAB", 0.73, -2.85, 0.78, 870.0),
+        _page("SOR-GENERIC", 0.97, -3.04, 0.67, 650.0),
+        _page("SOR-ABVSLAB", 0.97, -3.04, 0.67, 650.0),
+        _page("SZ-GENERIC", 0.88, -2.47, 0.63, 570.0),
+        _page("SZ-INLBACK", 0.86, -2.43, 0.66, 640.0),
+        _page("SZ-ONSHORE", 0.81, -2.34, 0.60, 500.0),
+        _page("SZ-OUTERTR", 0.92, -2.42, 0.64, 540.0),
+        _cal("CAL-SCSN", 0.83, -2.30, 0.50, 0.0033),
+        _cal("CAL-NCSS", 0.96, -2.64, 0.48, 0.012),
+        _cal("CAL-MENDOCINO", 1.15, -3.18, 0.47, 0.050),
+        _cal("CAL-HYDROTHERMAL", 0.94, -1.79, 0.29, 0.026),
+        GenericRJ("RJ1989-CALIFORNIA", -1.67, 0.0, 0.0, 0.0, 0.91, 1.08, 0.05, RJ1989),
+    )
+}
 
 #: Default regime outside California when the caller names none (see :func:`regime_for`).
 DEFAULT_REGIME = "ANSR-SHALCON"
@@ -152,7 +159,9 @@ class Completeness:
         [4.1, 3.0, 3.0]
         """
         t = np.maximum(np.asarray(t_days, dtype=float), 1e-12)
-        return np.round(np.maximum(self.mcat, self.F * mainshock_magnitude - self.G - self.H * np.log10(t)), 10)
+        return np.round(
+            np.maximum(self.mcat, self.F * mainshock_magnitude - self.G - self.H * np.log10(t)), 10
+        )
 
     def time_complete(self, mainshock_magnitude: float) -> float:
         """Days after which ``Mc(t) == Mcat`` (0 when the catalogue is complete from the start)."""
@@ -171,10 +180,22 @@ class Completeness:
 
 #: Completeness coefficients: Page et al. (2016) global; Helmstetter et al. (2006) California (USGS usage).
 COMPLETENESS: dict[str, Completeness] = {
-    "WORLD": Completeness(4.6, 0.5, 0.25, 1.0, "Page et al. (2016) eq. 15, global values F=0.5, G=0.25, H=1.0; "
-                          "Mcat 4.6 (global catalogue, USGS operational value)"),
-    "CALIFORNIA": Completeness(3.0, 1.0, 4.5, 0.75, "Helmstetter, Kagan & Jackson (2006) BSSA 96(1) for California, "
-                               "F=1.0, G=4.5, H=0.75 in the Page et al. (2016) form; Mcat 3.0 (USGS operational value)"),
+    "WORLD": Completeness(
+        4.6,
+        0.5,
+        0.25,
+        1.0,
+        "Page et al. (2016) eq. 15, global values F=0.5, G=0.25, H=1.0; "
+        "Mcat 4.6 (global catalogue, USGS operational value)",
+    ),
+    "CALIFORNIA": Completeness(
+        3.0,
+        1.0,
+        4.5,
+        0.75,
+        "Helmstetter, Kagan & Jackson (2006) BSSA 96(1) for California, "
+        "F=1.0, G=4.5, H=0.75 in the Page et al. (2016) form; Mcat 3.0 (USGS operational value)",
+    ),
 }
 
 #: USGS California regions (Hardebeck et al. 2019) as (lon, lat) rings; earlier entries take precedence.
@@ -183,10 +204,33 @@ CALIFORNIA_REGIONS: list[tuple[str, tuple[tuple[float, float], ...]]] = [
     ("CAL-HYDROTHERMAL", ((-115.3, 32.9), (-115.3, 33.3), (-116.0, 33.3), (-116.0, 32.9))),
     ("CAL-HYDROTHERMAL", ((-117.5, 35.55), (-117.5, 36.3), (-118.2, 36.3), (-118.2, 35.55))),
     ("CAL-MENDOCINO", ((-125.3, 39.75), (-123.0, 39.75), (-123.0, 42.1), (-125.0, 43.0), (-125.5, 40.0))),
-    ("CAL-NCSS", ((-121.25, 34.5), (-118.0167, 37.2167), (-118.25, 37.75), (-119.5, 37.75), (-120.75, 39.5),
-                  (-121.4167, 42.0), (-122.7, 42.0), (-123.0, 42.1), (-123.0, 39.75), (-125.3, 39.75))),
-    ("CAL-SCSN", ((-116.4, 35.8), (-114.4717, 34.0815), (-114.3333, 32.0), (-120.5, 32.0), (-121.25, 34.5),
-                  (-118.0167, 37.2167), (-117.793, 36.6847))),
+    (
+        "CAL-NCSS",
+        (
+            (-121.25, 34.5),
+            (-118.0167, 37.2167),
+            (-118.25, 37.75),
+            (-119.5, 37.75),
+            (-120.75, 39.5),
+            (-121.4167, 42.0),
+            (-122.7, 42.0),
+            (-123.0, 42.1),
+            (-123.0, 39.75),
+            (-125.3, 39.75),
+        ),
+    ),
+    (
+        "CAL-SCSN",
+        (
+            (-116.4, 35.8),
+            (-114.4717, 34.0815),
+            (-114.3333, 32.0),
+            (-120.5, 32.0),
+            (-121.25, 34.5),
+            (-118.0167, 37.2167),
+            (-117.793, 36.6847),
+        ),
+    ),
 ]
 
 
@@ -201,8 +245,12 @@ class RegimeChoice:
 
     def to_dict(self) -> dict:
         """As a dict for the product."""
-        return {"regime": self.regime, "method": self.method, "parameters": self.params.to_dict(),
-                "completeness": self.completeness.to_dict()}
+        return {
+            "regime": self.regime,
+            "method": self.method,
+            "parameters": self.params.to_dict(),
+            "completeness": self.completeness.to_dict(),
+        }
 
 
 def _point_in_ring(lon: float, lat: float, ring) -> bool:
@@ -247,10 +295,18 @@ def regime_for(latitude: float, longitude: float, *, regime: str | None = None) 
         return RegimeChoice(regime, GENERIC_RJ[regime], COMPLETENESS["CALIFORNIA"], "given by the caller")
     for name, ring in CALIFORNIA_REGIONS:
         if _point_in_ring(lon, float(latitude), ring):
-            return RegimeChoice(name, GENERIC_RJ[name], COMPLETENESS["CALIFORNIA"],
-                                f"epicentre inside the USGS {name} polygon (Hardebeck et al. 2019)")
+            return RegimeChoice(
+                name,
+                GENERIC_RJ[name],
+                COMPLETENESS["CALIFORNIA"],
+                f"epicentre inside the USGS {name} polygon (Hardebeck et al. 2019)",
+            )
     if regime is not None:
         return RegimeChoice(regime, GENERIC_RJ[regime], COMPLETENESS["WORLD"], "given by the caller")
-    return RegimeChoice(DEFAULT_REGIME, GENERIC_RJ[DEFAULT_REGIME], COMPLETENESS["WORLD"],
-                        "default (ANSR-SHALCON): outside California no tectonic regionalisation grid "
-                        "(STREC / Garcia et al. 2012) is available offline; pass regime= to choose another")
+    return RegimeChoice(
+        DEFAULT_REGIME,
+        GENERIC_RJ[DEFAULT_REGIME],
+        COMPLETENESS["WORLD"],
+        "default (ANSR-SHALCON): outside California no tectonic regionalisation grid "
+        "(STREC / Garcia et al. 2012) is available offline; pass regime= to choose another",
+    )

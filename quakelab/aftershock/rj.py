@@ -97,8 +97,13 @@ class PoissonMixture:
 
     def summary(self) -> dict[str, float]:
         """``probability, expected, median, q025, q975``."""
-        return {"probability": self.probability_any(), "expected": self.mean(), "median": self.quantile(0.5),
-                "q025": self.quantile(0.025), "q975": self.quantile(0.975)}
+        return {
+            "probability": self.probability_any(),
+            "expected": self.mean(),
+            "median": self.quantile(0.5),
+            "q025": self.quantile(0.025),
+            "q975": self.quantile(0.975),
+        }
 
 
 # ----------------------------------------------------------------------------- parameter sets
@@ -130,8 +135,9 @@ class RJParameterSet:
     parameters: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.a, self.p, self.c, self.weight = (np.atleast_1d(np.asarray(x, dtype=float))
-                                               for x in (self.a, self.p, self.c, self.weight))
+        self.a, self.p, self.c, self.weight = (
+            np.atleast_1d(np.asarray(x, dtype=float)) for x in (self.a, self.p, self.c, self.weight)
+        )
         self.a, self.p, self.c, self.weight = np.broadcast_arrays(self.a, self.p, self.c, self.weight)
         self.weight = self.weight / self.weight.sum()
 
@@ -140,8 +146,9 @@ class RJParameterSet:
         k = 10.0 ** (self.a + self.b * (self.mainshock_magnitude - magnitude))
         return k * omori_integral(self.c, self.p, t1_days, t2_days)
 
-    def count_distribution(self, magnitude: float, t1_days: float, t2_days: float,
-                           mass: float = 1 - 1e-9) -> PoissonMixture:
+    def count_distribution(
+        self, magnitude: float, t1_days: float, t2_days: float, mass: float = 1 - 1e-9
+    ) -> PoissonMixture:
         """Distribution of the number ``M >= magnitude`` in ``[t1, t2]`` (components beyond ``mass`` dropped)."""
         means = self.expected_means(magnitude, t1_days, t2_days)
         w = self.weight
@@ -164,8 +171,17 @@ class RJParameterSet:
         """The smallest subset of parameter sets holding ``mass`` of the weight (renormalised)."""
         order = np.argsort(self.weight)[::-1]
         keep = np.sort(order[: int(np.searchsorted(np.cumsum(self.weight[order]), mass) + 1)])
-        return RJParameterSet(self.a[keep], self.p[keep], self.c[keep], self.weight[keep], self.b,
-                              self.mainshock_magnitude, self.name, self.reference, self.parameters)
+        return RJParameterSet(
+            self.a[keep],
+            self.p[keep],
+            self.c[keep],
+            self.weight[keep],
+            self.b,
+            self.mainshock_magnitude,
+            self.name,
+            self.reference,
+            self.parameters,
+        )
 
 
 def generic_model(params: GenericRJ, mainshock_magnitude: float, *, n_a: int = 201) -> RJParameterSet:
@@ -176,15 +192,33 @@ def generic_model(params: GenericRJ, mainshock_magnitude: float, *, n_a: int = 2
     """
     sigma = params.sigma_a(mainshock_magnitude) if params.a_sigma > 0 else 0.0
     ref = params.source
-    summary = {"a": params.a_mean, "b": params.b, "p": params.p, "c": params.c, "aSigma": sigma, "pSigma": 0.0,
-               "magMain": mainshock_magnitude, "regime": params.regime}
+    summary = {
+        "a": params.a_mean,
+        "b": params.b,
+        "p": params.p,
+        "c": params.c,
+        "aSigma": sigma,
+        "pSigma": 0.0,
+        "magMain": mainshock_magnitude,
+        "regime": params.regime,
+    }
     if sigma == 0:
-        return RJParameterSet(params.a_mean, params.p, params.c, 1.0, params.b, mainshock_magnitude,
-                              "Reasenberg-Jones generic", ref, summary)
+        return RJParameterSet(
+            params.a_mean,
+            params.p,
+            params.c,
+            1.0,
+            params.b,
+            mainshock_magnitude,
+            "Reasenberg-Jones generic",
+            ref,
+            summary,
+        )
     a = params.a_mean + sigma * np.linspace(-5, 5, n_a)
     w = stats.norm.pdf(a, params.a_mean, sigma)
-    return RJParameterSet(a, params.p, params.c, w, params.b, mainshock_magnitude, "Reasenberg-Jones generic",
-                          ref, summary)
+    return RJParameterSet(
+        a, params.p, params.c, w, params.b, mainshock_magnitude, "Reasenberg-Jones generic", ref, summary
+    )
 
 
 # ----------------------------------------------------------------------------- likelihood with Mc(t)
@@ -205,8 +239,15 @@ class SequenceData:
     completeness: Completeness
 
     @classmethod
-    def select(cls, t_days, magnitudes, mainshock_magnitude: float, completeness: Completeness,
-               t_start: float, t_end: float) -> SequenceData:
+    def select(
+        cls,
+        t_days,
+        magnitudes,
+        mainshock_magnitude: float,
+        completeness: Completeness,
+        t_start: float,
+        t_end: float,
+    ) -> SequenceData:
         """Keep events in ``[t_start, t_end)`` with ``M >= Mc(t)`` (a 1e-6 tolerance on binned magnitudes)."""
         t = np.asarray(t_days, dtype=float)
         m = np.asarray(magnitudes, dtype=float)
@@ -232,7 +273,11 @@ class SequenceData:
         comp, mm = self.completeness, self.mainshock_magnitude
         s, e = max(self.t_start, 1e-9), self.t_end
         tc = min(max(comp.time_complete(mm), s), e)
-        total = 10 ** (b * (mm - comp.mcat)) * omori_integral(c, p, tc, e) if tc < e else np.zeros(np.broadcast(p, c).shape)
+        total = (
+            10 ** (b * (mm - comp.mcat)) * omori_integral(c, p, tc, e)
+            if tc < e
+            else np.zeros(np.broadcast(p, c).shape)
+        )
         if tc > s:
             x, wq = _gauss_legendre(n_nodes)
             u0, u1 = math.log(s), math.log(tc)
@@ -253,13 +298,23 @@ class SequenceData:
         uniq, inv = np.unique(pc, axis=0, return_inverse=True)
         slog = np.array([np.sum(np.log(self.t + cc)) for cc in uniq[:, 1]]) if self.n else np.zeros(len(uniq))
         j = self.productivity_integral(b, uniq[:, 0], uniq[:, 1])
-        ll = (self.n * LN10 * a.ravel() + const - uniq[inv.ravel(), 0] * slog[inv.ravel()]
-              - 10 ** a.ravel() * j[inv.ravel()])
+        ll = (
+            self.n * LN10 * a.ravel()
+            + const
+            - uniq[inv.ravel(), 0] * slog[inv.ravel()]
+            - 10 ** a.ravel() * j[inv.ravel()]
+        )
         return ll.reshape(a.shape)
 
 
-def fit_sequence(data: SequenceData, b: float, *, p0: float = 1.0, c0: float = 0.018,
-                 c_bounds: tuple[float, float] = (1e-5, 2.0)) -> RJParameterSet:
+def fit_sequence(
+    data: SequenceData,
+    b: float,
+    *,
+    p0: float = 1.0,
+    c0: float = 0.018,
+    c_bounds: tuple[float, float] = (1e-5, 2.0),
+) -> RJParameterSet:
     """Maximum-likelihood a, p, c of the sequence above ``Mc(t)`` (b given).
 
     When ``Mc(t)`` equals ``Mcat`` over the whole fitting window the existing Omori–Utsu fit
@@ -300,8 +355,12 @@ def fit_sequence(data: SequenceData, b: float, *, p0: float = 1.0, c0: float = 0
 
         best = None
         for pstart, cstart in ((p0, c0), (1.1, 0.003)):
-            res = optimize.minimize(nll, x0=[pstart, math.log(cstart)], method="L-BFGS-B",
-                                    bounds=[(0.2, 2.5), (math.log(c_bounds[0]), math.log(c_bounds[1]))])
+            res = optimize.minimize(
+                nll,
+                x0=[pstart, math.log(cstart)],
+                method="L-BFGS-B",
+                bounds=[(0.2, 2.5), (math.log(c_bounds[0]), math.log(c_bounds[1]))],
+            )
             if best is None or res.fun < best.fun:
                 best = res
         p, c = float(best.x[0]), float(math.exp(best.x[1]))
@@ -309,18 +368,42 @@ def fit_sequence(data: SequenceData, b: float, *, p0: float = 1.0, c0: float = 0
         ll = -float(best.fun)
         h = 1e-3
         f0 = nll(best.x)
-        fpp = (nll(best.x + [h, 0]) - 2 * f0 + nll(best.x - [h, 0])) / h ** 2
+        fpp = (nll(best.x + [h, 0]) - 2 * f0 + nll(best.x - [h, 0])) / h**2
         p_std = float(1 / math.sqrt(fpp)) if fpp > 0 else math.nan
-    params = {"a": a, "b": b, "p": p, "c": c, "aSigma": 0.0, "pSigma": p_std, "magMain": mm,
-              "n_events": data.n, "fit_window_days": [data.t_start, data.t_end], "log_likelihood": ll,
-              "method": method}
-    return RJParameterSet(a, p, c, 1.0, b, mm, "Reasenberg-Jones sequence-specific",
-                          "Reasenberg & Jones (1989) model, maximum-likelihood fit above Mc(t) (Page et al. 2016)",
-                          params)
+    params = {
+        "a": a,
+        "b": b,
+        "p": p,
+        "c": c,
+        "aSigma": 0.0,
+        "pSigma": p_std,
+        "magMain": mm,
+        "n_events": data.n,
+        "fit_window_days": [data.t_start, data.t_end],
+        "log_likelihood": ll,
+        "method": method,
+    }
+    return RJParameterSet(
+        a,
+        p,
+        c,
+        1.0,
+        b,
+        mm,
+        "Reasenberg-Jones sequence-specific",
+        "Reasenberg & Jones (1989) model, maximum-likelihood fit above Mc(t) (Page et al. 2016)",
+        params,
+    )
 
 
-def bayesian_model(data: SequenceData, generic: GenericRJ, *, p_sigma: float = 0.1,
-                   a_grid: np.ndarray | None = None, p_grid: np.ndarray | None = None) -> RJParameterSet:
+def bayesian_model(
+    data: SequenceData,
+    generic: GenericRJ,
+    *,
+    p_sigma: float = 0.1,
+    a_grid: np.ndarray | None = None,
+    p_grid: np.ndarray | None = None,
+) -> RJParameterSet:
     """Generic prior updated with the sequence (Page et al. 2016, section "Bayesian combination").
 
     Prior: ``a ~ Normal(a_mean, sigma(Mm))`` from the generic table; ``p ~ Normal(p_generic, p_sigma)``
@@ -331,9 +414,16 @@ def bayesian_model(data: SequenceData, generic: GenericRJ, *, p_sigma: float = 0
     """
     mm = data.mainshock_magnitude
     sig_a = generic.sigma_a(mm) if generic.a_sigma > 0 else 0.25
-    a = np.round(np.arange(-4.5, -0.5 + 1e-9, 0.01), 10) if a_grid is None else np.asarray(a_grid, dtype=float)
-    p = np.linspace(max(0.3, generic.p - 5 * p_sigma), generic.p + 5 * p_sigma, 51) if p_grid is None \
+    a = (
+        np.round(np.arange(-4.5, -0.5 + 1e-9, 0.01), 10)
+        if a_grid is None
+        else np.asarray(a_grid, dtype=float)
+    )
+    p = (
+        np.linspace(max(0.3, generic.p - 5 * p_sigma), generic.p + 5 * p_sigma, 51)
+        if p_grid is None
         else np.asarray(p_grid, dtype=float)
+    )
     A, P = np.meshgrid(a, p, indexing="ij")
     logprior = stats.norm.logpdf(A, generic.a_mean, sig_a) + stats.norm.logpdf(P, generic.p, p_sigma)
     loglik = data.log_likelihood(A, P, np.full_like(A, generic.c), generic.b) if data.n else np.zeros_like(A)
@@ -341,12 +431,33 @@ def bayesian_model(data: SequenceData, generic: GenericRJ, *, p_sigma: float = 0
     w = np.exp(lp - lp.max())
     w /= w.sum()
     mean_a, mean_p = float(np.sum(w * A)), float(np.sum(w * P))
-    params = {"a": mean_a, "b": generic.b, "p": mean_p, "c": generic.c,
-              "aSigma": float(math.sqrt(np.sum(w * (A - mean_a) ** 2))),
-              "pSigma": float(math.sqrt(np.sum(w * (P - mean_p) ** 2))), "magMain": mm, "n_events": data.n,
-              "prior": {"a_mean": generic.a_mean, "a_sigma": sig_a, "p_mean": generic.p, "p_sigma": p_sigma,
-                        "regime": generic.regime},
-              "fit_window_days": [data.t_start, data.t_end]}
-    return RJParameterSet(A.ravel(), P.ravel(), generic.c, w.ravel(), generic.b, mm, "Reasenberg-Jones Bayesian",
-                          "Page et al. (2016) Bayesian combination of the generic prior with the sequence "
-                          "likelihood above Mc(t)", params).pruned()
+    params = {
+        "a": mean_a,
+        "b": generic.b,
+        "p": mean_p,
+        "c": generic.c,
+        "aSigma": float(math.sqrt(np.sum(w * (A - mean_a) ** 2))),
+        "pSigma": float(math.sqrt(np.sum(w * (P - mean_p) ** 2))),
+        "magMain": mm,
+        "n_events": data.n,
+        "prior": {
+            "a_mean": generic.a_mean,
+            "a_sigma": sig_a,
+            "p_mean": generic.p,
+            "p_sigma": p_sigma,
+            "regime": generic.regime,
+        },
+        "fit_window_days": [data.t_start, data.t_end],
+    }
+    return RJParameterSet(
+        A.ravel(),
+        P.ravel(),
+        generic.c,
+        w.ravel(),
+        generic.b,
+        mm,
+        "Reasenberg-Jones Bayesian",
+        "Page et al. (2016) Bayesian combination of the generic prior with the sequence "
+        "likelihood above Mc(t)",
+        params,
+    ).pruned()

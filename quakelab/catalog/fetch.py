@@ -46,7 +46,9 @@ def _make_client(provider: str, timeout_s: float):
     return Client(base_url=provider, timeout=timeout_s, _discover_services=False)
 
 
-def _split(start: pd.Timestamp, end: pd.Timestamp, chunk: pd.Timedelta) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+def _split(
+    start: pd.Timestamp, end: pd.Timestamp, chunk: pd.Timedelta
+) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
     out = []
     t = start
     while t < end:
@@ -64,9 +66,18 @@ def _transient_exceptions() -> tuple[type[BaseException], ...]:
         FDSNTooManyRequestsException,
     )
 
-    return (FDSNInternalServerException, FDSNServiceUnavailableException, FDSNTimeoutException,
-            FDSNTooManyRequestsException, FDSNBadGatewayException, socket.timeout, TimeoutError,
-            URLError, ConnectionError, MalformedResponseError)
+    return (
+        FDSNInternalServerException,
+        FDSNServiceUnavailableException,
+        FDSNTimeoutException,
+        FDSNTooManyRequestsException,
+        FDSNBadGatewayException,
+        socket.timeout,
+        TimeoutError,
+        URLError,
+        ConnectionError,
+        MalformedResponseError,
+    )
 
 
 def fetch_catalog(
@@ -154,10 +165,18 @@ def fetch_catalog(
     t0, t1 = _utc(start), _utc(end)
     if not t0 < t1:
         raise ValueError(f"empty time window: start {t0} is not before end {t1}")
-    query = {"min_magnitude": min_magnitude, "max_magnitude": max_magnitude, "bbox": bbox,
-             "min_depth_km": min_depth_km, "max_depth_km": max_depth_km, "event_type": event_type}
+    query = {
+        "min_magnitude": min_magnitude,
+        "max_magnitude": max_magnitude,
+        "bbox": bbox,
+        "min_depth_km": min_depth_km,
+        "max_depth_km": max_depth_km,
+        "event_type": event_type,
+    }
     base = str(getattr(client, "base_url", provider))
-    key = hashlib.sha256(json.dumps({"base": base, **query}, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    key = hashlib.sha256(
+        json.dumps({"base": base, **query}, sort_keys=True, default=str).encode()
+    ).hexdigest()[:16]
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     chunk_dir = cache / "fdsn" / key
     chunk_dir.mkdir(parents=True, exist_ok=True)
@@ -193,8 +212,12 @@ def fetch_catalog(
         for attempt in range(max_retries + 1):
             try:
                 try:
-                    events = fdsn.get_events(starttime=UTCDateTime(a.to_pydatetime()),
-                                             endtime=UTCDateTime(b.to_pydatetime()), orderby="time-asc", **kwargs)
+                    events = fdsn.get_events(
+                        starttime=UTCDateTime(a.to_pydatetime()),
+                        endtime=UTCDateTime(b.to_pydatetime()),
+                        orderby="time-asc",
+                        **kwargs,
+                    )
                 except ValueError as exc:  # ObsPy could not parse the body
                     raise MalformedResponseError(f"malformed QuakeML response: {exc}") from exc
                 raw = catalog_from_obspy(events, as_raw=True)
@@ -213,7 +236,9 @@ def fetch_catalog(
                         "and a re-run resumes from them"
                     ) from exc
                 delay = backoff_s * 2**attempt
-                log.warning("chunk %s .. %s: %r; retry %d/%d in %.1f s", a, b, exc, attempt + 1, max_retries, delay)
+                log.warning(
+                    "chunk %s .. %s: %r; retry %d/%d in %.1f s", a, b, exc, attempt + 1, max_retries, delay
+                )
                 sleep(delay)
         if too_large or (raw is not None and len(raw) >= row_limit):
             if b - a <= pd.Timedelta(seconds=1):
@@ -222,8 +247,11 @@ def fetch_catalog(
             mid = mid.floor("s") if mid.floor("s") > a else mid
             log.info("chunk %s .. %s too large; splitting", a, b)
             return fetch_one(a, mid) + fetch_one(mid, b)
-        cat = (build_catalog(raw, source=f"{base} {a}..{b}", id_prefix="fdsn:") if raw is not None and len(raw)
-               else empty_catalog())
+        cat = (
+            build_catalog(raw, source=f"{base} {a}..{b}", id_prefix="fdsn:")
+            if raw is not None and len(raw)
+            else empty_catalog()
+        )
         write_parquet(cat, path)
         return [cat]
 

@@ -51,44 +51,90 @@ class ReaderPreset:
 
 
 _COMCAT_COLUMNS = {
-    "event_id": "id", "time": "time", "latitude": "latitude", "longitude": "longitude",
-    "depth_km": "depth", "magnitude": "mag", "mag_type": "magType", "event_type": "type",
+    "event_id": "id",
+    "time": "time",
+    "latitude": "latitude",
+    "longitude": "longitude",
+    "depth_km": "depth",
+    "magnitude": "mag",
+    "mag_type": "magType",
+    "event_type": "type",
 }
 _FDSN_TEXT_COLUMNS = {
-    "event_id": "EventID", "time": "Time", "latitude": "Latitude", "longitude": "Longitude",
-    "depth_km": "Depth/km", "magnitude": "Magnitude", "mag_type": "MagType", "event_type": "EventType",
+    "event_id": "EventID",
+    "time": "Time",
+    "latitude": "Latitude",
+    "longitude": "Longitude",
+    "depth_km": "Depth/km",
+    "magnitude": "Magnitude",
+    "mag_type": "MagType",
+    "event_type": "EventType",
 }
 _PYCSEP_COLUMNS = {
-    "event_id": "event_id", "time": "time_string", "latitude": "lat", "longitude": "lon",
-    "depth_km": "depth", "magnitude": "M",
+    "event_id": "event_id",
+    "time": "time_string",
+    "latitude": "lat",
+    "longitude": "lon",
+    "depth_km": "depth",
+    "magnitude": "M",
 }
 
 #: Named reader presets: file formats of the field and the real catalogs quakelab is tested on.
 PRESETS: dict[str, ReaderPreset] = {
     "comcat": ReaderPreset("csv", _COMCAT_COLUMNS, description="ANSS ComCat / FDSN-USGS CSV (format=csv)"),
-    "fdsn-text": ReaderPreset("fdsn-text", _FDSN_TEXT_COLUMNS, timezone="UTC",
-                              description="FDSN event text format (#EventID|Time|Latitude|...), UTC"),
-    "pycsep": ReaderPreset("csv", _PYCSEP_COLUMNS, timezone="UTC", id_prefix="pycsep:",
-                           description="pycsep CSV (lon,lat,M,time_string,depth,catalog_id,event_id), UTC"),
+    "fdsn-text": ReaderPreset(
+        "fdsn-text",
+        _FDSN_TEXT_COLUMNS,
+        timezone="UTC",
+        description="FDSN event text format (#EventID|Time|Latitude|...), UTC",
+    ),
+    "pycsep": ReaderPreset(
+        "csv",
+        _PYCSEP_COLUMNS,
+        timezone="UTC",
+        id_prefix="pycsep:",
+        description="pycsep CSV (lon,lat,M,time_string,depth,catalog_id,event_id), UTC",
+    ),
     "ridgecrest-2019": ReaderPreset(
         "csv",
-        {"time": "time", "latitude": "latitude", "longitude": "longitude", "depth_km": "depth",
-         "magnitude": "mag"},
+        {
+            "time": "time",
+            "latitude": "latitude",
+            "longitude": "longitude",
+            "depth_km": "depth",
+            "magnitude": "mag",
+        },
         id_prefix="rc2019:",
         description="Ridgecrest 2019 aftershock extract (ComCat-derived; time,latitude,longitude,depth,mag,...)",
     ),
     "qtm-sanjacinto": ReaderPreset(
         "csv",
-        {"event_id": "index", "time": "time", "latitude": "latitude", "longitude": "longitude",
-         "magnitude": "magnitude"},
-        timezone="UTC", id_prefix="qtm:", prefix_ids=True,
+        {
+            "event_id": "index",
+            "time": "time",
+            "latitude": "latitude",
+            "longitude": "longitude",
+            "magnitude": "magnitude",
+        },
+        timezone="UTC",
+        id_prefix="qtm:",
+        prefix_ids=True,
         description="QTM San Jacinto 2008-2017 as packaged by EarthquakeNPP (index,time,longitude,latitude,magnitude,x,y)",
     ),
     "usgs-global-significant": ReaderPreset(
         "csv",
-        {"event_id": "ID", "time": ["Date", "Time"], "latitude": "Latitude", "longitude": "Longitude",
-         "depth_km": "Depth", "magnitude": "Magnitude", "mag_type": "Magnitude Type", "event_type": "Type"},
-        timezone="UTC", time_format="%m/%d/%Y %H:%M:%S",
+        {
+            "event_id": "ID",
+            "time": ["Date", "Time"],
+            "latitude": "Latitude",
+            "longitude": "Longitude",
+            "depth_km": "Depth",
+            "magnitude": "Magnitude",
+            "mag_type": "Magnitude Type",
+            "event_type": "Type",
+        },
+        timezone="UTC",
+        time_format="%m/%d/%Y %H:%M:%S",
         description="USGS NEIC significant earthquakes 1965-2016 (Date,Time,Latitude,...,Type,...)",
     ),
 }
@@ -104,8 +150,19 @@ COMMENT = "#"
 #: Header names recognised for each canonical column when a CSV has no preset (compared lower case).
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "event_id": ("event_id", "eventid", "id", "evid", "event id", "event"),
-    "time": ("time", "origin_time", "origintime", "origin time", "datetime", "date_time", "time_string",
-             "timestamp", "otime", "time_utc", "utc"),
+    "time": (
+        "time",
+        "origin_time",
+        "origintime",
+        "origin time",
+        "datetime",
+        "date_time",
+        "time_string",
+        "timestamp",
+        "otime",
+        "time_utc",
+        "utc",
+    ),
     "latitude": ("latitude", "lat", "evla", "lat_deg", "latitude_deg"),
     "longitude": ("longitude", "lon", "long", "lng", "evlo", "lon_deg", "longitude_deg"),
     "depth_km": ("depth_km", "depth", "dep", "depth/km", "depth(km)", "evdp", "z_km"),
@@ -140,7 +197,9 @@ class TextHeader:
     hashed: bool  # written as '#name|name|...' (FDSN text)
 
 
-def sniff_header(path: str | os.PathLike, delimiter: str | None = None, *, head: bytes | None = None) -> TextHeader | None:
+def sniff_header(
+    path: str | os.PathLike, delimiter: str | None = None, *, head: bytes | None = None
+) -> TextHeader | None:
     """Find the header line of a CSV-family file and its delimiter, reading only the file's start.
 
     Comment lines (``#`` ...) and blank lines before the header are skipped; an FDSN text header
@@ -178,14 +237,20 @@ def sniff_header(path: str | os.PathLike, delimiter: str | None = None, *, head:
                 stripped = stripped.lstrip(COMMENT)
             else:
                 continue
-        following = next((x for x in lines[i + 1:i + 40] if x.strip() and not x.lstrip().startswith(COMMENT)), None)
+        following = next(
+            (x for x in lines[i + 1 : i + 40] if x.strip() and not x.lstrip().startswith(COMMENT)), None
+        )
         candidates = ("|",) if hashed else ((delimiter,) if delimiter else DELIMITERS)
         best: tuple[int, str] | None = None
         for cand in candidates:
             names = _split_header(stripped, cand)
             if len(names) < 2 and delimiter is None:
                 continue
-            if following is not None and delimiter is None and len(_split_header(following, cand)) != len(names):
+            if (
+                following is not None
+                and delimiter is None
+                and len(_split_header(following, cand)) != len(names)
+            ):
                 continue
             if best is None or len(names) > best[0]:
                 best = (len(names), cand)
@@ -196,7 +261,9 @@ def sniff_header(path: str | os.PathLike, delimiter: str | None = None, *, head:
                     best = (n, cand)
         if best is None:
             return None
-        return TextHeader(line=i + 1, names=_split_header(stripped, best[1]), delimiter=best[1], hashed=hashed)
+        return TextHeader(
+            line=i + 1, names=_split_header(stripped, best[1]), delimiter=best[1], hashed=hashed
+        )
     return None
 
 
@@ -227,7 +294,9 @@ class DelimitedTable:
     n_records: int
 
 
-def read_delimited(path: str | os.PathLike, header: TextHeader, *, data: bytes | None = None) -> DelimitedTable:
+def read_delimited(
+    path: str | os.PathLike, header: TextHeader, *, data: bytes | None = None
+) -> DelimitedTable:
     """Tokenise a CSV-family file without ever failing on a malformed row.
 
     A fast path (pyarrow's reader) is taken when the file is regular: the header on line 1, no
@@ -290,9 +359,14 @@ def _fast_frame(data: bytes, header: TextHeader) -> pd.DataFrame | None:
         if invalid:
             return None
         try:
-            table = pacsv.read_csv(pa.py_buffer(data), read_options=read, parse_options=parse,
-                                   convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(_raw_names(data, header), pa.string())))
+            table = pacsv.read_csv(
+                pa.py_buffer(data),
+                read_options=read,
+                parse_options=parse,
+                convert_options=pacsv.ConvertOptions(
+                    column_types=dict.fromkeys(_raw_names(data, header), pa.string())
+                ),
+            )
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return None
     except (pa.ArrowNotImplementedError, UnicodeDecodeError):
@@ -339,12 +413,23 @@ def _read_delimited_slow(data: bytes, header: TextHeader) -> DelimitedTable:
             good.append(row)
             lines.append(first)
         elif len(row) > ncol:
-            rejected.append({"line": first, "field": f"(field {ncol + 1})",
-                             "value": header.delimiter.join(row[ncol:])[:80],
-                             "reason": f"too many fields ({len(row)}, the header has {ncol})"})
+            rejected.append(
+                {
+                    "line": first,
+                    "field": f"(field {ncol + 1})",
+                    "value": header.delimiter.join(row[ncol:])[:80],
+                    "reason": f"too many fields ({len(row)}, the header has {ncol})",
+                }
+            )
         else:
-            rejected.append({"line": first, "field": names[len(row)], "value": "",
-                             "reason": f"too few fields ({len(row)}, the header has {ncol}): truncated row"})
+            rejected.append(
+                {
+                    "line": first,
+                    "field": names[len(row)],
+                    "value": "",
+                    "reason": f"too few fields ({len(row)}, the header has {ncol}): truncated row",
+                }
+            )
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=header.delimiter, lineterminator="\n")
     writer.writerow(names)
@@ -380,16 +465,36 @@ def read_header(path: str | os.PathLike, delimiter: str | None = None) -> list[s
 
 #: ObsPy's event format names (``obspy.read_events(format=...)``) by quakelab format name.
 OBSPY_FORMATS: dict[str, str] = {
-    "quakeml": "QUAKEML", "sc3ml": "SC3ML", "scml": "SCML", "nordic": "NORDIC", "ndk": "NDK",
-    "zmap": "ZMAP", "cmtsolution": "CMTSOLUTION", "mchedr": "MCHEDR", "nlloc-hyp": "NLLOC_HYP",
-    "ims10bulletin": "IMS10BULLETIN", "scardec": "SCARDEC", "fnetmt": "FNETMT", "focmec": "FOCMEC",
-    "gse2-bulletin": "GSE2", "hypodd-pha": "HYPODDPHA", "evt": "EVT", "obspy-csv": "CSV", "csz": "CSZ",
+    "quakeml": "QUAKEML",
+    "sc3ml": "SC3ML",
+    "scml": "SCML",
+    "nordic": "NORDIC",
+    "ndk": "NDK",
+    "zmap": "ZMAP",
+    "cmtsolution": "CMTSOLUTION",
+    "mchedr": "MCHEDR",
+    "nlloc-hyp": "NLLOC_HYP",
+    "ims10bulletin": "IMS10BULLETIN",
+    "scardec": "SCARDEC",
+    "fnetmt": "FNETMT",
+    "focmec": "FOCMEC",
+    "gse2-bulletin": "GSE2",
+    "hypodd-pha": "HYPODDPHA",
+    "evt": "EVT",
+    "obspy-csv": "CSV",
+    "csz": "CSZ",
     "eventtxt": "EVENTTXT",
 }
 #: Other names accepted by ``format=`` (lower case): the field's usual names and ObsPy's own spellings.
 FORMAT_ALIASES: dict[str, str] = {
-    "isf": "ims10bulletin", "ims1.0": "ims10bulletin", "nlloc": "nlloc-hyp", "seisan": "nordic",
-    "geojson": "geojson", "usgs-geojson": "geojson", "comcat-csv": "comcat", "fdsn": "fdsn-text",
+    "isf": "ims10bulletin",
+    "ims1.0": "ims10bulletin",
+    "nlloc": "nlloc-hyp",
+    "seisan": "nordic",
+    "geojson": "geojson",
+    "usgs-geojson": "geojson",
+    "comcat-csv": "comcat",
+    "fdsn": "fdsn-text",
     **{v.lower(): k for k, v in OBSPY_FORMATS.items() if v.lower() not in (k, "csv")},
 }
 #: ObsPy's write-only event formats (listed so users learn why they cannot be read).
@@ -414,8 +519,11 @@ def canonical_format(name: str) -> str:
     if name.strip().upper() in OBSPY_WRITE_ONLY:
         raise CatalogError(f"ObsPy can write {name.upper()} but not read it; no reader exists for it")
     hint = difflib.get_close_matches(key, sorted(known | set(FORMAT_ALIASES)), n=1)
-    raise CatalogError(f"unknown format {name!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
-                       + f"; known: {', '.join(sorted(known))} (see quakelab.catalog.list_formats())")
+    raise CatalogError(
+        f"unknown format {name!r}"
+        + (f" (did you mean {hint[0]!r}?)" if hint else "")
+        + f"; known: {', '.join(sorted(known))} (see quakelab.catalog.list_formats())"
+    )
 
 
 def _geojson_frame(data: dict) -> pd.DataFrame:
@@ -426,14 +534,30 @@ def _geojson_frame(data: dict) -> pd.DataFrame:
         coords = (f.get("geometry") or {}).get("coordinates") or [None, None, None]
         coords = list(coords) + [None] * (3 - len(coords))
         t = props.get("time")
-        rows.append({
-            "event_id": f.get("id") or props.get("code") or "",
-            "time": pd.Timestamp(t, unit="ms", tz="UTC").isoformat() if isinstance(t, int | float) else t,
-            "latitude": coords[1], "longitude": coords[0], "depth_km": coords[2],
-            "magnitude": props.get("mag"), "mag_type": props.get("magType"),
-            "event_type": props.get("type"), "place": props.get("place"),
-        })
-    cols = ["event_id", "time", "latitude", "longitude", "depth_km", "magnitude", "mag_type", "event_type", "place"]
+        rows.append(
+            {
+                "event_id": f.get("id") or props.get("code") or "",
+                "time": pd.Timestamp(t, unit="ms", tz="UTC").isoformat() if isinstance(t, int | float) else t,
+                "latitude": coords[1],
+                "longitude": coords[0],
+                "depth_km": coords[2],
+                "magnitude": props.get("mag"),
+                "mag_type": props.get("magType"),
+                "event_type": props.get("type"),
+                "place": props.get("place"),
+            }
+        )
+    cols = [
+        "event_id",
+        "time",
+        "latitude",
+        "longitude",
+        "depth_km",
+        "magnitude",
+        "mag_type",
+        "event_type",
+        "place",
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -496,7 +620,9 @@ def detect_format(path: str | os.PathLike, delimiter: str | None = None) -> Dete
         if header.hashed or {"EventID", "Time", "Latitude", "Longitude", "Magnitude"} <= names:
             return Detection("fdsn-text", header, how="FDSN text header (#EventID|Time|...)")
         if {"time", "latitude", "longitude", "mag", "magType", "id"} <= names:
-            return Detection("comcat", header, how="ComCat CSV header (time,latitude,longitude,...,mag,magType,id)")
+            return Detection(
+                "comcat", header, how="ComCat CSV header (time,latitude,longitude,...,mag,magType,id)"
+            )
         if {"lon", "lat", "M", "time_string"} <= names:
             return Detection("pycsep", header, how="pycsep CSV header (lon,lat,M,time_string,...)")
         if {"index", "time", "longitude", "latitude", "magnitude", "x", "y"} == names:
@@ -505,11 +631,15 @@ def detect_format(path: str | os.PathLike, delimiter: str | None = None) -> Dete
             return Detection("obspy-csv", header, how="ObsPy CSV header (id,time,lat,lon,dep,magtype,mag)")
         guessed = guess_columns(header.names)
         if guessed is not None:
-            return Detection("csv", header, guessed, how=f"CSV header with recognised names ({header.delimiter!r})")
+            return Detection(
+                "csv", header, guessed, how=f"CSV header with recognised names ({header.delimiter!r})"
+            )
     return Detection("obspy", header, how="not a recognised CSV header: ObsPy's format detection")
 
 
-def _apply_mapping(frame: pd.DataFrame, columns: Mapping[str, str | Sequence[str]], source: str) -> pd.DataFrame:
+def _apply_mapping(
+    frame: pd.DataFrame, columns: Mapping[str, str | Sequence[str]], source: str
+) -> pd.DataFrame:
     """Rename source columns to canonical ones; other columns are kept as extras."""
     out = {}
     used: set[str] = set()
@@ -518,8 +648,12 @@ def _apply_mapping(frame: pd.DataFrame, columns: Mapping[str, str | Sequence[str
             if src not in frame.columns:
                 if canonical in ("event_id", "depth_km", "mag_type", "event_type"):
                     continue  # optional
-                raise CatalogError(f"column {src!r} (for {canonical!r}) not found; columns are {list(frame.columns)}",
-                                   source=source, line=1, field=src)
+                raise CatalogError(
+                    f"column {src!r} (for {canonical!r}) not found; columns are {list(frame.columns)}",
+                    source=source,
+                    line=1,
+                    field=src,
+                )
             out[canonical] = frame[src]
             used.add(src)
         else:
@@ -545,8 +679,6 @@ def _csv_family_frame(path: Path, header: TextHeader, columns: Mapping, source: 
         frame.columns = [str(c).lstrip(COMMENT).strip() for c in frame.columns]
     raw = _apply_mapping(frame, columns, source) if columns else frame
     return raw, table.lines, table.rejected, table.n_records
-
-
 
 
 def catalog_from_obspy(events, *, as_raw: bool = False, source: str = "obspy.Catalog") -> pd.DataFrame:
@@ -575,16 +707,18 @@ def catalog_from_obspy(events, *, as_raw: bool = False, source: str = "obspy.Cat
         org = ev.preferred_origin() or (ev.origins[0] if ev.origins else None)
         mag = ev.preferred_magnitude() or (ev.magnitudes[0] if ev.magnitudes else None)
         rid = str(ev.resource_id.id) if ev.resource_id else ""
-        rows.append({
-            "event_id": _short_id(rid),
-            "time": org.time.isoformat() + "Z" if org is not None and org.time is not None else None,
-            "latitude": org.latitude if org is not None else None,
-            "longitude": org.longitude if org is not None else None,
-            "depth_km": org.depth / 1000.0 if org is not None and org.depth is not None else None,
-            "magnitude": mag.mag if mag is not None else None,
-            "mag_type": mag.magnitude_type if mag is not None else None,
-            "event_type": str(ev.event_type) if ev.event_type else "not reported",
-        })
+        rows.append(
+            {
+                "event_id": _short_id(rid),
+                "time": org.time.isoformat() + "Z" if org is not None and org.time is not None else None,
+                "latitude": org.latitude if org is not None else None,
+                "longitude": org.longitude if org is not None else None,
+                "depth_km": org.depth / 1000.0 if org is not None and org.depth is not None else None,
+                "magnitude": mag.mag if mag is not None else None,
+                "mag_type": mag.magnitude_type if mag is not None else None,
+                "event_type": str(ev.event_type) if ev.event_type else "not reported",
+            }
+        )
     cols = ["event_id", "time", "latitude", "longitude", "depth_km", "magnitude", "mag_type", "event_type"]
     raw = pd.DataFrame(rows, columns=cols)
     for c in ("latitude", "longitude", "depth_km", "magnitude"):
@@ -698,14 +832,17 @@ def read_catalog(
         from quakelab.catalog.store import read_parquet
 
         if path.is_dir() and not any(path.rglob("*.parquet")):
-            raise CatalogError("a folder without Parquet files (a partitioned Parquet catalog was expected)",
-                               source=source)
+            raise CatalogError(
+                "a folder without Parquet files (a partitioned Parquet catalog was expected)", source=source
+            )
         try:
             raw = read_parquet(path) if mapping is None else _read_plain_parquet(path)
         except (OSError, ValueError) as exc:
             if isinstance(exc, CatalogError):
                 raise
-            raise CatalogError(f"not a readable Parquet catalog: {type(exc).__name__}: {exc}", source=source) from exc
+            raise CatalogError(
+                f"not a readable Parquet catalog: {type(exc).__name__}: {exc}", source=source
+            ) from exc
         lines = np.arange(1, len(raw) + 1)  # row numbers (1-based) for Parquet
         raw = _apply_mapping(raw, mapping, source) if mapping else raw
     elif fmt == "geojson":
@@ -728,14 +865,17 @@ def read_catalog(
         if header is None:
             header = sniff_header(path, delimiter or ("|" if spec.format == "fdsn-text" else None))
         if header is None:
-            raise CatalogError("no delimited header line found (a CSV-family file needs one)", source=source, line=1)
+            raise CatalogError(
+                "no delimited header line found (a CSV-family file needs one)", source=source, line=1
+            )
         if mapping is None:
             mapping = (detection.columns if detection is not None else None) or guess_columns(header.names)
         if mapping is None:
             raise CatalogError(
                 f"cannot tell the catalog format from the header {header.names!r}; pass format=... or "
                 "columns={canonical: source} (see quakelab.catalog.list_formats())",
-                source=source, line=header.line,
+                source=source,
+                line=header.line,
             )
         raw, lines, pre_rejected, n_read = _csv_family_frame(path, header, mapping, source)
 
@@ -743,8 +883,17 @@ def read_catalog(
         raw["event_id"] = spec.id_prefix + raw["event_id"].astype("string")
     if spec.mag_type and "mag_type" not in raw.columns:
         raw["mag_type"] = spec.mag_type
-    cat = build_catalog(raw, source=source, lines=lines, strict=strict, timezone=tz, time_format=tfmt,
-                        id_prefix=spec.id_prefix, pre_rejected=pre_rejected, n_read=n_read)
+    cat = build_catalog(
+        raw,
+        source=source,
+        lines=lines,
+        strict=strict,
+        timezone=tz,
+        time_format=tfmt,
+        id_prefix=spec.id_prefix,
+        pre_rejected=pre_rejected,
+        n_read=n_read,
+    )
     cat.attrs["format"] = fmt if fmt != "obspy" else "obspy (auto)"
     if event_types is not None:
         from quakelab.catalog.select import select_event_types
@@ -767,14 +916,23 @@ def _read_with_obspy(path: Path, fmt: str, detection: Detection | None) -> pd.Da
         return _obspy_frame(path, name)
     except Exception as exc:  # noqa: BLE001 - ObsPy raises many types for a file it cannot read
         if name is not None:
-            raise CatalogError(f"ObsPy could not read it as {name}: {type(exc).__name__}: {exc}",
-                               source=str(path)) from exc
+            raise CatalogError(
+                f"ObsPy could not read it as {name}: {type(exc).__name__}: {exc}", source=str(path)
+            ) from exc
         why = detection.how if detection is not None else ""
-        header = f" (first line {detection.header.names[:8]!r})" if detection is not None and detection.header else ""
-        tried = ("Parquet (magic bytes or a folder), GeoJSON (JSON FeatureCollection), the CSV family "
-                 "(a delimited header with time, latitude, longitude and magnitude columns or a preset: "
-                 f"{', '.join(sorted(PRESETS))}){header}, and ObsPy's event formats "
-                 f"({', '.join(sorted(set(OBSPY_FORMATS.values())))}): {type(exc).__name__}: {exc}")
-        raise CatalogError(f"cannot tell the catalog format: no reader recognises this file [{why}]; tried {tried}. "
-                           "Pass format=... or columns={canonical: source} (see quakelab.catalog.list_formats())",
-                           source=str(path)) from exc
+        header = (
+            f" (first line {detection.header.names[:8]!r})"
+            if detection is not None and detection.header
+            else ""
+        )
+        tried = (
+            "Parquet (magic bytes or a folder), GeoJSON (JSON FeatureCollection), the CSV family "
+            "(a delimited header with time, latitude, longitude and magnitude columns or a preset: "
+            f"{', '.join(sorted(PRESETS))}){header}, and ObsPy's event formats "
+            f"({', '.join(sorted(set(OBSPY_FORMATS.values())))}): {type(exc).__name__}: {exc}"
+        )
+        raise CatalogError(
+            f"cannot tell the catalog format: no reader recognises this file [{why}]; tried {tried}. "
+            "Pass format=... or columns={canonical: source} (see quakelab.catalog.list_formats())",
+            source=str(path),
+        ) from exc

@@ -36,14 +36,17 @@ REJECTED_COLUMNS = ["source", "line", "event_id", "field", "value", "reason"]
 class CatalogError(ValueError):
     """Bad catalog input. The message names the file, the line and the field when they are known."""
 
-    def __init__(self, message: str, *, source: str | None = None, line: int | None = None,
-                 field: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, source: str | None = None, line: int | None = None, field: str | None = None
+    ) -> None:
         where = ", ".join(
-            part for part in (
+            part
+            for part in (
                 f"file {source}" if source else "",
                 f"line {line}" if line is not None else "",
                 f"field {field!r}" if field else "",
-            ) if part
+            )
+            if part
         )
         super().__init__(f"{where}: {message}" if where else message)
         self.source = source

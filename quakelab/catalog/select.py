@@ -13,7 +13,9 @@ from quakelab.timeutils import utc as _utc
 TimeLike = str | pd.Timestamp | np.datetime64
 
 
-def select_time(catalog: pd.DataFrame, start: TimeLike | None = None, end: TimeLike | None = None) -> pd.DataFrame:
+def select_time(
+    catalog: pd.DataFrame, start: TimeLike | None = None, end: TimeLike | None = None
+) -> pd.DataFrame:
     """Events with ``start <= time < end`` (naive bounds are read as UTC).
 
     Parameters
@@ -43,8 +45,9 @@ def select_time(catalog: pd.DataFrame, start: TimeLike | None = None, end: TimeL
     return catalog.loc[mask].copy()
 
 
-def select_magnitude(catalog: pd.DataFrame, min_magnitude: float | None = None,
-                     max_magnitude: float | None = None) -> pd.DataFrame:
+def select_magnitude(
+    catalog: pd.DataFrame, min_magnitude: float | None = None, max_magnitude: float | None = None
+) -> pd.DataFrame:
     """Events with ``min_magnitude <= magnitude`` (and ``magnitude < max_magnitude`` when given).
 
     The lower bound is compared after rounding to 1e-9 so that binned magnitudes (2.5 stored as
@@ -71,8 +74,9 @@ def select_magnitude(catalog: pd.DataFrame, min_magnitude: float | None = None,
     return catalog.loc[mask].copy()
 
 
-def select_depth(catalog: pd.DataFrame, min_depth_km: float | None = None,
-                 max_depth_km: float | None = None) -> pd.DataFrame:
+def select_depth(
+    catalog: pd.DataFrame, min_depth_km: float | None = None, max_depth_km: float | None = None
+) -> pd.DataFrame:
     """Events with ``min_depth_km <= depth_km <= max_depth_km``; events without depth are left out.
 
     Parameters
@@ -96,8 +100,13 @@ def select_depth(catalog: pd.DataFrame, min_depth_km: float | None = None,
     return catalog.loc[mask].copy()
 
 
-def select_box(catalog: pd.DataFrame, min_longitude: float, max_longitude: float,
-               min_latitude: float, max_latitude: float) -> pd.DataFrame:
+def select_box(
+    catalog: pd.DataFrame,
+    min_longitude: float,
+    max_longitude: float,
+    min_latitude: float,
+    max_latitude: float,
+) -> pd.DataFrame:
     """Events inside a longitude/latitude box (bounds inclusive).
 
     A box with ``min_longitude > max_longitude`` crosses the antimeridian.
@@ -148,7 +157,9 @@ def select_polygon(catalog: pd.DataFrame, polygon: Sequence[tuple[float, float]]
     poly = polygon if hasattr(polygon, "geom_type") else shapely.Polygon(list(polygon))
     if poly.is_empty or not poly.is_valid or poly.area == 0:
         raise ValueError(f"invalid polygon: {shapely.is_valid_reason(poly)}")
-    inside = shapely.covers(poly, shapely.points(catalog["longitude"].to_numpy(), catalog["latitude"].to_numpy()))
+    inside = shapely.covers(
+        poly, shapely.points(catalog["longitude"].to_numpy(), catalog["latitude"].to_numpy())
+    )
     return catalog.loc[np.asarray(inside, dtype=bool)].copy()
 
 

@@ -43,8 +43,9 @@ ENTRY_KEYS: dict[str, str] = {
 _READ_KEYS = ("format", "columns", "delimiter", "timezone", "time_format", "event_types", "preset")
 
 
-def catalog_entry(entry: Mapping[str, Any], *, name: str = "", base_dir: str | os.PathLike | None = None,
-                  where: str = "") -> dict[str, Any]:
+def catalog_entry(
+    entry: Mapping[str, Any], *, name: str = "", base_dir: str | os.PathLike | None = None, where: str = ""
+) -> dict[str, Any]:
     """Check a catalog entry and return it normalised (absolute ``path``, known keys only).
 
     Parameters
@@ -75,8 +76,11 @@ def catalog_entry(entry: Mapping[str, Any], *, name: str = "", base_dir: str | o
     unknown = sorted(set(entry) - set(ENTRY_KEYS))
     if unknown:
         hints = [h for u in unknown for h in difflib.get_close_matches(u, list(ENTRY_KEYS), n=1)]
-        raise CatalogError(f"{label}: unknown keys {unknown}" + (f" (did you mean {hints}?)" if hints else "")
-                           + f"; allowed: {sorted(ENTRY_KEYS)}")
+        raise CatalogError(
+            f"{label}: unknown keys {unknown}"
+            + (f" (did you mean {hints}?)" if hints else "")
+            + f"; allowed: {sorted(ENTRY_KEYS)}"
+        )
     if ("path" in entry) == ("url" in entry):
         raise CatalogError(f"{label}: give exactly one of 'path' or 'url'")
     out: dict[str, Any] = {k: entry[k] for k in entry if entry[k] is not None}
@@ -90,15 +94,20 @@ def catalog_entry(entry: Mapping[str, Any], *, name: str = "", base_dir: str | o
     cols = out.get("columns")
     if cols is not None:
         if not isinstance(cols, Mapping) or not all(
-                isinstance(v, str) or (isinstance(v, Sequence) and all(isinstance(x, str) for x in v))
-                for v in cols.values()):
-            raise CatalogError(f"{label}: 'columns' must map canonical names to a column name (or a list of names)")
+            isinstance(v, str) or (isinstance(v, Sequence) and all(isinstance(x, str) for x in v))
+            for v in cols.values()
+        ):
+            raise CatalogError(
+                f"{label}: 'columns' must map canonical names to a column name (or a list of names)"
+            )
         from quakelab.catalog.schema import CANONICAL_COLUMNS, EVENT_TYPE
 
         bad = sorted(set(cols) - set(CANONICAL_COLUMNS) - {EVENT_TYPE})
         if bad:
-            raise CatalogError(f"{label}: 'columns' keys {bad} are not canonical columns "
-                               f"({', '.join([*CANONICAL_COLUMNS, EVENT_TYPE])})")
+            raise CatalogError(
+                f"{label}: 'columns' keys {bad} are not canonical columns "
+                f"({', '.join([*CANONICAL_COLUMNS, EVENT_TYPE])})"
+            )
         out["columns"] = {k: (v if isinstance(v, str) else list(v)) for k, v in cols.items()}
     et = out.get("event_types")
     if et is not None and (isinstance(et, str) or not all(isinstance(x, str) for x in et)):
@@ -132,8 +141,11 @@ def load_catalog_entries(config: str | os.PathLike | Mapping | None) -> dict[str
     if hasattr(config, "catalogs"):
         return dict(config.catalogs)
     base: Path | None = None
-    if isinstance(config, Mapping) and "catalogs" not in config and all(
-            isinstance(v, Mapping) and ("path" in v or "url" in v) for v in config.values()):
+    if (
+        isinstance(config, Mapping)
+        and "catalogs" not in config
+        and all(isinstance(v, Mapping) and ("path" in v or "url" in v) for v in config.values())
+    ):
         return {str(k): dict(v) for k, v in config.items()}  # already a section of entries
     if isinstance(config, Mapping):
         doc = config
@@ -233,8 +245,9 @@ def resolve_source(source: str | os.PathLike | Mapping, *, config: Any = None) -
     )
 
 
-def open_catalog(source: str | os.PathLike | Mapping, *, strict: bool = False, config: Any = None,
-                 **kwargs: Any) -> pd.DataFrame:
+def open_catalog(
+    source: str | os.PathLike | Mapping, *, strict: bool = False, config: Any = None, **kwargs: Any
+) -> pd.DataFrame:
     """Open any catalog source as a validated canonical DataFrame.
 
     Parameters
@@ -298,8 +311,10 @@ def open_catalog(source: str | os.PathLike | Mapping, *, strict: bool = False, c
         raise TypeError(f"open_catalog() got unexpected options {unknown}; allowed: {list(_READ_KEYS)}")
     path = _download(what["url"]) if "url" in what else Path(what["path"])
     if not path.exists():
-        raise FileNotFoundError(f"catalog file not found: {path}" + (f" (catalog {what['name']!r})"
-                                                                      if what.get("name") and what["name"] != str(path) else ""))
+        raise FileNotFoundError(
+            f"catalog file not found: {path}"
+            + (f" (catalog {what['name']!r})" if what.get("name") and what["name"] != str(path) else "")
+        )
     from quakelab.catalog.readers import read_catalog
 
     cat = read_catalog(path, strict=strict, **opts)
@@ -342,25 +357,55 @@ def list_formats() -> pd.DataFrame:
             aliases.setdefault(target, []).append(alias)
     rows = []
     for name, preset in PRESETS.items():
-        rows.append({"format": name, "detected_by": detected.get(name, ""),
-                     "reader": "delimited text (pandas C parser; careful line-by-line reader for malformed files)",
-                     "columns": mapping_text(preset.columns), "description": preset.description})
-    rows.append({"format": "csv", "detected_by": "any delimiter (, ; tab |) sniffed from the header; column names "
-                 "recognised (time/origin_time, lat/latitude, lon/longitude, depth, mag/magnitude, ...) or given",
-                 "reader": "delimited text", "columns": "columns={canonical: source} or recognised names",
-                 "description": "any delimited text with a header line"})
-    rows.append({"format": "geojson", "detected_by": "JSON FeatureCollection",
-                 "reader": "json (USGS GeoJSON summary format)",
-                 "columns": "event_id <- id, time <- properties.time (ms), longitude/latitude/depth_km <- "
-                            "geometry.coordinates, magnitude <- properties.mag, mag_type <- properties.magType, "
-                            "event_type <- properties.type", "description": "USGS GeoJSON feed or search result"})
-    rows.append({"format": "parquet", "detected_by": "Parquet magic bytes, .parquet suffix or a folder",
-                 "reader": "pandas.read_parquet (file or Hive-partitioned folder)",
-                 "columns": "canonical names (or columns=)", "description": "a quakelab or plain Parquet catalog"})
+        rows.append(
+            {
+                "format": name,
+                "detected_by": detected.get(name, ""),
+                "reader": "delimited text (pandas C parser; careful line-by-line reader for malformed files)",
+                "columns": mapping_text(preset.columns),
+                "description": preset.description,
+            }
+        )
+    rows.append(
+        {
+            "format": "csv",
+            "detected_by": "any delimiter (, ; tab |) sniffed from the header; column names "
+            "recognised (time/origin_time, lat/latitude, lon/longitude, depth, mag/magnitude, ...) or given",
+            "reader": "delimited text",
+            "columns": "columns={canonical: source} or recognised names",
+            "description": "any delimited text with a header line",
+        }
+    )
+    rows.append(
+        {
+            "format": "geojson",
+            "detected_by": "JSON FeatureCollection",
+            "reader": "json (USGS GeoJSON summary format)",
+            "columns": "event_id <- id, time <- properties.time (ms), longitude/latitude/depth_km <- "
+            "geometry.coordinates, magnitude <- properties.mag, mag_type <- properties.magType, "
+            "event_type <- properties.type",
+            "description": "USGS GeoJSON feed or search result",
+        }
+    )
+    rows.append(
+        {
+            "format": "parquet",
+            "detected_by": "Parquet magic bytes, .parquet suffix or a folder",
+            "reader": "pandas.read_parquet (file or Hive-partitioned folder)",
+            "columns": "canonical names (or columns=)",
+            "description": "a quakelab or plain Parquet catalog",
+        }
+    )
     for name, obspy_name in OBSPY_FORMATS.items():
-        rows.append({"format": name, "detected_by": f"ObsPy's own detection ({obspy_name})",
-                     "reader": f"obspy.read_events(format={obspy_name!r})",
-                     "columns": "preferred origin and magnitude of each event", "description": f"ObsPy {obspy_name}"})
+        rows.append(
+            {
+                "format": name,
+                "detected_by": f"ObsPy's own detection ({obspy_name})",
+                "reader": f"obspy.read_events(format={obspy_name!r})",
+                "columns": "preferred origin and magnitude of each event",
+                "description": f"ObsPy {obspy_name}",
+            }
+        )
     table = pd.DataFrame(rows)
     table["aliases"] = [", ".join(sorted(aliases.get(f, []))) for f in table["format"]]
     table.attrs["write_only_obspy_formats"] = list(OBSPY_WRITE_ONLY)

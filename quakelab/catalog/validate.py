@@ -33,7 +33,9 @@ class RejectionReport(dict):
     """
 
     def __init__(self, frame: pd.DataFrame) -> None:
-        super().__init__({c: _plain(frame[c].tolist()) if c in frame.columns else [] for c in REJECTED_COLUMNS})
+        super().__init__(
+            {c: _plain(frame[c].tolist()) if c in frame.columns else [] for c in REJECTED_COLUMNS}
+        )
 
     def __deepcopy__(self, memo: dict) -> RejectionReport:
         return self
@@ -87,8 +89,10 @@ def _parse_times(raw: pd.Series, timezone: str | None, time_format: str | None) 
     if pd.api.types.is_datetime64_dtype(raw.dtype):
         missing = raw.isna().to_numpy()
         if timezone is None:
-            return (pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]"),
-                    [(missing, "missing time"), (~missing, naive_msg)])
+            return (
+                pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]"),
+                [(missing, "missing time"), (~missing, naive_msg)],
+            )
         out = raw.dt.tz_localize(timezone).dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
         return out, [(out.isna().to_numpy(), "missing time")]
     if time_format is None:  # fast path: every value ISO 8601 with the same kind of zone (or none)
@@ -130,7 +134,9 @@ def _parse_times(raw: pd.Series, timezone: str | None, time_format: str | None) 
     return parsed, problems
 
 
-def _numeric(raw: pd.Series, name: str, bounds: tuple[float, float], required: bool) -> tuple[np.ndarray, Problems]:
+def _numeric(
+    raw: pd.Series, name: str, bounds: tuple[float, float], required: bool
+) -> tuple[np.ndarray, Problems]:
     problems: Problems = []
     if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
         values = raw.to_numpy(dtype="float64", na_value=np.nan)
@@ -138,7 +144,9 @@ def _numeric(raw: pd.Series, name: str, bounds: tuple[float, float], required: b
     else:
         text = raw.astype("string").str.strip()
         missing_s = text.isna() | (text == "")
-        values = pd.to_numeric(text.where(~missing_s), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        values = pd.to_numeric(text.where(~missing_s), errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan
+        )
         missing = missing_s.to_numpy()
         problems.append((~missing & np.isnan(values), f"non-numeric {name}"))
     if required:
@@ -230,8 +238,9 @@ def build_catalog(
     """
     for col in ("time", "latitude", "longitude", "magnitude"):
         if col not in raw.columns:
-            raise CatalogError(f"required column {col!r} is missing (columns: {list(raw.columns)})",
-                               source=source, field=col)
+            raise CatalogError(
+                f"required column {col!r} is missing (columns: {list(raw.columns)})", source=source, field=col
+            )
     n = len(raw)
     raw = raw.reset_index(drop=True)
     line_no = np.arange(2, n + 2) if lines is None else np.asarray(lines)
@@ -270,7 +279,9 @@ def build_catalog(
     for _, problems in checks:
         for mask, _ in problems:
             bad_row |= mask
-    dup = np.zeros(n, dtype=bool) if _all_unique(ids) else (ids.duplicated(keep="first").to_numpy() & ~bad_row)
+    dup = (
+        np.zeros(n, dtype=bool) if _all_unique(ids) else (ids.duplicated(keep="first").to_numpy() & ~bad_row)
+    )
     # exact duplicate events among rows without an identifier of their own
     same = np.zeros(n, dtype=bool)
     if no_id.any():
@@ -278,8 +289,15 @@ def build_catalog(
         if cand.size > 1:  # identical events share their time: look further only among those
             cand = cand[pd.Series(time.array.asi8[cand]).duplicated(keep=False).to_numpy()]
         if cand.size > 1:
-            key = pd.DataFrame({"t": time.array.asi8[cand],
-                                "la": lat[cand], "lo": lon[cand], "z": depth[cand], "m": mag[cand]})
+            key = pd.DataFrame(
+                {
+                    "t": time.array.asi8[cand],
+                    "la": lat[cand],
+                    "lo": lon[cand],
+                    "z": depth[cand],
+                    "m": mag[cand],
+                }
+            )
             repeated = key.duplicated(keep="first").to_numpy()
             if repeated.any():
                 group = key.groupby(list(key.columns), sort=False, dropna=False).ngroup().to_numpy()
@@ -287,15 +305,25 @@ def build_catalog(
                 first_of_group = np.empty(group.max() + 1, dtype=np.int64)
                 first_of_group[np.unique(group)] = cand[first_pos]
                 same[cand[repeated]] = True
-                same_first = dict(zip(cand[repeated].tolist(),
-                                      line_no[first_of_group[group[repeated]]].tolist(), strict=True))
+                same_first = dict(
+                    zip(
+                        cand[repeated].tolist(),
+                        line_no[first_of_group[group[repeated]]].tolist(),
+                        strict=True,
+                    )
+                )
     bad_idx = np.flatnonzero(bad_row | dup | same)
     field = np.empty(bad_idx.size, dtype=object)
     reason = np.empty(bad_idx.size, dtype=object)
     value = np.empty(bad_idx.size, dtype=object)
     if bad_idx.size:
-        originals = {"time": raw["time"], "latitude": raw["latitude"], "longitude": raw["longitude"],
-                     "depth_km": raw.get("depth_km"), "magnitude": raw["magnitude"]}
+        originals = {
+            "time": raw["time"],
+            "latitude": raw["latitude"],
+            "longitude": raw["longitude"],
+            "depth_km": raw.get("depth_km"),
+            "magnitude": raw["magnitude"],
+        }
         for name, problems in reversed(checks):  # first failing field (and first reason) wins
             for mask, why in reversed(problems):
                 hit = mask[bad_idx]
@@ -306,8 +334,13 @@ def build_catalog(
         is_dup = dup[bad_idx]
         if is_dup.any():
             valid_ids = ids[~bad_row]
-            first_line = dict(zip(valid_ids[~valid_ids.duplicated(keep="first")],
-                                  line_no[~bad_row][~valid_ids.duplicated(keep="first").to_numpy()], strict=True))
+            first_line = dict(
+                zip(
+                    valid_ids[~valid_ids.duplicated(keep="first")],
+                    line_no[~bad_row][~valid_ids.duplicated(keep="first").to_numpy()],
+                    strict=True,
+                )
+            )
             dup_ids = ids.iloc[bad_idx[is_dup]].to_numpy()
             field[is_dup] = "event_id"
             value[is_dup] = dup_ids
@@ -317,23 +350,37 @@ def build_catalog(
             rows = bad_idx[is_same]
             field[is_same] = "event"
             value[is_same] = raw["time"].iloc[rows].astype("string").fillna("").to_numpy()
-            reason[is_same] = [f"duplicate of line {same_first[r]} (same time, position and magnitude)"
-                               for r in rows.tolist()]
+            reason[is_same] = [
+                f"duplicate of line {same_first[r]} (same time, position and magnitude)"
+                for r in rows.tolist()
+            ]
     bad_row = bad_row | dup | same
     rejected = pd.DataFrame(
-        {"source": source, "line": line_no[bad_idx], "event_id": ids.iloc[bad_idx].fillna("").astype(str).to_numpy(),
-         "field": field, "value": value.astype(str), "reason": reason},
+        {
+            "source": source,
+            "line": line_no[bad_idx],
+            "event_id": ids.iloc[bad_idx].fillna("").astype(str).to_numpy(),
+            "field": field,
+            "value": value.astype(str),
+            "reason": reason,
+        },
         columns=REJECTED_COLUMNS,
     )
     if pre_rejected:
-        early = pd.DataFrame([{"source": source, "event_id": "", **r} for r in pre_rejected], columns=REJECTED_COLUMNS)
+        early = pd.DataFrame(
+            [{"source": source, "event_id": "", **r} for r in pre_rejected], columns=REJECTED_COLUMNS
+        )
         rejected = pd.concat([early, rejected], ignore_index=True)
         rejected["line"] = rejected["line"].astype("int64")
         rejected = rejected.sort_values("line", kind="mergesort").reset_index(drop=True)
     if strict and len(rejected):
         first = rejected.iloc[int(np.argmin(rejected["line"].to_numpy()))]
-        raise CatalogError(f"{first['reason']} (value {first['value']!r})", source=source,
-                           line=int(first["line"]), field=str(first["field"]))
+        raise CatalogError(
+            f"{first['reason']} (value {first['value']!r})",
+            source=source,
+            line=int(first["line"]),
+            field=str(first["field"]),
+        )
 
     cols: dict[str, object] = {
         "event_id": ids.astype("string"),
@@ -342,8 +389,11 @@ def build_catalog(
         "longitude": pd.Series(lon, index=raw.index),
         "depth_km": pd.Series(depth, index=raw.index),
         "magnitude": pd.Series(mag, index=raw.index),
-        "mag_type": (raw["mag_type"].astype("string").str.strip().str.lower().fillna("")
-                     if "mag_type" in raw.columns else pd.Series("", index=raw.index, dtype="string")),
+        "mag_type": (
+            raw["mag_type"].astype("string").str.strip().str.lower().fillna("")
+            if "mag_type" in raw.columns
+            else pd.Series("", index=raw.index, dtype="string")
+        ),
     }
     if EVENT_TYPE in raw.columns:
         cols[EVENT_TYPE] = raw[EVENT_TYPE].astype("string").str.strip().str.lower().fillna("earthquake")
@@ -359,8 +409,12 @@ def build_catalog(
     total = int(n_read) if n_read is not None else n + len(pre_rejected or ())
     out.attrs = {"source": source, "n_read": total, "rejected": RejectionReport(rejected)}
     if len(rejected):
-        counts = rejected["reason"].str.replace(r" \(.*\)$", "", regex=True).str.replace(
-            r"^duplicate of line \d+", "duplicate event", regex=True).value_counts()
+        counts = (
+            rejected["reason"]
+            .str.replace(r" \(.*\)$", "", regex=True)
+            .str.replace(r"^duplicate of line \d+", "duplicate event", regex=True)
+            .value_counts()
+        )
         summary = "; ".join(f"{k}: {v}" for k, v in counts.items())
         warnings.warn(
             f"{source}: {len(rejected)} of {total} rows rejected ({summary}); "

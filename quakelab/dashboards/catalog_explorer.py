@@ -46,7 +46,9 @@ def available_datasets() -> list[str]:
     from quakelab.datasets import list_datasets
 
     t = list_datasets()
-    names = [n for n, r in t.iterrows() if r["available"] and r["kind"] != "online" and n != "obspy-example-events"]
+    names = [
+        n for n, r in t.iterrows() if r["available"] and r["kind"] != "online" and n != "obspy-example-events"
+    ]
     return names + [n for n in configured_catalogs() if n not in names]
 
 
@@ -109,8 +111,10 @@ def describe_selection(sel: pd.DataFrame) -> str:
     big = sel.loc[sel["magnitude"].idxmax()]
     lat, lon = float(big["latitude"]), float(big["longitude"])
     where = f"{abs(lat):.2f}°{'N' if lat >= 0 else 'S'}, {abs(lon):.2f}°{'E' if lon >= 0 else 'W'}"
-    return (f"<b>{len(sel):,}</b> events selected · largest (★): M{float(big['magnitude']):g} on "
-            f"{big['time'].strftime('%Y-%m-%d %H:%M')} UTC at {where}")
+    return (
+        f"<b>{len(sel):,}</b> events selected · largest (★): M{float(big['magnitude']):g} on "
+        f"{big['time'].strftime('%Y-%m-%d %H:%M')} UTC at {where}"
+    )
 
 
 def _fmt_lon(x: float) -> str:
@@ -131,32 +135,71 @@ class CatalogExplorer:
 
     def __init__(self, dataset: str | None = None) -> None:
         names = available_datasets()
-        self.dataset = w.Dropdown(options=names, value=dataset if dataset in names else names[0], description="dataset")
+        self.dataset = w.Dropdown(
+            options=names, value=dataset if dataset in names else names[0], description="dataset"
+        )
         wide = w.Layout(width="460px")
         style = {"description_width": "80px"}
-        self.mag = w.FloatRangeSlider(description="magnitude", step=0.1, continuous_update=False, readout_format=".1f",
-                                      layout=wide, style=style)
-        self.lon = w.FloatRangeSlider(description="longitude", step=0.01, continuous_update=False, readout_format=".2f",
-                                      layout=wide, style=style)
-        self.lat = w.FloatRangeSlider(description="latitude", step=0.01, continuous_update=False, readout_format=".2f",
-                                      layout=wide, style=style)
-        self.period = w.SelectionRangeSlider(options=[("-", 0), ("-", 1)], index=(0, 1), description="time",
-                                             continuous_update=False, layout=w.Layout(width="600px"), style=style)
-        self.event_types = w.SelectMultiple(description="event types", rows=3, style=style,
-                                            layout=w.Layout(width="460px"))
+        self.mag = w.FloatRangeSlider(
+            description="magnitude",
+            step=0.1,
+            continuous_update=False,
+            readout_format=".1f",
+            layout=wide,
+            style=style,
+        )
+        self.lon = w.FloatRangeSlider(
+            description="longitude",
+            step=0.01,
+            continuous_update=False,
+            readout_format=".2f",
+            layout=wide,
+            style=style,
+        )
+        self.lat = w.FloatRangeSlider(
+            description="latitude",
+            step=0.01,
+            continuous_update=False,
+            readout_format=".2f",
+            layout=wide,
+            style=style,
+        )
+        self.period = w.SelectionRangeSlider(
+            options=[("-", 0), ("-", 1)],
+            index=(0, 1),
+            description="time",
+            continuous_update=False,
+            layout=w.Layout(width="600px"),
+            style=style,
+        )
+        self.event_types = w.SelectMultiple(
+            description="event types", rows=3, style=style, layout=w.Layout(width="460px")
+        )
         self.sort_by = w.Dropdown(options=SORT_COLUMNS, value="magnitude", description="sort by")
         self.descending = w.ToggleButtons(options=["descending", "ascending"], value="descending")
         self.readout = w.HTML()
         self.status = w.HTML()
-        self.busy = w.HTML("<span style='color:#a60'>⏳ updating all panels…</span>",
-                           layout=w.Layout(visibility="hidden"))
+        self.busy = w.HTML(
+            "<span style='color:#a60'>⏳ updating all panels…</span>", layout=w.Layout(visibility="hidden")
+        )
         self.map_out, self.mt_out, self.fmd_out = w.Output(), w.Output(), w.Output()
         self.table = w.HTML()
-        for widget, css in ((self.dataset, "ql-dataset"), (self.mag, "ql-magnitude"), (self.lon, "ql-lon"),
-                            (self.lat, "ql-lat"), (self.period, "ql-period"), (self.sort_by, "ql-sort"),
-                            (self.event_types, "ql-event-types"), (self.readout, "ql-readout"),
-                            (self.map_out, "ql-map"), (self.mt_out, "ql-magtime"), (self.fmd_out, "ql-fmd"),
-                            (self.table, "ql-events"), (self.status, "ql-status"), (self.busy, "ql-busy")):
+        for widget, css in (
+            (self.dataset, "ql-dataset"),
+            (self.mag, "ql-magnitude"),
+            (self.lon, "ql-lon"),
+            (self.lat, "ql-lat"),
+            (self.period, "ql-period"),
+            (self.sort_by, "ql-sort"),
+            (self.event_types, "ql-event-types"),
+            (self.readout, "ql-readout"),
+            (self.map_out, "ql-map"),
+            (self.mt_out, "ql-magtime"),
+            (self.fmd_out, "ql-fmd"),
+            (self.table, "ql-events"),
+            (self.status, "ql-status"),
+            (self.busy, "ql-busy"),
+        ):
             widget.add_class(css)
         self._busy = False
         self._reset_ranges()
@@ -168,8 +211,16 @@ class CatalogExplorer:
         self.figures = w.HBox([self.map_out, w.VBox([self.mt_out, self.fmd_out])])
         self.figures.add_class("ql-figures")
         self.update()
-        controls = w.VBox([self.dataset, self.period, w.HBox([self.mag, self.event_types]), w.HBox([self.lon, self.lat]),
-                           self.readout, w.HBox([self.status, self.busy])])
+        controls = w.VBox(
+            [
+                self.dataset,
+                self.period,
+                w.HBox([self.mag, self.event_types]),
+                w.HBox([self.lon, self.lat]),
+                self.readout,
+                w.HBox([self.status, self.busy]),
+            ]
+        )
         self.widget = w.VBox([controls, self.figures, w.HBox([self.sort_by, self.descending]), self.table])
 
     def _catalog(self) -> pd.DataFrame:
@@ -179,7 +230,10 @@ class CatalogExplorer:
         cat = self._catalog()
         self._busy = True
         try:
-            m0, m1 = float(np.floor(cat["magnitude"].min() * 10) / 10), float(np.ceil(cat["magnitude"].max() * 10) / 10)
+            m0, m1 = (
+                float(np.floor(cat["magnitude"].min() * 10) / 10),
+                float(np.ceil(cat["magnitude"].max() * 10) / 10),
+            )
             self.mag.min, self.mag.max = -10, 10
             self.mag.min, self.mag.max, self.mag.value = m0, m1, (m0, m1)
             for s, col in ((self.lon, "longitude"), (self.lat, "latitude")):
@@ -189,7 +243,10 @@ class CatalogExplorer:
                 pad = max((q1 - q0) * 0.05, 0.05)
                 s.min, s.max = -1000, 1000
                 s.min, s.max = lo, hi
-                s.value = (max(lo, float(np.floor((q0 - pad) * 10) / 10)), min(hi, float(np.ceil((q1 + pad) * 10) / 10)))
+                s.value = (
+                    max(lo, float(np.floor((q0 - pad) * 10) / 10)),
+                    min(hi, float(np.ceil((q1 + pad) * 10) / 10)),
+                )
             opts = _month_options(cat)
             self.period.options = opts
             self.period.index = (0, len(opts) - 1)
@@ -210,9 +267,14 @@ class CatalogExplorer:
         """Events inside the current selection."""
         cat = self._catalog()
         t0, t1 = self.period.value
-        keep = ((cat["magnitude"] >= self.mag.value[0] - 1e-9) & (cat["magnitude"] <= self.mag.value[1] + 1e-9)
-                & cat["longitude"].between(*self.lon.value) & cat["latitude"].between(*self.lat.value)
-                & (cat["time"] >= t0) & (cat["time"] < t1))
+        keep = (
+            (cat["magnitude"] >= self.mag.value[0] - 1e-9)
+            & (cat["magnitude"] <= self.mag.value[1] + 1e-9)
+            & cat["longitude"].between(*self.lon.value)
+            & cat["latitude"].between(*self.lat.value)
+            & (cat["time"] >= t0)
+            & (cat["time"] < t1)
+        )
         if "event_type" in cat.columns and not self.event_types.disabled:
             keep &= cat["event_type"].fillna("not reported").isin(list(self.event_types.value))
         return cat[keep]
@@ -229,8 +291,20 @@ class CatalogExplorer:
         self._table(self.selection())
 
     def _table_html(self, sel: pd.DataFrame) -> str:
-        cols = [c for c in ["time", "magnitude", "mag_type", "latitude", "longitude", "depth_km", "event_type",
-                            "event_id"] if c in sel]
+        cols = [
+            c
+            for c in [
+                "time",
+                "magnitude",
+                "mag_type",
+                "latitude",
+                "longitude",
+                "depth_km",
+                "event_type",
+                "event_id",
+            ]
+            if c in sel
+        ]
         df = sel.sort_values(self.sort_by.value, ascending=self.descending.value == "ascending")[cols]
         return table_html(df.assign(time=df["time"].dt.strftime("%Y-%m-%d %H:%M:%S")))
 
@@ -242,9 +316,11 @@ class CatalogExplorer:
         t0, t1 = self.period.value
         days = (t1 - t0) / pd.Timedelta(days=1)
         types = "all types" if self.event_types.disabled else (", ".join(self.event_types.value) or "no type")
-        return (f"<div style='font-family:monospace'>M {m0:.1f} to {m1:.1f} · longitude {_fmt_lon(x0)} to {_fmt_lon(x1)}"
-                f" · latitude {_fmt_lat(y0)} to {_fmt_lat(y1)} · {t0:%Y-%m-%d} to {t1:%Y-%m-%d} ({days:g} days)"
-                f" · {types}</div>")
+        return (
+            f"<div style='font-family:monospace'>M {m0:.1f} to {m1:.1f} · longitude {_fmt_lon(x0)} to {_fmt_lon(x1)}"
+            f" · latitude {_fmt_lat(y0)} to {_fmt_lat(y1)} · {t0:%Y-%m-%d} to {t1:%Y-%m-%d} ({days:g} days)"
+            f" · {types}</div>"
+        )
 
     def _set_busy(self, on: bool) -> None:
         self.busy.layout.visibility = "visible" if on else "hidden"
@@ -270,24 +346,47 @@ class CatalogExplorer:
                 def map_():
                     import cartopy.crs as ccrs
 
-                    fig, ax = plt.subplots(figsize=map_figsize(extent), subplot_kw={"projection": ccrs.PlateCarree()})
+                    fig, ax = plt.subplots(
+                        figsize=map_figsize(extent), subplot_kw={"projection": ccrs.PlateCarree()}
+                    )
                     viz.epicentre_map(sel, ax=ax, extent=extent, title=f"{len(sel):,} events")
-                    ax.scatter([big["longitude"]], [big["latitude"]], marker="*", s=320, c="gold", edgecolors="k",
-                               linewidths=0.8, transform=ccrs.PlateCarree(), zorder=5,
-                               label=f"largest: M{float(big['magnitude']):g}")
+                    ax.scatter(
+                        [big["longitude"]],
+                        [big["latitude"]],
+                        marker="*",
+                        s=320,
+                        c="gold",
+                        edgecolors="k",
+                        linewidths=0.8,
+                        transform=ccrs.PlateCarree(),
+                        zorder=5,
+                        label=f"largest: M{float(big['magnitude']):g}",
+                    )
                     ax.legend(loc="lower left", fontsize=8)
                     return ax
 
                 def mt():
                     fig, ax = plt.subplots(figsize=(6, 2.8))
                     viz.magnitude_time(sel, ax=ax)
-                    ax.scatter([big["time"]], [big["magnitude"]], marker="*", s=220, c="gold", edgecolors="k",
-                               linewidths=0.8, zorder=5)
+                    ax.scatter(
+                        [big["time"]],
+                        [big["magnitude"]],
+                        marker="*",
+                        s=220,
+                        c="gold",
+                        edgecolors="k",
+                        linewidths=0.8,
+                        zorder=5,
+                    )
                     return ax
 
                 def fmd():
                     fig, ax = plt.subplots(figsize=(6, 3.2))
-                    mc = stats.magnitude_of_completeness(sel["magnitude"], method="maxc") if len(sel) >= 50 else None
+                    mc = (
+                        stats.magnitude_of_completeness(sel["magnitude"], method="maxc")
+                        if len(sel) >= 50
+                        else None
+                    )
                     return viz.frequency_magnitude_plot(sel["magnitude"], ax=ax, mc=mc)
 
                 pngs = (_png(map_), _png(mt), _png(fmd))
@@ -312,4 +411,11 @@ def app(dataset: str | None = None) -> w.VBox:
     return box
 
 
-__all__ = ["CatalogExplorer", "app", "available_datasets", "describe_selection", "figure_output", "map_figsize"]
+__all__ = [
+    "CatalogExplorer",
+    "app",
+    "available_datasets",
+    "describe_selection",
+    "figure_output",
+    "map_figsize",
+]

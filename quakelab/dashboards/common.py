@@ -19,8 +19,12 @@ def fill(container: w.VBox, build: Callable[[], w.Widget]) -> None:
     try:
         container.children = [build()]
     except Exception as e:  # shown to the user instead of a blank page
-        container.children = [w.HTML(f"<div class='ql-error' style='color:#b00'>Could not build the dashboard: "
-                                     f"{type(e).__name__}: {e}</div>")]
+        container.children = [
+            w.HTML(
+                f"<div class='ql-error' style='color:#b00'>Could not build the dashboard: "
+                f"{type(e).__name__}: {e}</div>"
+            )
+        ]
         raise
 
 
@@ -51,6 +55,14 @@ def redraw(out: w.Output, draw: Callable[[], object]) -> None:
 def table_html(df, max_rows: int = 200) -> str:
     """A compact HTML table (first ``max_rows`` rows)."""
     shown = df.head(max_rows)
-    more = f"<div style='color:#666'>{len(df) - max_rows:,} more rows not shown</div>" if len(df) > max_rows else ""
-    return ("<div class='ql-table' style='max-height:420px;overflow:auto'>"
-            + shown.to_html(index=False, border=0, float_format=lambda x: f"{x:.3f}") + "</div>" + more)
+    more = (
+        f"<div style='color:#666'>{len(df) - max_rows:,} more rows not shown</div>"
+        if len(df) > max_rows
+        else ""
+    )
+    return (
+        "<div class='ql-table' style='max-height:420px;overflow:auto'>"
+        + shown.to_html(index=False, border=0, float_format=lambda x: f"{x:.3f}")
+        + "</div>"
+        + more
+    )

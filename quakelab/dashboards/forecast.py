@@ -23,8 +23,11 @@ from quakelab.dashboards.common import fill, loading, redraw, reports_dir, table
 def forecast_runs(root: Path | None = None) -> dict[str, Path]:
     """Report folders holding an ETAS forecast the dashboard can use (model + history)."""
     root = root or reports_dir()
-    return {p.parent.name: p.parent for p in sorted(root.glob("*/etas_model.json"))
-            if _published(p.parent) and (p.parent / "history.parquet").exists()}
+    return {
+        p.parent.name: p.parent
+        for p in sorted(root.glob("*/etas_model.json"))
+        if _published(p.parent) and (p.parent / "history.parquet").exists()
+    }
 
 
 def _published(folder: Path) -> bool:
@@ -48,8 +51,17 @@ def _load_run(path: str):
     history = read_parquet(p / "history.parquet")
     run = json.loads((p / "run.json").read_text()) if (p / "run.json").exists() else {}
     start = run.get("parameters", {}).get("forecast_start") or str(history["time"].max())
-    probs = pd.read_csv(p / "aftershock_probabilities.csv") if (p / "aftershock_probabilities.csv").exists() else None
-    return model, history, pd.Timestamp(start, tz="UTC") if pd.Timestamp(start).tz is None else pd.Timestamp(start), probs
+    probs = (
+        pd.read_csv(p / "aftershock_probabilities.csv")
+        if (p / "aftershock_probabilities.csv").exists()
+        else None
+    )
+    return (
+        model,
+        history,
+        pd.Timestamp(start, tz="UTC") if pd.Timestamp(start).tz is None else pd.Timestamp(start),
+        probs,
+    )
 
 
 @functools.lru_cache(maxsize=32)
@@ -62,7 +74,9 @@ def _rate_grid(path: str, horizon_days: float):
     cell = float(np.round(cell, 3)) or 0.01
     lon_edges = np.round(np.arange(x0, x1 + cell / 2, cell), 10)
     lat_edges = np.round(np.arange(y0, y1 + cell / 2, cell), 10)
-    expected, _ = etas_expected_counts(model, history, pd.DatetimeIndex([start]), lat_edges, lon_edges, horizon_days)
+    expected, _ = etas_expected_counts(
+        model, history, pd.DatetimeIndex([start]), lat_edges, lon_edges, horizon_days
+    )
     return expected[0], lat_edges, lon_edges
 
 
@@ -74,14 +88,23 @@ class ForecastDashboard:
         self.runs = runs
         header = w.HTML("")
         if not runs:
-            self.widget = w.VBox([header, w.HTML(
-                f"<div class='ql-empty'>No forecast reports under {reports_dir()}. Run <code>quakelab run</code> "
-                "(the default runs include the Ridgecrest ETAS forecast), then reload.</div>")])
+            self.widget = w.VBox(
+                [
+                    header,
+                    w.HTML(
+                        f"<div class='ql-empty'>No forecast reports under {reports_dir()}. Run <code>quakelab run</code> "
+                        "(the default runs include the Ridgecrest ETAS forecast), then reload.</div>"
+                    ),
+                ]
+            )
             return
         self.run = w.Dropdown(options=list(runs), description="forecast")
-        self.model = w.Dropdown(options=["ETAS", "Reasenberg-Jones generic", "Reasenberg-Jones sequence"],
-                                description="model")
-        self.horizon = w.ToggleButtons(options=[("7 days", 7.0), ("30 days", 30.0)], value=7.0, description="horizon")
+        self.model = w.Dropdown(
+            options=["ETAS", "Reasenberg-Jones generic", "Reasenberg-Jones sequence"], description="model"
+        )
+        self.horizon = w.ToggleButtons(
+            options=[("7 days", 7.0), ("30 days", 30.0)], value=7.0, description="horizon"
+        )
         wide = w.Layout(width="460px")
         self.lon = w.FloatRangeSlider(description="area lon", step=0.01, continuous_update=False, layout=wide)
         self.lat = w.FloatRangeSlider(description="area lat", step=0.01, continuous_update=False, layout=wide)
@@ -95,9 +118,16 @@ class ForecastDashboard:
         self.csep_run = w.Dropdown(options=list(csep) or ["(none)"], description="CSEP tests")
         self.csep_out = w.Output()
         self._boards, self._csep = boards, csep
-        for widget, css in ((self.run, "ql-run"), (self.model, "ql-model"), (self.horizon, "ql-horizon"),
-                            (self.map_out, "ql-map"), (self.probs, "ql-probabilities"), (self.board, "ql-leaderboard"),
-                            (self.csep_out, "ql-csep"), (self.summary, "ql-summary")):
+        for widget, css in (
+            (self.run, "ql-run"),
+            (self.model, "ql-model"),
+            (self.horizon, "ql-horizon"),
+            (self.map_out, "ql-map"),
+            (self.probs, "ql-probabilities"),
+            (self.board, "ql-leaderboard"),
+            (self.csep_out, "ql-csep"),
+            (self.summary, "ql-summary"),
+        ):
             widget.add_class(css)
         self._reset_area()
         self.run.observe(lambda _: (self._reset_area(), self.update()), "value")
@@ -108,11 +138,23 @@ class ForecastDashboard:
         self.update()
         self._board()
         self._csep_plot()
-        self.widget = w.VBox([
-            header, w.HBox([self.run, self.model]), self.horizon, w.HBox([self.lon, self.lat]), self.summary,
-            self.map_out, self.probs,
-            w.HTML("<h3>Model leaderboards (latest pipeline reports)</h3>"), self.board_run, self.board,
-            w.HTML("<h3>CSEP consistency tests</h3>"), self.csep_run, self.csep_out])
+        self.widget = w.VBox(
+            [
+                header,
+                w.HBox([self.run, self.model]),
+                self.horizon,
+                w.HBox([self.lon, self.lat]),
+                self.summary,
+                self.map_out,
+                self.probs,
+                w.HTML("<h3>Model leaderboards (latest pipeline reports)</h3>"),
+                self.board_run,
+                self.board,
+                w.HTML("<h3>CSEP consistency tests</h3>"),
+                self.csep_run,
+                self.csep_out,
+            ]
+        )
 
     @property
     def path(self) -> str:
@@ -134,8 +176,12 @@ class ForecastDashboard:
         model, *_ = _load_run(self.path)
         rate, lat_e, lon_e = _rate_grid(self.path, horizon_days or self.horizon.value)
         lat_c, lon_c = (lat_e[:-1] + lat_e[1:]) / 2, (lon_e[:-1] + lon_e[1:]) / 2
-        inside = ((lat_c[:, None] >= self.lat.value[0]) & (lat_c[:, None] <= self.lat.value[1])
-                  & (lon_c[None, :] >= self.lon.value[0]) & (lon_c[None, :] <= self.lon.value[1]))
+        inside = (
+            (lat_c[:, None] >= self.lat.value[0])
+            & (lat_c[:, None] <= self.lat.value[1])
+            & (lon_c[None, :] >= self.lon.value[0])
+            & (lon_c[None, :] <= self.lon.value[1])
+        )
         share = np.exp(-model.beta_ * max(magnitude - model.delta_m / 2 - model.m_ref, 0.0))
         return float(-np.expm1(-rate[inside].sum() * share))
 
@@ -151,31 +197,60 @@ class ForecastDashboard:
             fig, ax = plt.subplots(figsize=(6.2, 5.2))
             mesh = ax.pcolormesh(lon_e, lat_e, np.log10(np.where(rate > 0, rate, np.nan)), cmap="magma_r")
             fig.colorbar(mesh, ax=ax, label=f"log10 expected M≥{model.mc:g} events per cell, {h:g} d")
-            ax.add_patch(plt.Rectangle((self.lon.value[0], self.lat.value[0]), np.diff(self.lon.value)[0],
-                                       np.diff(self.lat.value)[0], fill=False, ec="tab:cyan", lw=2))
+            ax.add_patch(
+                plt.Rectangle(
+                    (self.lon.value[0], self.lat.value[0]),
+                    np.diff(self.lon.value)[0],
+                    np.diff(self.lat.value)[0],
+                    fill=False,
+                    ec="tab:cyan",
+                    lw=2,
+                )
+            )
             big = history[history["magnitude"] >= model.mc + 2]
-            ax.scatter(big["longitude"], big["latitude"], s=4 * 2 ** big["magnitude"], fc="none", ec="k", lw=0.6)
+            ax.scatter(
+                big["longitude"], big["latitude"], s=4 * 2 ** big["magnitude"], fc="none", ec="k", lw=0.6
+            )
             ax.set_title(f"ETAS rate from {start:%Y-%m-%d %H:%M} UTC, next {h:g} days")
             return fig
 
         redraw(self.map_out, draw)
-        rows = [{"source": "ETAS, selected area: background + direct aftershocks of the history (a lower bound: "
-                           "aftershocks of forecast aftershocks are left out)",
-                 "P(M≥5) 7 d": self.area_probability(5.0, 7.0), "P(M≥5) 30 d": self.area_probability(5.0, 30.0)}]
+        rows = [
+            {
+                "source": "ETAS, selected area: background + direct aftershocks of the history (a lower bound: "
+                "aftershocks of forecast aftershocks are left out)",
+                "P(M≥5) 7 d": self.area_probability(5.0, 7.0),
+                "P(M≥5) 30 d": self.area_probability(5.0, 30.0),
+            }
+        ]
         if probs is not None:
-            label = {"ETAS": "ETAS", "Reasenberg-Jones generic": "RJ generic California",
-                     "Reasenberg-Jones sequence": "RJ sequence-specific"}[self.model.value]
-            sel = probs[(probs["model"] == label) & (probs["magnitude"] == 5.0)].set_index("duration_days")["probability"]
-            rows.append({"source": f"{self.model.value}, whole sequence (pipeline report"
-                                   f"{', simulated' if label == 'ETAS' else ''})",
-                         "P(M≥5) 7 d": float(sel.get(7.0, np.nan)), "P(M≥5) 30 d": float(sel.get(30.0, np.nan))})
+            label = {
+                "ETAS": "ETAS",
+                "Reasenberg-Jones generic": "RJ generic California",
+                "Reasenberg-Jones sequence": "RJ sequence-specific",
+            }[self.model.value]
+            sel = probs[(probs["model"] == label) & (probs["magnitude"] == 5.0)].set_index("duration_days")[
+                "probability"
+            ]
+            rows.append(
+                {
+                    "source": f"{self.model.value}, whole sequence (pipeline report"
+                    f"{', simulated' if label == 'ETAS' else ''})",
+                    "P(M≥5) 7 d": float(sel.get(7.0, np.nan)),
+                    "P(M≥5) 30 d": float(sel.get(30.0, np.nan)),
+                }
+            )
         self.probs.value = "<h4>Probability of M≥5</h4>" + table_html(pd.DataFrame(rows))
-        self.summary.value = (f"<b>{self.run.value}</b>: {len(history):,} events in the history, ETAS branching ratio "
-                              f"{model.branching_ratio_:.2f}; total expected M≥{model.mc:g} in {h:g} d: {rate.sum():.1f}")
+        self.summary.value = (
+            f"<b>{self.run.value}</b>: {len(history):,} events in the history, ETAS branching ratio "
+            f"{model.branching_ratio_:.2f}; total expected M≥{model.mc:g} in {h:g} d: {rate.sum():.1f}"
+        )
 
     def _board(self) -> None:
         p = self._boards.get(self.board_run.value)
-        self.board.value = table_html(pd.read_csv(p).round(4)) if p else "<i>no leaderboard in the reports</i>"
+        self.board.value = (
+            table_html(pd.read_csv(p).round(4)) if p else "<i>no leaderboard in the reports</i>"
+        )
 
     def _csep_plot(self) -> None:
         p = self._csep.get(self.csep_run.value)

@@ -32,13 +32,26 @@ class LiveMonitor:
         self.status = w.HTML()
         self.table = w.HTML()
         self.plot = w.Output()
-        for widget, css in ((self.alert, "ql-alert-box"), (self.forecast, "ql-forecast"), (self.table, "ql-latest"),
-                            (self.plot, "ql-plot"), (self.auto, "ql-auto")):
+        for widget, css in (
+            (self.alert, "ql-alert-box"),
+            (self.forecast, "ql-forecast"),
+            (self.table, "ql-latest"),
+            (self.plot, "ql-plot"),
+            (self.auto, "ql-auto"),
+        ):
             widget.add_class(css)
         self.refresh(force=True)
         self._start_watcher()
-        self.widget = w.VBox([w.HBox([self.auto, self.now, self.status]), self.alert,
-                              self.forecast, self.plot, w.HTML("<h3>Latest events</h3>"), self.table])
+        self.widget = w.VBox(
+            [
+                w.HBox([self.auto, self.now, self.status]),
+                self.alert,
+                self.forecast,
+                self.plot,
+                w.HTML("<h3>Latest events</h3>"),
+                self.table,
+            ]
+        )
 
     def _start_watcher(self) -> None:
         import threading
@@ -51,7 +64,9 @@ class LiveMonitor:
                     try:
                         self.refresh()
                     except Exception as e:  # a half-visible store or a transient read error: try again later
-                        self.status.value = f"<span class='ql-read-error'>could not read the store: {e}</span>"
+                        self.status.value = (
+                            f"<span class='ql-read-error'>could not read the store: {e}</span>"
+                        )
 
         threading.Thread(target=loop, name="quakelab-live-monitor", daemon=True).start()
 
@@ -66,8 +81,10 @@ class LiveMonitor:
         self._stamp = stamp
         ev_path, fc_path, ck_path = self._files()
         if not ev_path.exists() or not fc_path.exists():
-            self.status.value = (f"<span class='ql-waiting'>waiting for <code>quakelab monitor</code> to write "
-                                 f"{self.directory}</span>")
+            self.status.value = (
+                f"<span class='ql-waiting'>waiting for <code>quakelab monitor</code> to write "
+                f"{self.directory}</span>"
+            )
             self.alert.value = self.forecast.value = self.table.value = ""
             return True
         from quakelab.realtime import EventStore
@@ -77,19 +94,39 @@ class LiveMonitor:
         ck = json.loads(ck_path.read_text()) if ck_path.exists() else {}
         a = fc["alert"]
         colour, word = ("#c62828", "ALERT") if a["active"] else ("#2e7d32", "no alert")
-        self.alert.value = (f"<div class='ql-alert' data-active='{str(a['active']).lower()}' style='padding:.6em;"
-                            f"color:white;background:{colour};font-size:1.3em'>{word}: P(M≥{a['magnitude']:g} within "
-                            f"{a['days']:g} d) = {a['probability']:.3f} (threshold {a['threshold']:g})</div>")
+        self.alert.value = (
+            f"<div class='ql-alert' data-active='{str(a['active']).lower()}' style='padding:.6em;"
+            f"color:white;background:{colour};font-size:1.3em'>{word}: P(M≥{a['magnitude']:g} within "
+            f"{a['days']:g} d) = {a['probability']:.3f} (threshold {a['threshold']:g})</div>"
+        )
         rows = pd.DataFrame(fc["forecast"])
-        rows = rows.assign(**{"P": rows["probability"].round(4)})[["magnitude", "duration_days", "expected", "P"]]
-        self.forecast.value = (f"<h3>Short-term forecast at {fc['time_utc']}</h3><div>{fc['model']}</div>"
-                               + table_html(rows))
-        self.status.value = (f"<span class='ql-status'><b class='ql-n-events'>{len(events)}</b> events in the store; "
-                             f"{ck.get('n_polls', 0)} polls; last poll {ck.get('last_poll', '-')}</span>")
+        rows = rows.assign(**{"P": rows["probability"].round(4)})[
+            ["magnitude", "duration_days", "expected", "P"]
+        ]
+        self.forecast.value = (
+            f"<h3>Short-term forecast at {fc['time_utc']}</h3><div>{fc['model']}</div>" + table_html(rows)
+        )
+        self.status.value = (
+            f"<span class='ql-status'><b class='ql-n-events'>{len(events)}</b> events in the store; "
+            f"{ck.get('n_polls', 0)} polls; last poll {ck.get('last_poll', '-')}</span>"
+        )
         latest = events.sort_values("time", ascending=False).head(25)
-        show = latest[["time", "magnitude", "mag_type", "latitude", "longitude", "depth_km", "place", "status", "event_id"]]
+        show = latest[
+            [
+                "time",
+                "magnitude",
+                "mag_type",
+                "latitude",
+                "longitude",
+                "depth_km",
+                "place",
+                "status",
+                "event_id",
+            ]
+        ]
         self.table.value = table_html(show.assign(time=show["time"].dt.strftime("%Y-%m-%d %H:%M:%S")))
         if len(events):
+
             def draw():
                 fig, ax = plt.subplots(figsize=(9, 2.8))
                 ax.scatter(events["time"], events["magnitude"], s=3 * 2 ** events["magnitude"], alpha=0.6)

@@ -55,11 +55,21 @@ def notebook_path(name: str, root: str | os.PathLike | None = ".") -> Path:
     packaged = Path(__file__).resolve().parent / "notebooks" / rel.name
     if packaged.is_file():
         return packaged
-    raise FileNotFoundError(f"dashboard notebook {rel.name} not found under {root} nor in the package ({packaged})")
+    raise FileNotFoundError(
+        f"dashboard notebook {rel.name} not found under {root} nor in the package ({packaged})"
+    )
 
 
-def dashboard_command(name: str, *, root: str | os.PathLike = ".", port: int = 8866, ip: str = "127.0.0.1",
-                      token: str | None = None, open_browser: bool = True, preheat: bool = True) -> tuple[list[str], str | None]:
+def dashboard_command(
+    name: str,
+    *,
+    root: str | os.PathLike = ".",
+    port: int = 8866,
+    ip: str = "127.0.0.1",
+    token: str | None = None,
+    open_browser: bool = True,
+    preheat: bool = True,
+) -> tuple[list[str], str | None]:
     """The Voila command line of a dashboard, and the token it requires (None on a loopback address).
 
     The notebook is the project's copy under ``root`` when there is one, else the one shipped in the package
@@ -81,8 +91,17 @@ def dashboard_command(name: str, *, root: str | os.PathLike = ".", port: int = 8
         token = secrets.token_urlsafe(24)
     # Voila serves only files under its root: the notebook's own folder (the reports and the live store
     # are passed to the kernels as absolute paths by dashboard_env)
-    cmd = [sys.executable, "-m", "voila", str(nb), f"--port={port}", f"--Voila.ip={ip}", "--strip_sources=True",
-           "--show_tracebacks=False", "--Voila.root_dir=" + str(nb.parent)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "voila",
+        str(nb),
+        f"--port={port}",
+        f"--Voila.ip={ip}",
+        "--strip_sources=True",
+        "--show_tracebacks=False",
+        "--Voila.root_dir=" + str(nb.parent),
+    ]
     if preheat:
         cmd += ["--preheat_kernel=True", "--pool_size=1"]
     if not open_browser:
@@ -131,8 +150,17 @@ class DashboardServer:
     ...     print(srv.url)
     """
 
-    def __init__(self, name: str, *, root: str | os.PathLike = ".", port: int | None = None, env: dict | None = None,
-                 preheat: bool = True, log_path: str | os.PathLike | None = None, startup_timeout_s: float = 120.0) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        root: str | os.PathLike = ".",
+        port: int | None = None,
+        env: dict | None = None,
+        preheat: bool = True,
+        log_path: str | os.PathLike | None = None,
+        startup_timeout_s: float = 120.0,
+    ) -> None:
         import socket
 
         if port is None:

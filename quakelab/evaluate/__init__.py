@@ -19,5 +19,20 @@ from quakelab.evaluate.likelihood import (
     poisson_test_scores,
 )
 
-__all__ = ["csep_tests", "from_pycsep_forecast", "information_gain", "molchan", "poisson_grid", "to_pycsep_catalog",
-           "to_pycsep_forecast", "read_catalog_forecast_csv", "write_catalog_forecast_csv", "SANJAC_10", "SANJAC_10_PUBLISHED", "LikelihoodScore", "direct_log_likelihood", "etas_test_scores", "poisson_test_scores"]
+__all__ = [
+    "csep_tests",
+    "from_pycsep_forecast",
+    "information_gain",
+    "molchan",
+    "poisson_grid",
+    "to_pycsep_catalog",
+    "to_pycsep_forecast",
+    "read_catalog_forecast_csv",
+    "write_catalog_forecast_csv",
+    "SANJAC_10",
+    "SANJAC_10_PUBLISHED",
+    "LikelihoodScore",
+    "direct_log_likelihood",
+    "etas_test_scores",
+    "poisson_test_scores",
+]

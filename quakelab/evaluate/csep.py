@@ -53,14 +53,18 @@ def to_pycsep_forecast(ds, *, region: Region | None = None, name: str = "quakela
     origins = np.column_stack([(lon_c - dh / 2)[keep], (lat_c - dh / 2)[keep]])
     mags = ds["magnitude"].to_numpy()
     cartesian = CartesianGrid2D.from_origins(np.round(origins, 10), dh=dh, magnitudes=mags)
-    counts = ds["expected_count"].transpose("latitude", "longitude", "magnitude").to_numpy()[keep]  # (cells, mags)
+    counts = (
+        ds["expected_count"].transpose("latitude", "longitude", "magnitude").to_numpy()[keep]
+    )  # (cells, mags)
     # pycsep orders cells by its own index: map our origins to it
     idx = cartesian.get_index_of(origins[:, 0] + dh / 2, origins[:, 1] + dh / 2)
     data = np.zeros((cartesian.num_nodes, mags.size))
     data[idx] = counts
     start = pd.Timestamp(ds.attrs["start"]).to_pydatetime() if "start" in ds.attrs else None
     end = pd.Timestamp(ds.attrs["end"]).to_pydatetime() if "end" in ds.attrs else None
-    return GriddedForecast(data=data, region=cartesian, magnitudes=mags, name=name, start_time=start, end_time=end)
+    return GriddedForecast(
+        data=data, region=cartesian, magnitudes=mags, name=name, start_time=start, end_time=end
+    )
 
 
 def from_pycsep_forecast(forecast):
@@ -95,8 +99,11 @@ def from_pycsep_forecast(forecast):
         attrs["start"] = str(pd.Timestamp(forecast.start_time))
     if getattr(forecast, "end_time", None) is not None:
         attrs["end"] = str(pd.Timestamp(forecast.end_time))
-    return xr.Dataset({"expected_count": (("magnitude", "latitude", "longitude"), arr)},
-                      coords={"magnitude": mags, "latitude": full_lat, "longitude": full_lon}, attrs=attrs)
+    return xr.Dataset(
+        {"expected_count": (("magnitude", "latitude", "longitude"), arr)},
+        coords={"magnitude": mags, "latitude": full_lat, "longitude": full_lon},
+        attrs=attrs,
+    )
 
 
 def to_pycsep_catalog(catalog: pd.DataFrame, forecast=None, *, name: str = "observed"):
@@ -111,13 +118,19 @@ def to_pycsep_catalog(catalog: pd.DataFrame, forecast=None, *, name: str = "obse
     from csep.core.catalogs import CSEPCatalog
 
     epoch = pd.Timestamp("1970-01-01", tz="UTC")
-    ms = ((catalog["time"].dt.tz_convert("UTC") - epoch) // pd.Timedelta(milliseconds=1)).to_numpy(dtype=np.int64)
-    frame = pd.DataFrame({
-        "id": catalog["event_id"].astype(str).str.encode("utf-8").to_numpy(),
-        "origin_time": ms, "latitude": catalog["latitude"].to_numpy(dtype=float),
-        "longitude": catalog["longitude"].to_numpy(dtype=float),
-        "depth": catalog["depth_km"].fillna(0.0).to_numpy(dtype=float), "magnitude": catalog["magnitude"].to_numpy(dtype=float),
-    })
+    ms = ((catalog["time"].dt.tz_convert("UTC") - epoch) // pd.Timedelta(milliseconds=1)).to_numpy(
+        dtype=np.int64
+    )
+    frame = pd.DataFrame(
+        {
+            "id": catalog["event_id"].astype(str).str.encode("utf-8").to_numpy(),
+            "origin_time": ms,
+            "latitude": catalog["latitude"].to_numpy(dtype=float),
+            "longitude": catalog["longitude"].to_numpy(dtype=float),
+            "depth": catalog["depth_km"].fillna(0.0).to_numpy(dtype=float),
+            "magnitude": catalog["magnitude"].to_numpy(dtype=float),
+        }
+    )
     cat = CSEPCatalog.from_dataframe(frame, name=name)
     if forecast is not None:
         cat.region = forecast.region
@@ -127,8 +140,9 @@ def to_pycsep_catalog(catalog: pd.DataFrame, forecast=None, *, name: str = "obse
     return cat
 
 
-def csep_tests(forecast, observed: pd.DataFrame, *, reference=None, seed: int = 0,
-               num_simulations: int = 1000) -> pd.DataFrame:
+def csep_tests(
+    forecast, observed: pd.DataFrame, *, reference=None, seed: int = 0, num_simulations: int = 1000
+) -> pd.DataFrame:
     """Run pycsep's Poisson consistency tests (N, M, S, L, CL) and, with a reference, the T and W tests.
 
     Parameters
@@ -160,38 +174,85 @@ def csep_tests(forecast, observed: pd.DataFrame, *, reference=None, seed: int = 
         t1 = t1.tz_localize("UTC") if t1.tzinfo is None else t1
         outside = (observed["time"] < t0) | (observed["time"] >= t1)
         if outside.any():
-            raise ValueError(f"{int(outside.sum())} observed events fall outside the forecast window {t0} .. {t1}: "
-                             "select the test catalog to the forecast's window")
-    fc = forecast if not hasattr(forecast, "data_vars") else to_pycsep_forecast(forecast, name=forecast.attrs.get("model", "forecast"))
+            raise ValueError(
+                f"{int(outside.sum())} observed events fall outside the forecast window {t0} .. {t1}: "
+                "select the test catalog to the forecast's window"
+            )
+    fc = (
+        forecast
+        if not hasattr(forecast, "data_vars")
+        else to_pycsep_forecast(forecast, name=forecast.attrs.get("model", "forecast"))
+    )
     cat = to_pycsep_catalog(observed, fc)
     if len(observed) and cat.event_count == 0:
-        raise ValueError(f"none of the {len(observed)} observed events lies in the forecast's cells and magnitude "
-                         f"bins (>= {float(np.min(fc.magnitudes))}): the forecast grid does not match the test catalog")
+        raise ValueError(
+            f"none of the {len(observed)} observed events lies in the forecast's cells and magnitude "
+            f"bins (>= {float(np.min(fc.magnitudes))}): the forecast grid does not match the test catalog"
+        )
     rows = []
     n = pe.number_test(fc, cat)
     q = n.quantile
-    rows.append({"test": "N-test", "quantile": float(q[0]), "quantile_2": float(q[1]),
-                 "observed_statistic": float(n.observed_statistic), "result": n})
-    for label, func in [("M-test", pe.magnitude_test), ("S-test", pe.spatial_test), ("L-test", pe.likelihood_test),
-                        ("CL-test", pe.conditional_likelihood_test)]:
+    rows.append(
+        {
+            "test": "N-test",
+            "quantile": float(q[0]),
+            "quantile_2": float(q[1]),
+            "observed_statistic": float(n.observed_statistic),
+            "result": n,
+        }
+    )
+    for label, func in [
+        ("M-test", pe.magnitude_test),
+        ("S-test", pe.spatial_test),
+        ("L-test", pe.likelihood_test),
+        ("CL-test", pe.conditional_likelihood_test),
+    ]:
         res = func(fc, cat, num_simulations=num_simulations, seed=seed)
-        rows.append({"test": label, "quantile": float(np.atleast_1d(res.quantile)[0]), "quantile_2": np.nan,
-                     "observed_statistic": float(res.observed_statistic), "result": res})
+        rows.append(
+            {
+                "test": label,
+                "quantile": float(np.atleast_1d(res.quantile)[0]),
+                "quantile_2": np.nan,
+                "observed_statistic": float(res.observed_statistic),
+                "result": res,
+            }
+        )
     if reference is not None:
-        ref = reference if not hasattr(reference, "data_vars") else to_pycsep_forecast(reference, name=reference.attrs.get("model", "reference"))
+        ref = (
+            reference
+            if not hasattr(reference, "data_vars")
+            else to_pycsep_forecast(reference, name=reference.attrs.get("model", "reference"))
+        )
         t = pe.paired_t_test(fc, ref, cat)
         t_stat, t_crit, _alpha = t.quantile
-        rows.append({"test": "T-test", "quantile": float(t_stat), "quantile_2": float(t_crit),
-                     "observed_statistic": float(t.observed_statistic), "information_gain": float(t.observed_statistic),
-                     "ig_low": float(t.test_distribution[0]), "ig_high": float(t.test_distribution[1]), "result": t})
+        rows.append(
+            {
+                "test": "T-test",
+                "quantile": float(t_stat),
+                "quantile_2": float(t_crit),
+                "observed_statistic": float(t.observed_statistic),
+                "information_gain": float(t.observed_statistic),
+                "ig_low": float(t.test_distribution[0]),
+                "ig_high": float(t.test_distribution[1]),
+                "result": t,
+            }
+        )
         w = pe.w_test(fc, ref, cat)
-        rows.append({"test": "W-test", "quantile": float(w.quantile), "quantile_2": np.nan,
-                     "observed_statistic": float(w.observed_statistic), "result": w})
+        rows.append(
+            {
+                "test": "W-test",
+                "quantile": float(w.quantile),
+                "quantile_2": np.nan,
+                "observed_statistic": float(w.observed_statistic),
+                "result": w,
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def poisson_grid(ds, rate_per_day_km2: float, *, region: Region | None = None, b_value: float = 1.0,
-                 name: str = "Poisson"):
+def poisson_grid(
+    ds, rate_per_day_km2: float, *, region: Region | None = None, b_value: float = 1.0, name: str = "Poisson"
+):
     """A homogeneous Poisson forecast on the grid of ``ds``: uniform in space per km², GR in magnitude.
 
     Parameters
@@ -231,7 +292,9 @@ def poisson_grid(ds, rate_per_day_km2: float, *, region: Region | None = None, b
     return out
 
 
-def molchan(forecast_rate: np.ndarray, event_cells: np.ndarray, reference: np.ndarray | None = None) -> pd.DataFrame:
+def molchan(
+    forecast_rate: np.ndarray, event_cells: np.ndarray, reference: np.ndarray | None = None
+) -> pd.DataFrame:
     """Molchan diagram of an alarm-based reading of a rate map (Molchan 1991; Zechar & Jordan 2008).
 
     Cells are switched on from the highest forecast rate down (cells of equal rate together, so the
@@ -298,8 +361,16 @@ def information_gain(ll_model: np.ndarray, ll_reference: np.ndarray, alpha: floa
     mean, se = d.mean(), d.std(ddof=1) / np.sqrt(n)
     tcrit = stats.t.ppf(1 - alpha / 2, n - 1)
     t = mean / se if se > 0 else np.inf
-    return pd.Series({"information_gain": mean, "ci_low": mean - tcrit * se, "ci_high": mean + tcrit * se,
-                      "t_statistic": t, "p_value": float(2 * stats.t.sf(abs(t), n - 1)), "n": n})
+    return pd.Series(
+        {
+            "information_gain": mean,
+            "ci_low": mean - tcrit * se,
+            "ci_high": mean + tcrit * se,
+            "t_statistic": t,
+            "p_value": float(2 * stats.t.sf(abs(t), n - 1)),
+            "n": n,
+        }
+    )
 
 
 def write_catalog_forecast_csv(simulations: pd.DataFrame, path, *, n_simulations: int | None = None):
@@ -342,5 +413,11 @@ def read_catalog_forecast_csv(path, *, start=None, end=None, region=None):
 
 def window_datetimes(start, end) -> tuple[_dt.datetime, _dt.datetime]:
     """UTC-naive datetimes as pycsep expects them."""
-    return (pd.Timestamp(start).tz_convert(None).to_pydatetime() if pd.Timestamp(start).tzinfo else pd.Timestamp(start).to_pydatetime(),
-            pd.Timestamp(end).tz_convert(None).to_pydatetime() if pd.Timestamp(end).tzinfo else pd.Timestamp(end).to_pydatetime())
+    return (
+        pd.Timestamp(start).tz_convert(None).to_pydatetime()
+        if pd.Timestamp(start).tzinfo
+        else pd.Timestamp(start).to_pydatetime(),
+        pd.Timestamp(end).tz_convert(None).to_pydatetime()
+        if pd.Timestamp(end).tzinfo
+        else pd.Timestamp(end).to_pydatetime(),
+    )

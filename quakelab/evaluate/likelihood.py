@@ -58,13 +58,26 @@ class LikelihoodScore:
 
     def to_dict(self) -> dict[str, float | int | str]:
         """Scores without the per-event table."""
-        return {"model": self.model, "ll": self.ll, "tll": self.tll, "sll": self.sll,
-                "n_test_events": self.n_test_events}
+        return {
+            "model": self.model,
+            "ll": self.ll,
+            "tll": self.tll,
+            "sll": self.sll,
+            "n_test_events": self.n_test_events,
+        }
 
 
-def etas_test_scores(model: ETAS, catalog: pd.DataFrame, *, auxiliary_start, test_start, test_end,
-                     kernel_mc: float | None = None, name: str = "ETAS",
-                     region_integral: str | None = None) -> LikelihoodScore:
+def etas_test_scores(
+    model: ETAS,
+    catalog: pd.DataFrame,
+    *,
+    auxiliary_start,
+    test_start,
+    test_end,
+    kernel_mc: float | None = None,
+    name: str = "ETAS",
+    region_integral: str | None = None,
+) -> LikelihoodScore:
     """Score a fitted ETAS model on a test window the EarthquakeNPP way (see the module docstring).
 
     Parameters
@@ -112,13 +125,34 @@ def etas_test_scores(model: ETAS, catalog: pd.DataFrame, *, auxiliary_start, tes
     mode = region_integral or getattr(model, "region_integral", "plane")
     if model.spatial:
         # the kernel's integral per source, with the scoring's reference magnitude
-        spatial_int = model.spatial_integral(mprime + model.m_ref, ev["latitude"].to_numpy(dtype=float),
-                                             ev["longitude"].to_numpy(dtype=float), region_integral=mode)
+        spatial_int = model.spatial_integral(
+            mprime + model.m_ref,
+            ev["latitude"].to_numpy(dtype=float),
+            ev["longitude"].to_numpy(dtype=float),
+            region_integral=mode,
+        )
     else:
         spatial_int = np.ones(mprime.size)
-    lam, lam_star = full_intensities(test_idx, t, lat, lon, mprime, p["mu"], area, p["k0"], p["a"], p["c"],
-                                     p["omega"], p["tau"], p["d"], p["gamma"], p["rho"], model.earth_radius_km,
-                                     model.spatial, spatial_int)
+    lam, lam_star = full_intensities(
+        test_idx,
+        t,
+        lat,
+        lon,
+        mprime,
+        p["mu"],
+        area,
+        p["k0"],
+        p["a"],
+        p["c"],
+        p["omega"],
+        p["tau"],
+        p["d"],
+        p["gamma"],
+        p["rho"],
+        model.earth_radius_km,
+        model.spatial,
+        spatial_int,
+    )
     weight = p["k0"] * np.exp(p["a"] * mprime) * spatial_int
     query = np.concatenate([[t0], t[test_idx]])
     cum = cumulative_triggered(query, t, weight, p["c"], p["omega"], p["tau"])
@@ -127,18 +161,31 @@ def etas_test_scores(model: ETAS, catalog: pd.DataFrame, *, auxiliary_start, tes
     tll = np.log(lam_star) - compensator
     ll = np.log(lam) - compensator
     sll = ll - tll if model.spatial else np.full(ll.size, np.nan)
-    per_event = pd.DataFrame({
-        "time": ev["time"].to_numpy()[test_idx], "magnitude": ev["magnitude"].to_numpy()[test_idx],
-        "log_lambda": np.log(lam), "log_lambda_star": np.log(lam_star), "compensator": compensator,
-        "ll": ll, "tll": tll, "sll": sll,
-    })
-    return LikelihoodScore(model=name, ll=float(ll.mean()), tll=float(tll.mean()),
-                           sll=float(np.nanmean(sll)) if model.spatial else math.nan,
-                           n_test_events=int(test_idx.size), per_event=per_event)
+    per_event = pd.DataFrame(
+        {
+            "time": ev["time"].to_numpy()[test_idx],
+            "magnitude": ev["magnitude"].to_numpy()[test_idx],
+            "log_lambda": np.log(lam),
+            "log_lambda_star": np.log(lam_star),
+            "compensator": compensator,
+            "ll": ll,
+            "tll": tll,
+            "sll": sll,
+        }
+    )
+    return LikelihoodScore(
+        model=name,
+        ll=float(ll.mean()),
+        tll=float(tll.mean()),
+        sll=float(np.nanmean(sll)) if model.spatial else math.nan,
+        n_test_events=int(test_idx.size),
+        per_event=per_event,
+    )
 
 
-def poisson_test_scores(model: PoissonModel, catalog: pd.DataFrame, *, test_start, test_end,
-                        name: str = "Poisson") -> LikelihoodScore:
+def poisson_test_scores(
+    model: PoissonModel, catalog: pd.DataFrame, *, test_start, test_end, name: str = "Poisson"
+) -> LikelihoodScore:
     """EarthquakeNPP's closed-form scores of a homogeneous Poisson model on a test window.
 
     ``TLL = log(mu A) - mu A T_test / N_test``, ``SLL = log(mu) - log(mu A) = -log A``.
@@ -171,9 +218,17 @@ def poisson_test_scores(model: PoissonModel, catalog: pd.DataFrame, *, test_star
     # only by the stretch after the last test event)
     days = ((test["time"] - _utc(test_start)) / pd.Timedelta(days=1)).to_numpy()
     comp = rate * np.diff(np.concatenate([[0.0], days]))
-    per_event = pd.DataFrame({"time": test["time"].to_numpy(), "magnitude": test["magnitude"].to_numpy(),
-                              "log_lambda": math.log(model.mu_), "log_lambda_star": math.log(rate),
-                              "compensator": comp, "tll": math.log(rate) - comp, "sll": sll})
+    per_event = pd.DataFrame(
+        {
+            "time": test["time"].to_numpy(),
+            "magnitude": test["magnitude"].to_numpy(),
+            "log_lambda": math.log(model.mu_),
+            "log_lambda_star": math.log(rate),
+            "compensator": comp,
+            "tll": math.log(rate) - comp,
+            "sll": sll,
+        }
+    )
     per_event["ll"] = per_event["tll"] + sll
     return LikelihoodScore(model=name, ll=tll + sll, tll=tll, sll=sll, n_test_events=n, per_event=per_event)
 
@@ -206,19 +261,31 @@ def direct_log_likelihood(model: ETAS, catalog: pd.DataFrame, *, auxiliary_start
             if t[j] >= t[i]:
                 continue
             dt = t[i] - t[j]
-            g = p["k0"] * math.exp(p["a"] * m[j]) * math.exp(-dt / p["tau"]) / (dt + p["c"]) ** (1 + p["omega"])
+            g = (
+                p["k0"]
+                * math.exp(p["a"] * m[j])
+                * math.exp(-dt / p["tau"])
+                / (dt + p["c"]) ** (1 + p["omega"])
+            )
             if model.spatial:
-                h = (math.sin((lat[i] - lat[j]) / 2) ** 2
-                     + math.cos(lat[i]) * math.cos(lat[j]) * math.sin((lon[i] - lon[j]) / 2) ** 2)
+                h = (
+                    math.sin((lat[i] - lat[j]) / 2) ** 2
+                    + math.cos(lat[i]) * math.cos(lat[j]) * math.sin((lon[i] - lon[j]) / 2) ** 2
+                )
                 r = 2 * radius * math.asin(math.sqrt(min(h, 1.0)))
                 g /= (r * r + p["d"] * math.exp(p["gamma"] * m[j])) ** (1 + p["rho"])
             lam += g
         total += math.log(lam)
     total -= p["mu"] * model.area_km2 * (t1 - t0)
     for j in range(len(t)):
-        big_g = p["k0"] * math.exp(p["a"] * m[j]) * time_integral(p["c"], p["omega"], p["tau"], max(t0 - t[j], 0.0),
-                                                                   t1 - t[j])
+        big_g = (
+            p["k0"]
+            * math.exp(p["a"] * m[j])
+            * time_integral(p["c"], p["omega"], p["tau"], max(t0 - t[j], 0.0), t1 - t[j])
+        )
         if model.spatial:
-            big_g *= float(model.spatial_integral(m[j] + model.m_ref, math.degrees(lat[j]), math.degrees(lon[j])))
+            big_g *= float(
+                model.spatial_integral(m[j] + model.m_ref, math.degrees(lat[j]), math.degrees(lon[j]))
+            )
         total -= big_g
     return total

@@ -21,15 +21,35 @@ def _bin(catalog: pd.DataFrame, t0: pd.Timestamp, step_days: float, n_steps: int
     it = np.floor(days / step_days).astype(int)
     iy = np.searchsorted(lat_edges, catalog["latitude"].to_numpy(), side="right") - 1
     ix = np.searchsorted(lon_edges, catalog["longitude"].to_numpy(), side="right") - 1
-    ok = (it >= 0) & (it < n_steps) & (iy >= 0) & (iy < lat_edges.size - 1) & (ix >= 0) & (ix < lon_edges.size - 1)
+    ok = (
+        (it >= 0)
+        & (it < n_steps)
+        & (iy >= 0)
+        & (iy < lat_edges.size - 1)
+        & (ix >= 0)
+        & (ix < lon_edges.size - 1)
+    )
     return it[ok], iy[ok], ix[ok], catalog["magnitude"].to_numpy(dtype=float)[ok], days[ok]
 
 
-def build_feature_grid(catalog: pd.DataFrame, *, bbox: tuple[float, float, float, float], cell_deg: float,
-                       start, end, step_days: float = 1.0, lookbacks_days: Sequence[float] = (7.0, 30.0, 365.0),
-                       horizon_days: float = 7.0, target_magnitude: float = 4.0, mc: float | None = None,
-                       delta_m: float = 0.1, b_min_events: int = 20, pa_events: int | None = 50,
-                       etas=None, chunks: dict | None = None):
+def build_feature_grid(
+    catalog: pd.DataFrame,
+    *,
+    bbox: tuple[float, float, float, float],
+    cell_deg: float,
+    start,
+    end,
+    step_days: float = 1.0,
+    lookbacks_days: Sequence[float] = (7.0, 30.0, 365.0),
+    horizon_days: float = 7.0,
+    target_magnitude: float = 4.0,
+    mc: float | None = None,
+    delta_m: float = 0.1,
+    b_min_events: int = 20,
+    pa_events: int | None = 50,
+    etas=None,
+    chunks: dict | None = None,
+):
     """Seismicity indicators per cell and time step, and labels for the coming horizon.
 
     Parameters
@@ -130,39 +150,61 @@ def build_feature_grid(catalog: pd.DataFrame, *, bbox: tuple[float, float, float
         data[f"count_{label}"] = n_w
         data[f"rate_{label}"] = n_w / w
         data[f"rate_change_{label}"] = np.log((n_w + 1) / (n_prev + 1))
-        data[f"mean_mag_{label}"] = np.where(n_w > 0, (c_msum[times] - c_msum[times - sw]) / np.maximum(n_w, 1), np.nan)
+        data[f"mean_mag_{label}"] = np.where(
+            n_w > 0, (c_msum[times] - c_msum[times - sw]) / np.maximum(n_w, 1), np.nan
+        )
         data[f"benioff_{label}"] = c_ben[times] - c_ben[times - sw]
         data[f"b_value_{label}"], data[f"b_sigma_{label}"] = _aki_utsu(
-            n_w, c_msum[times] - c_msum[times - sw], c_msq[times] - c_msq[times - sw], m_low, b_min_events)
+            n_w, c_msum[times] - c_msum[times - sw], c_msq[times] - c_msq[times - sw], m_low, b_min_events
+        )
         padded = np.concatenate([np.full((sw, ny, nx), -np.inf), mmax])  # index shift by sw
         win = sliding_window_view(padded, sw, axis=0)  # win[k] covers steps k - sw .. k - 1
         mx = win[times].max(axis=-1)
         data[f"max_mag_{label}"] = np.where(np.isfinite(mx), mx, np.nan)
         pad = np.pad(n_w, ((0, 0), (1, 1), (1, 1)))
-        data[f"neighbour_count_{label}"] = sum(pad[:, 1 + dy:1 + dy + ny, 1 + dx:1 + dx + nx]
-                                               for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+        data[f"neighbour_count_{label}"] = sum(
+            pad[:, 1 + dy : 1 + dy + ny, 1 + dx : 1 + dx + nx] for dy in (-1, 0, 1) for dx in (-1, 0, 1)
+        )
     # days since the last M >= target before each feature time (forward fill of the latest event day)
     latest = np.fmax.accumulate(np.where(np.isnan(last_big), -np.inf, last_big), axis=0)
     latest = np.concatenate([np.full((1, ny, nx), -np.inf), latest])[times]
     t_days = times * step_days
     data["days_since_m_target"] = np.where(np.isfinite(latest), t_days[:, None, None] - latest, history)
     if pa_events:
-        data.update(_panakkat_adeli(it, iy, ix, mag, days, times * step_days, int(pa_events), target_magnitude,
-                                    ny, nx))
+        data.update(
+            _panakkat_adeli(
+                it, iy, ix, mag, days, times * step_days, int(pa_events), target_magnitude, ny, nx
+            )
+        )
     if etas is not None:
         grid_times = pd.DatetimeIndex([t0 + pd.Timedelta(days=step_days * k) for k in times])
         data["etas_expected_count"], data["etas_p_target"] = etas_expected_counts(
-            etas, catalog, grid_times, lat_edges, lon_edges, horizon_days, target_magnitude)
+            etas, catalog, grid_times, lat_edges, lon_edges, horizon_days, target_magnitude
+        )
     n_next = c_count[times + steps_h] - c_count[times]
     data["n_next"] = n_next
     c_big = cum(_count_big(it, iy, ix, big, n_steps, ny, nx))
     data["occurs_next"] = (c_big[times + steps_h] - c_big[times]) > 0
-    coords = {"time": pd.DatetimeIndex([t_start + pd.Timedelta(days=step_days * k) for k in range(n_out)]).tz_convert(None),
-              "latitude": (lat_edges[:-1] + lat_edges[1:]) / 2, "longitude": (lon_edges[:-1] + lon_edges[1:]) / 2}
-    ds = xr.Dataset({k: (("time", "latitude", "longitude"), v) for k, v in data.items()}, coords=coords,
-                    attrs={"step_days": step_days, "horizon_days": horizon_days, "target_magnitude": target_magnitude,
-                           "cell_deg": cell_deg, "lookbacks_days": str(lookbacks), "causal": "features at t use events before t",
-                           "time_zone": "UTC"})
+    coords = {
+        "time": pd.DatetimeIndex(
+            [t_start + pd.Timedelta(days=step_days * k) for k in range(n_out)]
+        ).tz_convert(None),
+        "latitude": (lat_edges[:-1] + lat_edges[1:]) / 2,
+        "longitude": (lon_edges[:-1] + lon_edges[1:]) / 2,
+    }
+    ds = xr.Dataset(
+        {k: (("time", "latitude", "longitude"), v) for k, v in data.items()},
+        coords=coords,
+        attrs={
+            "step_days": step_days,
+            "horizon_days": horizon_days,
+            "target_magnitude": target_magnitude,
+            "cell_deg": cell_deg,
+            "lookbacks_days": str(lookbacks),
+            "causal": "features at t use events before t",
+            "time_zone": "UTC",
+        },
+    )
     return ds.chunk(chunks) if chunks else ds
 
 
@@ -211,7 +253,10 @@ def _panakkat_adeli(it, iy, ix, mag, days, t_days, n, target, ny, nx) -> dict[st
         cbig = np.r_[0, np.cumsum(big)]
         bt = d[big]
         gaps = np.diff(bt)
-        g1, g2 = np.r_[0.0, np.cumsum(gaps)], np.r_[0.0, np.cumsum(gaps**2)]  # g[j]: gaps ending at events 1..j
+        g1, g2 = (
+            np.r_[0.0, np.cumsum(gaps)],
+            np.r_[0.0, np.cumsum(gaps**2)],
+        )  # g[j]: gaps ending at events 1..j
         w = np.arange(wd.shape[0])
         blo, bhi = cbig[w], cbig[w + n]  # big events among the window: indices blo .. bhi - 1 of bt
         k = bhi - blo - 1  # intervals between them
@@ -227,15 +272,24 @@ def _panakkat_adeli(it, iy, ix, mag, days, t_days, n, target, ny, nx) -> dict[st
         hi = np.searchsorted(d, t_days, side="left")
         ok = hi >= n
         row = np.where(ok, hi - n, 0)
-        for name, v in zip(names, (T, mean_mag, sqrt_e / np.where(T > 0, T, np.nan), b, eta, delta_m, mu, cv),
-                           strict=True):
+        for name, v in zip(
+            names, (T, mean_mag, sqrt_e / np.where(T > 0, T, np.nan), b, eta, delta_m, mu, cv), strict=True
+        ):
             out[name][:, cy, cx] = np.where(ok, v[row], np.nan)
     return out
 
 
-def etas_expected_counts(model, catalog: pd.DataFrame, times, lat_edges, lon_edges, horizon_days: float,
-                         target_magnitude: float | None = None, n_points: int = 256,
-                         block: int = 64) -> tuple[np.ndarray, np.ndarray]:
+def etas_expected_counts(
+    model,
+    catalog: pd.DataFrame,
+    times,
+    lat_edges,
+    lon_edges,
+    horizon_days: float,
+    target_magnitude: float | None = None,
+    n_points: int = 256,
+    block: int = 64,
+) -> tuple[np.ndarray, np.ndarray]:
     """Expected number of events per cell in ``[t, t + horizon)`` from an ETAS model, given events before ``t``.
 
     The background (``mu`` times the cell's area inside the model region times the horizon) plus the
@@ -304,14 +358,15 @@ def etas_expected_counts(model, catalog: pd.DataFrame, times, lat_edges, lon_edg
     ix = np.searchsorted(lon_edges, plon, side="right") - 1
     ok = (iy >= 0) & (iy < ny) & (ix >= 0) & (ix < nx)
     src = np.broadcast_to(np.arange(ts.size)[:, None], ok.shape)[ok]
-    share = sparse.csr_matrix((np.full(src.size, 1.0 / n_points), (src, (iy * nx + ix)[ok])),
-                              shape=(ts.size, ny * nx))
+    share = sparse.csr_matrix(
+        (np.full(src.size, 1.0 / n_points), (src, (iy * nx + ix)[ok])), shape=(ts.size, ny * nx)
+    )
     out = np.empty((tq.size, ny * nx))
     for b0 in range(0, tq.size, block):
-        tb = tq[b0:b0 + block]
+        tb = tq[b0 : b0 + block]
         n_src = int(np.searchsorted(ts, tb.max(), side="left"))
         integ = horizon_integrals(tb, ts[:n_src], float(horizon_days), p["c"], p["omega"], p["tau"])
-        out[b0:b0 + block] = np.asarray((share[:n_src].T @ (integ * weight[:n_src]).T).T)
+        out[b0 : b0 + block] = np.asarray((share[:n_src].T @ (integ * weight[:n_src]).T).T)
     lat_c = (lat_edges[:-1] + lat_edges[1:]) / 2
     lon_c = (lon_edges[:-1] + lon_edges[1:]) / 2
     glon, glat = np.meshgrid(lon_c, lat_c)

@@ -54,8 +54,9 @@ class ForecastAccessor:
 
     def rates_at(self, catalog: pd.DataFrame) -> np.ndarray:
         """Expected count of the bin of each event (NaN for events outside the grid)."""
-        idx = self.spec.bin_index(catalog["longitude"].to_numpy(), catalog["latitude"].to_numpy(),
-                                  catalog["magnitude"].to_numpy())
+        idx = self.spec.bin_index(
+            catalog["longitude"].to_numpy(), catalog["latitude"].to_numpy(), catalog["magnitude"].to_numpy()
+        )
         arr = np.asarray(self._ds[gridded.VARIABLE].values, dtype=float)
         out = np.full(len(idx), np.nan)
         ok = idx[:, 0] >= 0
@@ -65,8 +66,9 @@ class ForecastAccessor:
     def observed(self, catalog: pd.DataFrame) -> xr.DataArray:
         """Observed events per bin in the window (same shape and coordinates as ``expected_count``)."""
         counts = self.spec.count_events(catalog)
-        return xr.DataArray(counts, dims=gridded.DIMS, coords={d: self._ds[d] for d in gridded.DIMS},
-                            name="observed_count")
+        return xr.DataArray(
+            counts, dims=gridded.DIMS, coords={d: self._ds[d] for d in gridded.DIMS}, name="observed_count"
+        )
 
     # ------------------------------------------------------------------ sums
     def total(self) -> xr.DataArray:

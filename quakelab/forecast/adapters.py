@@ -29,8 +29,15 @@ from quakelab.region import Region, as_region, haversine_km
 from quakelab.timeutils import utc
 
 
-def select_events(catalog: pd.DataFrame | None, start: Any, end: Any, *, region: Region | None,
-                  min_magnitude: float, magnitude_resolution: float) -> pd.DataFrame:
+def select_events(
+    catalog: pd.DataFrame | None,
+    start: Any,
+    end: Any,
+    *,
+    region: Region | None,
+    min_magnitude: float,
+    magnitude_resolution: float,
+) -> pd.DataFrame:
     """Events in ``[start, end)`` (either may be None), inside ``region``, with magnitude >= ``min_magnitude`` once
     rounded to ``magnitude_resolution``.
 
@@ -76,18 +83,29 @@ def _region_dict(region: Region) -> dict:
 class _RegionModel(BaseForecastModel):
     """Common settings: region, magnitude threshold, magnitude resolution of the catalog."""
 
-    def __init__(self, region: Region | Any, min_magnitude: float, *, magnitude_resolution: float = 0.1) -> None:
+    def __init__(
+        self, region: Region | Any, min_magnitude: float, *, magnitude_resolution: float = 0.1
+    ) -> None:
         self.region = as_region(Region.from_dict(region) if isinstance(region, dict) else region)
         self.min_magnitude = float(min_magnitude)
         self.magnitude_resolution = float(magnitude_resolution)
 
     def _config(self) -> dict[str, Any]:
-        return {"region": _region_dict(self.region), "min_magnitude": self.min_magnitude,
-                "magnitude_resolution": self.magnitude_resolution}
+        return {
+            "region": _region_dict(self.region),
+            "min_magnitude": self.min_magnitude,
+            "magnitude_resolution": self.magnitude_resolution,
+        }
 
     def _events(self, catalog: pd.DataFrame | None, start: Any, end: Any) -> pd.DataFrame:
-        return select_events(catalog, start, end, region=self.region, min_magnitude=self.min_magnitude,
-                             magnitude_resolution=self.magnitude_resolution)
+        return select_events(
+            catalog,
+            start,
+            end,
+            region=self.region,
+            min_magnitude=self.min_magnitude,
+            magnitude_resolution=self.magnitude_resolution,
+        )
 
 
 # ---------------------------------------------------------------------------------------------- Poisson
@@ -106,10 +124,14 @@ class PoissonForecaster(_RegionModel):
 
         events = self._events(catalog, start, end)
         if len(events) < 2:
-            raise ForecastError(f"Poisson: {len(events)} events with M >= {self.min_magnitude} in the region between "
-                                f"{start} and {end}; need at least 2")
+            raise ForecastError(
+                f"Poisson: {len(events)} events with M >= {self.min_magnitude} in the region between "
+                f"{start} and {end}; need at least 2"
+            )
         # the catalog handed to PoissonModel is already binned, so its own rounding is a no-op
-        model = PoissonModel(self.min_magnitude, self.region, delta_m=self.magnitude_resolution).fit(events, start=start, end=end)
+        model = PoissonModel(self.min_magnitude, self.region, delta_m=self.magnitude_resolution).fit(
+            events, start=start, end=end
+        )
         self.mu_per_day_km2_ = float(model.mu_)
         self.beta_ = estimate_beta(events["magnitude"], self.min_magnitude, self.magnitude_resolution)
         self.n_events_ = int(model.n_events_)
@@ -120,8 +142,12 @@ class PoissonForecaster(_RegionModel):
         """Uniform in space per km², Gutenberg–Richter over the grid's bins (the history is not used)."""
         self.check_is_fitted()
         g = _window_grid(grid, start, end)
-        counts = (_magnitude_shares(g, self.beta_, self.min_magnitude)[:, None, None] * g.cell_areas_km2()[None]
-                  * self.mu_per_day_km2_ * g.duration_days)
+        counts = (
+            _magnitude_shares(g, self.beta_, self.min_magnitude)[:, None, None]
+            * g.cell_areas_km2()[None]
+            * self.mu_per_day_km2_
+            * g.duration_days
+        )
         return from_array(counts, g, model=self.name)
 
     def _state(self) -> dict[str, Any]:
@@ -143,9 +169,17 @@ class SmoothedSeismicityForecaster(_RegionModel):
 
     name = "smoothed seismicity"
 
-    def __init__(self, region: Region | Any, min_magnitude: float, *, magnitude_resolution: float = 0.1,
-                 kernel: str = "power_law", bandwidth_km: float | None = None, k_neighbours: int = 5,
-                 min_bandwidth_km: float = 0.5) -> None:
+    def __init__(
+        self,
+        region: Region | Any,
+        min_magnitude: float,
+        *,
+        magnitude_resolution: float = 0.1,
+        kernel: str = "power_law",
+        bandwidth_km: float | None = None,
+        k_neighbours: int = 5,
+        min_bandwidth_km: float = 0.5,
+    ) -> None:
         super().__init__(region, min_magnitude, magnitude_resolution=magnitude_resolution)
         self.kernel = kernel
         self.bandwidth_km = bandwidth_km
@@ -153,14 +187,25 @@ class SmoothedSeismicityForecaster(_RegionModel):
         self.min_bandwidth_km = float(min_bandwidth_km)
 
     def _config(self) -> dict[str, Any]:
-        return {**super()._config(), "kernel": self.kernel, "bandwidth_km": self.bandwidth_km,
-                "k_neighbours": self.k_neighbours, "min_bandwidth_km": self.min_bandwidth_km}
+        return {
+            **super()._config(),
+            "kernel": self.kernel,
+            "bandwidth_km": self.bandwidth_km,
+            "k_neighbours": self.k_neighbours,
+            "min_bandwidth_km": self.min_bandwidth_km,
+        }
 
     def _model(self):
         from quakelab.models import SmoothedSeismicity
 
-        return SmoothedSeismicity(self.min_magnitude, self.region, kernel=self.kernel, bandwidth_km=self.bandwidth_km,
-                                  k_neighbours=self.k_neighbours, min_bandwidth_km=self.min_bandwidth_km)
+        return SmoothedSeismicity(
+            self.min_magnitude,
+            self.region,
+            kernel=self.kernel,
+            bandwidth_km=self.bandwidth_km,
+            k_neighbours=self.k_neighbours,
+            min_bandwidth_km=self.min_bandwidth_km,
+        )
 
     def fit(self, catalog: pd.DataFrame, start: Any, end: Any) -> SmoothedSeismicityForecaster:
         """Smooth the events of ``[start, end)`` (binned magnitudes, one beta estimator)."""
@@ -186,20 +231,32 @@ class SmoothedSeismicityForecaster(_RegionModel):
         if spatial.sum() <= 0:
             raise ForecastError("smoothed seismicity: zero density over the whole grid")
         spatial = spatial / spatial.sum()
-        counts = (_magnitude_shares(g, self.beta_, self.min_magnitude)[:, None, None] * spatial[None]
-                  * self.model_.rate_per_day_ * g.duration_days)
+        counts = (
+            _magnitude_shares(g, self.beta_, self.min_magnitude)[:, None, None]
+            * spatial[None]
+            * self.model_.rate_per_day_
+            * g.duration_days
+        )
         return from_array(counts, g, model=self.name)
 
     def _state(self) -> dict[str, Any]:
         ev = self.model_.events_
-        return {"longitude": ev["longitude"].tolist(), "latitude": ev["latitude"].tolist(),
-                "bandwidths_km": np.asarray(self.model_.bandwidths_km_).tolist(),
-                "rate_per_day": self.model_.rate_per_day_, "beta": self.beta_}
+        return {
+            "longitude": ev["longitude"].tolist(),
+            "latitude": ev["latitude"].tolist(),
+            "bandwidths_km": np.asarray(self.model_.bandwidths_km_).tolist(),
+            "rate_per_day": self.model_.rate_per_day_,
+            "beta": self.beta_,
+        }
 
     def _set_state(self, state: dict[str, Any]) -> None:
         m = self._model()
-        m.events_ = pd.DataFrame({"longitude": np.asarray(state["longitude"], dtype=float),
-                                  "latitude": np.asarray(state["latitude"], dtype=float)})
+        m.events_ = pd.DataFrame(
+            {
+                "longitude": np.asarray(state["longitude"], dtype=float),
+                "latitude": np.asarray(state["latitude"], dtype=float),
+            }
+        )
         m.bandwidths_km_ = np.asarray(state["bandwidths_km"], dtype=float)
         m.rate_per_day_ = float(state["rate_per_day"])
         m.b_value_ = float(state["beta"]) / math.log(10)
@@ -224,12 +281,30 @@ class ETASForecaster(_RegionModel):
 
     name = "ETAS"
 
-    def __init__(self, region: Region | Any, min_magnitude: float, *, magnitude_resolution: float = 0.1, spatial: bool = True,
-                 auxiliary_days: float = 0.0, n_simulations: int = 200, seed: int = 0,
-                 fit_options: dict[str, Any] | None = None, parameters: dict[str, float] | None = None) -> None:
+    def __init__(
+        self,
+        region: Region | Any,
+        min_magnitude: float,
+        *,
+        magnitude_resolution: float = 0.1,
+        spatial: bool = True,
+        auxiliary_days: float = 0.0,
+        n_simulations: int = 200,
+        seed: int = 0,
+        fit_options: dict[str, Any] | None = None,
+        parameters: dict[str, float] | None = None,
+    ) -> None:
         super().__init__(region, min_magnitude, magnitude_resolution=magnitude_resolution)
-        self.parameters = None if parameters is None else {k: float(v) for k, v in dict(
-            parameters.to_dict() if hasattr(parameters, "to_dict") else parameters).items()}
+        self.parameters = (
+            None
+            if parameters is None
+            else {
+                k: float(v)
+                for k, v in dict(
+                    parameters.to_dict() if hasattr(parameters, "to_dict") else parameters
+                ).items()
+            }
+        )
         self.spatial = bool(spatial)
         self.auxiliary_days = float(auxiliary_days)
         self.n_simulations = int(n_simulations)
@@ -238,9 +313,15 @@ class ETASForecaster(_RegionModel):
         self.name = "ETAS" if self.spatial else "ETAS (temporal)"
 
     def _config(self) -> dict[str, Any]:
-        return {**super()._config(), "spatial": self.spatial, "auxiliary_days": self.auxiliary_days,
-                "n_simulations": self.n_simulations, "seed": self.seed, "fit_options": self.fit_options,
-                "parameters": self.parameters}
+        return {
+            **super()._config(),
+            "spatial": self.spatial,
+            "auxiliary_days": self.auxiliary_days,
+            "n_simulations": self.n_simulations,
+            "seed": self.seed,
+            "fit_options": self.fit_options,
+            "parameters": self.parameters,
+        }
 
     def _catalog(self, catalog: pd.DataFrame | None) -> pd.DataFrame | None:
         if catalog is None or self.spatial:
@@ -252,17 +333,29 @@ class ETASForecaster(_RegionModel):
         from quakelab.models import ETAS
         from quakelab.stats import estimate_beta
 
-        model = ETAS(self.min_magnitude, delta_m=self.magnitude_resolution, region=self.region if self.spatial else None,
-                     spatial=self.spatial, **{k: v for k, v in self.fit_options.items() if k != "standard_errors"})
+        model = ETAS(
+            self.min_magnitude,
+            delta_m=self.magnitude_resolution,
+            region=self.region if self.spatial else None,
+            spatial=self.spatial,
+            **{k: v for k, v in self.fit_options.items() if k != "standard_errors"},
+        )
         if self.parameters is not None:
             events = self._events(catalog, start, end)
-            self.model_ = model.set_params(self.parameters, estimate_beta(events["magnitude"], self.min_magnitude,
-                                                                          self.magnitude_resolution))
+            self.model_ = model.set_params(
+                self.parameters,
+                estimate_beta(events["magnitude"], self.min_magnitude, self.magnitude_resolution),
+            )
             self.fitted_ = True
             return self
         t0 = utc(start)
-        model.fit(self._catalog(catalog), auxiliary_start=t0, start=t0 + pd.Timedelta(days=self.auxiliary_days),
-                  end=utc(end), standard_errors=bool(self.fit_options.get("standard_errors", False)))
+        model.fit(
+            self._catalog(catalog),
+            auxiliary_start=t0,
+            start=t0 + pd.Timedelta(days=self.auxiliary_days),
+            end=utc(end),
+            standard_errors=bool(self.fit_options.get("standard_errors", False)),
+        )
         self.model_ = model
         self.fitted_ = True
         return self
@@ -276,14 +369,23 @@ class ETASForecaster(_RegionModel):
         self.fitted_ = True
         return self
 
-    def simulate(self, history: pd.DataFrame | None, start: Any, end: Any, grid: GridSpec, *,
-                 n_catalogs: int | None = None, seed: int | None = None) -> CatalogForecast:
+    def simulate(
+        self,
+        history: pd.DataFrame | None,
+        start: Any,
+        end: Any,
+        grid: GridSpec,
+        *,
+        n_catalogs: int | None = None,
+        seed: int | None = None,
+    ) -> CatalogForecast:
         """``ETAS.catalog_forecast`` as a :class:`CatalogForecast` on ``grid``'s window."""
         self.check_is_fitted()
         g = _window_grid(grid, start, end)
         n = self.n_simulations if n_catalogs is None else int(n_catalogs)
-        sims = self.model_.catalog_forecast(self._catalog(history), g.start, g.end, n_simulations=n,
-                                            seed=self.seed if seed is None else seed)
+        sims = self.model_.catalog_forecast(
+            self._catalog(history), g.start, g.end, n_simulations=n, seed=self.seed if seed is None else seed
+        )
         return CatalogForecast.from_simulations(sims, n_catalogs=n, spec=g, model=self.name)
 
     def forecast(self, history: pd.DataFrame | None, start: Any, end: Any, grid: GridSpec):
@@ -315,7 +417,9 @@ class ETASForecaster(_RegionModel):
             # background events of the temporal model are in the simulation; add nothing, spread over area
             area = g.cell_areas_km2()
             counts = per_mag[:, None, None] * (area / area.sum())[None]
-            floor = shares * mu * g.duration_days  # background expectation as a floor against empty simulations
+            floor = (
+                shares * mu * g.duration_days
+            )  # background expectation as a floor against empty simulations
             counts = np.maximum(counts, floor[:, None, None] * (area / area.sum())[None])
         return from_array(counts, g, model=self.name, attrs={"n_simulations": cf.n_catalogs})
 
@@ -352,8 +456,15 @@ class ReasenbergJonesForecaster(_RegionModel):
 
     name = "Reasenberg-Jones"
 
-    def __init__(self, region: Region | Any, min_magnitude: float, *, magnitude_resolution: float = 0.1, generic: bool = False,
-                 min_aftershocks: int = 20) -> None:
+    def __init__(
+        self,
+        region: Region | Any,
+        min_magnitude: float,
+        *,
+        magnitude_resolution: float = 0.1,
+        generic: bool = False,
+        min_aftershocks: int = 20,
+    ) -> None:
         super().__init__(region, min_magnitude, magnitude_resolution=magnitude_resolution)
         self.generic = bool(generic)
         self.min_aftershocks = int(min_aftershocks)
@@ -370,20 +481,29 @@ class ReasenbergJonesForecaster(_RegionModel):
             raise ForecastError(f"Reasenberg-Jones: no event with M >= {self.min_magnitude} in the window")
         k = int(events["magnitude"].to_numpy().argmax())
         main = events.iloc[k]
-        after = events.iloc[k + 1:]
+        after = events.iloc[k + 1 :]
         t = ((after["time"] - main["time"]) / pd.Timedelta(days=1)).to_numpy(dtype=float)
         params = None
         if not self.generic and len(after) >= self.min_aftershocks:
             try:
-                params = ReasenbergJones.fit_sequence(t, after["magnitude"].to_numpy(), float(main["magnitude"]),
-                                                      self.min_magnitude, t_end=_days(main["time"], end),
-                                                      delta_m=self.magnitude_resolution)
+                params = ReasenbergJones.fit_sequence(
+                    t,
+                    after["magnitude"].to_numpy(),
+                    float(main["magnitude"]),
+                    self.min_magnitude,
+                    t_end=_days(main["time"], end),
+                    delta_m=self.magnitude_resolution,
+                )
             except (ValueError, RuntimeError):
                 params = None
         self.generic_used_ = params is None
         self.params_ = params or ReasenbergJones.generic_california(float(main["magnitude"]))
-        self.mainshock_ = {"time": utc(main["time"]).isoformat(), "longitude": float(main["longitude"]),
-                           "latitude": float(main["latitude"]), "magnitude": float(main["magnitude"])}
+        self.mainshock_ = {
+            "time": utc(main["time"]).isoformat(),
+            "longitude": float(main["longitude"]),
+            "latitude": float(main["latitude"]),
+            "magnitude": float(main["magnitude"]),
+        }
         self.fitted_ = True
         return self
 
@@ -398,8 +518,12 @@ class ReasenbergJonesForecaster(_RegionModel):
         past = self._events(history, None, start)
         if len(past) and past["magnitude"].max() > main["magnitude"] + 1e-9:
             row = past.iloc[int(past["magnitude"].to_numpy().argmax())]
-            main = {"time": utc(row["time"]).isoformat(), "longitude": float(row["longitude"]),
-                    "latitude": float(row["latitude"]), "magnitude": float(row["magnitude"])}
+            main = {
+                "time": utc(row["time"]).isoformat(),
+                "longitude": float(row["longitude"]),
+                "latitude": float(row["latitude"]),
+                "magnitude": float(row["magnitude"]),
+            }
             params = ReasenbergJones.generic_california(main["magnitude"])
         t1 = _days(main["time"], g.start)
         t2 = _days(main["time"], g.end)
@@ -419,7 +543,11 @@ class ReasenbergJonesForecaster(_RegionModel):
         return from_array(counts, g, model=self.name)
 
     def _state(self) -> dict[str, Any]:
-        return {"params": self.params_.to_dict(), "mainshock": self.mainshock_, "generic_used": self.generic_used_}
+        return {
+            "params": self.params_.to_dict(),
+            "mainshock": self.mainshock_,
+            "generic_used": self.generic_used_,
+        }
 
     def _set_state(self, state: dict[str, Any]) -> None:
         from quakelab.models import ReasenbergJones
@@ -430,8 +558,15 @@ class ReasenbergJonesForecaster(_RegionModel):
 
 
 # ---------------------------------------------------------------------------------------------- learned forecasters
-def counts_from_probabilities(probability: Any, grid: GridSpec, *, magnitude: float, beta: float,
-                              horizon_days: float, model: str = "learned"):
+def counts_from_probabilities(
+    probability: Any,
+    grid: GridSpec,
+    *,
+    magnitude: float,
+    beta: float,
+    horizon_days: float,
+    model: str = "learned",
+):
     """A gridded forecast from per-cell probabilities of at least one event ``M >= magnitude`` in ``horizon_days``.
 
     Under a Poisson reading, ``p = 1 - exp(-N)`` so ``N = -log(1 - p)`` (p clipped below 1 - 1e-12); ``N`` is scaled
@@ -460,7 +595,9 @@ def counts_from_probabilities(probability: Any, grid: GridSpec, *, magnitude: fl
     p = np.asarray(probability, dtype=float)
     if p.shape != grid.cell_mask.shape:
         raise GridSpecError(f"probabilities have shape {p.shape}; the grid has {grid.cell_mask.shape} cells")
-    if np.any((p[grid.cell_mask] < 0) | (p[grid.cell_mask] > 1)) or not np.all(np.isfinite(p[grid.cell_mask])):
+    if np.any((p[grid.cell_mask] < 0) | (p[grid.cell_mask] > 1)) or not np.all(
+        np.isfinite(p[grid.cell_mask])
+    ):
         raise ForecastError("probabilities must be finite and in [0, 1]")
     n = -np.log1p(-np.clip(p, 0.0, 1 - 1e-12)) * grid.duration_days / float(horizon_days)
     counts = _magnitude_shares(grid, beta, magnitude)[:, None, None] * np.where(grid.cell_mask, n, 0.0)[None]
@@ -479,10 +616,20 @@ class LearnedForecaster(_RegionModel):
 
     name = "learned"
 
-    def __init__(self, region: Region | Any, min_magnitude: float, *, magnitude_resolution: float = 0.1, cell_deg: float = 0.1,
-                 target_magnitude: float | None = None, horizon_days: float = 7.0, estimator: str = "logistic_regression",
-                 lookbacks_days: tuple[float, ...] = (7.0, 30.0), param_grid: dict[str, list] | None = None,
-                 seed: int = 0) -> None:
+    def __init__(
+        self,
+        region: Region | Any,
+        min_magnitude: float,
+        *,
+        magnitude_resolution: float = 0.1,
+        cell_deg: float = 0.1,
+        target_magnitude: float | None = None,
+        horizon_days: float = 7.0,
+        estimator: str = "logistic_regression",
+        lookbacks_days: tuple[float, ...] = (7.0, 30.0),
+        param_grid: dict[str, list] | None = None,
+        seed: int = 0,
+    ) -> None:
         super().__init__(region, min_magnitude, magnitude_resolution=magnitude_resolution)
         self.cell_deg = float(cell_deg)
         self.target_magnitude = float(min_magnitude if target_magnitude is None else target_magnitude)
@@ -494,19 +641,42 @@ class LearnedForecaster(_RegionModel):
         self.name = f"learned ({estimator})"
 
     def _config(self) -> dict[str, Any]:
-        return {**super()._config(), "cell_deg": self.cell_deg, "target_magnitude": self.target_magnitude,
-                "horizon_days": self.horizon_days, "estimator": self.estimator,
-                "lookbacks_days": list(self.lookbacks_days), "param_grid": self.param_grid, "seed": self.seed}
+        return {
+            **super()._config(),
+            "cell_deg": self.cell_deg,
+            "target_magnitude": self.target_magnitude,
+            "horizon_days": self.horizon_days,
+            "estimator": self.estimator,
+            "lookbacks_days": list(self.lookbacks_days),
+            "param_grid": self.param_grid,
+            "seed": self.seed,
+        }
 
     def _grid(self, catalog: pd.DataFrame, start: Any, end: Any):
         from quakelab.features import build_feature_grid
 
-        cat = select_events(catalog, None, end, region=None, min_magnitude=self.min_magnitude,
-                            magnitude_resolution=self.magnitude_resolution)
-        return build_feature_grid(cat, bbox=self.region.bounds, cell_deg=self.cell_deg, start=start, end=end,
-                                  step_days=self.horizon_days, lookbacks_days=self.lookbacks_days,
-                                  horizon_days=self.horizon_days, target_magnitude=self.target_magnitude,
-                                  mc=self.min_magnitude, delta_m=self.magnitude_resolution, pa_events=None)
+        cat = select_events(
+            catalog,
+            None,
+            end,
+            region=None,
+            min_magnitude=self.min_magnitude,
+            magnitude_resolution=self.magnitude_resolution,
+        )
+        return build_feature_grid(
+            cat,
+            bbox=self.region.bounds,
+            cell_deg=self.cell_deg,
+            start=start,
+            end=end,
+            step_days=self.horizon_days,
+            lookbacks_days=self.lookbacks_days,
+            horizon_days=self.horizon_days,
+            target_magnitude=self.target_magnitude,
+            mc=self.min_magnitude,
+            delta_m=self.magnitude_resolution,
+            pa_events=None,
+        )
 
     def fit(self, catalog: pd.DataFrame, start: Any, end: Any) -> LearnedForecaster:
         """Features and labels at every horizon step of ``[start + 2 x longest look-back, end - horizon)``."""
@@ -516,14 +686,16 @@ class LearnedForecaster(_RegionModel):
         t0 = utc(start) + pd.Timedelta(days=2 * max(self.lookbacks_days))
         t1 = utc(end) - pd.Timedelta(days=self.horizon_days)
         if t1 <= t0:
-            raise ForecastError(f"learned: window {start}..{end} is shorter than twice the longest look-back plus the "
-                                "horizon")
+            raise ForecastError(
+                f"learned: window {start}..{end} is shorter than twice the longest look-back plus the horizon"
+            )
         ds = self._grid(catalog, t0, t1)
         self.features_ = feature_names(ds)
         X, y = grid_to_frame(ds, self.features_)
         grid = self.param_grid if self.param_grid is not None else {"model__C": [0.1, 1.0]}
-        self.classifier_ = fit_classifier(self.estimator, X, y, horizon_days=self.horizon_days, param_grid=grid,
-                                          n_splits=2, seed=self.seed)
+        self.classifier_ = fit_classifier(
+            self.estimator, X, y, horizon_days=self.horizon_days, param_grid=grid, n_splits=2, seed=self.seed
+        )
         events = self._events(catalog, start, end)
         self.beta_ = estimate_beta(events["magnitude"], self.min_magnitude, self.magnitude_resolution)
         self.fitted_ = True
@@ -535,9 +707,14 @@ class LearnedForecaster(_RegionModel):
 
         self.check_is_fitted()
         t0 = utc(start)
-        hist = history if history is not None else pd.DataFrame(
-            columns=["time", "latitude", "longitude", "magnitude"])
-        ds = self._grid(hist[hist["time"] < t0] if len(hist) else hist, t0, t0 + pd.Timedelta(days=self.horizon_days))
+        hist = (
+            history
+            if history is not None
+            else pd.DataFrame(columns=["time", "latitude", "longitude", "magnitude"])
+        )
+        ds = self._grid(
+            hist[hist["time"] < t0] if len(hist) else hist, t0, t0 + pd.Timedelta(days=self.horizon_days)
+        )
         X, _ = grid_to_frame(ds.isel(time=[0]), self.features_)
         p = self.classifier_.predict_proba(X, calibrated=False)
         return p.reshape(ds.sizes["latitude"], ds.sizes["longitude"])
@@ -548,10 +725,18 @@ class LearnedForecaster(_RegionModel):
         g = _window_grid(grid, start, end)
         p = self.probabilities(history, start)
         if p.shape != g.cell_mask.shape or abs(g.cell_deg - self.cell_deg) > 1e-9:
-            raise GridSpecError(f"learned: the model's lattice ({p.shape} cells of {self.cell_deg} deg) differs from "
-                                f"the grid's ({g.cell_mask.shape} of {g.cell_deg} deg)")
-        return counts_from_probabilities(p, g, magnitude=self.target_magnitude, beta=self.beta_,
-                                         horizon_days=self.horizon_days, model=self.name)
+            raise GridSpecError(
+                f"learned: the model's lattice ({p.shape} cells of {self.cell_deg} deg) differs from "
+                f"the grid's ({g.cell_mask.shape} of {g.cell_deg} deg)"
+            )
+        return counts_from_probabilities(
+            p,
+            g,
+            magnitude=self.target_magnitude,
+            beta=self.beta_,
+            horizon_days=self.horizon_days,
+            model=self.name,
+        )
 
     def _state(self) -> dict[str, Any]:
         blob = base64.b64encode(pickle.dumps(self.classifier_)).decode("ascii")
@@ -584,8 +769,10 @@ class FileForecaster(BaseForecastModel):
             self.name = name
         fields = {f for _, f, _, _ in string.Formatter().parse(self.path) if f is not None}
         if fields - {"start", "end"}:
-            raise ForecastError(f"file forecaster: unknown template fields {sorted(fields - {'start', 'end'})} in "
-                                f"{self.path!r} (use {{start}} and {{end}})")
+            raise ForecastError(
+                f"file forecaster: unknown template fields {sorted(fields - {'start', 'end'})} in "
+                f"{self.path!r} (use {{start}} and {{end}})"
+            )
         self.templated = bool(fields)
 
     def _config(self) -> dict[str, Any]:
@@ -619,15 +806,24 @@ class FileForecaster(BaseForecastModel):
             else:
                 raise ForecastError(f"{self.path}: the file has no window; give duration_days to scale it")
         try:
-            sub = src[VARIABLE].sel(magnitude=g.magnitudes, latitude=g.latitudes, longitude=g.longitudes,
-                                    method="nearest", tolerance=1e-6)
+            sub = src[VARIABLE].sel(
+                magnitude=g.magnitudes,
+                latitude=g.latitudes,
+                longitude=g.longitudes,
+                method="nearest",
+                tolerance=1e-6,
+            )
         except KeyError as exc:
-            raise GridSpecError(f"{self.file_for(start, end)}: the file's cells or magnitude bins do not cover the grid "
-                                f"({exc})") from exc
+            raise GridSpecError(
+                f"{self.file_for(start, end)}: the file's cells or magnitude bins do not cover the grid "
+                f"({exc})"
+            ) from exc
         arr = np.asarray(sub.values, dtype=float)
         if np.isnan(arr[:, g.cell_mask]).any():
-            raise GridSpecError(f"{self.file_for(start, end)}: {int(np.isnan(arr[:, g.cell_mask]).any(axis=0).sum())} "
-                                "grid cells are missing from the file")
+            raise GridSpecError(
+                f"{self.file_for(start, end)}: {int(np.isnan(arr[:, g.cell_mask]).any(axis=0).sum())} "
+                "grid cells are missing from the file"
+            )
         return from_array(arr * scale, g, model=self.name)
 
     def _state(self) -> dict[str, Any]:
@@ -639,6 +835,10 @@ class FileForecaster(BaseForecastModel):
 
 #: adapters by the names experiment definitions use
 ADAPTERS: dict[str, type[BaseForecastModel]] = {
-    "poisson": PoissonForecaster, "smoothed": SmoothedSeismicityForecaster, "etas": ETASForecaster,
-    "reasenberg_jones": ReasenbergJonesForecaster, "learned": LearnedForecaster, "file": FileForecaster,
+    "poisson": PoissonForecaster,
+    "smoothed": SmoothedSeismicityForecaster,
+    "etas": ETASForecaster,
+    "reasenberg_jones": ReasenbergJonesForecaster,
+    "learned": LearnedForecaster,
+    "file": FileForecaster,
 }

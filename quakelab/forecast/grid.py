@@ -33,8 +33,10 @@ from quakelab.timeutils import utc
 #: Version of the serialised GridSpec (``GridSpec.to_dict``); readers refuse newer versions.
 GRID_SPEC_VERSION = 1
 #: The one declared magnitude-bin convention (stored in every forecast's attrs).
-MAGNITUDE_CONVENTION = ("label m = min_magnitude + k delta_m holds reported magnitudes in [m, m + delta_m); edges at "
-                        "m - magnitude_resolution/2; last bin open")
+MAGNITUDE_CONVENTION = (
+    "label m = min_magnitude + k delta_m holds reported magnitudes in [m, m + delta_m); edges at "
+    "m - magnitude_resolution/2; last bin open"
+)
 #: Units of ``expected_count``.
 EXPECTED_COUNT_UNITS = "expected number of events per bin over the window"
 
@@ -126,12 +128,16 @@ class GridSpec:
             raise GridSpecError(f"GridSpec.delta_m must be positive, got {self.delta_m}")
         res = self.delta_m if self.magnitude_resolution is None else float(self.magnitude_resolution)
         if not (0 < res <= self.delta_m + 1e-12):
-            raise GridSpecError(f"GridSpec.magnitude_resolution must be in (0, delta_m={self.delta_m}], got {res}")
+            raise GridSpecError(
+                f"GridSpec.magnitude_resolution must be in (0, delta_m={self.delta_m}], got {res}"
+            )
         set_(self, "magnitude_resolution", _r(res))
         n = (self.max_magnitude - self.min_magnitude) / self.delta_m
         if n < -1e-9 or abs(n - round(n)) > 1e-6:
-            raise GridSpecError(f"GridSpec: max_magnitude {self.max_magnitude} is not min_magnitude "
-                                f"{self.min_magnitude} plus a whole number of bins of {self.delta_m}")
+            raise GridSpecError(
+                f"GridSpec: max_magnitude {self.max_magnitude} is not min_magnitude "
+                f"{self.min_magnitude} plus a whole number of bins of {self.delta_m}"
+            )
         for name in ("start", "end"):
             v = getattr(self, name)
             if v is not None:
@@ -155,25 +161,48 @@ class GridSpec:
         else:
             mask = np.asarray(self.cell_mask, dtype=bool)
             if mask.ndim != 2:
-                raise GridSpecError(f"GridSpec.cell_mask must be 2-D (latitude, longitude), got shape {mask.shape}")
+                raise GridSpecError(
+                    f"GridSpec.cell_mask must be 2-D (latitude, longitude), got shape {mask.shape}"
+                )
             ny, nx = mask.shape
         if not mask.any():
-            raise GridSpecError(f"GridSpec: no cell of {self.cell_deg} deg has its centre in region {self.region.bounds}")
+            raise GridSpecError(
+                f"GridSpec: no cell of {self.cell_deg} deg has its centre in region {self.region.bounds}"
+            )
         mask = mask.copy()
         mask.setflags(write=False)
         set_(self, "cell_mask", mask)
 
     # ------------------------------------------------------------------ construction helpers
     @classmethod
-    def from_window(cls, region: Region | Any, *, cell_deg: float, min_magnitude: float, max_magnitude: float,
-                    start, end, delta_m: float = 0.1) -> GridSpec:
+    def from_window(
+        cls,
+        region: Region | Any,
+        *,
+        cell_deg: float,
+        min_magnitude: float,
+        max_magnitude: float,
+        start,
+        end,
+        delta_m: float = 0.1,
+    ) -> GridSpec:
         """Keyword-only constructor (the form experiment definitions use)."""
         return cls(region, cell_deg, min_magnitude, max_magnitude, delta_m, start, end)
 
     def with_window(self, start, end) -> GridSpec:
         """The same grid over another window."""
-        return GridSpec(self.region, self.cell_deg, self.min_magnitude, self.max_magnitude, self.delta_m,
-                        start, end, self.origin, self.cell_mask, self.magnitude_resolution)
+        return GridSpec(
+            self.region,
+            self.cell_deg,
+            self.min_magnitude,
+            self.max_magnitude,
+            self.delta_m,
+            start,
+            end,
+            self.origin,
+            self.cell_mask,
+            self.magnitude_resolution,
+        )
 
     def _centres(self, nx: int, ny: int) -> tuple[np.ndarray, np.ndarray]:
         lon = _clean(self.origin[0] + (np.arange(nx) + 0.5) * self.cell_deg)
@@ -235,7 +264,9 @@ class GridSpec:
 
     def cell_areas_km2(self, radius_km: float = EARTH_RADIUS_KM) -> np.ndarray:
         """Area on the sphere of every lattice cell, 0 outside the grid, shape (latitude, longitude)."""
-        area = cell_area_km2(self.latitudes, self.cell_deg, radius_km)[:, None] * np.ones(self.cell_mask.shape[1])
+        area = cell_area_km2(self.latitudes, self.cell_deg, radius_km)[:, None] * np.ones(
+            self.cell_mask.shape[1]
+        )
         return np.where(self.cell_mask, area, 0.0)
 
     # ------------------------------------------------------------------ look-ups (vectorised)
@@ -279,7 +310,9 @@ class GridSpec:
         cat = catalog
         if self.start is not None and self.end is not None and "time" in cat:
             cat = cat[(cat["time"] >= self.start) & (cat["time"] < self.end)]
-        idx = self.bin_index(cat["longitude"].to_numpy(), cat["latitude"].to_numpy(), cat["magnitude"].to_numpy())
+        idx = self.bin_index(
+            cat["longitude"].to_numpy(), cat["latitude"].to_numpy(), cat["magnitude"].to_numpy()
+        )
         idx = idx[idx[:, 0] >= 0]
         out = np.zeros(self.shape)
         np.add.at(out, (idx[:, 0], idx[:, 1], idx[:, 2]), 1.0)
@@ -288,25 +321,44 @@ class GridSpec:
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form (the mask as rows of 0/1 strings)."""
-        return {"version": GRID_SPEC_VERSION, "region": self.region.to_dict(), "cell_deg": self.cell_deg,
-                "min_magnitude": self.min_magnitude, "max_magnitude": self.max_magnitude, "delta_m": self.delta_m,
-                "start": None if self.start is None else self.start.isoformat(),
-                "end": None if self.end is None else self.end.isoformat(), "origin": list(self.origin),
-                "magnitude_resolution": self.magnitude_resolution, "magnitude_convention": MAGNITUDE_CONVENTION,
-                "cell_mask": ["".join("1" if v else "0" for v in row) for row in self.cell_mask]}
+        return {
+            "version": GRID_SPEC_VERSION,
+            "region": self.region.to_dict(),
+            "cell_deg": self.cell_deg,
+            "min_magnitude": self.min_magnitude,
+            "max_magnitude": self.max_magnitude,
+            "delta_m": self.delta_m,
+            "start": None if self.start is None else self.start.isoformat(),
+            "end": None if self.end is None else self.end.isoformat(),
+            "origin": list(self.origin),
+            "magnitude_resolution": self.magnitude_resolution,
+            "magnitude_convention": MAGNITUDE_CONVENTION,
+            "cell_mask": ["".join("1" if v else "0" for v in row) for row in self.cell_mask],
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> GridSpec:
         """Inverse of :meth:`to_dict`; refuses a newer version."""
         version = d.get("version")
         if version != GRID_SPEC_VERSION:
-            raise GridSpecError(f"GridSpec version {version!r} is not supported (this quakelab reads "
-                                f"version {GRID_SPEC_VERSION})")
+            raise GridSpecError(
+                f"GridSpec version {version!r} is not supported (this quakelab reads "
+                f"version {GRID_SPEC_VERSION})"
+            )
         try:
             mask = np.array([[c == "1" for c in row] for row in d["cell_mask"]], dtype=bool)
-            return cls(Region.from_dict(d["region"]), d["cell_deg"], d["min_magnitude"], d["max_magnitude"],
-                       d["delta_m"], d.get("start"), d.get("end"), tuple(d["origin"]), mask,
-                       d.get("magnitude_resolution"))
+            return cls(
+                Region.from_dict(d["region"]),
+                d["cell_deg"],
+                d["min_magnitude"],
+                d["max_magnitude"],
+                d["delta_m"],
+                d.get("start"),
+                d.get("end"),
+                tuple(d["origin"]),
+                mask,
+                d.get("magnitude_resolution"),
+            )
         except KeyError as exc:
             raise GridSpecError(f"GridSpec: missing field {exc.args[0]!r}") from exc
 
@@ -322,17 +374,29 @@ class GridSpec:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, GridSpec):
             return NotImplemented
-        return (self.region == other.region and self.cell_deg == other.cell_deg
-                and self.min_magnitude == other.min_magnitude and self.max_magnitude == other.max_magnitude
-                and self.delta_m == other.delta_m and self.start == other.start and self.end == other.end
-                and self.origin == other.origin and np.array_equal(self.cell_mask, other.cell_mask)
-                and self.magnitude_resolution == other.magnitude_resolution)
+        return (
+            self.region == other.region
+            and self.cell_deg == other.cell_deg
+            and self.min_magnitude == other.min_magnitude
+            and self.max_magnitude == other.max_magnitude
+            and self.delta_m == other.delta_m
+            and self.start == other.start
+            and self.end == other.end
+            and self.origin == other.origin
+            and np.array_equal(self.cell_mask, other.cell_mask)
+            and self.magnitude_resolution == other.magnitude_resolution
+        )
 
     def same_grid(self, other: GridSpec) -> bool:
         """True when the cells and magnitude bins are identical (windows may differ)."""
-        return (self.cell_deg == other.cell_deg and self.origin == other.origin
-                and self.min_magnitude == other.min_magnitude and self.max_magnitude == other.max_magnitude
-                and self.delta_m == other.delta_m and self.magnitude_resolution == other.magnitude_resolution
-                and np.array_equal(self.cell_mask, other.cell_mask))
+        return (
+            self.cell_deg == other.cell_deg
+            and self.origin == other.origin
+            and self.min_magnitude == other.min_magnitude
+            and self.max_magnitude == other.max_magnitude
+            and self.delta_m == other.delta_m
+            and self.magnitude_resolution == other.magnitude_resolution
+            and np.array_equal(self.cell_mask, other.cell_mask)
+        )
 
     __hash__ = None  # type: ignore[assignment]

@@ -34,8 +34,11 @@ class ForecastValidationError(ForecastError):
 
 class _ForecastMeta(type):
     def __instancecheck__(cls, obj: object) -> bool:
-        return bool(getattr(obj, "attrs", None) is not None and "grid_spec" in obj.attrs
-                    and VARIABLE in getattr(obj, "data_vars", ()))
+        return bool(
+            getattr(obj, "attrs", None) is not None
+            and "grid_spec" in obj.attrs
+            and VARIABLE in getattr(obj, "data_vars", ())
+        )
 
 
 class Forecast(metaclass=_ForecastMeta):
@@ -52,7 +55,9 @@ class Forecast(metaclass=_ForecastMeta):
     (2.0, True)
     """
 
-    def __new__(cls, expected_count: ArrayLike, spec: GridSpec, *, model: str = "", attrs: dict | None = None):
+    def __new__(
+        cls, expected_count: ArrayLike, spec: GridSpec, *, model: str = "", attrs: dict | None = None
+    ):
         return from_array(expected_count, spec, model=model, attrs=attrs)
 
     @staticmethod
@@ -103,24 +108,41 @@ def from_array(expected_count: ArrayLike, spec: GridSpec, *, model: str = "", at
 
     arr = np.array(expected_count, dtype=float)
     if arr.shape != spec.shape:
-        raise ForecastValidationError(f"expected_count has shape {arr.shape}; the grid needs {spec.shape} "
-                                      "(magnitude, latitude, longitude)")
+        raise ForecastValidationError(
+            f"expected_count has shape {arr.shape}; the grid needs {spec.shape} "
+            "(magnitude, latitude, longitude)"
+        )
     arr[:, ~spec.cell_mask] = np.nan
     import quakelab.forecast.accessor  # noqa: F401 - registers ds.quake
 
-    ds = xr.Dataset({VARIABLE: (DIMS, arr, {"units": EXPECTED_COUNT_UNITS, "long_name": "expected number of events"})},
-                    coords={"magnitude": ("magnitude", spec.magnitudes, {"units": "magnitude", "bin_convention": MAGNITUDE_CONVENTION}),
-                            "latitude": ("latitude", spec.latitudes, {"units": "degrees_north"}),
-                            "longitude": ("longitude", spec.longitudes, {"units": "degrees_east"})},
-                    attrs=_attrs(spec, model, attrs))
+    ds = xr.Dataset(
+        {VARIABLE: (DIMS, arr, {"units": EXPECTED_COUNT_UNITS, "long_name": "expected number of events"})},
+        coords={
+            "magnitude": (
+                "magnitude",
+                spec.magnitudes,
+                {"units": "magnitude", "bin_convention": MAGNITUDE_CONVENTION},
+            ),
+            "latitude": ("latitude", spec.latitudes, {"units": "degrees_north"}),
+            "longitude": ("longitude", spec.longitudes, {"units": "degrees_east"}),
+        },
+        attrs=_attrs(spec, model, attrs),
+    )
     return validate(ds)
 
 
 def _attrs(spec: GridSpec, model: str, extra: dict | None) -> dict:
-    a = {"model": model, "units": EXPECTED_COUNT_UNITS, "magnitude_convention": MAGNITUDE_CONVENTION,
-         "cell_deg": spec.cell_deg, "min_magnitude": spec.min_magnitude, "delta_m": spec.delta_m,
-         "start": "" if spec.start is None else spec.start.isoformat(),
-         "end": "" if spec.end is None else spec.end.isoformat(), "grid_spec": spec.to_json()}
+    a = {
+        "model": model,
+        "units": EXPECTED_COUNT_UNITS,
+        "magnitude_convention": MAGNITUDE_CONVENTION,
+        "cell_deg": spec.cell_deg,
+        "min_magnitude": spec.min_magnitude,
+        "delta_m": spec.delta_m,
+        "start": "" if spec.start is None else spec.start.isoformat(),
+        "end": "" if spec.end is None else spec.end.isoformat(),
+        "grid_spec": spec.to_json(),
+    }
     return {**(extra or {}), **a}
 
 
@@ -128,7 +150,9 @@ def grid_spec(ds: Any) -> GridSpec:
     """The :class:`GridSpec` a forecast carries."""
     text = getattr(ds, "attrs", {}).get("grid_spec")
     if text is None:
-        raise ForecastValidationError("not a forecast: attrs has no 'grid_spec' (build it with Forecast(...))")
+        raise ForecastValidationError(
+            "not a forecast: attrs has no 'grid_spec' (build it with Forecast(...))"
+        )
     try:
         return GridSpec.from_json(text)
     except (ValueError, KeyError) as exc:
@@ -157,25 +181,35 @@ def validate(ds: Any, *, allow_series: bool = True):
     spec = grid_spec(ds)
     da = ds[VARIABLE]
     if da.dims not in (DIMS, SERIES_DIMS) or (da.dims == SERIES_DIMS and not allow_series):
-        raise ForecastValidationError(f"{VARIABLE} has dims {da.dims}; expected {DIMS}" +
-                                      (f" or {SERIES_DIMS}" if allow_series else ""))
-    for dim, want in (("magnitude", spec.magnitudes), ("latitude", spec.latitudes), ("longitude", spec.longitudes)):
+        raise ForecastValidationError(
+            f"{VARIABLE} has dims {da.dims}; expected {DIMS}" + (f" or {SERIES_DIMS}" if allow_series else "")
+        )
+    for dim, want in (
+        ("magnitude", spec.magnitudes),
+        ("latitude", spec.latitudes),
+        ("longitude", spec.longitudes),
+    ):
         have = np.asarray(ds[dim].values, dtype=float)
         if have.shape != want.shape or not np.allclose(have, want, rtol=0, atol=1e-9):
-            raise ForecastValidationError(f"coordinate {dim!r} ({have.size} values from {have[:1]}) does not match "
-                                          f"the grid ({want.size} values from {want[:1]})")
+            raise ForecastValidationError(
+                f"coordinate {dim!r} ({have.size} values from {have[:1]}) does not match "
+                f"the grid ({want.size} values from {want[:1]})"
+            )
     arr = np.asarray(da.values, dtype=float)
     inside = arr[..., spec.cell_mask]
     if not np.all(np.isfinite(inside)):
-        raise ForecastValidationError(f"{VARIABLE} has {int((~np.isfinite(inside)).sum())} non-finite values in "
-                                      "grid cells")
+        raise ForecastValidationError(
+            f"{VARIABLE} has {int((~np.isfinite(inside)).sum())} non-finite values in grid cells"
+        )
     if np.any(inside < 0):
-        raise ForecastValidationError(f"{VARIABLE} has {int((inside < 0).sum())} negative values "
-                                      f"(smallest {inside.min():.3g})")
+        raise ForecastValidationError(
+            f"{VARIABLE} has {int((inside < 0).sum())} negative values (smallest {inside.min():.3g})"
+        )
     outside = arr[..., ~spec.cell_mask]
     if outside.size and not np.all(np.isnan(outside)):
-        raise ForecastValidationError(f"{VARIABLE} must be NaN in the {int((~spec.cell_mask).sum())} lattice cells "
-                                      "outside the grid")
+        raise ForecastValidationError(
+            f"{VARIABLE} must be NaN in the {int((~spec.cell_mask).sum())} lattice cells outside the grid"
+        )
     return ds
 
 
@@ -197,8 +231,10 @@ def stack_windows(forecasts: Sequence[Any]):
     ends = pd.DatetimeIndex([s.end for s in specs]).tz_convert(None)
     da = xr.concat([f[VARIABLE] for f in forecasts], dim="time")
     overall = specs[0].with_window(specs[0].start, specs[-1].end)
-    ds = xr.Dataset({VARIABLE: da.assign_coords(time=("time", starts), window_end=("time", ends))},
-                    attrs=_attrs(overall, forecasts[0].attrs.get("model", ""), None))
+    ds = xr.Dataset(
+        {VARIABLE: da.assign_coords(time=("time", starts), window_end=("time", ends))},
+        attrs=_attrs(overall, forecasts[0].attrs.get("model", ""), None),
+    )
     return validate(ds)
 
 

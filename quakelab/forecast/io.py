@@ -41,17 +41,30 @@ def _table(ds: Any) -> tuple[GridSpec, np.ndarray, np.ndarray, np.ndarray]:
     return spec, ix, iy, arr[:, iy, ix].T
 
 
-def _from_cells(origins: np.ndarray, lower_edges: np.ndarray, rates: np.ndarray, *, cell_deg: float,
-                delta_m: float | None, start=None, end=None, region: Region | None = None, model: str = "",
-                source: str = "", magnitude_resolution: float | None = None) -> Any:
+def _from_cells(
+    origins: np.ndarray,
+    lower_edges: np.ndarray,
+    rates: np.ndarray,
+    *,
+    cell_deg: float,
+    delta_m: float | None,
+    start=None,
+    end=None,
+    region: Region | None = None,
+    model: str = "",
+    source: str = "",
+    magnitude_resolution: float | None = None,
+) -> Any:
     """A forecast from cell south-west corners, lower magnitude edges and rates (cells, magnitudes)."""
     where = f"{source}: " if source else ""
     origins = np.asarray(origins, dtype=float)
     lower = np.asarray(lower_edges, dtype=float)
     rates = np.asarray(rates, dtype=float)
     if rates.shape != (origins.shape[0], lower.size):
-        raise ForecastFormatError(f"{where}rates have shape {rates.shape}; expected ({origins.shape[0]} cells, "
-                                  f"{lower.size} magnitude bins)")
+        raise ForecastFormatError(
+            f"{where}rates have shape {rates.shape}; expected ({origins.shape[0]} cells, "
+            f"{lower.size} magnitude bins)"
+        )
     dh = _r(cell_deg)
     if lower.size > 1:
         steps = np.diff(lower)
@@ -67,15 +80,17 @@ def _from_cells(origins: np.ndarray, lower_edges: np.ndarray, rates: np.ndarray,
     x0, y0 = _r(origins[:, 0].min()), _r(origins[:, 1].min())
     ix = np.rint((origins[:, 0] - x0) / dh).astype(np.int64)
     iy = np.rint((origins[:, 1] - y0) / dh).astype(np.int64)
-    if not (np.allclose(x0 + ix * dh, origins[:, 0], atol=1e-6) and np.allclose(y0 + iy * dh, origins[:, 1], atol=1e-6)):
+    if not (
+        np.allclose(x0 + ix * dh, origins[:, 0], atol=1e-6)
+        and np.allclose(y0 + iy * dh, origins[:, 1], atol=1e-6)
+    ):
         raise ForecastFormatError(f"{where}cells are not on one lattice of {dh} degrees")
     mask = np.zeros((iy.max() + 1, ix.max() + 1), dtype=bool)
     if np.unique(iy * mask.shape[1] + ix).size != iy.size:
         raise ForecastFormatError(f"{where}a cell is listed twice")
     mask[iy, ix] = True
     if region is None:
-        region = Region.from_bbox(x0, _r(x0 + mask.shape[1] * dh), y0, _r(y0 + mask.shape[0] * dh),
-                                  name="")
+        region = Region.from_bbox(x0, _r(x0 + mask.shape[1] * dh), y0, _r(y0 + mask.shape[0] * dh), name="")
     res = dm if magnitude_resolution is None else _r(magnitude_resolution)
     m0 = _r(lower[0] + res / 2)
     spec = GridSpec(region, dh, m0, _r(m0 + (lower.size - 1) * dm), dm, start, end, (x0, y0), mask, res)
@@ -115,13 +130,28 @@ def to_pycsep(ds: Any, *, name: str | None = None):
     spec, ix, iy, rates = _table(ds)
     origins = np.column_stack([spec.lon_edges[ix], spec.lat_edges[iy]])
     lower = spec.magnitude_lower_edges
-    region = CartesianGrid2D.from_origins(origins, dh=spec.cell_deg, magnitudes=lower, name=spec.region.name or None)
-    return GriddedForecast(data=rates.copy(), region=region, magnitudes=lower, name=name or ds.attrs.get("model") or None,
-                           start_time=_naive(spec.start), end_time=_naive(spec.end))
+    region = CartesianGrid2D.from_origins(
+        origins, dh=spec.cell_deg, magnitudes=lower, name=spec.region.name or None
+    )
+    return GriddedForecast(
+        data=rates.copy(),
+        region=region,
+        magnitudes=lower,
+        name=name or ds.attrs.get("model") or None,
+        start_time=_naive(spec.start),
+        end_time=_naive(spec.end),
+    )
 
 
-def from_pycsep(forecast: Any, *, region: Region | None = None, start=None, end=None, delta_m: float | None = None,
-                magnitude_resolution: float | None = None):
+def from_pycsep(
+    forecast: Any,
+    *,
+    region: Region | None = None,
+    start=None,
+    end=None,
+    delta_m: float | None = None,
+    magnitude_resolution: float | None = None,
+):
     """A forecast Dataset from a pycsep ``GriddedForecast`` (inverse of :func:`to_pycsep`, exactly).
 
     Parameters
@@ -144,9 +174,18 @@ def from_pycsep(forecast: Any, *, region: Region | None = None, start=None, end=
     """
     start = start if start is not None else getattr(forecast, "start_time", None)
     end = end if end is not None else getattr(forecast, "end_time", None)
-    return _from_cells(forecast.region.origins(), forecast.magnitudes, forecast.data, cell_deg=forecast.region.dh,
-                       delta_m=delta_m, start=start, end=end, region=region, model=forecast.name or "",
-                       magnitude_resolution=magnitude_resolution)
+    return _from_cells(
+        forecast.region.origins(),
+        forecast.magnitudes,
+        forecast.data,
+        cell_deg=forecast.region.dh,
+        delta_m=delta_m,
+        start=start,
+        end=end,
+        region=region,
+        model=forecast.name or "",
+        magnitude_resolution=magnitude_resolution,
+    )
 
 
 def to_pycsep_catalog(catalog: pd.DataFrame, ds: Any, *, name: str = "observed"):
@@ -182,21 +221,27 @@ def to_pycsep_catalog(catalog: pd.DataFrame, ds: Any, *, name: str = "observed")
     idx = spec.bin_index(cat["longitude"].to_numpy(), cat["latitude"].to_numpy(), cat["magnitude"].to_numpy())
     cat = cat[idx[:, 0] >= 0]
     epoch = pd.Timestamp("1970-01-01", tz="UTC")
-    frame = pd.DataFrame({
-        "id": cat["event_id"].astype(str).str.encode("utf-8").to_numpy() if "event_id" in cat else
-        np.arange(len(cat)).astype(str).astype(bytes),
-        "origin_time": ((cat["time"] - epoch) // pd.Timedelta(milliseconds=1)).to_numpy(dtype=np.int64),
-        "latitude": cat["latitude"].to_numpy(dtype=float), "longitude": cat["longitude"].to_numpy(dtype=float),
-        "depth": cat["depth_km"].fillna(0.0).to_numpy(dtype=float) if "depth_km" in cat else 0.0,
-        "magnitude": bin_magnitudes(cat["magnitude"].to_numpy(dtype=float), spec.magnitude_resolution),
-    })
+    frame = pd.DataFrame(
+        {
+            "id": cat["event_id"].astype(str).str.encode("utf-8").to_numpy()
+            if "event_id" in cat
+            else np.arange(len(cat)).astype(str).astype(bytes),
+            "origin_time": ((cat["time"] - epoch) // pd.Timedelta(milliseconds=1)).to_numpy(dtype=np.int64),
+            "latitude": cat["latitude"].to_numpy(dtype=float),
+            "longitude": cat["longitude"].to_numpy(dtype=float),
+            "depth": cat["depth_km"].fillna(0.0).to_numpy(dtype=float) if "depth_km" in cat else 0.0,
+            "magnitude": bin_magnitudes(cat["magnitude"].to_numpy(dtype=float), spec.magnitude_resolution),
+        }
+    )
     out = CSEPCatalog.from_dataframe(frame, name=name)
     out.region = to_pycsep(ds).region
     return out
 
 
 # ---------------------------------------------------------------------------------------------- CSEP ASCII
-def write_ascii(ds: Any, path: str | os.PathLike, *, depth_km: tuple[float, float] = DEFAULT_DEPTH_KM) -> Path:
+def write_ascii(
+    ds: Any, path: str | os.PathLike, *, depth_km: tuple[float, float] = DEFAULT_DEPTH_KM
+) -> Path:
     """Write the CSEP1 ASCII format pycsep reads (``csep.load_gridded_forecast``), atomically.
 
     Ten tab-separated columns per (cell, magnitude bin): ``lon_0 lon_1 lat_0 lat_1 depth_0 depth_1 m_0 m_1 rate
@@ -211,11 +256,20 @@ def write_ascii(ds: Any, path: str | os.PathLike, *, depth_km: tuple[float, floa
     upper = np.append(lower[1:], max(10.0, _r(lower[-1] + spec.delta_m)))
     lon0, lat0 = spec.lon_edges[ix], spec.lat_edges[iy]
     lon1, lat1 = spec.lon_edges[ix + 1], spec.lat_edges[iy + 1]
-    frame = pd.DataFrame({
-        "lon0": np.repeat(lon0, nm), "lon1": np.repeat(lon1, nm), "lat0": np.repeat(lat0, nm),
-        "lat1": np.repeat(lat1, nm), "z0": float(depth_km[0]), "z1": float(depth_km[1]),
-        "m0": np.tile(lower, ix.size), "m1": np.tile(upper, ix.size), "rate": rates.ravel(), "flag": 1,
-    })
+    frame = pd.DataFrame(
+        {
+            "lon0": np.repeat(lon0, nm),
+            "lon1": np.repeat(lon1, nm),
+            "lat0": np.repeat(lat0, nm),
+            "lat1": np.repeat(lat1, nm),
+            "z0": float(depth_km[0]),
+            "z1": float(depth_km[1]),
+            "m0": np.tile(lower, ix.size),
+            "m1": np.tile(upper, ix.size),
+            "rate": rates.ravel(),
+            "flag": 1,
+        }
+    )
     final, tmp = atomic_path(path)
     try:
         frame.to_csv(tmp, sep="\t", header=False, index=False)
@@ -225,7 +279,9 @@ def write_ascii(ds: Any, path: str | os.PathLike, *, depth_km: tuple[float, floa
     return final
 
 
-def read_ascii(path: str | os.PathLike, *, start=None, end=None, region: Region | None = None, name: str | None = None):
+def read_ascii(
+    path: str | os.PathLike, *, start=None, end=None, region: Region | None = None, name: str | None = None
+):
     """Read a CSEP1 ASCII gridded forecast (``.dat``) into a forecast Dataset.
 
     The flag column is checked but not used (pycsep keeps flagged cells too). Errors name the file, the line and
@@ -238,38 +294,65 @@ def read_ascii(path: str | os.PathLike, *, start=None, end=None, region: Region 
     except (pd.errors.EmptyDataError, FileNotFoundError) as exc:
         raise ForecastFormatError(f"{path}: {exc}") from exc
     if raw.shape[1] != 10:
-        raise ForecastFormatError(f"{path}: line 1: expected 10 columns ({' '.join(cols)}), got {raw.shape[1]}")
+        raise ForecastFormatError(
+            f"{path}: line 1: expected 10 columns ({' '.join(cols)}), got {raw.shape[1]}"
+        )
     raw.columns = cols
     data = {}
     for c in cols:
         v = pd.to_numeric(raw[c], errors="coerce")
         bad = np.flatnonzero(v.isna().to_numpy())
         if bad.size:
-            raise ForecastFormatError(f"{path}: line {bad[0] + 1}: column {c!r}: {raw[c].iloc[bad[0]]!r} is not a number")
+            raise ForecastFormatError(
+                f"{path}: line {bad[0] + 1}: column {c!r}: {raw[c].iloc[bad[0]]!r} is not a number"
+            )
         data[c] = v.to_numpy(dtype=float)
     neg = np.flatnonzero(~(data["rate"] >= 0) | ~np.isfinite(data["rate"]))
     if neg.size:
-        raise ForecastFormatError(f"{path}: line {neg[0] + 1}: column 'rate': {raw['rate'].iloc[neg[0]]} is not a "
-                                  "finite non-negative number")
+        raise ForecastFormatError(
+            f"{path}: line {neg[0] + 1}: column 'rate': {raw['rate'].iloc[neg[0]]} is not a "
+            "finite non-negative number"
+        )
     m0 = data["m0"]
-    first = np.flatnonzero(np.r_[True, (data["lon0"][1:] != data["lon0"][:-1]) | (data["lat0"][1:] != data["lat0"][:-1])])
+    first = np.flatnonzero(
+        np.r_[True, (data["lon0"][1:] != data["lon0"][:-1]) | (data["lat0"][1:] != data["lat0"][:-1])]
+    )
     nm = int(np.diff(np.r_[first, m0.size]).max())
     if m0.size % nm or np.any(np.diff(np.r_[first, m0.size]) != nm):
-        raise ForecastFormatError(f"{path}: every cell must list the same {nm} magnitude bins, magnitude fastest")
+        raise ForecastFormatError(
+            f"{path}: every cell must list the same {nm} magnitude bins, magnitude fastest"
+        )
     lower = m0[:nm]
     bad = np.flatnonzero(m0 != np.tile(lower, m0.size // nm))
     if bad.size:
-        raise ForecastFormatError(f"{path}: line {bad[0] + 1}: column 'm0': {m0[bad[0]]} breaks the magnitude bins "
-                                  f"{lower[:3]}...")
+        raise ForecastFormatError(
+            f"{path}: line {bad[0] + 1}: column 'm0': {m0[bad[0]]} breaks the magnitude bins {lower[:3]}..."
+        )
     dh = _r(data["lat1"][0] - data["lat0"][0])
     origins = np.column_stack([data["lon0"][::nm], data["lat0"][::nm]])
-    return _from_cells(origins, lower, data["rate"].reshape(-1, nm), cell_deg=dh, delta_m=None, start=start, end=end,
-                       region=region, model=name if name is not None else path.stem, source=str(path))
+    return _from_cells(
+        origins,
+        lower,
+        data["rate"].reshape(-1, nm),
+        cell_deg=dh,
+        delta_m=None,
+        start=start,
+        end=end,
+        region=region,
+        model=name if name is not None else path.stem,
+        source=str(path),
+    )
 
 
 # ---------------------------------------------------------------------------------------------- CSEP XML
-def write_xml(ds: Any, path: str | os.PathLike, *, depth_km: tuple[float, float] = DEFAULT_DEPTH_KM,
-              author: str = "quakelab", issue_date=None) -> Path:
+def write_xml(
+    ds: Any,
+    path: str | os.PathLike,
+    *,
+    depth_km: tuple[float, float] = DEFAULT_DEPTH_KM,
+    author: str = "quakelab",
+    issue_date=None,
+) -> Path:
     """Write the CSEP XML forecast format (``CSEPForecast``, namespace ``csep/forecast/0.1``), atomically.
 
     Cells are given by their centre (``<cell lat= lon=>``), bins by their centre magnitude (``<bin m=>``), the
@@ -286,18 +369,28 @@ def write_xml(ds: Any, path: str | os.PathLike, *, depth_km: tuple[float, float]
     def iso(t):
         return "" if t is None else t.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    issued = iso(pd.Timestamp.now(tz="UTC") if issue_date is None else pd.Timestamp(issue_date).tz_localize("UTC")
-                 if pd.Timestamp(issue_date).tzinfo is None else pd.Timestamp(issue_date))
-    out = ["<?xml version='1.0' encoding='UTF-8'?>", f"<CSEPForecast xmlns='{XML_NS}'>",
-           "  <forecastData publicID='smi:org.scec/csep/forecast/1'>",
-           f"    <modelName>{_esc(ds.attrs.get('model') or 'unknown')}</modelName>", "    <version>1.0</version>",
-           f"    <author>{_esc(author)}</author>", f"    <issueDate>{issued}</issueDate>",
-           f"    <forecastStartDate>{iso(spec.start)}</forecastStartDate>",
-           f"    <forecastEndDate>{iso(spec.end)}</forecastEndDate>",
-           f"    <defaultCellDimension latRange='{spec.cell_deg!r}' lonRange='{spec.cell_deg!r}'/>",
-           f"    <defaultMagBinDimension>{spec.delta_m!r}</defaultMagBinDimension>",
-           "    <lastMagBinOpen>1</lastMagBinOpen>",
-           f"    <depthLayer max={quoteattr(repr(float(depth_km[1])))} min={quoteattr(repr(float(depth_km[0])))}>"]
+    issued = iso(
+        pd.Timestamp.now(tz="UTC")
+        if issue_date is None
+        else pd.Timestamp(issue_date).tz_localize("UTC")
+        if pd.Timestamp(issue_date).tzinfo is None
+        else pd.Timestamp(issue_date)
+    )
+    out = [
+        "<?xml version='1.0' encoding='UTF-8'?>",
+        f"<CSEPForecast xmlns='{XML_NS}'>",
+        "  <forecastData publicID='smi:org.scec/csep/forecast/1'>",
+        f"    <modelName>{_esc(ds.attrs.get('model') or 'unknown')}</modelName>",
+        "    <version>1.0</version>",
+        f"    <author>{_esc(author)}</author>",
+        f"    <issueDate>{issued}</issueDate>",
+        f"    <forecastStartDate>{iso(spec.start)}</forecastStartDate>",
+        f"    <forecastEndDate>{iso(spec.end)}</forecastEndDate>",
+        f"    <defaultCellDimension latRange='{spec.cell_deg!r}' lonRange='{spec.cell_deg!r}'/>",
+        f"    <defaultMagBinDimension>{spec.delta_m!r}</defaultMagBinDimension>",
+        "    <lastMagBinOpen>1</lastMagBinOpen>",
+        f"    <depthLayer max={quoteattr(repr(float(depth_km[1])))} min={quoteattr(repr(float(depth_km[0])))}>",
+    ]
     for k in range(ix.size):
         out.append(f"      <cell lat='{float(lat_c[k])!r}' lon='{float(lon_c[k])!r}'>")
         out.extend(f"        <bin m='{m}'>{float(v)!r}</bin>" for m, v in zip(mags, rates[k], strict=True))
@@ -312,7 +405,9 @@ def _esc(text: str) -> str:
     return escape(str(text))
 
 
-def read_xml(path: str | os.PathLike, *, start=None, end=None, region: Region | None = None, name: str | None = None):
+def read_xml(
+    path: str | os.PathLike, *, start=None, end=None, region: Region | None = None, name: str | None = None
+):
     """Read a CSEP XML gridded forecast. Errors name the file, the cell and the field."""
     import xml.etree.ElementTree as ET
 
@@ -350,14 +445,20 @@ def read_xml(path: str | os.PathLike, *, start=None, end=None, region: Region | 
         lon = num(cell.get("lon"), f"cell {k + 1}: attribute 'lon'")
         bins = cell.findall(f"{ns}bin")
         m = [num(b.get("m"), f"cell {k + 1} (lat={lat}, lon={lon}): bin attribute 'm'") for b in bins]
-        v = [num(b.text, f"cell {k + 1} (lat={lat}, lon={lon}): bin m={mm}") for b, mm in zip(bins, m, strict=True)]
+        v = [
+            num(b.text, f"cell {k + 1} (lat={lat}, lon={lon}): bin m={mm}")
+            for b, mm in zip(bins, m, strict=True)
+        ]
         if mags is None:
             mags = m
         elif m != mags:
-            raise ForecastFormatError(f"{path}: cell {k + 1} (lat={lat}, lon={lon}): magnitude bins differ from the "
-                                      "first cell's")
+            raise ForecastFormatError(
+                f"{path}: cell {k + 1} (lat={lat}, lon={lon}): magnitude bins differ from the first cell's"
+            )
         if any(not (x >= 0 and np.isfinite(x)) for x in v):
-            raise ForecastFormatError(f"{path}: cell {k + 1} (lat={lat}, lon={lon}): a rate is negative or not finite")
+            raise ForecastFormatError(
+                f"{path}: cell {k + 1} (lat={lat}, lon={lon}): a rate is negative or not finite"
+            )
         centres.append((lon, lat))
         rates.append(v)
     if not centres:
@@ -365,9 +466,18 @@ def read_xml(path: str | os.PathLike, *, start=None, end=None, region: Region | 
     c = np.asarray(centres)
     origins = _clean(c - dlat / 2).reshape(c.shape)
     lower = _clean(np.asarray(mags) - dm / 2)
-    return _from_cells(origins, lower, np.asarray(rates), cell_deg=dlat, delta_m=_r(dm),
-                       start=start if start is not None else t0, end=end if end is not None else t1, region=region,
-                       model=model, source=str(path))
+    return _from_cells(
+        origins,
+        lower,
+        np.asarray(rates),
+        cell_deg=dlat,
+        delta_m=_r(dm),
+        start=start if start is not None else t0,
+        end=end if end is not None else t1,
+        region=region,
+        model=model,
+        source=str(path),
+    )
 
 
 # ---------------------------------------------------------------------------------------------- NetCDF
@@ -420,13 +530,25 @@ def write_geojson(ds: Any, path: str | os.PathLike) -> Path:
     feats = []
     for k in range(ix.size):
         ring = [[x0[k], y0[k]], [x1[k], y0[k]], [x1[k], y1[k]], [x0[k], y1[k]], [x0[k], y0[k]]]
-        feats.append({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
-                      "properties": {"longitude": float(spec.longitudes[ix[k]]), "latitude": float(spec.latitudes[iy[k]]),
-                                     "expected_count": float(rates[k].sum()),
-                                     "expected_count_by_magnitude": [float(v) for v in rates[k]]}})
-    doc = {"type": "FeatureCollection", "quakelab_model": ds.attrs.get("model", ""),
-           "quakelab_magnitudes": [float(m) for m in spec.magnitudes], "quakelab_grid_spec": spec.to_dict(),
-           "features": feats}
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+                "properties": {
+                    "longitude": float(spec.longitudes[ix[k]]),
+                    "latitude": float(spec.latitudes[iy[k]]),
+                    "expected_count": float(rates[k].sum()),
+                    "expected_count_by_magnitude": [float(v) for v in rates[k]],
+                },
+            }
+        )
+    doc = {
+        "type": "FeatureCollection",
+        "quakelab_model": ds.attrs.get("model", ""),
+        "quakelab_magnitudes": [float(m) for m in spec.magnitudes],
+        "quakelab_grid_spec": spec.to_dict(),
+        "features": feats,
+    }
     return write_text_atomic(path, json.dumps(doc, allow_nan=False))
 
 
@@ -452,8 +574,10 @@ def read_geojson(path: str | os.PathLike):
         except (KeyError, TypeError, ValueError) as exc:
             raise ForecastFormatError(f"{path}: feature {k}: bad or missing property {exc}") from exc
         if iy < 0 or values.shape != (spec.n_magnitudes,):
-            raise ForecastFormatError(f"{path}: feature {k}: cell ({props['longitude']}, {props['latitude']}) or its "
-                                      f"{values.size} magnitude values do not fit the grid")
+            raise ForecastFormatError(
+                f"{path}: feature {k}: cell ({props['longitude']}, {props['latitude']}) or its "
+                f"{values.size} magnitude values do not fit the grid"
+            )
         arr[:, iy, ix] = values
     try:
         return from_array(arr, spec, model=doc.get("quakelab_model", ""))
@@ -462,16 +586,29 @@ def read_geojson(path: str | os.PathLike):
 
 
 # ---------------------------------------------------------------------------------------------- dispatch
-_WRITERS = {".dat": write_ascii, ".xml": write_xml, ".nc": write_netcdf, ".geojson": write_geojson,
-            ".json": write_geojson}
-_READERS = {".dat": read_ascii, ".xml": read_xml, ".nc": read_netcdf, ".geojson": read_geojson, ".json": read_geojson}
+_WRITERS = {
+    ".dat": write_ascii,
+    ".xml": write_xml,
+    ".nc": write_netcdf,
+    ".geojson": write_geojson,
+    ".json": write_geojson,
+}
+_READERS = {
+    ".dat": read_ascii,
+    ".xml": read_xml,
+    ".nc": read_netcdf,
+    ".geojson": read_geojson,
+    ".json": read_geojson,
+}
 
 
 def write_forecast(ds: Any, path: str | os.PathLike, **kwargs: Any) -> Path:
     """Write a forecast in the format of the file extension (``.dat``, ``.xml``, ``.nc``, ``.geojson``)."""
     suffix = Path(path).suffix.lower()
     if suffix not in _WRITERS:
-        raise ForecastFormatError(f"{path}: unknown forecast format {suffix!r}; use one of {sorted(_WRITERS)}")
+        raise ForecastFormatError(
+            f"{path}: unknown forecast format {suffix!r}; use one of {sorted(_WRITERS)}"
+        )
     return _WRITERS[suffix](ds, path, **kwargs)
 
 
@@ -479,7 +616,9 @@ def read_forecast(path: str | os.PathLike, **kwargs: Any):
     """Read a forecast in the format of the file extension (``.dat``, ``.xml``, ``.nc``, ``.geojson``)."""
     suffix = Path(path).suffix.lower()
     if suffix not in _READERS:
-        raise ForecastFormatError(f"{path}: unknown forecast format {suffix!r}; use one of {sorted(_READERS)}")
+        raise ForecastFormatError(
+            f"{path}: unknown forecast format {suffix!r}; use one of {sorted(_READERS)}"
+        )
     if not Path(path).exists():
         raise ForecastFormatError(f"{path}: no such file")
     return _READERS[suffix](path, **kwargs)

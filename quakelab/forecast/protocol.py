@@ -64,8 +64,16 @@ class ForecastModel(Protocol):
 class SimulatingForecastModel(ForecastModel, Protocol):
     """A model that also issues catalog-based forecasts."""
 
-    def simulate(self, history: pd.DataFrame | None, start: Any, end: Any, grid: GridSpec, *,
-                 n_catalogs: int = 1000, seed: int | None = None) -> CatalogForecast:
+    def simulate(
+        self,
+        history: pd.DataFrame | None,
+        start: Any,
+        end: Any,
+        grid: GridSpec,
+        *,
+        n_catalogs: int = 1000,
+        seed: int | None = None,
+    ) -> CatalogForecast:
         """``n_catalogs`` simulated catalogs of ``[start, end)``."""
         ...
 
@@ -106,8 +114,14 @@ class BaseForecastModel:
         from quakelab.catalog.store import write_text_atomic
 
         self.check_is_fitted()
-        doc = {"format": MODEL_FORMAT, "format_version": MODEL_FORMAT_VERSION, "model": type(self).__name__,
-               "name": self.name, "config": self._config(), "state": self._state()}
+        doc = {
+            "format": MODEL_FORMAT,
+            "format_version": MODEL_FORMAT_VERSION,
+            "model": type(self).__name__,
+            "name": self.name,
+            "config": self._config(),
+            "state": self._state(),
+        }
         return write_text_atomic(path, json.dumps(doc, indent=1, allow_nan=True))
 
     @classmethod
@@ -135,12 +149,16 @@ def _read_model_file(path: str | os.PathLike) -> dict[str, Any]:
     except (OSError, json.JSONDecodeError) as exc:
         raise ModelFormatError(f"{path}: not a readable model file: {exc}") from exc
     if not isinstance(doc, dict) or doc.get("format") != MODEL_FORMAT:
-        raise ModelFormatError(f"{path}: field 'format' is {doc.get('format') if isinstance(doc, dict) else None!r}, "
-                               f"not {MODEL_FORMAT!r}")
+        raise ModelFormatError(
+            f"{path}: field 'format' is {doc.get('format') if isinstance(doc, dict) else None!r}, "
+            f"not {MODEL_FORMAT!r}"
+        )
     version = doc.get("format_version")
     if version != MODEL_FORMAT_VERSION:
-        raise ModelFormatError(f"{path}: field 'format_version' is {version!r}; this quakelab reads version "
-                               f"{MODEL_FORMAT_VERSION} only (re-fit and save the model with this version)")
+        raise ModelFormatError(
+            f"{path}: field 'format_version' is {version!r}; this quakelab reads version "
+            f"{MODEL_FORMAT_VERSION} only (re-fit and save the model with this version)"
+        )
     for key in ("model", "config", "state"):
         if key not in doc:
             raise ModelFormatError(f"{path}: missing field {key!r}")

@@ -16,8 +16,11 @@ from quakelab.learn.data import rolling_origin_splits
 #: Hyper-parameter grids searched by :func:`fit_classifier` (small on purpose: every point is a refit per fold).
 PARAM_GRIDS: dict[str, dict[str, list]] = {
     "logistic_regression": {"model__C": [0.01, 0.1, 1.0]},
-    "hist_gradient_boosting": {"model__learning_rate": [0.05, 0.1], "model__max_leaf_nodes": [7, 15],
-                               "model__l2_regularization": [1.0]},
+    "hist_gradient_boosting": {
+        "model__learning_rate": [0.05, 0.1],
+        "model__max_leaf_nodes": [7, 15],
+        "model__l2_regularization": [1.0],
+    },
     "random_forest": {"model__min_samples_leaf": [20, 100], "model__max_features": [0.3]},
 }
 
@@ -39,7 +42,10 @@ class DropUninformative(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         X = np.asarray(X, dtype=float)
-        lo, hi = np.nanmin(np.where(np.isnan(X), np.inf, X), axis=0), np.nanmax(np.where(np.isnan(X), -np.inf, X), axis=0)
+        lo, hi = (
+            np.nanmin(np.where(np.isnan(X), np.inf, X), axis=0),
+            np.nanmax(np.where(np.isnan(X), -np.inf, X), axis=0),
+        )
         self.keep_ = np.isfinite(lo) & np.isfinite(hi) & (hi > lo)
         if not self.keep_.any():
             raise ValueError("no feature varies over the training rows")
@@ -47,7 +53,6 @@ class DropUninformative(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         return np.asarray(X, dtype=float)[:, self.keep_]
-
 
 
 def make_pipeline(name: str, *, seed: int = 0, n_jobs: int | None = None):
@@ -79,18 +84,34 @@ def make_pipeline(name: str, *, seed: int = 0, n_jobs: int | None = None):
     from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
     if name == "logistic_regression":
-        steps = [("drop", DropUninformative()),
-                 ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
-                 ("log", FunctionTransformer(_signed_log1p)), ("scale", StandardScaler()),
-                 ("model", LogisticRegression(C=1.0, max_iter=2000))]
+        steps = [
+            ("drop", DropUninformative()),
+            ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+            ("log", FunctionTransformer(_signed_log1p)),
+            ("scale", StandardScaler()),
+            ("model", LogisticRegression(C=1.0, max_iter=2000)),
+        ]
     elif name == "hist_gradient_boosting":
-        steps = [("drop", DropUninformative()), ("model", HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1, early_stopping=False,
-                                                          random_state=seed))]
+        steps = [
+            ("drop", DropUninformative()),
+            (
+                "model",
+                HistGradientBoostingClassifier(
+                    max_iter=200, learning_rate=0.1, early_stopping=False, random_state=seed
+                ),
+            ),
+        ]
     elif name == "random_forest":
-        steps = [("drop", DropUninformative()),
-                 ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
-                 ("model", RandomForestClassifier(n_estimators=200, min_samples_leaf=20, max_features=0.3,
-                                                  random_state=seed, n_jobs=n_jobs))]
+        steps = [
+            ("drop", DropUninformative()),
+            ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+            (
+                "model",
+                RandomForestClassifier(
+                    n_estimators=200, min_samples_leaf=20, max_features=0.3, random_state=seed, n_jobs=n_jobs
+                ),
+            ),
+        ]
     else:
         raise ValueError(f"unknown classifier {name!r}; choose from {sorted(PARAM_GRIDS)}")
     return Pipeline(steps)
@@ -125,17 +146,29 @@ class FittedClassifier:
     def predict_proba(self, X: pd.DataFrame, calibrated: bool = True) -> np.ndarray:
         """Probability of the positive class for each row."""
         if list(X.columns) != self.features:
-            raise ValueError(f"{self.name}: feature columns differ from training ({len(X.columns)} vs "
-                             f"{len(self.features)}; first difference at "
-                             f"{next((a, b) for a, b in itertools.zip_longest(X.columns, self.features) if a != b)})")
+            raise ValueError(
+                f"{self.name}: feature columns differ from training ({len(X.columns)} vs "
+                f"{len(self.features)}; first difference at "
+                f"{next((a, b) for a, b in itertools.zip_longest(X.columns, self.features) if a != b)})"
+            )
         est = self.calibrated if calibrated and self.calibrated is not None else self.pipeline
         return est.predict_proba(X.to_numpy())[:, 1]
 
 
-def fit_classifier(name: str, X: pd.DataFrame, y: pd.Series, *, horizon_days: float,
-                   X_cal: pd.DataFrame | None = None, y_cal: pd.Series | None = None,
-                   param_grid: dict[str, list] | None = None, n_splits: int = 3, calibration: str = "isotonic",
-                   seed: int = 0, n_jobs: int | None = None) -> FittedClassifier:
+def fit_classifier(
+    name: str,
+    X: pd.DataFrame,
+    y: pd.Series,
+    *,
+    horizon_days: float,
+    X_cal: pd.DataFrame | None = None,
+    y_cal: pd.Series | None = None,
+    param_grid: dict[str, list] | None = None,
+    n_splits: int = 3,
+    calibration: str = "isotonic",
+    seed: int = 0,
+    n_jobs: int | None = None,
+) -> FittedClassifier:
     """Tune by rolling-origin cross-validation, refit on all training rows, calibrate on a later window.
 
     Hyper-parameters are chosen by the mean validation log-loss over :func:`rolling_origin_splits` of
@@ -187,9 +220,16 @@ def fit_classifier(name: str, X: pd.DataFrame, y: pd.Series, *, horizon_days: fl
                 losses.append(np.nan)
                 continue
             est = clone(base).set_params(**params).fit(Xa[tr], ya[tr])
-            losses.append(log_loss(ya[va], np.clip(est.predict_proba(Xa[va])[:, 1], 1e-7, 1 - 1e-7), labels=[0, 1]))
-        rows.append({**params, "mean_log_loss": float(np.nanmean(losses)),
-                     **{f"fold{k}_log_loss": v for k, v in enumerate(losses)}})
+            losses.append(
+                log_loss(ya[va], np.clip(est.predict_proba(Xa[va])[:, 1], 1e-7, 1 - 1e-7), labels=[0, 1])
+            )
+        rows.append(
+            {
+                **params,
+                "mean_log_loss": float(np.nanmean(losses)),
+                **{f"fold{k}_log_loss": v for k, v in enumerate(losses)},
+            }
+        )
     cv = pd.DataFrame(rows).sort_values("mean_log_loss").reset_index(drop=True)
     best = {k: cv.loc[0, k] for k in keys}
     best = {k: (v.item() if hasattr(v, "item") else v) for k, v in best.items()}
@@ -202,7 +242,15 @@ def fit_classifier(name: str, X: pd.DataFrame, y: pd.Series, *, horizon_days: fl
             raise ValueError("calibration rows have different feature columns")
         if y_cal.min() == y_cal.max():
             raise ValueError(f"{name}: the calibration labels are all {y_cal.iloc[0]}; cannot calibrate")
-        calibrated = CalibratedClassifierCV(FrozenEstimator(pipe), method=calibration).fit(X_cal.to_numpy(), y_cal.to_numpy())
-    return FittedClassifier(name=name, pipeline=pipe, calibrated=calibrated, best_params=best, cv_results=cv,
-                            features=list(X.columns),
-                            timings={"tuning_s": t1 - t0, "refit_s": t2 - t1, "calibration_s": _time.perf_counter() - t2})
+        calibrated = CalibratedClassifierCV(FrozenEstimator(pipe), method=calibration).fit(
+            X_cal.to_numpy(), y_cal.to_numpy()
+        )
+    return FittedClassifier(
+        name=name,
+        pipeline=pipe,
+        calibrated=calibrated,
+        best_params=best,
+        cv_results=cv,
+        features=list(X.columns),
+        timings={"tuning_s": t1 - t0, "refit_s": t2 - t1, "calibration_s": _time.perf_counter() - t2},
+    )

@@ -13,7 +13,9 @@ FEATURE_EXCLUDE = ("n_next", "occurs_next")
 
 def feature_names(ds, exclude: Sequence[str] = FEATURE_EXCLUDE) -> list[str]:
     """Names of the feature variables of a grid (everything except the labels), in a stable order."""
-    return sorted(v for v in ds.data_vars if v not in exclude and ds[v].dims == ("time", "latitude", "longitude"))
+    return sorted(
+        v for v in ds.data_vars if v not in exclude and ds[v].dims == ("time", "latitude", "longitude")
+    )
 
 
 def _time_values(ds) -> pd.DatetimeIndex:
@@ -38,8 +40,14 @@ def time_masks(ds, *boundaries) -> list[np.ndarray]:
     return [np.asarray((t >= a) & (t < b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
 
 
-def grid_to_frame(ds, features: Sequence[str] | None = None, label: str = "occurs_next", *,
-                  time_mask: np.ndarray | None = None, cell_mask: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.Series]:
+def grid_to_frame(
+    ds,
+    features: Sequence[str] | None = None,
+    label: str = "occurs_next",
+    *,
+    time_mask: np.ndarray | None = None,
+    cell_mask: np.ndarray | None = None,
+) -> tuple[pd.DataFrame, pd.Series]:
     """Rows (time, latitude, longitude) of features and a label.
 
     Parameters
@@ -68,17 +76,27 @@ def grid_to_frame(ds, features: Sequence[str] | None = None, label: str = "occur
     if cell_mask is not None:
         keep = np.broadcast_to(np.asarray(cell_mask, bool), (sub.sizes["time"], *np.shape(cell_mask))).ravel()
         stacked = stacked.isel(row=np.flatnonzero(keep))
-    arr = np.column_stack([np.asarray(stacked[f].values, dtype=float) for f in feats]) if feats else \
-        np.empty((stacked.sizes["row"], 0))
-    index = pd.MultiIndex.from_arrays([stacked["time"].values, stacked["latitude"].values, stacked["longitude"].values],
-                                      names=["time", "latitude", "longitude"])
+    arr = (
+        np.column_stack([np.asarray(stacked[f].values, dtype=float) for f in feats])
+        if feats
+        else np.empty((stacked.sizes["row"], 0))
+    )
+    index = pd.MultiIndex.from_arrays(
+        [stacked["time"].values, stacked["latitude"].values, stacked["longitude"].values],
+        names=["time", "latitude", "longitude"],
+    )
     X = pd.DataFrame(arr, index=index, columns=feats)
     y = pd.Series(np.asarray(stacked[label].values).astype(int), index=index, name=label)
     return X, y
 
 
-def grid_to_sequences(ds, features: Sequence[str] | None = None, label: str = "occurs_next", *,
-                      cell_mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def grid_to_sequences(
+    ds,
+    features: Sequence[str] | None = None,
+    label: str = "occurs_next",
+    *,
+    cell_mask: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-cell feature histories for sequence models.
 
     Returns
@@ -88,15 +106,20 @@ def grid_to_sequences(ds, features: Sequence[str] | None = None, label: str = "o
         cell. A recurrent model reading ``X[c, :k + 1]`` only sees features up to step ``k``, which are causal.
     """
     feats = list(features) if features is not None else feature_names(ds)
-    mask = np.ones((ds.sizes["latitude"], ds.sizes["longitude"]), bool) if cell_mask is None else np.asarray(cell_mask, bool)
+    mask = (
+        np.ones((ds.sizes["latitude"], ds.sizes["longitude"]), bool)
+        if cell_mask is None
+        else np.asarray(cell_mask, bool)
+    )
     iy, ix = np.nonzero(mask)
     X = np.stack([np.asarray(ds[f].values, dtype=np.float32)[:, iy, ix].T for f in feats], axis=-1)
     y = np.asarray(ds[label].values, dtype=np.float32)[:, iy, ix].T
     return X, y, np.column_stack([iy, ix])
 
 
-def rolling_origin_splits(times: Sequence, *, n_splits: int = 3, gap_days: float, min_train_fraction: float = 0.4
-                          ) -> list[tuple[np.ndarray, np.ndarray]]:
+def rolling_origin_splits(
+    times: Sequence, *, n_splits: int = 3, gap_days: float, min_train_fraction: float = 0.4
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Rolling-origin (forward-chaining) splits of time-stamped rows with a gap.
 
     The span after the first ``min_train_fraction`` of the time steps is cut into ``n_splits``
@@ -127,7 +150,9 @@ def rolling_origin_splits(times: Sequence, *, n_splits: int = 3, gap_days: float
     t = pd.DatetimeIndex(times)
     uniq = np.unique(t.values)
     if n_splits < 1 or uniq.size < n_splits + 2:
-        raise ValueError(f"need at least {n_splits + 2} distinct times for {n_splits} splits, got {uniq.size}")
+        raise ValueError(
+            f"need at least {n_splits + 2} distinct times for {n_splits} splits, got {uniq.size}"
+        )
     first_val = int(np.ceil(uniq.size * min_train_fraction))
     blocks = np.array_split(uniq[first_val:], n_splits)
     gap = np.timedelta64(int(round(gap_days * 86400e9)), "ns")

@@ -59,8 +59,17 @@ class SequenceForecaster:
     seed : int, default 0
     """
 
-    def __init__(self, kind: str = "gru", *, units: int = 32, epochs: int = 80, patience: int = 8,
-                 batch_size: int = 32, learning_rate: float = 3e-3, seed: int = 0) -> None:
+    def __init__(
+        self,
+        kind: str = "gru",
+        *,
+        units: int = 32,
+        epochs: int = 80,
+        patience: int = 8,
+        batch_size: int = 32,
+        learning_rate: float = 3e-3,
+        seed: int = 0,
+    ) -> None:
         if kind not in ("gru", "tcn"):
             raise ValueError(f"kind must be 'gru' or 'tcn', got {kind!r}")
         self.kind, self.units, self.epochs, self.patience = kind, int(units), int(epochs), int(patience)
@@ -81,13 +90,17 @@ class SequenceForecaster:
         else:
             h = inp
             for dilation in (1, 2, 4, 8):
-                h = keras.layers.Conv1D(self.units, 3, padding="causal", dilation_rate=dilation, activation="relu")(h)
+                h = keras.layers.Conv1D(
+                    self.units, 3, padding="causal", dilation_rate=dilation, activation="relu"
+                )(h)
         out = keras.layers.Dense(1, activation="sigmoid")(h)
         model = keras.Model(inp, out)
         model.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss="binary_crossentropy")
         return model
 
-    def fit(self, X: np.ndarray, y: np.ndarray, train_steps: np.ndarray, val_steps: np.ndarray) -> SequenceForecaster:
+    def fit(
+        self, X: np.ndarray, y: np.ndarray, train_steps: np.ndarray, val_steps: np.ndarray
+    ) -> SequenceForecaster:
         """Fit on ``X`` (cell, time, feature), ``y`` (cell, time) with boolean step masks.
 
         Normalisation constants come from the training steps only.
@@ -107,8 +120,17 @@ class SequenceForecaster:
         self.model_ = self._build(Z.shape[-1])
         t0 = _time.perf_counter()
         stop = keras.callbacks.EarlyStopping(patience=self.patience, restore_best_weights=True)
-        hist = self.model_.fit(Z, yy, sample_weight=w_train, validation_data=(Z, yy, w_val), epochs=self.epochs,
-                               batch_size=self.batch_size, callbacks=[stop], verbose=0, shuffle=True)
+        hist = self.model_.fit(
+            Z,
+            yy,
+            sample_weight=w_train,
+            validation_data=(Z, yy, w_val),
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            callbacks=[stop],
+            verbose=0,
+            shuffle=True,
+        )
         self.history_ = pd.DataFrame(hist.history)
         self.fit_seconds_ = _time.perf_counter() - t0
         return self
@@ -117,7 +139,9 @@ class SequenceForecaster:
         """Probabilities (cell, time)."""
         if self.model_ is None:
             raise RuntimeError("fit the model first")
-        return np.asarray(self.model_.predict(self._transform(X), verbose=0, batch_size=self.batch_size))[..., 0]
+        return np.asarray(self.model_.predict(self._transform(X), verbose=0, batch_size=self.batch_size))[
+            ..., 0
+        ]
 
 
 def _mixture_nll(n_components: int):
@@ -127,10 +151,15 @@ def _mixture_nll(n_components: int):
 
     def loss(y_true, y_pred):
         logits = y_pred[..., :n_components]
-        mu = y_pred[..., n_components:2 * n_components]
-        log_sigma = ops.clip(y_pred[..., 2 * n_components:], -5.0, 3.0)
+        mu = y_pred[..., n_components : 2 * n_components]
+        log_sigma = ops.clip(y_pred[..., 2 * n_components :], -5.0, 3.0)
         z = y_true[..., :1]
-        lp = ops.log_softmax(logits, axis=-1) - log_sigma - half_log_2pi - 0.5 * ops.square((z - mu) / ops.exp(log_sigma))
+        lp = (
+            ops.log_softmax(logits, axis=-1)
+            - log_sigma
+            - half_log_2pi
+            - 0.5 * ops.square((z - mu) / ops.exp(log_sigma))
+        )
         return -ops.logsumexp(lp, axis=-1)
 
     return loss
@@ -165,14 +194,34 @@ class NeuralTPP:
     seed : int, default 0
     """
 
-    def __init__(self, *, units: int = 32, n_components: int = 8, context: int = 128, window: int = 512,
-                 epochs: int = 200, patience: int = 15, batch_size: int = 16, learning_rate: float = 2e-3,
-                 min_interval_days: float = 1e-6, seed: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        units: int = 32,
+        n_components: int = 8,
+        context: int = 128,
+        window: int = 512,
+        epochs: int = 200,
+        patience: int = 15,
+        batch_size: int = 16,
+        learning_rate: float = 2e-3,
+        min_interval_days: float = 1e-6,
+        seed: int = 0,
+    ) -> None:
         if not 0 < context < window:
             raise ValueError("need 0 < context < window")
-        self.units, self.n_components, self.context, self.window = int(units), int(n_components), int(context), int(window)
+        self.units, self.n_components, self.context, self.window = (
+            int(units),
+            int(n_components),
+            int(context),
+            int(window),
+        )
         self.epochs, self.patience, self.batch_size = int(epochs), int(patience), int(batch_size)
-        self.learning_rate, self.min_interval_days, self.seed = float(learning_rate), float(min_interval_days), int(seed)
+        self.learning_rate, self.min_interval_days, self.seed = (
+            float(learning_rate),
+            float(min_interval_days),
+            int(seed),
+        )
         self.model_: Any = None
 
     # ------------------------------------------------------------------ data
@@ -209,7 +258,9 @@ class NeuralTPP:
         h = keras.layers.Dense(self.units, activation="tanh")(h)
         out = keras.layers.Dense(3 * self.n_components)(h)
         model = keras.Model(inp, out)
-        model.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss=_mixture_nll(self.n_components))
+        model.compile(
+            optimizer=keras.optimizers.Adam(self.learning_rate), loss=_mixture_nll(self.n_components)
+        )
         return model
 
     def fit(self, events: pd.DataFrame, *, mc: float, train_start, train_end, val_end) -> NeuralTPP:
@@ -230,7 +281,9 @@ class NeuralTPP:
         train = np.asarray((t >= utc(train_start)) & (t < utc(train_end)))
         val = np.asarray((t >= utc(train_end)) & (t < utc(val_end)))
         if train.sum() < 2 * self.window or val.sum() < self.context:
-            raise ValueError(f"too few events: {train.sum()} training (need {2 * self.window}), {val.sum()} validation")
+            raise ValueError(
+                f"too few events: {train.sum()} training (need {2 * self.window}), {val.sum()} validation"
+            )
         self.log_tau_mean_ = float(np.nanmean(np.log(tau[train])))
         self.log_tau_std_ = float(np.nanstd(np.log(tau[train])))
         Zin = self._inputs(tau, mags)
@@ -250,8 +303,17 @@ class NeuralTPP:
         self.model_ = self._build()
         stop = keras.callbacks.EarlyStopping(patience=self.patience, restore_best_weights=True)
         t0 = _time.perf_counter()
-        hist = self.model_.fit(Xt, yt, sample_weight=wt, validation_data=(Xv, yv, wv), epochs=self.epochs,
-                               batch_size=self.batch_size, callbacks=[stop], verbose=0, shuffle=True)
+        hist = self.model_.fit(
+            Xt,
+            yt,
+            sample_weight=wt,
+            validation_data=(Xv, yv, wv),
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            callbacks=[stop],
+            verbose=0,
+            shuffle=True,
+        )
         self.fit_seconds_ = _time.perf_counter() - t0
         self.history_ = pd.DataFrame(hist.history)
         self.n_train_intervals_, self.n_val_intervals_ = int(wt.sum()), int(wv.sum())
@@ -293,20 +355,34 @@ class NeuralTPP:
         _, tau, params = self._mixture(ev, targets)
         K = self.n_components
         log_w = log_softmax(params[:, :K], axis=1)
-        mu, sig = params[:, K:2 * K], np.exp(np.clip(params[:, 2 * K:], -5, 3))
+        mu, sig = params[:, K : 2 * K], np.exp(np.clip(params[:, 2 * K :], -5, 3))
 
         def log_pdf(x):  # density of tau: Gaussian mixture in z, Jacobian 1 / (tau * std)
             z = ((np.log(x) - self.log_tau_mean_) / self.log_tau_std_)[:, None]
-            lz = logsumexp(log_w - np.log(sig) - 0.5 * np.log(2 * np.pi) - 0.5 * ((z - mu) / sig) ** 2, axis=1)
+            lz = logsumexp(
+                log_w - np.log(sig) - 0.5 * np.log(2 * np.pi) - 0.5 * ((z - mu) / sig) ** 2, axis=1
+            )
             return lz - np.log(x) - np.log(self.log_tau_std_)
 
         tll = log_pdf(tau[targets])
-        gap0 = (t0 - times[targets[0] - 1]) / pd.Timedelta(days=1)  # no event in [t_prev, T0): condition on it
+        gap0 = (t0 - times[targets[0] - 1]) / pd.Timedelta(
+            days=1
+        )  # no event in [t_prev, T0): condition on it
         if gap0 > 0:
             z0 = (math.log(gap0) - self.log_tau_mean_) / self.log_tau_std_
             tll[0] -= float(logsumexp(log_w[0] + log_ndtr(-(z0 - mu[0]) / sig[0])))
-        per = pd.DataFrame({"time": ev["time"].to_numpy()[targets], "magnitude": ev["magnitude"].to_numpy()[targets],
-                            "tll": tll})
-        return LikelihoodScore(model=name, ll=float(tll.mean()), tll=float(tll.mean()), sll=math.nan,
-                               n_test_events=int(targets.size), per_event=per)
-
+        per = pd.DataFrame(
+            {
+                "time": ev["time"].to_numpy()[targets],
+                "magnitude": ev["magnitude"].to_numpy()[targets],
+                "tll": tll,
+            }
+        )
+        return LikelihoodScore(
+            model=name,
+            ll=float(tll.mean()),
+            tll=float(tll.mean()),
+            sll=math.nan,
+            n_test_events=int(targets.size),
+            per_event=per,
+        )

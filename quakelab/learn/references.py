@@ -14,8 +14,11 @@ def _cell_counts(catalog: pd.DataFrame, ds, start, end, min_magnitude: float) ->
     cell = float(ds.attrs.get("cell_deg", lat[1] - lat[0] if lat.size > 1 else lon[1] - lon[0]))
     lat_edges = np.r_[lat - cell / 2, lat[-1] + cell / 2]
     lon_edges = np.r_[lon - cell / 2, lon[-1] + cell / 2]
-    sel = catalog[(catalog["time"] >= utc(start)) & (catalog["time"] < utc(end))
-                  & (catalog["magnitude"] >= min_magnitude - 1e-9)]
+    sel = catalog[
+        (catalog["time"] >= utc(start))
+        & (catalog["time"] < utc(end))
+        & (catalog["magnitude"] >= min_magnitude - 1e-9)
+    ]
     counts, _, _ = np.histogram2d(sel["latitude"], sel["longitude"], bins=[lat_edges, lon_edges])
     return counts
 
@@ -31,12 +34,24 @@ def active_cells(catalog: pd.DataFrame, ds, start, end, min_magnitude: float, mi
     import xarray as xr
 
     counts = _cell_counts(catalog, ds, start, end, min_magnitude)
-    return xr.DataArray(counts >= min_events, coords={"latitude": ds["latitude"], "longitude": ds["longitude"]},
-                        dims=("latitude", "longitude"), name="active")
+    return xr.DataArray(
+        counts >= min_events,
+        coords={"latitude": ds["latitude"], "longitude": ds["longitude"]},
+        dims=("latitude", "longitude"),
+        name="active",
+    )
 
 
-def poisson_cell_probability(catalog: pd.DataFrame, ds, start, end, *, target_magnitude: float, horizon_days: float,
-                             floor_weight: float = 0.01):
+def poisson_cell_probability(
+    catalog: pd.DataFrame,
+    ds,
+    start,
+    end,
+    *,
+    target_magnitude: float,
+    horizon_days: float,
+    floor_weight: float = 0.01,
+):
     """Time-independent Poisson forecast: probability of at least one ``M >= target`` per cell and horizon.
 
     The rate of each cell is its count of target events in ``[start, end)`` over the window's length,
@@ -53,5 +68,9 @@ def poisson_cell_probability(catalog: pd.DataFrame, ds, start, end, *, target_ma
     counts = _cell_counts(catalog, ds, start, end, target_magnitude)
     days = (utc(end) - utc(start)) / pd.Timedelta(days=1)
     rate = ((1 - floor_weight) * counts + floor_weight * counts.sum() / counts.size) / days
-    return xr.DataArray(-np.expm1(-rate * horizon_days), coords={"latitude": ds["latitude"], "longitude": ds["longitude"]},
-                        dims=("latitude", "longitude"), name="poisson_probability")
+    return xr.DataArray(
+        -np.expm1(-rate * horizon_days),
+        coords={"latitude": ds["latitude"], "longitude": ds["longitude"]},
+        dims=("latitude", "longitude"),
+        name="poisson_probability",
+    )

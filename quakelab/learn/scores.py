@@ -56,18 +56,31 @@ def binary_scores(y, p, references: Mapping[str, np.ndarray] | None = None) -> p
     base = y.mean()
     both = 0 < y.sum() < y.size
     brier = float(np.mean((p - y) ** 2))
-    out = {"n_bins": int(y.size), "n_positive": int(y.sum()), "base_rate": float(base),
-           "roc_auc": float(roc_auc_score(y, p)) if both else np.nan,
-           "pr_auc": float(average_precision_score(y, p)) if both else np.nan,
-           "brier": brier, "brier_skill": 1 - brier / (base * (1 - base)) if both else np.nan,
-           "log_loss": float(-_bernoulli_ll(y, p).mean())}
+    out = {
+        "n_bins": int(y.size),
+        "n_positive": int(y.sum()),
+        "base_rate": float(base),
+        "roc_auc": float(roc_auc_score(y, p)) if both else np.nan,
+        "pr_auc": float(average_precision_score(y, p)) if both else np.nan,
+        "brier": brier,
+        "brier_skill": 1 - brier / (base * (1 - base)) if both else np.nan,
+        "log_loss": float(-_bernoulli_ll(y, p).mean()),
+    }
     for name, q in (references or {}).items():
         out[f"ig_per_eq_vs_{name}"] = information_gain_per_event(y, p, q)
     return pd.Series(out)
 
 
-def bootstrap_scores(y, p, groups, references: Mapping[str, np.ndarray] | None = None, *, n_boot: int = 200,
-                     alpha: float = 0.05, seed: int = 0) -> pd.DataFrame:
+def bootstrap_scores(
+    y,
+    p,
+    groups,
+    references: Mapping[str, np.ndarray] | None = None,
+    *,
+    n_boot: int = 200,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Scores with percentile bootstrap intervals, resampling whole groups (time steps) with replacement.
 
     Bins of the same time step share one earthquake sequence, so they are resampled together (a block
@@ -112,7 +125,9 @@ def reliability_table(y, p, n_bins: int = 10, strategy: str = "quantile") -> pd.
         edges = np.linspace(0, 1, n_bins + 1)
     idx = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, max(edges.size - 2, 0))
     df = pd.DataFrame({"bin": idx, "p": p, "y": y}).groupby("bin")
-    return pd.DataFrame({"mean_forecast": df["p"].mean(), "observed_frequency": df["y"].mean(), "n": df.size()})
+    return pd.DataFrame(
+        {"mean_forecast": df["p"].mean(), "observed_frequency": df["y"].mean(), "n": df.size()}
+    )
 
 
 def molchan_alarms(y, p) -> pd.DataFrame:
@@ -127,8 +142,15 @@ def molchan_alarms(y, p) -> pd.DataFrame:
     return molchan(np.asarray(p, dtype=float), np.flatnonzero(np.asarray(y) > 0))
 
 
-def leaderboard(y, forecasts: Mapping[str, np.ndarray], groups, *, references: tuple[str, ...] = ("Poisson", "ETAS"),
-                n_boot: int = 200, seed: int = 0) -> pd.DataFrame:
+def leaderboard(
+    y,
+    forecasts: Mapping[str, np.ndarray],
+    groups,
+    *,
+    references: tuple[str, ...] = ("Poisson", "ETAS"),
+    n_boot: int = 200,
+    seed: int = 0,
+) -> pd.DataFrame:
     """One row per forecast on the same test bins, ranked by mean binary log-likelihood.
 
     Columns: ``log_likelihood_per_bin`` (mean binary log-likelihood; the ranking score), ROC AUC,
@@ -154,11 +176,17 @@ def leaderboard(y, forecasts: Mapping[str, np.ndarray], groups, *, references: t
     rows = {}
     for k, (name, p) in enumerate(forecasts.items()):
         b = bootstrap_scores(y, p, groups, refs, n_boot=n_boot, seed=seed + k)
-        row = {"log_likelihood_per_bin": -b.loc["log_loss", "value"],
-               "log_likelihood_per_bin_lo": -b.loc["log_loss", "ci_high"],
-               "log_likelihood_per_bin_hi": -b.loc["log_loss", "ci_low"]}
+        row = {
+            "log_likelihood_per_bin": -b.loc["log_loss", "value"],
+            "log_likelihood_per_bin_lo": -b.loc["log_loss", "ci_high"],
+            "log_likelihood_per_bin_hi": -b.loc["log_loss", "ci_low"],
+        }
         for s in ["roc_auc", "pr_auc", "brier", "brier_skill"] + [f"ig_per_eq_vs_{r}" for r in refs]:
-            row[s], row[f"{s}_lo"], row[f"{s}_hi"] = b.loc[s, "value"], b.loc[s, "ci_low"], b.loc[s, "ci_high"]
+            row[s], row[f"{s}_lo"], row[f"{s}_hi"] = (
+                b.loc[s, "value"],
+                b.loc[s, "ci_low"],
+                b.loc[s, "ci_high"],
+            )
         row["molchan_ass"] = molchan_alarms(y, p).attrs["area_skill_score"]
         row["n_bins"], row["n_positive"] = int(b.loc["n_bins", "value"]), int(b.loc["n_positive", "value"])
         rows[name] = row
@@ -167,8 +195,16 @@ def leaderboard(y, forecasts: Mapping[str, np.ndarray], groups, *, references: t
     return out
 
 
-def leakage_check(fit_predict: Callable[[np.ndarray], np.ndarray], y_train, y_test, groups_test, *, seed: int = 0,
-                  n_boot: int = 200, tolerance: float = 0.05) -> pd.Series:
+def leakage_check(
+    fit_predict: Callable[[np.ndarray], np.ndarray],
+    y_train,
+    y_test,
+    groups_test,
+    *,
+    seed: int = 0,
+    n_boot: int = 200,
+    tolerance: float = 0.05,
+) -> pd.Series:
     """Refit a pipeline on permuted training labels and score it on the true test labels.
 
     The labels are shuffled across all training rows (times and cells), which destroys any relation
@@ -202,6 +238,13 @@ def leakage_check(fit_predict: Callable[[np.ndarray], np.ndarray], y_train, y_te
     const = np.full(np.asarray(y_test).size, y_train.mean())
     b = bootstrap_scores(y_test, p, groups_test, {"constant": const}, n_boot=n_boot, seed=seed)
     ig = b.loc["ig_per_eq_vs_constant"]
-    return pd.Series({"ig_per_eq_vs_constant": ig["value"], "ig_per_eq_vs_constant_lo": ig["ci_low"],
-                      "ig_per_eq_vs_constant_hi": ig["ci_high"], "brier_skill": b.loc["brier_skill", "value"],
-                      "roc_auc": b.loc["roc_auc", "value"], "passed": bool(ig["value"] < tolerance)})
+    return pd.Series(
+        {
+            "ig_per_eq_vs_constant": ig["value"],
+            "ig_per_eq_vs_constant_lo": ig["ci_low"],
+            "ig_per_eq_vs_constant_hi": ig["ci_high"],
+            "brier_skill": b.loc["brier_skill", "value"],
+            "roc_auc": b.loc["roc_auc", "value"],
+            "passed": bool(ig["value"] < tolerance),
+        }
+    )

@@ -65,8 +65,14 @@ def _is_keras(model: Any) -> bool:
     return type(model).__module__.startswith(("keras", "tensorflow"))
 
 
-def save_model(model: Any, name: str, *, features: Sequence[str], root: str | os.PathLike = DEFAULT_ROOT,
-               metadata: dict | None = None) -> Path:
+def save_model(
+    model: Any,
+    name: str,
+    *,
+    features: Sequence[str],
+    root: str | os.PathLike = DEFAULT_ROOT,
+    metadata: dict | None = None,
+) -> Path:
     """Store a fitted model with its metadata; replaces an existing model of that name atomically.
 
     Parameters
@@ -102,15 +108,27 @@ def save_model(model: Any, name: str, *, features: Sequence[str], root: str | os
 
             artifact, fmt = tmp / "model.joblib", "joblib"
             joblib.dump(model, artifact)
-        meta = {"name": name, "format": fmt, "artifact": artifact.name, "sha256": _sha256(artifact),
-                "features": list(features), "quakelab_version": quakelab.__version__,
-                "saved_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"), **(metadata or {})}
+        meta = {
+            "name": name,
+            "format": fmt,
+            "artifact": artifact.name,
+            "sha256": _sha256(artifact),
+            "features": list(features),
+            "quakelab_version": quakelab.__version__,
+            "saved_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            **(metadata or {}),
+        }
         (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
     return root / name
 
 
-def load_model(name: str, *, root: str | os.PathLike = DEFAULT_ROOT, features: Sequence[str] | None = None,
-               custom_objects: dict | None = None) -> tuple[Any, dict]:
+def load_model(
+    name: str,
+    *,
+    root: str | os.PathLike = DEFAULT_ROOT,
+    features: Sequence[str] | None = None,
+    custom_objects: dict | None = None,
+) -> tuple[Any, dict]:
     """Load a stored model after checking its checksum and, when given, its feature schema.
 
     Parameters
@@ -144,14 +162,18 @@ def load_model(name: str, *, root: str | os.PathLike = DEFAULT_ROOT, features: S
         raise ModelStoreError(f"{name!r}: artifact {artifact} is missing")
     digest = _sha256(artifact)
     if digest != meta.get("sha256"):
-        raise ModelStoreError(f"{artifact}: checksum mismatch (stored {meta.get('sha256')}, file {digest}); "
-                              "the file was modified or truncated — refusing to load it")
+        raise ModelStoreError(
+            f"{artifact}: checksum mismatch (stored {meta.get('sha256')}, file {digest}); "
+            "the file was modified or truncated — refusing to load it"
+        )
     if features is not None and list(features) != list(meta.get("features", [])):
         stored = list(meta.get("features", []))
         missing = sorted(set(stored) - set(features))
         extra = sorted(set(features) - set(stored))
-        raise ModelStoreError(f"{name!r}: feature schema differs from the stored one (missing {missing}, "
-                              f"unexpected {extra}{', or another order' if not missing and not extra else ''})")
+        raise ModelStoreError(
+            f"{name!r}: feature schema differs from the stored one (missing {missing}, "
+            f"unexpected {extra}{', or another order' if not missing and not extra else ''})"
+        )
     if meta.get("format") == "keras":
         from quakelab.learn.keras_models import import_tensorflow
 

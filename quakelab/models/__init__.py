@@ -18,5 +18,16 @@ from quakelab.models.poisson import PoissonModel
 from quakelab.models.reasenberg_jones import ReasenbergJones
 from quakelab.models.smoothed import SmoothedSeismicity
 
-__all__ = ["PoissonModel", "ReasenbergJones", "SmoothedSeismicity", "ETAS", "PARAMETER_NAMES", "ETASConvergenceError", "ETASError", "ETASParameters", "ETASSupercriticalWarning", "branching_ratio",
-           "estimate_beta"]
+__all__ = [
+    "PoissonModel",
+    "ReasenbergJones",
+    "SmoothedSeismicity",
+    "ETAS",
+    "PARAMETER_NAMES",
+    "ETASConvergenceError",
+    "ETASError",
+    "ETASParameters",
+    "ETASSupercriticalWarning",
+    "branching_ratio",
+    "estimate_beta",
+]

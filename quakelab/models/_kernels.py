@@ -179,14 +179,18 @@ def time_integrals_with_derivatives(c, omega, tau, x0, x1, h_omega):
         t_val[i] = tv
         d_c[i] = tv / tau + f1 - f0
         d_tau[i] = (time_integral(c, omega - 1.0, tau, a0, a1) - c * tv) / (tau * tau)
-        d_om[i] = (time_integral(c, omega + h_omega, tau, a0, a1)
-                   - time_integral(c, omega - h_omega, tau, a0, a1)) / (2.0 * h_omega)
+        d_om[i] = (
+            time_integral(c, omega + h_omega, tau, a0, a1) - time_integral(c, omega - h_omega, tau, a0, a1)
+        ) / (2.0 * h_omega)
     return t_val, d_c, d_tau, d_om
 
 
 @numba.njit(cache=True)
 def _haversine2(lat1, lon1, lat2, lon2, radius):
-    h = math.sin((lat2 - lat1) / 2.0) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2.0) ** 2
+    h = (
+        math.sin((lat2 - lat1) / 2.0) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2.0) ** 2
+    )
     if h > 1.0:
         h = 1.0
     dist = 2.0 * radius * math.asin(math.sqrt(h))
@@ -194,8 +198,26 @@ def _haversine2(lat1, lon1, lat2, lon2, radius):
 
 
 @numba.njit(cache=True, parallel=True)
-def full_intensities(target_idx, t, lat_rad, lon_rad, mprime, mu, area, k0, a, c, omega, tau, d, gamma, rho,
-                     radius, spatial, spatial_int):
+def full_intensities(
+    target_idx,
+    t,
+    lat_rad,
+    lon_rad,
+    mprime,
+    mu,
+    area,
+    k0,
+    a,
+    c,
+    omega,
+    tau,
+    d,
+    gamma,
+    rho,
+    radius,
+    spatial,
+    spatial_int,
+):
     """lambda(t_i, x_i) and lambda*(t_i) summed over *all* earlier events (no truncation).
 
     Events are sorted by time; for target i, sources are events 0..i-1 with t_j < t_i. ``spatial_int``:
@@ -318,8 +340,27 @@ def _cells_of_target(lat_i, lon_i, cell, ang, nlat_c, nlon_c):
 
 
 @numba.njit(cache=True, parallel=True)
-def spatial_pairs(t, lat, lon, cls_radius, cls_cell, cls_nlat, cls_nlon, cls_offset, ukeys, ustart, uend,
-                  perm, first_target, max_lag, earth_radius, fill, ptr, src_out, r2_out):
+def spatial_pairs(
+    t,
+    lat,
+    lon,
+    cls_radius,
+    cls_cell,
+    cls_nlat,
+    cls_nlon,
+    cls_offset,
+    ukeys,
+    ustart,
+    uend,
+    perm,
+    first_target,
+    max_lag,
+    earth_radius,
+    fill,
+    ptr,
+    src_out,
+    r2_out,
+):
     """Count (``fill`` False: returns counts per target) or fill the pairs of every target.
 
     Sources of target ``i`` are events ``j`` with ``t_j < t_i``, ``t_i - t_j <= max_lag`` and great-circle
@@ -376,8 +417,10 @@ def spatial_pairs(t, lat, lon, cls_radius, cls_cell, cls_nlat, cls_nlon, cls_off
                             b_ = mid
                     for pp in range(a_, stop):
                         j = perm[pp]
-                        h = math.sin((lat_i - lat[j]) / 2.0) ** 2 + cos_i * math.cos(lat[j]) * \
-                            math.sin((lon_i - lon[j]) / 2.0) ** 2
+                        h = (
+                            math.sin((lat_i - lat[j]) / 2.0) ** 2
+                            + cos_i * math.cos(lat[j]) * math.sin((lon_i - lon[j]) / 2.0) ** 2
+                        )
                         if h > 1.0:
                             h = 1.0
                         dist = 2.0 * earth_radius * math.asin(math.sqrt(h))
@@ -397,10 +440,29 @@ def spatial_pairs(t, lat, lon, cls_radius, cls_cell, cls_nlat, cls_nlon, cls_off
 # log10_d, gamma, rho; derivatives are with respect to these.
 
 
-
 @numba.njit(cache=True, parallel=True)
-def target_pass(first_target, ptr, src, r2, lo, hi, implicit, t, mprime, prod, big_d, mu, c, omega, tau, rho,
-                spatial, mode, lam, n_threads):
+def target_pass(
+    first_target,
+    ptr,
+    src,
+    r2,
+    lo,
+    hi,
+    implicit,
+    t,
+    mprime,
+    prod,
+    big_d,
+    mu,
+    c,
+    omega,
+    tau,
+    rho,
+    spatial,
+    mode,
+    lam,
+    n_threads,
+):
     """Fill ``lam`` (intensity at every target) and return the gradient / Hessian of sum log lam.
 
     ``prod = k0 e^{a m'}`` and ``big_d = d e^{gamma m'}`` per event. ``implicit``: the sources of target i
@@ -546,8 +608,28 @@ def _region_mass(dj, rho, qptr0, qptr1, qcoef, qr2):
 
 
 @numba.njit(cache=True, parallel=True)
-def compensator_pass(t, mprime, t_start, t_end, k0, a, c, omega, tau, d, gamma, rho, spatial, exact, qptr,
-                     qcoef, qr2, want_grad, expected, n_threads):
+def compensator_pass(
+    t,
+    mprime,
+    t_start,
+    t_end,
+    k0,
+    a,
+    c,
+    omega,
+    tau,
+    d,
+    gamma,
+    rho,
+    spatial,
+    exact,
+    qptr,
+    qcoef,
+    qr2,
+    want_grad,
+    expected,
+    n_threads,
+):
     """Sum over sources of G_j (expected aftershocks in the window and region) and its gradient.
 
     ``expected`` receives G_j. Gradient entries follow the parameter order (index 0, log10_mu, is 0).
@@ -589,8 +671,9 @@ def compensator_pass(t, mprime, t_start, t_end, k0, a, c, omega, tau, d, gamma, 
                 f0 = math.exp(-x0 / tau) * (x0 + c) ** (-(1.0 + omega))
                 d_c = tv / tau + f1 - f0
                 d_tau = (time_integral(c, omega - 1.0, tau, x0, x1) - c * tv) / (tau * tau)
-                d_om = (time_integral(c, omega + h_om, tau, x0, x1)
-                        - time_integral(c, omega - h_om, tau, x0, x1)) / (2.0 * h_om)
+                d_om = (
+                    time_integral(c, omega + h_om, tau, x0, x1) - time_integral(c, omega - h_om, tau, x0, x1)
+                ) / (2.0 * h_om)
                 acc[ch, 1] += gj * ln10
                 acc[ch, 2] += gj * m
                 acc[ch, 3] += gj * d_c / tv * c * ln10

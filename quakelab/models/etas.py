@@ -42,12 +42,27 @@ _LN10 = math.log(10.0)
 PARAMETER_NAMES = ("log10_mu", "log10_k0", "a", "log10_c", "omega", "log10_tau", "log10_d", "gamma", "rho")
 #: Bounds of the parameters during fitting (those of Mizrahi et al.'s reference implementation).
 PARAMETER_BOUNDS = {
-    "log10_mu": (-10.0, 0.0), "log10_k0": (-4.0, 0.0), "a": (0.01, 5.0), "log10_c": (-8.0, 0.0),
-    "omega": (-0.99, 1.0), "log10_tau": (0.01, 5.0), "log10_d": (-4.0, 3.0), "gamma": (0.01, 5.0),
+    "log10_mu": (-10.0, 0.0),
+    "log10_k0": (-4.0, 0.0),
+    "a": (0.01, 5.0),
+    "log10_c": (-8.0, 0.0),
+    "omega": (-0.99, 1.0),
+    "log10_tau": (0.01, 5.0),
+    "log10_d": (-4.0, 3.0),
+    "gamma": (0.01, 5.0),
     "rho": (0.01, 5.0),
 }
-DEFAULT_THETA0 = {"log10_mu": -5.8, "log10_k0": -2.6, "a": 1.8, "log10_c": -2.5, "omega": -0.02,
-                  "log10_tau": 3.5, "log10_d": -0.85, "gamma": 1.3, "rho": 0.66}
+DEFAULT_THETA0 = {
+    "log10_mu": -5.8,
+    "log10_k0": -2.6,
+    "a": 1.8,
+    "log10_c": -2.5,
+    "omega": -0.02,
+    "log10_tau": 3.5,
+    "log10_d": -0.85,
+    "gamma": 1.3,
+    "rho": 0.66,
+}
 
 
 class ETASError(ValueError):
@@ -92,9 +107,17 @@ class ETASParameters:
     @property
     def natural(self) -> dict[str, float]:
         """``mu, k0, c, tau, d`` on their natural scale (others unchanged)."""
-        return {"mu": 10**self.log10_mu, "k0": 10**self.log10_k0, "a": self.a, "c": 10**self.log10_c,
-                "omega": self.omega, "tau": 10**self.log10_tau, "d": 10**self.log10_d, "gamma": self.gamma,
-                "rho": self.rho}
+        return {
+            "mu": 10**self.log10_mu,
+            "k0": 10**self.log10_k0,
+            "a": self.a,
+            "c": 10**self.log10_c,
+            "omega": self.omega,
+            "tau": 10**self.log10_tau,
+            "d": 10**self.log10_d,
+            "gamma": self.gamma,
+            "rho": self.rho,
+        }
 
 
 def branching_ratio(params: ETASParameters, beta: float, spatial: bool = True) -> float:
@@ -124,7 +147,9 @@ def branching_ratio(params: ETASParameters, beta: float, spatial: bool = True) -
     denom = beta - p["a"] + (p["gamma"] * p["rho"] if spatial else 0.0)
     if denom <= 0:
         return math.inf
-    time_part = math.exp(p["c"] / p["tau"]) * p["tau"] ** (-p["omega"]) * upper_gamma(-p["omega"], p["c"] / p["tau"])
+    time_part = (
+        math.exp(p["c"] / p["tau"]) * p["tau"] ** (-p["omega"]) * upper_gamma(-p["omega"], p["c"] / p["tau"])
+    )
     space_part = math.pi * p["d"] ** (-p["rho"]) / p["rho"] if spatial else 1.0
     return float(beta * p["k0"] * space_part * time_part / denom)
 
@@ -194,7 +219,7 @@ class _Prepared:
     def n_pairs(self) -> int:
         """Number of source–target pairs."""
         if self.implicit:
-            return int(np.sum(self.hi[self.first_target:] - self.lo[self.first_target:]))
+            return int(np.sum(self.hi[self.first_target :] - self.lo[self.first_target :]))
         return int(self.ptr[-1])
 
     def expanded(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -223,8 +248,14 @@ def _gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.polynomial.legendre.leggauss(int(n))
 
 
-def region_ray_table(region: Region, lat_deg: np.ndarray, lon_deg: np.ndarray, *, nodes: int = 16,
-                     earth_radius_km: float = EARTH_RADIUS_KM) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def region_ray_table(
+    region: Region,
+    lat_deg: np.ndarray,
+    lon_deg: np.ndarray,
+    *,
+    nodes: int = 16,
+    earth_radius_km: float = EARTH_RADIUS_KM,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Ray table of ``region`` seen from every point (for :func:`region_kernel_integral`).
 
     For each point, the angle around it is split into the sectors between the polygon's vertices; each
@@ -243,8 +274,9 @@ def region_ray_table(region: Region, lat_deg: np.ndarray, lon_deg: np.ndarray, *
     x, w = _gauss_legendre(nodes)
     empty_i = np.zeros(1, dtype=np.int64)
     empty_f = np.zeros(1)
-    counts = K.region_ray_table(lat, lon, vlat, vlon, x, w, float(earth_radius_km), False, empty_i, empty_f,
-                                empty_f)
+    counts = K.region_ray_table(
+        lat, lon, vlat, vlon, x, w, float(earth_radius_km), False, empty_i, empty_f, empty_f
+    )
     ptr = np.zeros(lat.size + 1, dtype=np.int64)
     np.cumsum(counts, out=ptr[1:])
     coef = np.empty(int(ptr[-1]))
@@ -253,8 +285,16 @@ def region_ray_table(region: Region, lat_deg: np.ndarray, lon_deg: np.ndarray, *
     return ptr, coef, r2
 
 
-def region_kernel_integral(region: Region, lat_deg: np.ndarray, lon_deg: np.ndarray, big_d: np.ndarray,
-                           rho: float, *, nodes: int = 16, earth_radius_km: float = EARTH_RADIUS_KM) -> np.ndarray:
+def region_kernel_integral(
+    region: Region,
+    lat_deg: np.ndarray,
+    lon_deg: np.ndarray,
+    big_d: np.ndarray,
+    rho: float,
+    *,
+    nodes: int = 16,
+    earth_radius_km: float = EARTH_RADIUS_KM,
+) -> np.ndarray:
     """Integral over ``region`` (km²) of the kernel ``(r² + D)^-(1+rho)`` centred at each point.
 
     Exact in the radial direction (closed form) and by Gauss–Legendre quadrature in angle, sector by
@@ -366,12 +406,26 @@ class ETAS:
     >>> model.fit(catalog, auxiliary_start="2008-01-01", start="2009-01-01", end="2016-01-01")  # doctest: +SKIP
     """
 
-    def __init__(self, mc: float, *, delta_m: float = 0.1, region: Region | Any = None, spatial: bool = True,
-                 m_ref: float | None = None, coppersmith_multiplier: float | None = 100.0,
-                 max_lag_days: float | None = None, earth_radius_km: float = EARTH_RADIUS_KM,
-                 theta0: dict[str, float] | None = None, max_iter: int = 200, tol: float | None = None,
-                 accelerate: bool = True, fixed: dict[str, float] | None = None,
-                 region_integral: str = "exact", method: str = "newton", quadrature_nodes: int = 16) -> None:
+    def __init__(
+        self,
+        mc: float,
+        *,
+        delta_m: float = 0.1,
+        region: Region | Any = None,
+        spatial: bool = True,
+        m_ref: float | None = None,
+        coppersmith_multiplier: float | None = 100.0,
+        max_lag_days: float | None = None,
+        earth_radius_km: float = EARTH_RADIUS_KM,
+        theta0: dict[str, float] | None = None,
+        max_iter: int = 200,
+        tol: float | None = None,
+        accelerate: bool = True,
+        fixed: dict[str, float] | None = None,
+        region_integral: str = "exact",
+        method: str = "newton",
+        quadrature_nodes: int = 16,
+    ) -> None:
         self.mc = float(mc)
         self.delta_m = float(delta_m)
         self.region = as_region(region) if region is not None else None
@@ -389,8 +443,10 @@ class ETAS:
         if method not in ("newton", "em-reference"):
             raise ETASError(f"method must be 'newton' or 'em-reference', got {method!r}")
         if method == "em-reference" and region_integral == "exact" and self.spatial:
-            raise ETASError("method='em-reference' reproduces the reference implementation, which integrates "
-                            "the spatial kernel over the infinite plane: use region_integral='plane'")
+            raise ETASError(
+                "method='em-reference' reproduces the reference implementation, which integrates "
+                "the spatial kernel over the infinite plane: use region_integral='plane'"
+            )
         self.region_integral = region_integral
         self.method = method
         self.quadrature_nodes = int(quadrature_nodes)
@@ -414,14 +470,20 @@ class ETAS:
         """Area of the region on the sphere (1 for the temporal-only model)."""
         return self.region.area_km2(self.earth_radius_km) if self.spatial else 1.0
 
-    def _events(self, catalog: pd.DataFrame, auxiliary_start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    def _events(
+        self, catalog: pd.DataFrame, auxiliary_start: pd.Timestamp, end: pd.Timestamp
+    ) -> pd.DataFrame:
         for col in ("time", "latitude", "longitude", "magnitude"):
             if col not in catalog.columns:
                 raise ETASError(f"catalog has no {col!r} column")
         cat = catalog[(catalog["time"] >= auxiliary_start) & (catalog["time"] < end)].copy()
-        cat["magnitude"] = round_half_up(cat["magnitude"].to_numpy(), self.delta_m,
-                                         exact_halves=self.method != "em-reference") if self.delta_m > 0 \
+        cat["magnitude"] = (
+            round_half_up(
+                cat["magnitude"].to_numpy(), self.delta_m, exact_halves=self.method != "em-reference"
+            )
+            if self.delta_m > 0
             else cat["magnitude"]
+        )
         cat = cat[cat["magnitude"] >= self.mc - 1e-9]
         if self.spatial:
             inside = self.region.contains(cat["longitude"].to_numpy(), cat["latitude"].to_numpy())
@@ -436,7 +498,9 @@ class ETAS:
         """
         return self._events(catalog, _utc(start), _utc(end))
 
-    def _prepare(self, catalog: pd.DataFrame, auxiliary_start, start, end, min_targets: int = 50) -> _Prepared:
+    def _prepare(
+        self, catalog: pd.DataFrame, auxiliary_start, start, end, min_targets: int = 50
+    ) -> _Prepared:
         from quakelab.models import _kernels as K
 
         t_aux, t_start, t_end = (_utc(auxiliary_start), _utc(start), _utc(end))
@@ -454,11 +518,15 @@ class ETAS:
         is_target = t >= t0
         n_targets = int(is_target.sum())
         if n_targets == 0:
-            raise ETASError(f"no events with M >= {self.mc} in the target window {t_start} .. {t_end}"
-                            + (f" inside the region ({n_out} catalog events lie outside it)" if n_out else ""))
+            raise ETASError(
+                f"no events with M >= {self.mc} in the target window {t_start} .. {t_end}"
+                + (f" inside the region ({n_out} catalog events lie outside it)" if n_out else "")
+            )
         if n_targets < min_targets:
-            raise ETASError(f"only {n_targets} events with M >= {self.mc} in the target window; at least "
-                            f"{min_targets} are needed to fit ETAS")
+            raise ETASError(
+                f"only {n_targets} events with M >= {self.mc} in the target window; at least "
+                f"{min_targets} are needed to fit ETAS"
+            )
         lat = np.radians(cat["latitude"].to_numpy(dtype=float))
         lon = np.radians(cat["longitude"].to_numpy(dtype=float))
         mags = cat["magnitude"].to_numpy(dtype=float)
@@ -471,8 +539,9 @@ class ETAS:
             if self.coppersmith_multiplier is None:
                 radius = np.full(n, math.pi * self.earth_radius_km)
             else:
-                radius = np.minimum(coppersmith_ssrl_km(mags) * self.coppersmith_multiplier,
-                                    math.pi * self.earth_radius_km)
+                radius = np.minimum(
+                    coppersmith_ssrl_km(mags) * self.coppersmith_multiplier, math.pi * self.earth_radius_km
+                )
             # magnitude classes (one radius each) and a lat/lon cell index per class of cell size ~ radius
             cls_radius, cls_of = np.unique(radius, return_inverse=True)
             cls_cell = np.maximum(cls_radius / self.earth_radius_km, 1e-5)
@@ -488,11 +557,26 @@ class ETAS:
             ukeys, ustart = np.unique(skey, return_index=True)
             uend = np.append(ustart[1:], skey.size).astype(np.int64)
             del key, skey, ilat, ilon, cell
-            args = (t, lat, lon, cls_radius, cls_cell, cls_nlat, cls_nlon, cls_offset, ukeys,
-                    ustart.astype(np.int64), uend, perm, first_target, max_lag, self.earth_radius_km)
+            args = (
+                t,
+                lat,
+                lon,
+                cls_radius,
+                cls_cell,
+                cls_nlat,
+                cls_nlon,
+                cls_offset,
+                ukeys,
+                ustart.astype(np.int64),
+                uend,
+                perm,
+                first_target,
+                max_lag,
+                self.earth_radius_km,
+            )
             counts = K.spatial_pairs(*args, False, empty_i, np.zeros(1, np.int32), np.zeros(1, np.float32))
             ptr = np.zeros(n + 1, dtype=np.int64)
-            np.cumsum(counts, out=ptr[first_target + 1:])
+            np.cumsum(counts, out=ptr[first_target + 1 :])
             src = np.empty(int(ptr[-1]), dtype=np.int32)
             r2 = np.empty(int(ptr[-1]), dtype=np.float32)
             K.spatial_pairs(*args, True, ptr, src, r2)
@@ -508,32 +592,75 @@ class ETAS:
             implicit = True
             keep_radius = None
         if self._exact:
-            qptr, qcoef, qr2 = region_ray_table(self.region, np.degrees(lat), np.degrees(lon),
-                                                nodes=self.quadrature_nodes, earth_radius_km=self.earth_radius_km)
+            qptr, qcoef, qr2 = region_ray_table(
+                self.region,
+                np.degrees(lat),
+                np.degrees(lon),
+                nodes=self.quadrature_nodes,
+                earth_radius_km=self.earth_radius_km,
+            )
         else:
             qptr, qcoef, qr2 = empty_i, np.zeros(1), np.zeros(1)
-        return _Prepared(t=t, lat_rad=lat, lon_rad=lon, mprime=mprime, is_target=is_target,
-                         first_target=first_target, ptr=ptr, src=src, r2=r2, lo=lo, hi=hi, implicit=implicit,
-                         t_start=float(t0), t_end=float(t1),
-                         event_id=cat["event_id"].astype(str).to_numpy() if "event_id" in cat
-                         else np.arange(n).astype(str), radius_km=keep_radius, qptr=qptr, qcoef=qcoef, qr2=qr2)
+        return _Prepared(
+            t=t,
+            lat_rad=lat,
+            lon_rad=lon,
+            mprime=mprime,
+            is_target=is_target,
+            first_target=first_target,
+            ptr=ptr,
+            src=src,
+            r2=r2,
+            lo=lo,
+            hi=hi,
+            implicit=implicit,
+            t_start=float(t0),
+            t_end=float(t1),
+            event_id=cat["event_id"].astype(str).to_numpy()
+            if "event_id" in cat
+            else np.arange(n).astype(str),
+            radius_km=keep_radius,
+            qptr=qptr,
+            qcoef=qcoef,
+            qr2=qr2,
+        )
 
     # ------------------------------------------------------------------ likelihood
-    def _compensator(self, theta: np.ndarray, prep: _Prepared, want_grad: bool) -> tuple[float, np.ndarray,
-                                                                                      np.ndarray]:
+    def _compensator(
+        self, theta: np.ndarray, prep: _Prepared, want_grad: bool
+    ) -> tuple[float, np.ndarray, np.ndarray]:
         """Sum of G_j (expected aftershocks of each source in the window and region), its gradient, G_j."""
         from quakelab.models._kernels import compensator_pass
 
         _, log10_k0, a, log10_c, omega, log10_tau, log10_d, gamma, rho = (float(v) for v in theta)
         expected = np.empty(prep.t.size)
-        total, grad = compensator_pass(prep.t, prep.mprime, prep.t_start, prep.t_end, 10**log10_k0, a,
-                                       10**log10_c, omega, 10**log10_tau, 10**log10_d, gamma, rho, self.spatial,
-                                       self._exact, prep.qptr, prep.qcoef, prep.qr2, want_grad, expected,
-                                       _n_threads())
+        total, grad = compensator_pass(
+            prep.t,
+            prep.mprime,
+            prep.t_start,
+            prep.t_end,
+            10**log10_k0,
+            a,
+            10**log10_c,
+            omega,
+            10**log10_tau,
+            10**log10_d,
+            gamma,
+            rho,
+            self.spatial,
+            self._exact,
+            prep.qptr,
+            prep.qcoef,
+            prep.qr2,
+            want_grad,
+            expected,
+            _n_threads(),
+        )
         return total, grad, expected
 
-    def _evaluate(self, theta: np.ndarray, prep: _Prepared, mode: int = 0) -> tuple[float, np.ndarray,
-                                                                                  np.ndarray | None, np.ndarray]:
+    def _evaluate(
+        self, theta: np.ndarray, prep: _Prepared, mode: int = 0
+    ) -> tuple[float, np.ndarray, np.ndarray | None, np.ndarray]:
         """Log-likelihood (mode 0), its gradient (1) and Hessian (2), and the intensity at every target.
 
         The Hessian of the pair sums is analytic; that of the expected-count term is a central difference
@@ -546,9 +673,28 @@ class ETAS:
         prod = 10**log10_k0 * np.exp(a * prep.mprime)
         big_d = 10**log10_d * np.exp(gamma * prep.mprime)
         lam = np.empty(prep.t.size - prep.first_target)
-        sumlog, g_pairs, h_pairs = target_pass(prep.first_target, prep.ptr, prep.src, prep.r2, prep.lo, prep.hi,
-                                               prep.implicit, prep.t, prep.mprime, prod, big_d, mu, 10**log10_c,
-                                               omega, 10**log10_tau, rho, self.spatial, mode, lam, _n_threads())
+        sumlog, g_pairs, h_pairs = target_pass(
+            prep.first_target,
+            prep.ptr,
+            prep.src,
+            prep.r2,
+            prep.lo,
+            prep.hi,
+            prep.implicit,
+            prep.t,
+            prep.mprime,
+            prod,
+            big_d,
+            mu,
+            10**log10_c,
+            omega,
+            10**log10_tau,
+            rho,
+            self.spatial,
+            mode,
+            lam,
+            _n_threads(),
+        )
         background = mu * self.area_km2 * (prep.t_end - prep.t_start)
         comp, g_comp, _ = self._compensator(theta, prep, mode >= 1)
         ll = float(sumlog - background - comp)
@@ -576,7 +722,9 @@ class ETAS:
                     continue
                 e = np.zeros(9)
                 e[k] = step
-                col = (self._evaluate(theta + e, prep, 1)[1] - self._evaluate(theta - e, prep, 1)[1]) / (2 * step)
+                col = (self._evaluate(theta + e, prep, 1)[1] - self._evaluate(theta - e, prep, 1)[1]) / (
+                    2 * step
+                )
                 hess[:, k] = col
                 hess[k, :] = col
         hess = 0.5 * (hess + hess.T)
@@ -595,8 +743,15 @@ class ETAS:
         return self._compensator(np.concatenate([[0.0], theta8]), prep, False)[2]
 
     # ------------------------------------------------------------------ reference EM (lmizrahi/etas)
-    def _mstep(self, theta: np.ndarray, prep: _Prepared, pairs: tuple, prob: np.ndarray, l_hat: np.ndarray,
-               n_hat: float) -> np.ndarray:
+    def _mstep(
+        self,
+        theta: np.ndarray,
+        prep: _Prepared,
+        pairs: tuple,
+        prob: np.ndarray,
+        l_hat: np.ndarray,
+        n_hat: float,
+    ) -> np.ndarray:
         """Reference M-step: closed-form mu, then L-BFGS-B on the reference's complete-data objective."""
         from scipy.special import gammaln
 
@@ -621,7 +776,8 @@ class ETAS:
             val = p_total * (omega * math.log(tau) - math.log(upper_gamma(-omega, c / tau)) - c / tau)
             if spatial:
                 val += p_total * (math.log(rho) - math.log(math.pi)) + rho * (
-                    p_total * log10_d * ln10 + gamma * m_src_weight)
+                    p_total * log10_d * ln10 + gamma * m_src_weight
+                )
             return val
 
         def objective(th: np.ndarray) -> tuple[float, np.ndarray]:
@@ -662,24 +818,45 @@ class ETAS:
                 grad[k] += (scalar_terms(th + e) - scalar_terms(th - e)) / (2 * h)
             return -total, -grad
 
-        bounds = [(self.fixed[n], self.fixed[n]) if n in self.fixed else PARAMETER_BOUNDS[n]
-                  for n in PARAMETER_NAMES[1:]]
+        bounds = [
+            (self.fixed[n], self.fixed[n]) if n in self.fixed else PARAMETER_BOUNDS[n]
+            for n in PARAMETER_NAMES[1:]
+        ]
         if not spatial:
             bounds[5:] = [(theta[6], theta[6]), (theta[7], theta[7]), (theta[8], theta[8])]
-        res = optimize.minimize(objective, x0=np.clip(theta[1:], [b[0] for b in bounds], [b[1] for b in bounds]),
-                                jac=True, method="L-BFGS-B", bounds=bounds,
-                                options={"maxiter": 500, "ftol": 1e-10, "gtol": 1e-6})
+        res = optimize.minimize(
+            objective,
+            x0=np.clip(theta[1:], [b[0] for b in bounds], [b[1] for b in bounds]),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={"maxiter": 500, "ftol": 1e-10, "gtol": 1e-6},
+        )
         return np.concatenate([[math.log10(mu_hat)], res.x])
 
-    def _estep_pairs(self, theta: np.ndarray, prep: _Prepared, pairs: tuple) -> tuple[np.ndarray, np.ndarray,
-                                                                                      float]:
+    def _estep_pairs(
+        self, theta: np.ndarray, prep: _Prepared, pairs: tuple
+    ) -> tuple[np.ndarray, np.ndarray, float]:
         from quakelab.models._kernels import pair_triggering
 
         src, tgt, dt, r2 = pairs
         log10_mu, log10_k0, a, log10_c, omega, log10_tau, log10_d, gamma, rho = theta
         mu = 10**log10_mu
-        g = pair_triggering(src, dt, r2, prep.mprime, 10**log10_k0, a, 10**log10_c, omega,
-                            10**log10_tau, 10**log10_d, gamma, rho, self.spatial)
+        g = pair_triggering(
+            src,
+            dt,
+            r2,
+            prep.mprime,
+            10**log10_k0,
+            a,
+            10**log10_c,
+            omega,
+            10**log10_tau,
+            10**log10_d,
+            gamma,
+            rho,
+            self.spatial,
+        )
         n = prep.t.size
         lam = mu + np.bincount(tgt, weights=g, minlength=n)
         prob = g / lam[tgt]
@@ -687,8 +864,9 @@ class ETAS:
         n_hat = float(np.sum(mu / lam[prep.is_target]))
         return prob, l_hat, n_hat
 
-    def _fit_em_reference(self, theta: np.ndarray, prep: _Prepared, verbose: bool) -> tuple[np.ndarray, int,
-                                                                                           list[float]]:
+    def _fit_em_reference(
+        self, theta: np.ndarray, prep: _Prepared, verbose: bool
+    ) -> tuple[np.ndarray, int, list[float]]:
         pairs = prep.expanded()
         lo = np.array([PARAMETER_BOUNDS[n][0] for n in PARAMETER_NAMES])
         hi = np.array([PARAMETER_BOUNDS[n][1] for n in PARAMETER_NAMES])
@@ -702,11 +880,16 @@ class ETAS:
         it = 0
         while diff >= self.tol:
             if it >= self.max_iter:
-                state = {"iteration": it, "params": dict(zip(PARAMETER_NAMES, theta, strict=True)),
-                         "last_change": diff}
+                state = {
+                    "iteration": it,
+                    "params": dict(zip(PARAMETER_NAMES, theta, strict=True)),
+                    "last_change": diff,
+                }
                 raise ETASConvergenceError(
                     f"EM did not converge in {self.max_iter} iterations (last summed change {diff:.3g} >= "
-                    f"tol {self.tol}); last parameters: {state['params']}", state)
+                    f"tol {self.tol}); last parameters: {state['params']}",
+                    state,
+                )
             if self.accelerate and diff < 1.0:
                 th1 = em_step(theta)
                 th2 = em_step(th1)
@@ -731,8 +914,9 @@ class ETAS:
         return theta, it, history
 
     # ------------------------------------------------------------------ Newton fit of the exact likelihood
-    def _fit_newton(self, theta: np.ndarray, prep: _Prepared, verbose: bool) -> tuple[np.ndarray, int,
-                                                                                     list[float]]:
+    def _fit_newton(
+        self, theta: np.ndarray, prep: _Prepared, verbose: bool
+    ) -> tuple[np.ndarray, int, list[float]]:
         """Newton ascent of the log-likelihood inside the parameter bounds, with a line search.
 
         Each step uses the analytic gradient and Hessian on the free parameters (not fixed, not held at
@@ -771,11 +955,17 @@ class ETAS:
                 # rising three times running: a flat direction where the quadratic model is poor)
                 break
             if it >= self.max_iter:
-                state = {"iteration": it, "params": dict(zip(PARAMETER_NAMES, theta, strict=True)),
-                         "last_change": change, "gradient": dict(zip(PARAMETER_NAMES, grad, strict=True))}
+                state = {
+                    "iteration": it,
+                    "params": dict(zip(PARAMETER_NAMES, theta, strict=True)),
+                    "last_change": change,
+                    "gradient": dict(zip(PARAMETER_NAMES, grad, strict=True)),
+                }
                 raise ETASConvergenceError(
                     f"the fit did not converge in {self.max_iter} iterations (last log-likelihood change "
-                    f"{change:.3g}, tol {self.tol}); last parameters: {state['params']}", state)
+                    f"{change:.3g}, tol {self.tol}); last parameters: {state['params']}",
+                    state,
+                )
             big = float(np.max(np.abs(step)))
             if big > 1.0:
                 step = step / big
@@ -803,8 +993,16 @@ class ETAS:
         return theta, it, history
 
     # ------------------------------------------------------------------ public API
-    def fit(self, catalog: pd.DataFrame, *, auxiliary_start, start, end, standard_errors: bool = True,
-            verbose: bool = False) -> ETAS:
+    def fit(
+        self,
+        catalog: pd.DataFrame,
+        *,
+        auxiliary_start,
+        start,
+        end,
+        standard_errors: bool = True,
+        verbose: bool = False,
+    ) -> ETAS:
         """Fit by maximum likelihood (or the reference EM, see ``method``).
 
         Events in ``[auxiliary_start, start)`` trigger but are not targets; events in ``[start, end)``
@@ -851,20 +1049,31 @@ class ETAS:
         self.params_ = ETASParameters.from_array(theta)
         self.branching_ratio_ = branching_ratio(self.params_, self.beta_, self.spatial)
         t_fit = _time.perf_counter() - t0
-        self.background_probability_ = pd.Series(p0, index=prep.event_id[prep.is_target],
-                                                 name="background_probability")
+        self.background_probability_ = pd.Series(
+            p0, index=prep.event_id[prep.is_target], name="background_probability"
+        )
         self.log_likelihood_truncated_ = ll
         self.std_errors_ = self._standard_errors_from_hessian(hess) if standard_errors else {}
         self.fit_info_ = {
-            "n_iterations": it, "n_targets": int(prep.is_target.sum()), "n_sources": int(prep.t.size),
-            "n_pairs": prep.n_pairs, "area_km2": self.area_km2, "beta": self.beta_,
-            "n_background_expected": float(p0.sum()), "prepare_s": round(t_prep, 3), "fit_s": round(t_fit, 3),
-            "total_s": round(_time.perf_counter() - t0, 3), "changes": history, "method": self.method,
+            "n_iterations": it,
+            "n_targets": int(prep.is_target.sum()),
+            "n_sources": int(prep.t.size),
+            "n_pairs": prep.n_pairs,
+            "area_km2": self.area_km2,
+            "beta": self.beta_,
+            "n_background_expected": float(p0.sum()),
+            "prepare_s": round(t_prep, 3),
+            "fit_s": round(t_fit, 3),
+            "total_s": round(_time.perf_counter() - t0, 3),
+            "changes": history,
+            "method": self.method,
             "region_integral": self.region_integral if self.spatial else "none",
             "gradient_norm": self._active_gradient_norm(theta, grad),
             "branching_ratio_in_region": self._branching_ratio_in_region(prep),
             **self._truncation_report(prep),
-            "auxiliary_start": str(_utc(auxiliary_start)), "start": str(_utc(start)), "end": str(_utc(end)),
+            "auxiliary_start": str(_utc(auxiliary_start)),
+            "start": str(_utc(start)),
+            "end": str(_utc(end)),
         }
         self.log_likelihood_ = ll
         self._warn_if_supercritical()
@@ -886,12 +1095,18 @@ class ETAS:
             return self.branching_ratio_
         lat, lon = np.degrees(prep.lat_rad), np.degrees(prep.lon_rad)
         mags = prep.mprime + self.m_ref
-        return float(np.mean(self.expected_direct_aftershocks(mags, lat, lon, region_integral=self.region_integral)))
+        return float(
+            np.mean(self.expected_direct_aftershocks(mags, lat, lon, region_integral=self.region_integral))
+        )
 
     def _warn_if_supercritical(self) -> None:
         if self.branching_ratio_ >= 1:
-            warnings.warn(f"ETAS branching ratio {self.branching_ratio_:.3f} >= 1: the model is supercritical "
-                          "(every simulated sequence explodes)", ETASSupercriticalWarning, stacklevel=3)
+            warnings.warn(
+                f"ETAS branching ratio {self.branching_ratio_:.3f} >= 1: the model is supercritical "
+                "(every simulated sequence explodes)",
+                ETASSupercriticalWarning,
+                stacklevel=3,
+            )
 
     def _truncation_report(self, prep: _Prepared) -> dict[str, float]:
         """Spatial kernel mass outside the pair radius at the fitted parameters (0 without truncation).
@@ -905,8 +1120,10 @@ class ETAS:
         big_d = p["d"] * np.exp(p["gamma"] * prep.mprime)
         frac = (big_d / (prep.radius_km**2 + big_d)) ** p["rho"]
         w = p["k0"] * np.exp(p["a"] * prep.mprime) / big_d ** p["rho"]
-        return {"max_truncated_spatial_mass": float(frac.max()),
-                "mean_truncated_spatial_mass": float(np.sum(frac * w) / np.sum(w))}
+        return {
+            "max_truncated_spatial_mass": float(frac.max()),
+            "mean_truncated_spatial_mass": float(np.sum(frac * w) / np.sum(w)),
+        }
 
     def _standard_errors_from_hessian(self, hess: np.ndarray) -> dict[str, float]:
         idx = self._free_indices()
@@ -930,13 +1147,24 @@ class ETAS:
         """
         self.check_is_fitted()
         p = self.params_.to_dict()
-        at_bound = {k: (k not in self.fixed and k != "log10_mu"
-                        and min(abs(v - PARAMETER_BOUNDS[k][0]), abs(v - PARAMETER_BOUNDS[k][1])) < 1e-6)
-                    for k, v in p.items()}
+        at_bound = {
+            k: (
+                k not in self.fixed
+                and k != "log10_mu"
+                and min(abs(v - PARAMETER_BOUNDS[k][0]), abs(v - PARAMETER_BOUNDS[k][1])) < 1e-6
+            )
+            for k, v in p.items()
+        }
         eta = float(getattr(self, "branching_ratio_", math.nan))
-        table = pd.DataFrame({"value": p, "std_error": {k: self.std_errors_.get(k, math.nan) for k in p},
-                              "fixed": {k: k in self.fixed for k in p}, "at_bound": at_bound,
-                              "supercritical": {k: bool(eta >= 1) for k in p}})
+        table = pd.DataFrame(
+            {
+                "value": p,
+                "std_error": {k: self.std_errors_.get(k, math.nan) for k in p},
+                "fixed": {k: k in self.fixed for k in p},
+                "at_bound": at_bound,
+                "supercritical": {k: bool(eta >= 1) for k in p},
+            }
+        )
         table.attrs["branching_ratio"] = eta
         table.attrs["supercritical"] = bool(eta >= 1)
         return table
@@ -965,9 +1193,14 @@ class ETAS:
         p = self.params_.natural
         return p["k0"] * np.exp(p["a"] * (np.asarray(magnitudes, dtype=float) - self.m_ref))
 
-    def spatial_integral(self, magnitudes: np.ndarray | float, latitude: np.ndarray | float | None = None,
-                         longitude: np.ndarray | float | None = None, *,
-                         region_integral: str | None = None) -> np.ndarray:
+    def spatial_integral(
+        self,
+        magnitudes: np.ndarray | float,
+        latitude: np.ndarray | float | None = None,
+        longitude: np.ndarray | float | None = None,
+        *,
+        region_integral: str | None = None,
+    ) -> np.ndarray:
         """Integral (km²) of each source's spatial kernel ``(r² + D)^-(1+rho)``, ``D = d e^{gamma m'}``.
 
         Parameters
@@ -998,13 +1231,27 @@ class ETAS:
             raise ETASError("the exact region integral needs the sources' latitude and longitude")
         lat, lon = np.broadcast_arrays(np.asarray(latitude, dtype=float), np.asarray(longitude, dtype=float))
         big_d = np.broadcast_to(big_d, lat.shape)
-        out = region_kernel_integral(self.region, lat.ravel(), lon.ravel(), big_d.ravel(), p["rho"],
-                                     nodes=self.quadrature_nodes, earth_radius_km=self.earth_radius_km)
+        out = region_kernel_integral(
+            self.region,
+            lat.ravel(),
+            lon.ravel(),
+            big_d.ravel(),
+            p["rho"],
+            nodes=self.quadrature_nodes,
+            earth_radius_km=self.earth_radius_km,
+        )
         return out.reshape(lat.shape)
 
-    def expected_direct_aftershocks(self, magnitudes: np.ndarray | float, latitude: np.ndarray | float | None = None,
-                                    longitude: np.ndarray | float | None = None, *, start_lag_days: float = 0.0,
-                                    end_lag_days: float = math.inf, region_integral: str | None = None) -> np.ndarray:
+    def expected_direct_aftershocks(
+        self,
+        magnitudes: np.ndarray | float,
+        latitude: np.ndarray | float | None = None,
+        longitude: np.ndarray | float | None = None,
+        *,
+        start_lag_days: float = 0.0,
+        end_lag_days: float = math.inf,
+        region_integral: str | None = None,
+    ) -> np.ndarray:
         """Expected number of direct aftershocks of each source between two lags after it.
 
         ``productivity(m) * time integral over [start_lag, end_lag] * spatial_integral(...)`` (inside the
@@ -1032,8 +1279,11 @@ class ETAS:
         p = self.params_.natural
         end = end_lag_days if math.isfinite(end_lag_days) else 1e12 * max(p["tau"], 1.0)
         tint = float(time_integral(p["c"], p["omega"], p["tau"], float(start_lag_days), float(end)))
-        return self.productivity(magnitudes) * tint * self.spatial_integral(
-            magnitudes, latitude, longitude, region_integral=region_integral)
+        return (
+            self.productivity(magnitudes)
+            * tint
+            * self.spatial_integral(magnitudes, latitude, longitude, region_integral=region_integral)
+        )
 
     # ------------------------------------------------------------------ simulation and forecasts
     def _history(self, history: pd.DataFrame | None, origin: pd.Timestamp) -> pd.DataFrame | None:
@@ -1043,13 +1293,18 @@ class ETAS:
         ev = self._events(history, history["time"].min(), origin)
         if ev.empty:
             return None
-        return pd.DataFrame({"t": ((ev["time"] - origin) / pd.Timedelta(days=1)).to_numpy(dtype=float),
-                             "latitude": ev["latitude"].to_numpy(dtype=float),
-                             "longitude": ev["longitude"].to_numpy(dtype=float),
-                             "magnitude": ev["magnitude"].to_numpy(dtype=float)})
+        return pd.DataFrame(
+            {
+                "t": ((ev["time"] - origin) / pd.Timedelta(days=1)).to_numpy(dtype=float),
+                "latitude": ev["latitude"].to_numpy(dtype=float),
+                "longitude": ev["longitude"].to_numpy(dtype=float),
+                "magnitude": ev["magnitude"].to_numpy(dtype=float),
+            }
+        )
 
-    def _simulation_setup(self, history: pd.DataFrame | None, start, end, m_max: float | None,
-                          max_events: int):
+    def _simulation_setup(
+        self, history: pd.DataFrame | None, start, end, m_max: float | None, max_events: int
+    ):
         """Set-up of a batch of simulations over ``[start, end)``: the history is selected only here."""
         from quakelab.models.simulate import SimulationSetup
 
@@ -1058,24 +1313,38 @@ class ETAS:
         days = (t1 - t0) / pd.Timedelta(days=1)
         if not days > 0:
             raise ETASError(f"need start < end, got {t0} .. {t1}")
-        return SimulationSetup.from_model(self, self._history(history, t0), float(days), m_max=m_max,
-                                          max_events=max_events)
+        return SimulationSetup.from_model(
+            self, self._history(history, t0), float(days), m_max=m_max, max_events=max_events
+        )
 
     @staticmethod
     def _simulated_frame(sims: pd.DataFrame, t0: pd.Timestamp) -> pd.DataFrame:
         """Canonical catalog columns for simulated events (``sim:<index in its catalog>`` ids)."""
-        return pd.DataFrame({
-            "event_id": "sim:" + pd.Series(sims["local_id"].to_numpy()).astype(str),
-            "time": t0 + pd.to_timedelta(sims["t"].to_numpy(), unit="D"),
-            "latitude": sims["latitude"].to_numpy(), "longitude": sims["longitude"].to_numpy(),
-            "depth_km": np.nan, "magnitude": sims["magnitude"].to_numpy(), "mag_type": "",
-            "generation": sims["generation"].to_numpy(), "parent": sims["parent"].to_numpy(),
-        })
+        return pd.DataFrame(
+            {
+                "event_id": "sim:" + pd.Series(sims["local_id"].to_numpy()).astype(str),
+                "time": t0 + pd.to_timedelta(sims["t"].to_numpy(), unit="D"),
+                "latitude": sims["latitude"].to_numpy(),
+                "longitude": sims["longitude"].to_numpy(),
+                "depth_km": np.nan,
+                "magnitude": sims["magnitude"].to_numpy(),
+                "mag_type": "",
+                "generation": sims["generation"].to_numpy(),
+                "parent": sims["parent"].to_numpy(),
+            }
+        )
 
-    def simulate(self, start, end, *, history: pd.DataFrame | None = None,
-                 seed: int | np.random.Generator | np.random.SeedSequence | None = None,
-                 m_max: float | None = None, region_only: bool = True,
-                 max_events: int | None = None) -> pd.DataFrame:
+    def simulate(
+        self,
+        start,
+        end,
+        *,
+        history: pd.DataFrame | None = None,
+        seed: int | np.random.Generator | np.random.SeedSequence | None = None,
+        m_max: float | None = None,
+        region_only: bool = True,
+        max_events: int | None = None,
+    ) -> pd.DataFrame:
         """Simulate a catalog in ``[start, end)`` by branching, optionally continuing a history.
 
         Background events are uniform in the region (or drawn from ``self.background`` when the model
@@ -1117,10 +1386,21 @@ class ETAS:
         sims = run_simulations(setup, 1, CatalogReducer(region_only), seed=seed, n_threads=1, quiet=True)
         return self._simulated_frame(sims, _utc(start))
 
-    def catalog_forecast(self, history: pd.DataFrame | None, start, end, *, n_simulations: int = 1000,
-                         seed: int | np.random.SeedSequence | None = None, m_max: float | None = None,
-                         scheduler: Any = None, chunk_size: int | None = None, n_threads: int | None = None,
-                         max_events: int | None = None, quiet: bool = False) -> pd.DataFrame:
+    def catalog_forecast(
+        self,
+        history: pd.DataFrame | None,
+        start,
+        end,
+        *,
+        n_simulations: int = 1000,
+        seed: int | np.random.SeedSequence | None = None,
+        m_max: float | None = None,
+        scheduler: Any = None,
+        chunk_size: int | None = None,
+        n_threads: int | None = None,
+        max_events: int | None = None,
+        quiet: bool = False,
+    ) -> pd.DataFrame:
         """Simulate ``n_simulations`` continuations of ``history`` over ``[start, end)``.
 
         Simulation ``i`` is seeded by ``numpy.random.SeedSequence(seed).spawn(n_simulations)[i]``, so the
@@ -1158,17 +1438,38 @@ class ETAS:
         from quakelab.models.simulate import DEFAULT_MAX_EVENTS, CatalogReducer, run_simulations
 
         setup = self._simulation_setup(history, start, end, m_max, max_events or DEFAULT_MAX_EVENTS)
-        sims = run_simulations(setup, n_simulations, CatalogReducer(True), seed=seed, scheduler=scheduler,
-                               chunk_size=chunk_size, n_threads=n_threads, quiet=quiet)
+        sims = run_simulations(
+            setup,
+            n_simulations,
+            CatalogReducer(True),
+            seed=seed,
+            scheduler=scheduler,
+            chunk_size=chunk_size,
+            n_threads=n_threads,
+            quiet=quiet,
+        )
         out = self._simulated_frame(sims, _utc(start))
         out.insert(0, "catalog_id", sims["sim"].to_numpy())
         out.attrs["n_simulations"] = n_simulations
         return out
 
-    def forecast(self, history: pd.DataFrame | None, start, end, *, n_simulations: int = 1000,
-                 cell_deg: float = 0.1, magnitude_bins: np.ndarray | None = None, seed: int | None = None,
-                 m_max: float | None = None, scheduler: Any = None, chunk_size: int | None = None,
-                 n_threads: int | None = None, max_events: int | None = None, quiet: bool = False):
+    def forecast(
+        self,
+        history: pd.DataFrame | None,
+        start,
+        end,
+        *,
+        n_simulations: int = 1000,
+        cell_deg: float = 0.1,
+        magnitude_bins: np.ndarray | None = None,
+        seed: int | None = None,
+        m_max: float | None = None,
+        scheduler: Any = None,
+        chunk_size: int | None = None,
+        n_threads: int | None = None,
+        max_events: int | None = None,
+        quiet: bool = False,
+    ):
         """Gridded forecast: expected number of events per (magnitude, latitude, longitude) cell.
 
         Computed from ``n_simulations`` simulated continuations of ``history`` (the standard way for
@@ -1220,9 +1521,16 @@ class ETAS:
             step = self.delta_m if self.delta_m > 0 else 0.1
             magnitude_bins = np.round(np.arange(self.mc, self.mc + 4.0 + 1e-9, step), 10)
         mags = np.asarray(magnitude_bins, dtype=float)
-        counts, n_events = run_simulations(setup, n_simulations, GridReducer(mags, lat_edges, lon_edges), seed=seed,
-                                           scheduler=scheduler, chunk_size=chunk_size, n_threads=n_threads,
-                                           quiet=quiet)
+        counts, n_events = run_simulations(
+            setup,
+            n_simulations,
+            GridReducer(mags, lat_edges, lon_edges),
+            seed=seed,
+            scheduler=scheduler,
+            chunk_size=chunk_size,
+            n_threads=n_threads,
+            quiet=quiet,
+        )
         # background: its expectation (rate x cell area inside the region x GR), not its sample,
         # so that every cell of the region has a positive rate and Monte Carlo noise is smaller
         lat_c = (lat_edges[:-1] + lat_edges[1:]) / 2
@@ -1234,7 +1542,9 @@ class ETAS:
         background_total = self.params_.natural["mu"] * self.area_km2 * days
         density_model = getattr(self, "background", None)
         if density_model is not None:
-            dens = np.asarray(density_model.density(glon.ravel(), glat.ravel()), dtype=float).reshape(glon.shape)
+            dens = np.asarray(density_model.density(glon.ravel(), glat.ravel()), dtype=float).reshape(
+                glon.shape
+            )
             weight = np.clip(dens, 0, None) * cell_area
         else:
             weight = cell_area
@@ -1248,24 +1558,55 @@ class ETAS:
         background = frac[:, None, None] * spatial_share[None] * background_total
         q = np.quantile(n_events, [0.025, 0.5, 0.975])
         ds = xr.Dataset(
-            {"expected_count": (("magnitude", "latitude", "longitude"), counts / n_simulations + background,
-                                {"units": "events per cell over the window", "long_name": "expected number of events"}),
-             "n_events": (("simulation",), n_events, {"long_name": "events in the region per simulated catalog"})},
-            coords={"magnitude": mags, "latitude": lat_c, "longitude": lon_c,
-                    "simulation": np.arange(n_simulations)},
-            attrs={"model": "ETAS", "start": str(_utc(start)), "end": str(_utc(end)), "cell_deg": cell_deg,
-                   "n_simulations": n_simulations, "mean_n_events": float(n_events.mean()),
-                   "n_events_q025": float(q[0]), "n_events_median": float(q[1]), "n_events_q975": float(q[2]),
-                   "region": json.dumps(self.region.to_dict())},
+            {
+                "expected_count": (
+                    ("magnitude", "latitude", "longitude"),
+                    counts / n_simulations + background,
+                    {"units": "events per cell over the window", "long_name": "expected number of events"},
+                ),
+                "n_events": (
+                    ("simulation",),
+                    n_events,
+                    {"long_name": "events in the region per simulated catalog"},
+                ),
+            },
+            coords={
+                "magnitude": mags,
+                "latitude": lat_c,
+                "longitude": lon_c,
+                "simulation": np.arange(n_simulations),
+            },
+            attrs={
+                "model": "ETAS",
+                "start": str(_utc(start)),
+                "end": str(_utc(end)),
+                "cell_deg": cell_deg,
+                "n_simulations": n_simulations,
+                "mean_n_events": float(n_events.mean()),
+                "n_events_q025": float(q[0]),
+                "n_events_median": float(q[1]),
+                "n_events_q975": float(q[2]),
+                "region": json.dumps(self.region.to_dict()),
+            },
         )
         return ds
 
-    def aftershock_probabilities(self, history: pd.DataFrame | None, start, *,
-                                 durations_days: tuple[float, ...] = (1.0, 7.0, 30.0),
-                                 magnitudes: tuple[float, ...] = (5.0, 6.0, 7.0), n_simulations: int = 1000,
-                                 seed: int | None = None, m_max: float | None = 8.5, scheduler: Any = None,
-                                 chunk_size: int | None = None, n_threads: int | None = None,
-                                 max_events: int | None = None, quiet: bool = False) -> pd.DataFrame:
+    def aftershock_probabilities(
+        self,
+        history: pd.DataFrame | None,
+        start,
+        *,
+        durations_days: tuple[float, ...] = (1.0, 7.0, 30.0),
+        magnitudes: tuple[float, ...] = (5.0, 6.0, 7.0),
+        n_simulations: int = 1000,
+        seed: int | None = None,
+        m_max: float | None = 8.5,
+        scheduler: Any = None,
+        chunk_size: int | None = None,
+        n_threads: int | None = None,
+        max_events: int | None = None,
+        quiet: bool = False,
+    ) -> pd.DataFrame:
         """Probability of at least one event ``M >= m`` in the next day, week and month (by simulation).
 
         As operational aftershock forecasts publish them: for each window and magnitude threshold, the
@@ -1299,29 +1640,56 @@ class ETAS:
 
         t0 = _utc(start)
         longest = max(durations_days)
-        setup = self._simulation_setup(history, t0, t0 + pd.Timedelta(days=longest), m_max,
-                                       max_events or DEFAULT_MAX_EVENTS)
-        counts = run_simulations(setup, n_simulations, ThresholdCountReducer(durations_days, magnitudes), seed=seed,
-                                 scheduler=scheduler, chunk_size=chunk_size, n_threads=n_threads, quiet=quiet)
+        setup = self._simulation_setup(
+            history, t0, t0 + pd.Timedelta(days=longest), m_max, max_events or DEFAULT_MAX_EVENTS
+        )
+        counts = run_simulations(
+            setup,
+            n_simulations,
+            ThresholdCountReducer(durations_days, magnitudes),
+            seed=seed,
+            scheduler=scheduler,
+            chunk_size=chunk_size,
+            n_threads=n_threads,
+            quiet=quiet,
+        )
         rows = []
         for i, dur in enumerate(durations_days):
             for j, mag in enumerate(magnitudes):
                 c = counts[:, i, j]
-                rows.append({"duration_days": dur, "magnitude": mag, "probability": float((c > 0).mean()),
-                             "expected_number": float(c.mean()),
-                             "n_q025": float(np.quantile(c, 0.025)), "n_q975": float(np.quantile(c, 0.975))})
+                rows.append(
+                    {
+                        "duration_days": dur,
+                        "magnitude": mag,
+                        "probability": float((c > 0).mean()),
+                        "expected_number": float(c.mean()),
+                        "n_q025": float(np.quantile(c, 0.025)),
+                        "n_q975": float(np.quantile(c, 0.975)),
+                    }
+                )
         return pd.DataFrame(rows)
 
     # ------------------------------------------------------------------ persistence
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable state (configuration and fitted values)."""
-        d = {"mc": self.mc, "delta_m": self.delta_m, "spatial": self.spatial, "m_ref": self.m_ref,
-             "region": self.region.to_dict() if self.region else None,
-             "coppersmith_multiplier": self.coppersmith_multiplier, "max_lag_days": self.max_lag_days,
-             "earth_radius_km": self.earth_radius_km, "theta0": self.theta0, "max_iter": self.max_iter,
-             "tol": self.tol, "accelerate": self.accelerate, "fixed": self.fixed,
-             "region_integral": self.region_integral, "method": self.method,
-             "quadrature_nodes": self.quadrature_nodes}
+        d = {
+            "mc": self.mc,
+            "delta_m": self.delta_m,
+            "spatial": self.spatial,
+            "m_ref": self.m_ref,
+            "region": self.region.to_dict() if self.region else None,
+            "coppersmith_multiplier": self.coppersmith_multiplier,
+            "max_lag_days": self.max_lag_days,
+            "earth_radius_km": self.earth_radius_km,
+            "theta0": self.theta0,
+            "max_iter": self.max_iter,
+            "tol": self.tol,
+            "accelerate": self.accelerate,
+            "fixed": self.fixed,
+            "region_integral": self.region_integral,
+            "method": self.method,
+            "quadrature_nodes": self.quadrature_nodes,
+        }
         if self.params_ is not None:
             d["params"] = self.params_.to_dict()
             for attr in ("beta_", "branching_ratio_", "log_likelihood_", "std_errors_", "fit_info_"):
@@ -1333,8 +1701,9 @@ class ETAS:
         """Write the model as JSON (atomically)."""
         from quakelab.catalog.store import write_text_atomic
 
-        return write_text_atomic(path, json.dumps({"model": "ETAS", "version": 1, **self.to_dict()}, indent=2,
-                                                  default=float))
+        return write_text_atomic(
+            path, json.dumps({"model": "ETAS", "version": 1, **self.to_dict()}, indent=2, default=float)
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> ETAS:
@@ -1343,12 +1712,24 @@ class ETAS:
         if d.get("model") != "ETAS":
             raise ETASError(f"{path}: not an ETAS model file")
         region = Region.from_dict(d["region"]) if d.get("region") else None
-        m = cls(d["mc"], delta_m=d["delta_m"], region=region, spatial=d["spatial"], m_ref=d["m_ref"],
-                coppersmith_multiplier=d["coppersmith_multiplier"], max_lag_days=d["max_lag_days"],
-                earth_radius_km=d["earth_radius_km"], theta0=d["theta0"], max_iter=d["max_iter"], tol=d["tol"],
-                accelerate=d.get("accelerate", True), fixed=d.get("fixed"),
-                region_integral=d.get("region_integral", "plane"), method=d.get("method", "newton"),
-                quadrature_nodes=d.get("quadrature_nodes", 16))
+        m = cls(
+            d["mc"],
+            delta_m=d["delta_m"],
+            region=region,
+            spatial=d["spatial"],
+            m_ref=d["m_ref"],
+            coppersmith_multiplier=d["coppersmith_multiplier"],
+            max_lag_days=d["max_lag_days"],
+            earth_radius_km=d["earth_radius_km"],
+            theta0=d["theta0"],
+            max_iter=d["max_iter"],
+            tol=d["tol"],
+            accelerate=d.get("accelerate", True),
+            fixed=d.get("fixed"),
+            region_integral=d.get("region_integral", "plane"),
+            method=d.get("method", "newton"),
+            quadrature_nodes=d.get("quadrature_nodes", 16),
+        )
         if "params" in d:
             m.params_ = ETASParameters(**d["params"])
             for attr in ("beta", "branching_ratio", "log_likelihood", "std_errors", "fit_info"):
@@ -1378,7 +1759,15 @@ def time_integral_python(c: float, omega: float, tau: float, x0: float, x1: floa
     return float(time_integral(float(c), float(omega), float(tau), float(x0), float(x1)))
 
 
-
-
-__all__ = ["ETAS", "ETASConvergenceError", "ETASError", "ETASParameters", "ETASSupercriticalWarning",
-           "PARAMETER_NAMES", "branching_ratio", "estimate_beta", "region_kernel_integral", "region_ray_table"]
+__all__ = [
+    "ETAS",
+    "ETASConvergenceError",
+    "ETASError",
+    "ETASParameters",
+    "ETASSupercriticalWarning",
+    "PARAMETER_NAMES",
+    "branching_ratio",
+    "estimate_beta",
+    "region_kernel_integral",
+    "region_ray_table",
+]

@@ -33,8 +33,14 @@ class PoissonModel:
         Events used.
     """
 
-    def __init__(self, mc: float, region: Region | Any, *, delta_m: float = 0.1,
-                 earth_radius_km: float = EARTH_RADIUS_KM) -> None:
+    def __init__(
+        self,
+        mc: float,
+        region: Region | Any,
+        *,
+        delta_m: float = 0.1,
+        earth_radius_km: float = EARTH_RADIUS_KM,
+    ) -> None:
         self.mc = float(mc)
         self.region = as_region(region)
         self.delta_m = float(delta_m)
@@ -47,6 +53,7 @@ class PoissonModel:
 
     def _select(self, catalog: pd.DataFrame, start, end) -> pd.DataFrame:
         from quakelab.models.etas import round_half_up
+
         t0, t1 = _utc(start), _utc(end)
         cat = catalog[(catalog["time"] >= t0) & (catalog["time"] < t1)]
         m = round_half_up(cat["magnitude"].to_numpy(), self.delta_m) if self.delta_m > 0 else cat["magnitude"]

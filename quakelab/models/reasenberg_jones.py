@@ -35,9 +35,18 @@ class ReasenbergJones:
         return cls(a=-1.67, b=0.91, p=1.08, c=0.05, mainshock_magnitude=float(mainshock_magnitude))
 
     @classmethod
-    def fit_sequence(cls, t_days: np.ndarray, magnitudes: np.ndarray, mainshock_magnitude: float, mc: float,
-                     *, t_start: float = 0.0, t_end: float | None = None, delta_m: float = 0.1,
-                     b: float | None = None) -> ReasenbergJones:
+    def fit_sequence(
+        cls,
+        t_days: np.ndarray,
+        magnitudes: np.ndarray,
+        mainshock_magnitude: float,
+        mc: float,
+        *,
+        t_start: float = 0.0,
+        t_end: float | None = None,
+        delta_m: float = 0.1,
+        b: float | None = None,
+    ) -> ReasenbergJones:
         """Sequence-specific parameters: Omori (K, c, p) by maximum likelihood above ``mc``, b by Aki–Utsu
         (or given), and ``a = log10 K - b (Mm - mc)``.
 
@@ -80,8 +89,13 @@ class ReasenbergJones:
         k = 10 ** (self.a + self.b * (self.mainshock_magnitude - magnitude))
         return float(k * _omori_integral(self.c, self.p, t1_days, t2_days))
 
-    def probabilities(self, elapsed_days: float, *, durations_days: tuple[float, ...] = (1.0, 7.0, 30.0),
-                      magnitudes: tuple[float, ...] = (5.0, 6.0, 7.0)) -> pd.DataFrame:
+    def probabilities(
+        self,
+        elapsed_days: float,
+        *,
+        durations_days: tuple[float, ...] = (1.0, 7.0, 30.0),
+        magnitudes: tuple[float, ...] = (5.0, 6.0, 7.0),
+    ) -> pd.DataFrame:
         """P(at least one M >= m) in windows starting ``elapsed_days`` after the mainshock.
 
         Poisson in the expected number N: ``P = 1 - exp(-N)``; the 95 % range is the Poisson one.
@@ -95,9 +109,16 @@ class ReasenbergJones:
         for dur in durations_days:
             for mag in magnitudes:
                 n = self.expected_number(mag, elapsed_days, elapsed_days + dur)
-                rows.append({"duration_days": dur, "magnitude": mag, "probability": 1 - math.exp(-n),
-                             "expected_number": n, "n_q025": float(stats.poisson.ppf(0.025, n)),
-                             "n_q975": float(stats.poisson.ppf(0.975, n))})
+                rows.append(
+                    {
+                        "duration_days": dur,
+                        "magnitude": mag,
+                        "probability": 1 - math.exp(-n),
+                        "expected_number": n,
+                        "n_q025": float(stats.poisson.ppf(0.025, n)),
+                        "n_q975": float(stats.poisson.ppf(0.975, n)),
+                    }
+                )
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict[str, float]:

@@ -121,8 +121,9 @@ def _poisson(s, lam):
             return int(k)
         if k < 0 or (us < 0.013 and v > us):
             continue
-        if (math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b)
-                <= -lam + k * loglam - math.lgamma(k + 1.0)):
+        if math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b) <= -lam + k * loglam - math.lgamma(
+            k + 1.0
+        ):
             return int(k)
 
 
@@ -190,8 +191,9 @@ def _destination(lat0, lon0, r, theta, radius):
     """Point at distance ``r`` (km) and azimuth ``theta`` from (lat0, lon0) (radians); degrees out."""
     delta = r / radius
     lat_c = math.asin(math.sin(lat0) * math.cos(delta) + math.cos(lat0) * math.sin(delta) * math.cos(theta))
-    lon_c = lon0 + math.atan2(math.sin(theta) * math.sin(delta) * math.cos(lat0),
-                              math.cos(delta) - math.sin(lat0) * math.sin(lat_c))
+    lon_c = lon0 + math.atan2(
+        math.sin(theta) * math.sin(delta) * math.cos(lat0), math.cos(delta) - math.sin(lat0) * math.sin(lat_c)
+    )
     lon_deg = math.degrees(lon_c)
     return math.degrees(lat_c), lon_deg - 360.0 * math.floor((lon_deg + 180.0) / 360.0)
 
@@ -215,9 +217,36 @@ _SIM, _GEN, _PARENT = 0, 1, 2
 
 
 @numba.njit(cache=True, nogil=True)
-def _simulate_chunk(seeds, first_sim, window, n_bg_mean, k0, a, c, omega, tau, d, gamma, rho, beta, m_ref,
-                    delta_m, m_max, spatial, bg_uniform, plon, plat, bbox, radius, h_t, h_lat, h_lon, h_mp,
-                    h_cum, max_events):
+def _simulate_chunk(
+    seeds,
+    first_sim,
+    window,
+    n_bg_mean,
+    k0,
+    a,
+    c,
+    omega,
+    tau,
+    d,
+    gamma,
+    rho,
+    beta,
+    m_ref,
+    delta_m,
+    m_max,
+    spatial,
+    bg_uniform,
+    plon,
+    plat,
+    bbox,
+    radius,
+    h_t,
+    h_lat,
+    h_lon,
+    h_mp,
+    h_cum,
+    max_events,
+):
     """Simulate ``len(seeds)`` catalogs in ``[0, window]`` days; returns buffers, count and a status.
 
     Float columns: t, magnitude, latitude, longitude, distance to parent (km), azimuth; integer
@@ -303,7 +332,7 @@ def _simulate_chunk(seeds, first_sim, window, n_bg_mean, k0, a, c, omega, tau, d
                 expected = k0 * math.exp(a * mp) * time_integral(c, omega, tau, 0.0, rest)
                 big_d = d * math.exp(gamma * mp)
                 if spatial:
-                    expected *= math.pi / (rho * big_d ** rho)
+                    expected *= math.pi / (rho * big_d**rho)
                 k = _poisson(st, expected)
                 if k > 0:
                     if n - start + k > max_events:
@@ -354,13 +383,13 @@ def _history_weights(t, mp, window, k0, a, c, omega, tau, d, gamma, rho, spatial
     return out
 
 
-
 _M32 = np.uint64(0xFFFFFFFF)
 # constants of numpy.random.SeedSequence (O'Neill's seed_seq_fe hash, as numpy implements it)
 INIT_A, MULT_A = np.uint64(0x43B0D7E5), np.uint64(0x931E8875)
 INIT_B, MULT_B = np.uint64(0x8B51F9DD), np.uint64(0x58F38DED)
 MIX_L, MIX_R = np.uint64(0xCA01F9DD), np.uint64(0x4973F715)
 XS = np.uint64(16)
+
 
 @numba.njit(cache=True)
 def _spawned_states(run_entropy, first, count):
@@ -375,7 +404,7 @@ def _spawned_states(run_entropy, first, count):
         i = first + q
         n_run = max(run_entropy.size, 4)
         ent[:] = 0
-        ent[:run_entropy.size] = run_entropy
+        ent[: run_entropy.size] = run_entropy
         # spawn key words (little-endian 32-bit)
         n = n_run
         if i == 0:
@@ -426,6 +455,7 @@ def _spawned_states(run_entropy, first, count):
         for k in range(4):
             out[q, k] = words[2 * k] | (words[2 * k + 1] << np.uint64(32))
     return out
+
 
 @numba.njit(cache=True)
 def _inside_many(lon, lat, plon, plat, bbox):
@@ -483,8 +513,15 @@ class SimulationSetup:
     branching_ratio: float = math.nan
 
     @classmethod
-    def from_model(cls, model: Any, history: pd.DataFrame | None, window_days: float, *,
-                   m_max: float | None = None, max_events: int = DEFAULT_MAX_EVENTS) -> SimulationSetup:
+    def from_model(
+        cls,
+        model: Any,
+        history: pd.DataFrame | None,
+        window_days: float,
+        *,
+        m_max: float | None = None,
+        max_events: int = DEFAULT_MAX_EVENTS,
+    ) -> SimulationSetup:
         """Set-up for simulating ``model`` over ``[0, window_days]`` after ``history``.
 
         Parameters
@@ -510,18 +547,45 @@ class SimulationSetup:
         spatial = bool(model.spatial)
         window = float(window_days)
         background = getattr(model, "background", None)
-        setup = cls(window=window, n_bg_mean=p["mu"] * (model.area_km2 if spatial else 1.0) * window,
-                    k0=p["k0"], a=p["a"], c=p["c"], omega=p["omega"], tau=p["tau"], d=p["d"], gamma=p["gamma"],
-                    rho=p["rho"], beta=float(model.beta_), m_ref=float(model.m_ref), delta_m=float(model.delta_m),
-                    m_max=math.inf if m_max is None else float(m_max), spatial=spatial,
-                    region=model.region if spatial else None, earth_radius_km=float(model.earth_radius_km),
-                    background=background if spatial else None, max_events=int(max_events),
-                    branching_ratio=float(getattr(model, "branching_ratio_", math.nan)))
+        setup = cls(
+            window=window,
+            n_bg_mean=p["mu"] * (model.area_km2 if spatial else 1.0) * window,
+            k0=p["k0"],
+            a=p["a"],
+            c=p["c"],
+            omega=p["omega"],
+            tau=p["tau"],
+            d=p["d"],
+            gamma=p["gamma"],
+            rho=p["rho"],
+            beta=float(model.beta_),
+            m_ref=float(model.m_ref),
+            delta_m=float(model.delta_m),
+            m_max=math.inf if m_max is None else float(m_max),
+            spatial=spatial,
+            region=model.region if spatial else None,
+            earth_radius_km=float(model.earth_radius_km),
+            background=background if spatial else None,
+            max_events=int(max_events),
+            branching_ratio=float(getattr(model, "branching_ratio_", math.nan)),
+        )
         if history is not None and len(history):
             t = history["t"].to_numpy(dtype=float)
             mp = history["magnitude"].to_numpy(dtype=float) - setup.m_ref
-            w = _history_weights(t, mp, window, setup.k0, setup.a, setup.c, setup.omega, setup.tau, setup.d,
-                                 setup.gamma, setup.rho, spatial)
+            w = _history_weights(
+                t,
+                mp,
+                window,
+                setup.k0,
+                setup.a,
+                setup.c,
+                setup.omega,
+                setup.tau,
+                setup.d,
+                setup.gamma,
+                setup.rho,
+                spatial,
+            )
             keep = w > 0
             setup.h_t = np.ascontiguousarray(t[keep])
             setup.h_lat = np.ascontiguousarray(history["latitude"].to_numpy(dtype=float)[keep])
@@ -554,8 +618,9 @@ def _destination_np(lat_deg, lon_deg, r, theta, radius):
     lat0, lon0 = np.radians(lat_deg), np.radians(lon_deg)
     delta = r / radius
     lat_c = np.arcsin(np.sin(lat0) * np.cos(delta) + np.cos(lat0) * np.sin(delta) * np.cos(theta))
-    lon_c = lon0 + np.arctan2(np.sin(theta) * np.sin(delta) * np.cos(lat0),
-                              np.cos(delta) - np.sin(lat0) * np.sin(lat_c))
+    lon_c = lon0 + np.arctan2(
+        np.sin(theta) * np.sin(delta) * np.cos(lat0), np.cos(delta) - np.sin(lat0) * np.sin(lat_c)
+    )
     return np.degrees(lat_c), (np.degrees(lon_c) + 180.0) % 360.0 - 180.0
 
 
@@ -569,15 +634,41 @@ def _polygon(setup: SimulationSetup) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 def _kernel_call(setup: SimulationSetup, seeds: np.ndarray, first: int):
     plon, plat, bbox = _polygon(setup)
-    return _simulate_chunk(seeds, first, setup.window, setup.n_bg_mean, setup.k0, setup.a, setup.c, setup.omega,
-                           setup.tau, setup.d, setup.gamma, setup.rho, setup.beta, setup.m_ref, setup.delta_m,
-                           setup.m_max, setup.spatial, setup.background is None, plon, plat, bbox,
-                           setup.earth_radius_km, setup.h_t, setup.h_lat, setup.h_lon, setup.h_mp, setup.h_cum,
-                           setup.max_events)
+    return _simulate_chunk(
+        seeds,
+        first,
+        setup.window,
+        setup.n_bg_mean,
+        setup.k0,
+        setup.a,
+        setup.c,
+        setup.omega,
+        setup.tau,
+        setup.d,
+        setup.gamma,
+        setup.rho,
+        setup.beta,
+        setup.m_ref,
+        setup.delta_m,
+        setup.m_max,
+        setup.spatial,
+        setup.background is None,
+        plon,
+        plat,
+        bbox,
+        setup.earth_radius_km,
+        setup.h_t,
+        setup.h_lat,
+        setup.h_lon,
+        setup.h_mp,
+        setup.h_cum,
+        setup.max_events,
+    )
 
 
-def simulate_events(setup: SimulationSetup, first: int, count: int, base: tuple, *,
-                    n_threads: int = 1) -> dict[str, np.ndarray]:
+def simulate_events(
+    setup: SimulationSetup, first: int, count: int, base: tuple, *, n_threads: int = 1
+) -> dict[str, np.ndarray]:
     """Simulations ``first .. first + count - 1`` of the sequence seeded by ``base``, as arrays.
 
     Parameters
@@ -617,7 +708,7 @@ def simulate_events(setup: SimulationSetup, first: int, count: int, base: tuple,
         results = [_kernel_call(setup, seeds, first)]
     else:
         with ThreadPoolExecutor(len(jobs)) as pool:
-            results = list(pool.map(lambda j: _kernel_call(setup, seeds[j[0]:j[1]], first + j[0]), jobs))
+            results = list(pool.map(lambda j: _kernel_call(setup, seeds[j[0] : j[1]], first + j[0]), jobs))
     for _, _, _, status in results:
         if status[0]:
             ratio = setup.branching_ratio
@@ -625,22 +716,35 @@ def simulate_events(setup: SimulationSetup, first: int, count: int, base: tuple,
                 f"simulation {status[1]} exceeded max_events={setup.max_events:,} events ({status[2]:,}): the "
                 f"process is explosive (branching ratio {ratio:.3g}"
                 + ("; >= 1 is supercritical)" if ratio >= 1 else ")")
-                + "; shorten the window, lower m_max or raise max_events", int(status[1]), int(status[2]),
-                setup.max_events)
-    fl = np.concatenate([r[0][:r[2]] for r in results])
-    il = np.concatenate([r[1][:r[2]] for r in results])
+                + "; shorten the window, lower m_max or raise max_events",
+                int(status[1]),
+                int(status[2]),
+                setup.max_events,
+            )
+    fl = np.concatenate([r[0][: r[2]] for r in results])
+    il = np.concatenate([r[1][: r[2]] for r in results])
     sim = il[:, _SIM]
     starts = np.searchsorted(sim, np.arange(first, first + count))
     local_id = np.arange(sim.size) - starts[sim - first]
     lat, lon = fl[:, _LAT].copy(), fl[:, _LON].copy()
     gen, parent = il[:, _GEN], il[:, _PARENT]
     if setup.spatial and setup.background is not None and sim.size:
-        _place_background(setup, base, first, count, sim, starts, gen, parent, lat, lon, fl[:, _R], fl[:, _THETA])
+        _place_background(
+            setup, base, first, count, sim, starts, gen, parent, lat, lon, fl[:, _R], fl[:, _THETA]
+        )
     t = fl[:, _T]
     keep = t < setup.window
     mag = np.round(fl[:, _M], 10) if setup.delta_m > 0 else fl[:, _M]
-    ev = {"sim": sim[keep], "t": t[keep], "magnitude": mag[keep], "latitude": lat[keep], "longitude": lon[keep],
-          "generation": gen[keep], "parent": parent[keep], "local_id": local_id[keep]}
+    ev = {
+        "sim": sim[keep],
+        "t": t[keep],
+        "magnitude": mag[keep],
+        "latitude": lat[keep],
+        "longitude": lon[keep],
+        "generation": gen[keep],
+        "parent": parent[keep],
+        "local_id": local_id[keep],
+    }
     if setup.spatial:
         plon, plat, bbox = _polygon(setup)
         ev["in_region"] = _inside_many(ev["longitude"], ev["latitude"], plon, plat, bbox)
@@ -664,7 +768,9 @@ def _place_background(setup, base, first, count, sim, starts, gen, parent, lat, 
         if rows.size == 0:
             continue
         prow = starts[sim[rows] - first] + parent[rows]
-        lat[rows], lon[rows] = _destination_np(lat[prow], lon[prow], r[rows], theta[rows], setup.earth_radius_km)
+        lat[rows], lon[rows] = _destination_np(
+            lat[prow], lon[prow], r[rows], theta[rows], setup.earth_radius_km
+        )
 
 
 # ---------------------------------------------------------------------------------------------- reducers
@@ -678,8 +784,21 @@ class CatalogReducer:
         """Events of one chunk, sorted by simulation then time."""
         keep = ev["in_region"] if self.region_only else np.ones(ev["t"].size, dtype=bool)
         order = np.lexsort((ev["t"][keep], ev["sim"][keep]))
-        return pd.DataFrame({k: ev[k][keep][order] for k in ("sim", "local_id", "t", "latitude", "longitude",
-                                                              "magnitude", "generation", "parent")})
+        return pd.DataFrame(
+            {
+                k: ev[k][keep][order]
+                for k in (
+                    "sim",
+                    "local_id",
+                    "t",
+                    "latitude",
+                    "longitude",
+                    "magnitude",
+                    "generation",
+                    "parent",
+                )
+            }
+        )
 
     def combine(self, parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
         """All chunks in simulation order."""
@@ -702,7 +821,9 @@ class GridReducer:
         trig = inside & (ev["generation"] > 0)
         im = np.clip(np.searchsorted(self.mags, ev["magnitude"][trig] + 1e-9, side="right") - 1, 0, None)
         iy = np.clip(np.searchsorted(self.lat_edges, ev["latitude"][trig], side="right") - 1, 0, shape[1] - 1)
-        ix = np.clip(np.searchsorted(self.lon_edges, ev["longitude"][trig], side="right") - 1, 0, shape[2] - 1)
+        ix = np.clip(
+            np.searchsorted(self.lon_edges, ev["longitude"][trig], side="right") - 1, 0, shape[2] - 1
+        )
         flat = np.bincount(np.ravel_multi_index((im, iy, ix), shape), minlength=int(np.prod(shape)))
         return flat.reshape(shape), n_events
 
@@ -753,10 +874,17 @@ def _client(scheduler: Any) -> tuple[Any, list[Callable[[], None]]]:
     return client, [client.close]
 
 
-def run_simulations(setup: SimulationSetup, n_simulations: int, reducer: Any, *,
-                    seed: int | np.random.SeedSequence | np.random.Generator | None = None,
-                    scheduler: Any = None, chunk_size: int | None = None, n_threads: int | None = None,
-                    quiet: bool = False):
+def run_simulations(
+    setup: SimulationSetup,
+    n_simulations: int,
+    reducer: Any,
+    *,
+    seed: int | np.random.SeedSequence | np.random.Generator | None = None,
+    scheduler: Any = None,
+    chunk_size: int | None = None,
+    n_threads: int | None = None,
+    quiet: bool = False,
+):
     """Run ``n_simulations`` simulations in chunks, in process or on Dask workers, and reduce them.
 
     Parameters
@@ -793,7 +921,9 @@ def run_simulations(setup: SimulationSetup, n_simulations: int, reducer: Any, *,
 
     def log(done: int) -> None:
         if not quiet:
-            logger.info("ETAS simulations: %d/%d done (%.1f s)", done, n_simulations, _time.perf_counter() - t_start)
+            logger.info(
+                "ETAS simulations: %d/%d done (%.1f s)", done, n_simulations, _time.perf_counter() - t_start
+            )
 
     if scheduler is None:
         size = int(chunk_size or 1000)
@@ -815,8 +945,9 @@ def run_simulations(setup: SimulationSetup, n_simulations: int, reducer: Any, *,
         futures = {}
         for first in range(0, n_simulations, size):
             count = min(size, n_simulations - first)
-            fut = client.submit(_run_chunk, setup_future, first, count, base, reducer, int(n_threads or 1),
-                                pure=False)
+            fut = client.submit(
+                _run_chunk, setup_future, first, count, base, reducer, int(n_threads or 1), pure=False
+            )
             futures[fut] = first
         results: dict[int, Any] = {}
         done = 0
@@ -847,5 +978,14 @@ def uniform_in_region(region: Region, n: int, rng: np.random.Generator) -> tuple
     return np.concatenate(lons) if lons else np.empty(0), np.concatenate(lats) if lats else np.empty(0)
 
 
-__all__ = ["DEFAULT_MAX_EVENTS", "CatalogReducer", "GridReducer", "SimulationCapError", "SimulationSetup",
-           "ThresholdCountReducer", "run_simulations", "simulate_events", "uniform_in_region"]
+__all__ = [
+    "DEFAULT_MAX_EVENTS",
+    "CatalogReducer",
+    "GridReducer",
+    "SimulationCapError",
+    "SimulationSetup",
+    "ThresholdCountReducer",
+    "run_simulations",
+    "simulate_events",
+    "uniform_in_region",
+]

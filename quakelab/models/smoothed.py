@@ -37,8 +37,16 @@ class SmoothedSeismicity:
         Lower limit of the adaptive bandwidth (location errors).
     """
 
-    def __init__(self, mc: float, region: Region | Any, *, kernel: Literal["gaussian", "power_law"] = "power_law",
-                 bandwidth_km: float | None = None, k_neighbours: int = 5, min_bandwidth_km: float = 0.5) -> None:
+    def __init__(
+        self,
+        mc: float,
+        region: Region | Any,
+        *,
+        kernel: Literal["gaussian", "power_law"] = "power_law",
+        bandwidth_km: float | None = None,
+        k_neighbours: int = 5,
+        min_bandwidth_km: float = 0.5,
+    ) -> None:
         if kernel not in ("gaussian", "power_law"):
             raise ValueError(f"unknown kernel {kernel!r}; use 'gaussian' or 'power_law'")
         self.mc = float(mc)
@@ -62,7 +70,9 @@ class SmoothedSeismicity:
         cat = select(catalog, start=start, end=end, min_magnitude=self.mc)
         cat = cat[self.region.contains(cat["longitude"].to_numpy(), cat["latitude"].to_numpy())]
         if len(cat) <= self.k_neighbours:
-            raise ValueError(f"only {len(cat)} events to smooth; need more than k_neighbours={self.k_neighbours}")
+            raise ValueError(
+                f"only {len(cat)} events to smooth; need more than k_neighbours={self.k_neighbours}"
+            )
         self.events_ = cat
         lat = cat["latitude"].to_numpy()
         lon = cat["longitude"].to_numpy()
@@ -71,8 +81,13 @@ class SmoothedSeismicity:
         else:
             from scipy.spatial import cKDTree
 
-            xyz = np.column_stack([np.cos(np.radians(lat)) * np.cos(np.radians(lon)),
-                                   np.cos(np.radians(lat)) * np.sin(np.radians(lon)), np.sin(np.radians(lat))])
+            xyz = np.column_stack(
+                [
+                    np.cos(np.radians(lat)) * np.cos(np.radians(lon)),
+                    np.cos(np.radians(lat)) * np.sin(np.radians(lon)),
+                    np.sin(np.radians(lat)),
+                ]
+            )
             dist, _ = cKDTree(xyz * EARTH_RADIUS_KM).query(xyz * EARTH_RADIUS_KM, k=self.k_neighbours + 1)
             d = np.maximum(dist[:, -1], self.min_bandwidth_km)
         self.bandwidths_km_ = d
@@ -90,8 +105,10 @@ class SmoothedSeismicity:
         d = self.bandwidths_km_
         out = np.zeros(lon.size)
         for s in range(0, ev_lat.size, chunk):
-            r = haversine_km(lat[:, None], lon[:, None], ev_lat[None, s:s + chunk], ev_lon[None, s:s + chunk])
-            dd = d[None, s:s + chunk]
+            r = haversine_km(
+                lat[:, None], lon[:, None], ev_lat[None, s : s + chunk], ev_lon[None, s : s + chunk]
+            )
+            dd = d[None, s : s + chunk]
             if self.kernel == "gaussian":
                 k = np.exp(-(r**2) / (2 * dd**2)) / (2 * math.pi * dd**2)
             else:
@@ -99,8 +116,15 @@ class SmoothedSeismicity:
             out += k.sum(axis=1)
         return out
 
-    def forecast(self, start, end, *, cell_deg: float = 0.1, magnitude_bins: np.ndarray | None = None,
-                 delta_m: float = 0.1):
+    def forecast(
+        self,
+        start,
+        end,
+        *,
+        cell_deg: float = 0.1,
+        magnitude_bins: np.ndarray | None = None,
+        delta_m: float = 0.1,
+    ):
         """Gridded forecast (same layout as :meth:`quakelab.models.ETAS.forecast`).
 
         Returns
@@ -120,12 +144,21 @@ class SmoothedSeismicity:
         dens = self.density(glon.ravel(), glat.ravel()).reshape(glon.shape) * area * inside
         spatial = dens / dens.sum()
         days = (_utc(end) - _utc(start)) / pd.Timedelta(days=1)
-        mags = (np.round(np.arange(self.mc, self.mc + 4.0 + 1e-9, delta_m), 10) if magnitude_bins is None
-                else np.asarray(magnitude_bins, dtype=float))
+        mags = (
+            np.round(np.arange(self.mc, self.mc + 4.0 + 1e-9, delta_m), 10)
+            if magnitude_bins is None
+            else np.asarray(magnitude_bins, dtype=float)
+        )
         surv = 10 ** (-self.b_value_ * (mags - mags[0]))
         frac = surv - np.append(surv[1:], 0.0)
         counts = frac[:, None, None] * spatial[None] * self.rate_per_day_ * days
-        return xr.Dataset({"expected_count": (("magnitude", "latitude", "longitude"), counts)},
-                          coords={"magnitude": mags, "latitude": lat_c, "longitude": lon_c},
-                          attrs={"model": f"smoothed seismicity ({self.kernel})", "start": str(pd.Timestamp(start)),
-                                 "end": str(pd.Timestamp(end)), "cell_deg": cell_deg})
+        return xr.Dataset(
+            {"expected_count": (("magnitude", "latitude", "longitude"), counts)},
+            coords={"magnitude": mags, "latitude": lat_c, "longitude": lon_c},
+            attrs={
+                "model": f"smoothed seismicity ({self.kernel})",
+                "start": str(pd.Timestamp(start)),
+                "end": str(pd.Timestamp(end)),
+                "cell_deg": cell_deg,
+            },
+        )

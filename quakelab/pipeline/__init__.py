@@ -23,7 +23,21 @@ from quakelab.pipeline.runner import (
 )
 
 __all__ = [
-    "REPORT_FORMAT", "Run", "RunConfig", "RunConfigError", "RunInterrupted", "RunResult", "execute_run",
-    "interrupt_once", "is_up_to_date", "kernel_env", "load_config", "notebook_parameters", "record_metrics",
-    "run_pipeline", "select_runs", "validate_runs", "write_index",
+    "REPORT_FORMAT",
+    "Run",
+    "RunConfig",
+    "RunConfigError",
+    "RunInterrupted",
+    "RunResult",
+    "execute_run",
+    "interrupt_once",
+    "is_up_to_date",
+    "kernel_env",
+    "load_config",
+    "notebook_parameters",
+    "record_metrics",
+    "run_pipeline",
+    "select_runs",
+    "validate_runs",
+    "write_index",
 ]

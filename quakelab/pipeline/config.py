@@ -124,7 +124,9 @@ def load_config(path: str | os.PathLike = "papermill_runs.yaml") -> RunConfig:
             raise RunConfigError(f"{where}: each run needs 'name' and 'notebook'")
         unknown = set(entry) - _RUN_KEYS
         if unknown:
-            raise RunConfigError(f"{where} ({entry['name']}): unknown keys {sorted(unknown)}; allowed {sorted(_RUN_KEYS)}")
+            raise RunConfigError(
+                f"{where} ({entry['name']}): unknown keys {sorted(unknown)}; allowed {sorted(_RUN_KEYS)}"
+            )
         name = str(entry["name"])
         if name in runs:
             raise RunConfigError(f"{where}: duplicate run name {name!r}")
@@ -139,8 +141,12 @@ def load_config(path: str | os.PathLike = "papermill_runs.yaml") -> RunConfig:
         except CatalogError as exc:
             raise RunConfigError(f"{where} ({name}): {exc}") from exc
         runs[name] = Run(
-            name=name, notebook=nb, parameters=params, catalogs=catalogs,
-            tags=tuple(entry.get("tags") or ()), needs=tuple(entry.get("needs") or ()),
+            name=name,
+            notebook=nb,
+            parameters=params,
+            catalogs=catalogs,
+            tags=tuple(entry.get("tags") or ()),
+            needs=tuple(entry.get("needs") or ()),
             timeout_s=int(entry.get("timeout_s", defaults.get("timeout_s", DEFAULT_TIMEOUT_S))),
             description=str(entry.get("description", "")),
         )
@@ -162,8 +168,9 @@ def _looks_like_path(text: str) -> bool:
     return "/" in text or "\\" in text or text.startswith(("~", ".")) or bool(Path(text).suffix)
 
 
-def resolve_catalog_parameters(params: dict[str, Any], catalogs: dict[str, dict[str, Any]],
-                               root: Path) -> dict[str, Any]:
+def resolve_catalog_parameters(
+    params: dict[str, Any], catalogs: dict[str, dict[str, Any]], root: Path
+) -> dict[str, Any]:
     """Turn a run's ``catalog`` / ``dataset`` parameters into what the notebook receives.
 
     ``catalog`` naming a ``catalogs:`` entry, or a path, becomes the entry mapping (absolute
@@ -190,7 +197,12 @@ def resolve_catalog_parameters(params: dict[str, Any], catalogs: dict[str, dict[
 
     out = dict(params)
     ds = out.get("dataset")
-    if "catalog" not in out and isinstance(ds, str) and not _is_dataset(ds) and (ds in catalogs or _looks_like_path(ds)):
+    if (
+        "catalog" not in out
+        and isinstance(ds, str)
+        and not _is_dataset(ds)
+        and (ds in catalogs or _looks_like_path(ds))
+    ):
         out["catalog"] = out.pop("dataset")
     cat = out.get("catalog")
     if isinstance(cat, str):
@@ -271,16 +283,24 @@ def catalog_problems(run: Run) -> list[str]:
                 continue
             known = sorted(set(_REGISTRY) | set(run.catalogs))
             hint = difflib.get_close_matches(value, known, n=1)
-            problems.append(f"{where}: unknown {key} {value!r}: not a registered dataset, a 'catalogs:' entry or a path"
-                            + (f" (did you mean {hint[0]!r}?)" if hint else "") + f"; known: {', '.join(known)}")
+            problems.append(
+                f"{where}: unknown {key} {value!r}: not a registered dataset, a 'catalogs:' entry or a path"
+                + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                + f"; known: {', '.join(known)}"
+            )
         elif isinstance(value, dict):
             problems.extend(f"{where}: {p}" for p in _entry_problems(value))
         elif key == "catalog":
-            problems.append(f"{where}: catalog must be a name, a path or a mapping, got {type(value).__name__}")
+            problems.append(
+                f"{where}: catalog must be a name, a path or a mapping, got {type(value).__name__}"
+            )
     for name in run.parameters.get("datasets") or []:
         if isinstance(name, str) and not _is_dataset(name):
             hint = difflib.get_close_matches(name, sorted(_REGISTRY), n=1)
-            problems.append(f"{where}: unknown dataset {name!r} in 'datasets'" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+            problems.append(
+                f"{where}: unknown dataset {name!r} in 'datasets'"
+                + (f" (did you mean {hint[0]!r}?)" if hint else "")
+            )
     return problems
 
 
@@ -341,8 +361,12 @@ def _entry_problems(entry: dict[str, Any]) -> list[str]:
             import difflib
 
             lower = {h.lower(): h for h in header}
-            hints = {a: [lower[m] for m in difflib.get_close_matches(a.lower(), list(lower), n=1)] for a in absent}
-            detail = ", ".join(f"{a!r}" + (f" (did you mean {h[0]!r}?)" if h else "") for a, h in hints.items())
+            hints = {
+                a: [lower[m] for m in difflib.get_close_matches(a.lower(), list(lower), n=1)] for a in absent
+            }
+            detail = ", ".join(
+                f"{a!r}" + (f" (did you mean {h[0]!r}?)" if h else "") for a, h in hints.items()
+            )
             return [f"{label}: columns {detail} not in the header of {path}; the header has {header}"]
     return []  # other formats are left to their reader at run time (checking them costs a full parse)
 
@@ -416,8 +440,13 @@ def topological_order(runs: dict[str, Run], names: list[str]) -> list[str]:
 
 
 _TYPES: dict[str, tuple[type, ...]] = {
-    "int": (int,), "float": (float, int), "str": (str,), "bool": (bool,),
-    "list": (list,), "dict": (dict,), "tuple": (list, tuple),
+    "int": (int,),
+    "float": (float, int),
+    "str": (str,),
+    "bool": (bool,),
+    "list": (list,),
+    "dict": (dict,),
+    "tuple": (list, tuple),
 }
 
 
@@ -489,7 +518,9 @@ def validate_runs(runs: list[Run], injected: tuple[str, ...] = ("output_dir",)) 
             continue
         for name in injected:
             if name not in declared:
-                problems.append(f"run {run.name!r}: notebook {run.notebook.name} must declare parameter {name!r}")
+                problems.append(
+                    f"run {run.name!r}: notebook {run.notebook.name} must declare parameter {name!r}"
+                )
             if name in run.parameters:
                 problems.append(f"run {run.name!r}: parameter {name!r} is set by the runner; remove it")
         for name, value in run.parameters.items():

@@ -257,8 +257,9 @@ def _kernel_manager_class() -> type:
                 kw.setdefault("transport_encryption", "auto")
             elif "stderr" not in kw:
                 r, w = os.pipe()
-                threading.Thread(target=filter_kernel_stderr, args=(r,), daemon=True,
-                                 name="kernel-stderr").start()
+                threading.Thread(
+                    target=filter_kernel_stderr, args=(r,), daemon=True, name="kernel-stderr"
+                ).start()
                 kw["stderr"] = self._stderr_w = w
             return await super()._async_pre_start_kernel(**kw)
 
@@ -320,12 +321,23 @@ def _count_figures(nb_path: Path) -> int:
     import nbformat
 
     nb = nbformat.read(nb_path, as_version=4)
-    return sum(1 for c in nb.cells for o in c.get("outputs", [])
-               if any(k.startswith("image/") for k in o.get("data", {})))
+    return sum(
+        1
+        for c in nb.cells
+        for o in c.get("outputs", [])
+        if any(k.startswith("image/") for k in o.get("data", {}))
+    )
 
 
-def execute_run(run: Run, reports_dir: str | os.PathLike, *, project_root: str | os.PathLike,
-                progress: bool = False, fp: str = "", quiet: bool = True) -> RunResult:
+def execute_run(
+    run: Run,
+    reports_dir: str | os.PathLike,
+    *,
+    project_root: str | os.PathLike,
+    progress: bool = False,
+    fp: str = "",
+    quiet: bool = True,
+) -> RunResult:
     """Execute one run with Papermill, transactionally.
 
     The notebook executes into a staging folder beside ``reports/<name>/`` (the run's
@@ -373,8 +385,13 @@ def execute_run(run: Run, reports_dir: str | os.PathLike, *, project_root: str |
     started = datetime.now(UTC).isoformat(timespec="seconds")
     cell_times: list[float] = []
     t_cell = [0.0]
-    bar = make_progress(total=_code_cell_count(run.notebook) + 1, desc=run.name, unit="cell",
-                        quiet=quiet or not progress, leave=False)
+    bar = make_progress(
+        total=_code_cell_count(run.notebook) + 1,
+        desc=run.name,
+        unit="cell",
+        quiet=quiet or not progress,
+        leave=False,
+    )
 
     def cell_execute(cell: Any, cell_index: int, **_: Any) -> None:
         t_cell[0] = time.perf_counter()
@@ -397,11 +414,18 @@ def execute_run(run: Run, reports_dir: str | os.PathLike, *, project_root: str |
             status, reason = "success", ""
             try:
                 pm.execute_notebook(
-                    str(run.notebook), str(nb_path), parameters=params, cwd=str(project_root),
-                    execution_timeout=run.timeout_s, progress_bar=False, kernel_name="python3",
-                    report_mode=False, request_save_on_cell_execute=True,
+                    str(run.notebook),
+                    str(nb_path),
+                    parameters=params,
+                    cwd=str(project_root),
+                    execution_timeout=run.timeout_s,
+                    progress_bar=False,
+                    kernel_name="python3",
+                    report_mode=False,
+                    request_save_on_cell_execute=True,
                     kernel_manager_class=_kernel_manager_class(),
-                    on_cell_execute=cell_execute, on_cell_executed=cell_executed,
+                    on_cell_execute=cell_execute,
+                    on_cell_executed=cell_executed,
                 )
             except pm.PapermillExecutionError as exc:
                 status, reason = "failed", f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
@@ -421,12 +445,23 @@ def execute_run(run: Run, reports_dir: str | os.PathLike, *, project_root: str |
                     reason = (reason + "; " if reason else "") + f"HTML export failed: {exc}"
             metrics_path = stage / METRICS
             metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
-            result = RunResult(name=run.name, status=status, duration_s=round(duration, 2), reason=reason,
-                               fingerprint=fp if status == "success" else "", started=started,
-                               parameters=run.parameters, notebook=str(run.notebook), tags=list(run.tags),
-                               description=run.description, metrics=metrics, cell_times_s=cell_times,
-                               n_figures=n_figures, report_format=REPORT_FORMAT,
-                               cpu_s=round(_cpu_seconds() - cpu0, 2))
+            result = RunResult(
+                name=run.name,
+                status=status,
+                duration_s=round(duration, 2),
+                reason=reason,
+                fingerprint=fp if status == "success" else "",
+                started=started,
+                parameters=run.parameters,
+                notebook=str(run.notebook),
+                tags=list(run.tags),
+                description=run.description,
+                metrics=metrics,
+                cell_times_s=cell_times,
+                n_figures=n_figures,
+                report_format=REPORT_FORMAT,
+                cpu_s=round(_cpu_seconds() - cpu0, 2),
+            )
             write_text_atomic(stage / RUN_RECORD, json.dumps(asdict(result), indent=2, default=str) + "\n")
             if status != "success":
                 with atomic_directory(failed_dir) as failed_stage:
@@ -499,8 +534,11 @@ def _execute_in_worker(run: Run, reports_dir: str, project_root: str, fp: str) -
     except RunInterrupted as exc:
         return RunResult(name=run.name, status="interrupted", reason=exc.message())
     except Exception as exc:  # noqa: BLE001
-        return RunResult(name=run.name, status="failed", reason=f"{type(exc).__name__}: {exc}\n"
-                         + traceback.format_exc(limit=3))
+        return RunResult(
+            name=run.name,
+            status="failed",
+            reason=f"{type(exc).__name__}: {exc}\n" + traceback.format_exc(limit=3),
+        )
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
@@ -533,8 +571,11 @@ def is_up_to_date(run: Run, reports: Path, fp: str | None = None) -> bool:
     except json.JSONDecodeError:
         return False
     fp = fp if fp is not None else fingerprint(run, reports)
-    return (rec.get("status") == "success" and rec.get("fingerprint") == fp
-            and rec.get("report_format") == REPORT_FORMAT)
+    return (
+        rec.get("status") == "success"
+        and rec.get("fingerprint") == fp
+        and rec.get("report_format") == REPORT_FORMAT
+    )
 
 
 def _has_good_report(reports: Path, name: str) -> bool:
@@ -614,7 +655,9 @@ def run_pipeline(
             took = f"last run took {res.duration_s:.1f} s"
         else:
             took = f"in {res.duration_s:.1f} s" + (f", {res.cpu_s:.1f} s CPU" if res.cpu_s else "")
-            slow = [(i, t) for i, t in sorted(enumerate(res.cell_times_s, 1), key=lambda x: -x[1])[:3] if t >= 0.5]
+            slow = [
+                (i, t) for i, t in sorted(enumerate(res.cell_times_s, 1), key=lambda x: -x[1])[:3] if t >= 0.5
+            ]
             if res.status == "success" and slow:
                 took += " (slowest cells: " + ", ".join(f"[{i}] {t:.1f} s" for i, t in slow) + ")"
         log(f"[{counter}/{total}] {res.name}: {res.status} {took}{extra}")
@@ -631,8 +674,14 @@ def run_pipeline(
                     continue
                 pending.remove(run)
                 progressed = True
-                base = RunResult(name=run.name, status="skipped", parameters=run.parameters,
-                                 notebook=str(run.notebook), tags=list(run.tags), description=run.description)
+                base = RunResult(
+                    name=run.name,
+                    status="skipped",
+                    parameters=run.parameters,
+                    notebook=str(run.notebook),
+                    tags=list(run.tags),
+                    description=run.description,
+                )
                 bad = [d for d in deps if d.status not in ("success", "unchanged")]
                 if bad:
                     base.reason = f"needs {bad[0].name}, which {bad[0].status}"
@@ -646,16 +695,21 @@ def run_pipeline(
                 fp = fingerprint(run, reports)
                 if not force and is_up_to_date(run, reports, fp):
                     rec = json.loads((reports / run.name / RUN_RECORD).read_text())
-                    rec.update(status="unchanged", reason="notebook, parameters, code and data unchanged; "
-                               "--force executes it again")
+                    rec.update(
+                        status="unchanged",
+                        reason="notebook, parameters, code and data unchanged; --force executes it again",
+                    )
                     finish(RunResult(**{k: v for k, v in rec.items() if k in RunResult.__dataclass_fields__}))
                     # a failure of other inputs since then no longer describes this run
                     shutil.rmtree(reports / FAILED_DIR / run.name, ignore_errors=True)
                     continue
                 if pool is None:
                     log(f"[{counter + 1}/{total}] {run.name}: running {run.notebook.name}")
-                    finish(execute_run(run, reports, project_root=config.root, progress=not quiet, fp=fp,
-                                       quiet=quiet))
+                    finish(
+                        execute_run(
+                            run, reports, project_root=config.root, progress=not quiet, fp=fp, quiet=quiet
+                        )
+                    )
                 else:
                     log(f"{run.name}: started")
                     running[pool.submit(_execute_in_worker, run, str(reports), str(config.root), fp)] = run
@@ -731,7 +785,11 @@ def _display_metrics(metrics: dict[str, Any]) -> list[tuple[str, str]]:
         if isinstance(v, dict | list) or v is None:
             continue
         key = str(k)
-        if isinstance(v, int | float) and not isinstance(v, bool) and (key == "beta" or key.endswith("_beta")):
+        if (
+            isinstance(v, int | float)
+            and not isinstance(v, bool)
+            and (key == "beta" or key.endswith("_beta"))
+        ):
             key, v = key[: -len("beta")] + "b", v / math.log(10)
         out.append((key.replace("b_value", "b"), _fmt(v)))
     return out
@@ -771,17 +829,22 @@ def write_index(reports: Path, config: RunConfig | None = None) -> Path:
         name = r.get("name", "?")
         folder = r.get("_dir", name)
         q = html.escape
-        link = f'<a href="{q(folder)}/{q(name)}.html">{q(name)}</a>' \
-            if (reports / folder / f"{name}.html").exists() else q(name)
+        link = (
+            f'<a href="{q(folder)}/{q(name)}.html">{q(name)}</a>'
+            if (reports / folder / f"{name}.html").exists()
+            else q(name)
+        )
         if r.get("_last_good"):
             link += f'<div class=d><a href="{q(r["_last_good"])}/{q(name)}.html">last good report</a></div>'
-        params = "<br>".join(f"{q(str(k))} = {q(json.dumps(v, default=str))}"
-                             for k, v in (r.get("parameters") or {}).items())
+        params = "<br>".join(
+            f"{q(str(k))} = {q(json.dumps(v, default=str))}" for k, v in (r.get("parameters") or {}).items()
+        )
         metrics = "<br>".join(f"{q(k)} = {q(v)}" for k, v in _display_metrics(r.get("metrics") or {}))
         thumbs = "".join(
             f'<a href="{q(folder)}/figures/{q(p.name)}"><img src="{q(folder)}/figures/{q(p.name)}" '
             f'alt="{q(p.stem)}" title="{q(p.stem)}" loading="lazy"></a>'
-            for p in sorted((reports / folder / "figures").glob("*.png"))[:6])
+            for p in sorted((reports / folder / "figures").glob("*.png"))[:6]
+        )
         status = r.get("status", "")
         reason = q(r.get("reason", ""))
         rows.append(
@@ -796,7 +859,7 @@ def write_index(reports: Path, config: RunConfig | None = None) -> Path:
 td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left}}.d{{color:#555;font-size:85%}}
 .s{{font-size:85%;font-family:monospace}}.t img{{height:90px;margin:2px;border:1px solid #ddd}}
 .t{{min-width:200px}}</style></head><body>
-<h1>quakelab reports</h1><p>{len(records)} runs; written {datetime.now(UTC).isoformat(timespec='seconds')}</p>
+<h1>quakelab reports</h1><p>{len(records)} runs; written {datetime.now(UTC).isoformat(timespec="seconds")}</p>
 <table><tr><th>run</th><th>status</th><th>duration</th><th>tags</th><th>figures</th><th>metrics</th>
 <th>parameters</th><th>started (UTC)</th></tr>
 {chr(10).join(rows)}

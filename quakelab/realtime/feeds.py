@@ -14,8 +14,19 @@ import pandas as pd
 from quakelab.timeutils import utc
 
 #: Columns of a feed batch: the canonical catalog columns plus the feed's bookkeeping.
-FEED_COLUMNS = ["event_id", "time", "latitude", "longitude", "depth_km", "magnitude", "mag_type", "event_type",
-                "updated", "status", "place"]
+FEED_COLUMNS = [
+    "event_id",
+    "time",
+    "latitude",
+    "longitude",
+    "depth_km",
+    "magnitude",
+    "mag_type",
+    "event_type",
+    "updated",
+    "status",
+    "place",
+]
 
 
 class FeedError(RuntimeError):
@@ -41,8 +52,11 @@ class FeedBatch:
     """
 
     events: pd.DataFrame
-    deleted: pd.DataFrame = field(default_factory=lambda: pd.DataFrame({"event_id": pd.Series(dtype=str),
-                                                                        "updated": pd.Series(dtype="datetime64[ns, UTC]")}))
+    deleted: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(
+            {"event_id": pd.Series(dtype=str), "updated": pd.Series(dtype="datetime64[ns, UTC]")}
+        )
+    )
     source: str = ""
 
     @property
@@ -78,7 +92,11 @@ def parse_geojson(body: bytes | str, source: str = "<feed>") -> FeedBatch:
         doc = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise MalformedFeedError(f"{source}: not JSON ({e})") from e
-    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
+    if (
+        not isinstance(doc, dict)
+        or doc.get("type") != "FeatureCollection"
+        or not isinstance(doc.get("features"), list)
+    ):
         raise MalformedFeedError(f"{source}: not a GeoJSON FeatureCollection")
     rows, deleted = [], []
     for k, f in enumerate(doc["features"]):
@@ -100,16 +118,27 @@ def parse_geojson(body: bytes | str, source: str = "<feed>") -> FeedBatch:
         vals = {}
         for name, v, lo, hi in (("latitude", lat, -90, 90), ("longitude", lon, -180, 180)):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
-                raise MalformedFeedError(f"{where} ({eid}): field '{name}' = {v!r} is not a number in [{lo}, {hi}]")
+                raise MalformedFeedError(
+                    f"{where} ({eid}): field '{name}' = {v!r} is not a number in [{lo}, {hi}]"
+                )
             vals[name] = float(v)
         mag = p.get("mag")
         if mag is not None and (isinstance(mag, bool) or not isinstance(mag, (int, float))):
             raise MalformedFeedError(f"{where} ({eid}): field 'mag' = {mag!r} is not a number")
-        rows.append({"event_id": eid, "time": _ms(p.get("time"), f"{where} ({eid}), field 'time'"), **vals,
-                     "depth_km": float(depth) if isinstance(depth, (int, float)) else np.nan,
-                     "magnitude": float(mag) if mag is not None else np.nan,
-                     "mag_type": str(p.get("magType") or "").lower(), "event_type": str(p.get("type") or "earthquake"),
-                     "updated": updated, "status": str(p.get("status") or ""), "place": str(p.get("place") or "")})
+        rows.append(
+            {
+                "event_id": eid,
+                "time": _ms(p.get("time"), f"{where} ({eid}), field 'time'"),
+                **vals,
+                "depth_km": float(depth) if isinstance(depth, (int, float)) else np.nan,
+                "magnitude": float(mag) if mag is not None else np.nan,
+                "mag_type": str(p.get("magType") or "").lower(),
+                "event_type": str(p.get("type") or "earthquake"),
+                "updated": updated,
+                "status": str(p.get("status") or ""),
+                "place": str(p.get("place") or ""),
+            }
+        )
     events = pd.DataFrame(rows, columns=FEED_COLUMNS)
     for c in ("time", "updated"):
         events[c] = pd.to_datetime(events[c], utc=True)
@@ -172,8 +201,15 @@ class FDSNEventFeed:
     timeout_s : float, default 10
     """
 
-    def __init__(self, base_url: str, *, min_magnitude: float | None = None, bbox: tuple | None = None,
-                 starttime=None, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        min_magnitude: float | None = None,
+        bbox: tuple | None = None,
+        starttime=None,
+        timeout_s: float = 10.0,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.min_magnitude, self.bbox, self.timeout_s = min_magnitude, bbox, float(timeout_s)
         self.starttime = utc(starttime) if starttime is not None else None
@@ -188,7 +224,12 @@ class FDSNEventFeed:
         if self.min_magnitude is not None:
             q["minmagnitude"] = f"{self.min_magnitude:g}"
         if self.bbox is not None:
-            q.update(minlongitude=self.bbox[0], maxlongitude=self.bbox[1], minlatitude=self.bbox[2], maxlatitude=self.bbox[3])
+            q.update(
+                minlongitude=self.bbox[0],
+                maxlongitude=self.bbox[1],
+                minlatitude=self.bbox[2],
+                maxlatitude=self.bbox[3],
+            )
         return f"{self.base_url}/fdsnws/event/1/query?{urllib.parse.urlencode(q)}"
 
     def fetch(self, updated_after: pd.Timestamp | None = None) -> FeedBatch:

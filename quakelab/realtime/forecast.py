@@ -9,10 +9,17 @@ from quakelab.models.reasenberg_jones import ReasenbergJones
 from quakelab.timeutils import utc
 
 
-def short_term_forecast(events: pd.DataFrame, now, *, magnitudes: tuple[float, ...] = (5.0,),
-                        durations_days: tuple[float, ...] = (7.0, 30.0), min_source_magnitude: float = 3.0,
-                        lookback_days: float = 365.0, background_per_day: dict[float, float] | None = None,
-                        params: ReasenbergJones | None = None) -> pd.DataFrame:
+def short_term_forecast(
+    events: pd.DataFrame,
+    now,
+    *,
+    magnitudes: tuple[float, ...] = (5.0,),
+    durations_days: tuple[float, ...] = (7.0, 30.0),
+    min_source_magnitude: float = 3.0,
+    lookback_days: float = 365.0,
+    background_per_day: dict[float, float] | None = None,
+    params: ReasenbergJones | None = None,
+) -> pd.DataFrame:
     """Probability of at least one event ``M >= m`` in the next ``d`` days, from the events so far.
 
     Every event ``M >= min_source_magnitude`` of the last ``lookback_days`` is treated as a mainshock with
@@ -48,8 +55,11 @@ def short_term_forecast(events: pd.DataFrame, now, *, magnitudes: tuple[float, .
     0.278
     """
     t_now = utc(now)
-    src = events[(events["time"] < t_now) & (events["time"] >= t_now - pd.Timedelta(days=lookback_days))
-                 & (events["magnitude"] >= min_source_magnitude - 1e-9)]
+    src = events[
+        (events["time"] < t_now)
+        & (events["time"] >= t_now - pd.Timedelta(days=lookback_days))
+        & (events["magnitude"] >= min_source_magnitude - 1e-9)
+    ]
     rows = []
     for d in durations_days:
         for m in magnitudes:
@@ -60,7 +70,14 @@ def short_term_forecast(events: pd.DataFrame, now, *, magnitudes: tuple[float, .
                 t1 = (t_now - t) / pd.Timedelta(days=1)
                 expected += rj.expected_number(m, t1, t1 + d)
             expected += (background_per_day or {}).get(m, 0.0) * d
-            rows.append({"duration_days": d, "magnitude": m, "expected": expected,
-                         "probability": float(-np.expm1(-expected)), "n_sources": len(src),
-                         "largest_source_magnitude": float(src["magnitude"].max()) if len(src) else np.nan})
+            rows.append(
+                {
+                    "duration_days": d,
+                    "magnitude": m,
+                    "expected": expected,
+                    "probability": float(-np.expm1(-expected)),
+                    "n_sources": len(src),
+                    "largest_source_magnitude": float(src["magnitude"].max()) if len(src) else np.nan,
+                }
+            )
     return pd.DataFrame(rows)

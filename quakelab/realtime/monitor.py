@@ -59,9 +59,20 @@ class Monitor:
         Where alert lines go (besides the log and ``alerts.log``).
     """
 
-    def __init__(self, feed, directory, *, interval_s: float = 60.0, threshold: float = 0.1,
-                 alert_magnitude: float = 5.0, alert_days: float = 7.0, overlap_s: float = 60.0,
-                 max_backoff_s: float = 300.0, now=None, echo=print) -> None:
+    def __init__(
+        self,
+        feed,
+        directory,
+        *,
+        interval_s: float = 60.0,
+        threshold: float = 0.1,
+        alert_magnitude: float = 5.0,
+        alert_days: float = 7.0,
+        overlap_s: float = 60.0,
+        max_backoff_s: float = 300.0,
+        now=None,
+        echo=print,
+    ) -> None:
         self.feed = feed
         self.store = EventStore(directory)
         self.directory = Path(directory)
@@ -90,41 +101,79 @@ class Monitor:
         self.failures = 0
         res = self.store.apply(batch)
         n_polls = int(self.store.checkpoint.get("n_polls", 0)) + 1
-        fc = short_term_forecast(self.store.events, self.now(), magnitudes=(self.alert_magnitude,),
-                                 durations_days=tuple(sorted({self.alert_days, 7.0, 30.0})))
+        fc = short_term_forecast(
+            self.store.events,
+            self.now(),
+            magnitudes=(self.alert_magnitude,),
+            durations_days=tuple(sorted({self.alert_days, 7.0, 30.0})),
+        )
         p = float(fc.loc[(fc["duration_days"] == self.alert_days), "probability"].iloc[0])
         was = bool(self.store.checkpoint.get("alert_active", False))
         active = p >= self.threshold
-        self.store.commit(n_polls=n_polls, n_batches=int(self.store.checkpoint.get("n_batches", 0)) + 1,
-                          last_poll=self.now().isoformat(), alert_active=active)
+        self.store.commit(
+            n_polls=n_polls,
+            n_batches=int(self.store.checkpoint.get("n_batches", 0)) + 1,
+            last_poll=self.now().isoformat(),
+            alert_active=active,
+        )
         self._write_forecast(fc, p, active)
         changed = active != was
         if changed:
             self._alert(p, active)
-        log.info("poll %d: %d received, %d new, %d revised, %d deleted, %d ignored; P=%.3f",
-                 n_polls, len(batch.events) + len(batch.deleted), res.inserted, res.updated, res.deleted,
-                 res.ignored, p)
-        return PollResult(ok=True, n_received=len(batch.events) + len(batch.deleted), inserted=res.inserted,
-                          updated=res.updated, deleted=res.deleted, ignored=res.ignored,
-                          seconds=_time.perf_counter() - t0, probability=p, alert_changed=changed)
+        log.info(
+            "poll %d: %d received, %d new, %d revised, %d deleted, %d ignored; P=%.3f",
+            n_polls,
+            len(batch.events) + len(batch.deleted),
+            res.inserted,
+            res.updated,
+            res.deleted,
+            res.ignored,
+            p,
+        )
+        return PollResult(
+            ok=True,
+            n_received=len(batch.events) + len(batch.deleted),
+            inserted=res.inserted,
+            updated=res.updated,
+            deleted=res.deleted,
+            ignored=res.ignored,
+            seconds=_time.perf_counter() - t0,
+            probability=p,
+            alert_changed=changed,
+        )
 
     def _write_forecast(self, fc: pd.DataFrame, p: float, active: bool) -> None:
         ev = self.store.events
         latest = ev.sort_values("time").tail(1)
-        doc = {"time_utc": self.now().isoformat(), "model": "Reasenberg-Jones generic California, superposed",
-               "n_events": int(len(ev)),
-               "latest_event": None if latest.empty else {
-                   "event_id": latest["event_id"].iloc[0], "time": latest["time"].iloc[0].isoformat(),
-                   "magnitude": float(latest["magnitude"].iloc[0]), "place": latest["place"].iloc[0]},
-               "forecast": fc.to_dict(orient="records"),
-               "alert": {"active": active, "probability": p, "threshold": self.threshold,
-                         "magnitude": self.alert_magnitude, "days": self.alert_days}}
+        doc = {
+            "time_utc": self.now().isoformat(),
+            "model": "Reasenberg-Jones generic California, superposed",
+            "n_events": int(len(ev)),
+            "latest_event": None
+            if latest.empty
+            else {
+                "event_id": latest["event_id"].iloc[0],
+                "time": latest["time"].iloc[0].isoformat(),
+                "magnitude": float(latest["magnitude"].iloc[0]),
+                "place": latest["place"].iloc[0],
+            },
+            "forecast": fc.to_dict(orient="records"),
+            "alert": {
+                "active": active,
+                "probability": p,
+                "threshold": self.threshold,
+                "magnitude": self.alert_magnitude,
+                "days": self.alert_days,
+            },
+        }
         write_text_atomic(self.directory / "forecast.json", json.dumps(doc, indent=2, default=str) + "\n")
 
     def _alert(self, p: float, active: bool) -> None:
         state = "ALERT" if active else "ALERT CLEARED"
-        line = (f"{state} {self.now().isoformat()} P(M>={self.alert_magnitude:g} within {self.alert_days:g} d) = "
-                f"{p:.3f} {'>=' if active else '<'} threshold {self.threshold:g}")
+        line = (
+            f"{state} {self.now().isoformat()} P(M>={self.alert_magnitude:g} within {self.alert_days:g} d) = "
+            f"{p:.3f} {'>=' if active else '<'} threshold {self.threshold:g}"
+        )
         log.warning(line)
         self.echo(line)
         with open(self.directory / "alerts.log", "a", encoding="utf-8") as f:

@@ -67,8 +67,13 @@ class EventStore:
         import pyarrow.parquet as pq
 
         if not self.path.exists():
-            return self._empty(), {"updated_after": None, "tombstones": {}, "n_polls": 0, "n_batches": 0,
-                                   "alert_active": False}
+            return self._empty(), {
+                "updated_after": None,
+                "tombstones": {},
+                "n_polls": 0,
+                "n_batches": 0,
+                "alert_active": False,
+            }
         table = pq.read_table(self.path)
         meta = json.loads((table.schema.metadata or {}).get(_META_KEY, b"{}"))
         return table.to_pandas().reset_index(drop=True), meta
@@ -86,12 +91,16 @@ class EventStore:
         ignored; a deletion removes the event and leaves a tombstone so an older copy replayed later is
         not resurrected.
         """
-        tomb: dict[str, pd.Timestamp] = {k: pd.Timestamp(v) for k, v in self.checkpoint.get("tombstones", {}).items()}
+        tomb: dict[str, pd.Timestamp] = {
+            k: pd.Timestamp(v) for k, v in self.checkpoint.get("tombstones", {}).items()
+        }
         state = {r["event_id"]: r for r in self.events.to_dict("records")}
         inserted = updated = deleted = ignored = 0
         records = [("event", r) for r in batch.events.to_dict("records")]
         records += [("delete", r) for r in batch.deleted.to_dict("records")]
-        records.sort(key=lambda kr: (kr[1]["updated"], kr[0] == "delete"))  # in the order the source made them
+        records.sort(
+            key=lambda kr: (kr[1]["updated"], kr[0] == "delete")
+        )  # in the order the source made them
         for kind, r in records:
             eid, when = r["event_id"], r["updated"]
             old = state.get(eid)
@@ -119,7 +128,9 @@ class EventStore:
                 merged[c] = pd.to_datetime(merged[c], utc=True)
             for c in ("latitude", "longitude", "depth_km", "magnitude"):
                 merged[c] = merged[c].astype(float)
-        self.events = merged.sort_values(["time", "event_id"], kind="mergesort").reset_index(drop=True)[FEED_COLUMNS]
+        self.events = merged.sort_values(["time", "event_id"], kind="mergesort").reset_index(drop=True)[
+            FEED_COLUMNS
+        ]
         latest = batch.max_updated
         if latest is not None and (self.updated_after is None or latest > self.updated_after):
             self.checkpoint["updated_after"] = latest.isoformat()
@@ -145,6 +156,8 @@ class EventStore:
             os.replace(tmp, final)
         finally:
             tmp.unlink(missing_ok=True)
-        write_text_atomic(self.directory / "checkpoint.json",
-                          json.dumps({**self.checkpoint, "n_events": len(self.events)}, indent=2, default=str) + "\n")
+        write_text_atomic(
+            self.directory / "checkpoint.json",
+            json.dumps({**self.checkpoint, "n_events": len(self.events)}, indent=2, default=str) + "\n",
+        )
         return final

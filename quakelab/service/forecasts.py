@@ -27,8 +27,16 @@ def _model(root: str, name: str, sha256: str):
     return _CACHE[key]
 
 
-def gridded_forecast(model, history: pd.DataFrame | None, start, end, *, n_simulations: int, cell_deg: float,
-                     seed: int | None = None):
+def gridded_forecast(
+    model,
+    history: pd.DataFrame | None,
+    start,
+    end,
+    *,
+    n_simulations: int,
+    cell_deg: float,
+    seed: int | None = None,
+):
     """A gridded forecast of ``model`` over ``[start, end)`` (the single switch point for the Forecast type).
 
     Returns
@@ -58,30 +66,61 @@ def encode_forecast(ds, fmt: str) -> tuple[bytes, str]:
         for i, la in enumerate(lats):
             for j, lo in enumerate(lons):
                 for k, m in enumerate(mags):
-                    buf.write(f"{lo - cell / 2:.5f} {lo + cell / 2:.5f} {la - cell / 2:.5f} {la + cell / 2:.5f} "
-                              f"0.0 30.0 {m:.2f} {m + dm:.2f} {vals[i, j, k]:.6e} 1\n")
+                    buf.write(
+                        f"{lo - cell / 2:.5f} {lo + cell / 2:.5f} {la - cell / 2:.5f} {la + cell / 2:.5f} "
+                        f"0.0 30.0 {m:.2f} {m + dm:.2f} {vals[i, j, k]:.6e} 1\n"
+                    )
         return buf.getvalue().encode(), "text/plain; charset=utf-8"
-    doc = {"model": ds.attrs.get("model"), "start": ds.attrs.get("start"), "end": ds.attrs.get("end"),
-           "cell_deg": cell, "n_simulations": int(ds.attrs.get("n_simulations", 0)),
-           "units": rate.attrs.get("units"), "dims": list(rate.dims), "magnitude": mags.tolist(),
-           "latitude": lats.tolist(), "longitude": lons.tolist(),
-           "expected_count": np.round(rate.to_numpy(), 10).tolist(),
-           "total_expected": float(rate.sum()),
-           "n_events_quantiles": {"q025": ds.attrs.get("n_events_q025"), "median": ds.attrs.get("n_events_median"),
-                                  "q975": ds.attrs.get("n_events_q975")}}
+    doc = {
+        "model": ds.attrs.get("model"),
+        "start": ds.attrs.get("start"),
+        "end": ds.attrs.get("end"),
+        "cell_deg": cell,
+        "n_simulations": int(ds.attrs.get("n_simulations", 0)),
+        "units": rate.attrs.get("units"),
+        "dims": list(rate.dims),
+        "magnitude": mags.tolist(),
+        "latitude": lats.tolist(),
+        "longitude": lons.tolist(),
+        "expected_count": np.round(rate.to_numpy(), 10).tolist(),
+        "total_expected": float(rate.sum()),
+        "n_events_quantiles": {
+            "q025": ds.attrs.get("n_events_q025"),
+            "median": ds.attrs.get("n_events_median"),
+            "q975": ds.attrs.get("n_events_q975"),
+        },
+    }
     return json.dumps(doc).encode(), "application/json"
 
 
-def run_gridded(root: str, name: str, sha256: str, history: pd.DataFrame | None, start: str, end: str,
-                n_simulations: int, cell_deg: float, fmt: str, seed: int | None) -> tuple[bytes, str]:
+def run_gridded(
+    root: str,
+    name: str,
+    sha256: str,
+    history: pd.DataFrame | None,
+    start: str,
+    end: str,
+    n_simulations: int,
+    cell_deg: float,
+    fmt: str,
+    seed: int | None,
+) -> tuple[bytes, str]:
     """Worker entry: load (cached, verified) model, forecast, encode."""
     model = _model(root, name, sha256)
-    ds = gridded_forecast(model, history, start, end, n_simulations=n_simulations, cell_deg=cell_deg, seed=seed)
+    ds = gridded_forecast(
+        model, history, start, end, n_simulations=n_simulations, cell_deg=cell_deg, seed=seed
+    )
     return encode_forecast(ds, fmt)
 
 
-def run_aftershock(mainshock: dict, catalog: pd.DataFrame | None, start: str, options: dict,
-                   etas: tuple[str, str, str] | None, fmt: str) -> tuple[bytes, str]:
+def run_aftershock(
+    mainshock: dict,
+    catalog: pd.DataFrame | None,
+    start: str,
+    options: dict,
+    etas: tuple[str, str, str] | None,
+    fmt: str,
+) -> tuple[bytes, str]:
     """Worker entry: the aftershock product as JSON, text or PNG."""
     from quakelab.aftershock import Mainshock, aftershock_forecast
 

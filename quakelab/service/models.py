@@ -46,8 +46,9 @@ def check_name(name: str) -> str:
     quakelab.service.models.ModelStoreError: invalid model name '../etc' (allowed: letters, digits, '_', '.', '-', not starting with '.')
     """
     if not isinstance(name, str) or not NAME_RE.match(name) or ".." in name:
-        raise ModelStoreError(f"invalid model name {name!r} (allowed: letters, digits, '_', '.', '-', "
-                              "not starting with '.')")
+        raise ModelStoreError(
+            f"invalid model name {name!r} (allowed: letters, digits, '_', '.', '-', not starting with '.')"
+        )
     return name
 
 
@@ -69,11 +70,19 @@ def save_etas_model(model, name: str, root: str | os.PathLike, *, metadata: dict
     with atomic_directory(root / name) as tmp:
         tmp.mkdir()
         model.save(tmp / "model.json")
-        meta = {"name": name, "kind": "ETAS", "format": "etas-json", "artifact": "model.json",
-                "sha256": sha256_file(tmp / "model.json"), "spatial": bool(model.spatial), "mc": model.mc,
-                "region": model.region.to_dict() if model.region is not None else None,
-                "quakelab_version": quakelab.__version__,
-                "saved_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"), **(metadata or {})}
+        meta = {
+            "name": name,
+            "kind": "ETAS",
+            "format": "etas-json",
+            "artifact": "model.json",
+            "sha256": sha256_file(tmp / "model.json"),
+            "spatial": bool(model.spatial),
+            "mc": model.mc,
+            "region": model.region.to_dict() if model.region is not None else None,
+            "quakelab_version": quakelab.__version__,
+            "saved_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            **(metadata or {}),
+        }
         (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
     return root / name
 
@@ -108,8 +117,13 @@ class StoredModel:
 
     def describe(self) -> dict[str, Any]:
         """As listed by ``GET /v1/models``."""
-        return {"name": self.name, "sha256": self.sha256, "verified": self.error is None, "error": self.error,
-                "metadata": self.metadata}
+        return {
+            "name": self.name,
+            "sha256": self.sha256,
+            "verified": self.error is None,
+            "error": self.error,
+            "metadata": self.metadata,
+        }
 
 
 @dataclass
@@ -159,8 +173,9 @@ class ModelStore:
                             model = old.model  # unchanged: keep the loaded object
                         models[d.name] = StoredModel(d.name, meta["sha256"], meta, model)
                     except Exception as exc:  # listed with its error, never served
-                        models[d.name] = StoredModel(d.name, meta.get("sha256"), meta, None,
-                                                     f"{type(exc).__name__}: {exc}")
+                        models[d.name] = StoredModel(
+                            d.name, meta.get("sha256"), meta, None, f"{type(exc).__name__}: {exc}"
+                        )
             self.models = models
             self.signature = sig
             self.reloads += 1

@@ -19,8 +19,10 @@ def nearest_neighbour(t, lat, lon, m, b, df, radius):
             dt = t[j] - t[i]
             if dt <= 0.0:
                 continue
-            h = (np.sin((lat[j] - lat[i]) / 2) ** 2
-                 + np.cos(lat[i]) * np.cos(lat[j]) * np.sin((lon[j] - lon[i]) / 2) ** 2)
+            h = (
+                np.sin((lat[j] - lat[i]) / 2) ** 2
+                + np.cos(lat[i]) * np.cos(lat[j]) * np.sin((lon[j] - lon[i]) / 2) ** 2
+            )
             r = 2 * radius * np.arcsin(np.sqrt(min(h, 1.0)))
             r = max(r, 1e-3)  # co-located events: 1 m floor
             val = dt / 365.25 * r**df * 10 ** (-b * m[i])

@@ -18,7 +18,9 @@ def _days(catalog: pd.DataFrame) -> np.ndarray:
     return ((t - t.min()) / pd.Timedelta(days=1)).to_numpy(dtype=float)
 
 
-def _labels(parent: np.ndarray, magnitude: np.ndarray, index: pd.Index, extra: dict | None = None) -> pd.DataFrame:
+def _labels(
+    parent: np.ndarray, magnitude: np.ndarray, index: pd.Index, extra: dict | None = None
+) -> pd.DataFrame:
     """Clusters from a parent forest (parent = -1 for roots): cluster id = root, mainshock = largest."""
     n = parent.size
     root = np.where(parent < 0, np.arange(n), parent)
@@ -28,7 +30,9 @@ def _labels(parent: np.ndarray, magnitude: np.ndarray, index: pd.Index, extra: d
             break
         root = nxt
     frame = pd.DataFrame({"c": root, "m": magnitude, "i": np.arange(n)})
-    first = frame.sort_values(["c", "m", "i"], ascending=[True, False, True]).drop_duplicates("c")["i"].to_numpy()
+    first = (
+        frame.sort_values(["c", "m", "i"], ascending=[True, False, True]).drop_duplicates("c")["i"].to_numpy()
+    )
     is_main = np.zeros(n, dtype=bool)
     is_main[first] = True
     out = pd.DataFrame({"cluster_id": root, "is_mainshock": is_main}, index=index)
@@ -87,8 +91,13 @@ def gardner_knopoff(catalog: pd.DataFrame) -> pd.DataFrame:
     return _labels(parent, m, catalog.index, {"window_km": window_km, "window_days": window_days})
 
 
-def zaliapin_ben_zion(catalog: pd.DataFrame, *, b_value: float = 1.0, fractal_dimension: float = 1.6,
-                      log10_eta0: float | None = None) -> pd.DataFrame:
+def zaliapin_ben_zion(
+    catalog: pd.DataFrame,
+    *,
+    b_value: float = 1.0,
+    fractal_dimension: float = 1.6,
+    log10_eta0: float | None = None,
+) -> pd.DataFrame:
     """Nearest-neighbour declustering of Zaliapin & Ben-Zion (2013).
 
     For every event j its nearest neighbour is the earlier event i minimising
@@ -118,9 +127,15 @@ def zaliapin_ben_zion(catalog: pd.DataFrame, *, b_value: float = 1.0, fractal_di
     cat = catalog.iloc[order]
     t = _days(cat)
     m = cat["magnitude"].to_numpy(dtype=float)
-    eta, parent = nearest_neighbour(t, np.radians(cat["latitude"].to_numpy(dtype=float)),
-                                     np.radians(cat["longitude"].to_numpy(dtype=float)), m, b_value,
-                                     fractal_dimension, EARTH_RADIUS_KM)
+    eta, parent = nearest_neighbour(
+        t,
+        np.radians(cat["latitude"].to_numpy(dtype=float)),
+        np.radians(cat["longitude"].to_numpy(dtype=float)),
+        m,
+        b_value,
+        fractal_dimension,
+        EARTH_RADIUS_KM,
+    )
     with np.errstate(divide="ignore"):
         log_eta = np.log10(eta)
     finite = np.isfinite(log_eta)
@@ -128,9 +143,16 @@ def zaliapin_ben_zion(catalog: pd.DataFrame, *, b_value: float = 1.0, fractal_di
         log10_eta0 = _mixture_boundary(log_eta[finite])
     clustered = finite & (log_eta < log10_eta0)
     link = np.where(clustered, parent, -1)
-    labels = _labels(link, m, cat.index, {"log10_eta": log_eta,
-                                          "parent": np.where(parent >= 0, cat.index.to_numpy()[np.maximum(parent, 0)], -1),
-                                          "is_clustered": clustered})
+    labels = _labels(
+        link,
+        m,
+        cat.index,
+        {
+            "log10_eta": log_eta,
+            "parent": np.where(parent >= 0, cat.index.to_numpy()[np.maximum(parent, 0)], -1),
+            "is_clustered": clustered,
+        },
+    )
     labels["cluster_id"] = cat.index.to_numpy()[labels["cluster_id"].to_numpy()]
     out = labels.loc[catalog.index]
     out.attrs["log10_eta0"] = float(log10_eta0)
@@ -161,9 +183,17 @@ def _mixture_boundary(x: np.ndarray) -> float:
     return float(grid[switch[0]]) if switch.size else float(mu.mean())
 
 
-def reasenberg(catalog: pd.DataFrame, *, tau_min_days: float = 1.0, tau_max_days: float = 10.0,
-               p_confidence: float = 0.95, xk: float = 0.5, xmeff: float | None = None, rfact: float = 10.0,
-               use_depth: bool = True) -> pd.DataFrame:
+def reasenberg(
+    catalog: pd.DataFrame,
+    *,
+    tau_min_days: float = 1.0,
+    tau_max_days: float = 10.0,
+    p_confidence: float = 0.95,
+    xk: float = 0.5,
+    xmeff: float | None = None,
+    rfact: float = 10.0,
+    use_depth: bool = True,
+) -> pd.DataFrame:
     """Reasenberg (1985) cluster analysis.
 
     Events are processed in time order. An event not in a cluster looks ahead ``tau_min`` days; an
@@ -213,7 +243,10 @@ def reasenberg(catalog: pd.DataFrame, *, tau_min_days: float = 1.0, tau_max_days
     next_id = 0
 
     def dist(i: int, js: np.ndarray) -> np.ndarray:
-        h = (np.sin((lat[js] - lat[i]) / 2) ** 2 + np.cos(lat[i]) * np.cos(lat[js]) * np.sin((lon[js] - lon[i]) / 2) ** 2)
+        h = (
+            np.sin((lat[js] - lat[i]) / 2) ** 2
+            + np.cos(lat[i]) * np.cos(lat[js]) * np.sin((lon[js] - lon[i]) / 2) ** 2
+        )
         d = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
         return np.sqrt(d**2 + (z[js] - z[i]) ** 2)
 
@@ -276,8 +309,9 @@ def reasenberg(catalog: pd.DataFrame, *, tau_min_days: float = 1.0, tau_max_days
     return labels.loc[catalog.index]
 
 
-def etas_declustering(model, catalog: pd.DataFrame, *, threshold: float | None = 0.5,
-                      seed: int | None = None) -> pd.DataFrame:
+def etas_declustering(
+    model, catalog: pd.DataFrame, *, threshold: float | None = 0.5, seed: int | None = None
+) -> pd.DataFrame:
     """ETAS stochastic declustering (Zhuang et al. 2002) from a fitted :class:`~quakelab.models.ETAS`.
 
     Parameters
@@ -306,5 +340,7 @@ def etas_declustering(model, catalog: pd.DataFrame, *, threshold: float | None =
         bg = np.random.default_rng(seed).uniform(size=prob.size) < prob
     else:
         bg = prob >= threshold
-    return pd.DataFrame({"background_probability": prob, "is_mainshock": bg,
-                         "cluster_id": np.where(bg, rows.to_numpy(), -1)}, index=rows)
+    return pd.DataFrame(
+        {"background_probability": prob, "is_mainshock": bg, "cluster_id": np.where(bg, rows.to_numpy(), -1)},
+        index=rows,
+    )

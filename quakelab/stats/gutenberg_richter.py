@@ -140,8 +140,9 @@ def estimate_beta(magnitudes: ArrayLike | pd.Series, min_magnitude: float, delta
     return 1.0 / excess
 
 
-def magnitude_bin_fractions(magnitudes: ArrayLike, beta: float, min_magnitude: float,
-                            delta_m: float = 0.1) -> np.ndarray:
+def magnitude_bin_fractions(
+    magnitudes: ArrayLike, beta: float, min_magnitude: float, delta_m: float = 0.1
+) -> np.ndarray:
     """Share of Gutenberg–Richter events in each magnitude bin, relative to the events at or above ``min_magnitude``.
 
     The bin labelled ``m`` holds the magnitudes from ``m`` to the next label (the last bin is open above), the
@@ -220,8 +221,9 @@ def b_value(magnitudes: ArrayLike | pd.Series, mc: float, delta_m: float = 0.1) 
     b = estimate_beta(m, mc, delta_m) / np.log(10)
     b_std = 2.3 * b**2 * np.sqrt(np.sum((m - mean) ** 2) / (n * (n - 1)))
     a = np.log10(n) + b * mc
-    return GutenbergRichter(b=float(b), b_std=float(b_std), a=float(a), mc=float(mc), n=int(n),
-                            delta_m=float(delta_m))
+    return GutenbergRichter(
+        b=float(b), b_std=float(b_std), a=float(a), mc=float(mc), n=int(n), delta_m=float(delta_m)
+    )
 
 
 def frequency_magnitude(magnitudes: ArrayLike | pd.Series, delta_m: float = 0.1) -> pd.DataFrame:
@@ -273,8 +275,12 @@ def mc_maxc(magnitudes: ArrayLike | pd.Series, delta_m: float = 0.1, correction:
     return float(np.round(fmd["count"].idxmax() + correction, 10))
 
 
-def mc_goodness_of_fit(magnitudes: ArrayLike | pd.Series, delta_m: float = 0.1,
-                       levels: tuple[float, ...] = (95.0, 90.0), min_events: int = 50) -> float:
+def mc_goodness_of_fit(
+    magnitudes: ArrayLike | pd.Series,
+    delta_m: float = 0.1,
+    levels: tuple[float, ...] = (95.0, 90.0),
+    min_events: int = 50,
+) -> float:
     """Goodness-of-fit magnitude of completeness (Wiemer & Wyss 2000).
 
     For each trial Mc the Gutenberg–Richter fit above it predicts the cumulative counts; the residual
@@ -317,8 +323,9 @@ def mc_goodness_of_fit(magnitudes: ArrayLike | pd.Series, delta_m: float = 0.1,
     return mc_maxc(m, delta_m)
 
 
-def mc_b_stability(magnitudes: ArrayLike | pd.Series, delta_m: float = 0.1, window: float = 0.5,
-                   min_events: int = 50) -> float:
+def mc_b_stability(
+    magnitudes: ArrayLike | pd.Series, delta_m: float = 0.1, window: float = 0.5, min_events: int = 50
+) -> float:
     """b-value-stability magnitude of completeness (Cao & Gao 2002; Woessner & Wiemer 2005).
 
     Mc is the first trial magnitude at which the mean b-value over ``[Mc, Mc + window]`` differs from
@@ -360,8 +367,9 @@ def mc_b_stability(magnitudes: ArrayLike | pd.Series, delta_m: float = 0.1, wind
 McMethod = Literal["maxc", "gft", "mbs"]
 
 
-def magnitude_of_completeness(magnitudes: ArrayLike | pd.Series, method: McMethod = "maxc",
-                              delta_m: float = 0.1) -> float:
+def magnitude_of_completeness(
+    magnitudes: ArrayLike | pd.Series, method: McMethod = "maxc", delta_m: float = 0.1
+) -> float:
     """Magnitude of completeness by maximum curvature (+0.2), goodness of fit, or b-value stability.
 
     Parameters
@@ -384,8 +392,13 @@ def magnitude_of_completeness(magnitudes: ArrayLike | pd.Series, method: McMetho
     return funcs[method](magnitudes, delta_m=delta_m)
 
 
-def simulate_gutenberg_richter(n: int, b: float = 1.0, mc: float = 2.0, delta_m: float = 0.1,
-                               seed: int | np.random.Generator | None = None) -> np.ndarray:
+def simulate_gutenberg_richter(
+    n: int,
+    b: float = 1.0,
+    mc: float = 2.0,
+    delta_m: float = 0.1,
+    seed: int | np.random.Generator | None = None,
+) -> np.ndarray:
     """Draw ``n`` Gutenberg–Richter magnitudes ``>= mc`` (binned to ``delta_m`` when positive).
 
     Continuous magnitudes start at ``mc - delta_m/2`` so that after binning the smallest bin is ``mc``.

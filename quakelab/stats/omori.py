@@ -65,8 +65,13 @@ def _neg_loglik(theta: np.ndarray, t: np.ndarray, s: float, e: float) -> float:
     return -(t.size * log_k - p * np.sum(np.log(t + c)) - k * _omori_integral(c, p, s, e))
 
 
-def omori_fit(t_days: ArrayLike | pd.Series, t_start: float = 0.0, t_end: float | None = None,
-              p0: float = 1.1, c0: float = 0.05) -> OmoriFit:
+def omori_fit(
+    t_days: ArrayLike | pd.Series,
+    t_start: float = 0.0,
+    t_end: float | None = None,
+    p0: float = 1.1,
+    c0: float = 0.05,
+) -> OmoriFit:
     """Maximum-likelihood fit of the modified Omori (Omori–Utsu) law (Ogata 1983).
 
     The log-likelihood of event times ``t_i`` in ``[S, T]`` is
@@ -108,7 +113,9 @@ def omori_fit(t_days: ArrayLike | pd.Series, t_start: float = 0.0, t_end: float 
     e = float(t.max()) if t_end is None else float(t_end)
     t = t[(t >= t_start) & (t <= e)]
     if t.size < 10:
-        raise ValueError(f"need at least 10 events to fit the Omori law, got {t.size} in [{t_start}, {e}] days")
+        raise ValueError(
+            f"need at least 10 events to fit the Omori law, got {t.size} in [{t_start}, {e}] days"
+        )
 
     def profile(x: np.ndarray) -> float:
         log_c, p = x
@@ -119,8 +126,9 @@ def omori_fit(t_days: ArrayLike | pd.Series, t_start: float = 0.0, t_end: float 
 
     best = None
     for lc in (np.log(c0), np.log(0.005), np.log(0.5)):
-        res = optimize.minimize(profile, x0=[lc, p0], method="L-BFGS-B",
-                                bounds=[(np.log(1e-6), np.log(30.0)), (0.05, 3.0)])
+        res = optimize.minimize(
+            profile, x0=[lc, p0], method="L-BFGS-B", bounds=[(np.log(1e-6), np.log(30.0)), (0.05, 3.0)]
+        )
         if best is None or res.fun < best.fun:
             best = res
     if best is None or not np.isfinite(best.fun):
@@ -135,9 +143,18 @@ def omori_fit(t_days: ArrayLike | pd.Series, t_start: float = 0.0, t_end: float 
         sd = np.sqrt(np.clip(np.diag(cov), 0, None))
     except np.linalg.LinAlgError:
         sd = np.full(3, np.nan)
-    return OmoriFit(K=float(k), c=c, p=float(p), K_std=float(k * sd[0]), c_std=float(c * sd[1]),
-                    p_std=float(sd[2]), n=int(t.size), t_start=float(t_start), t_end=e,
-                    log_likelihood=float(-best.fun))
+    return OmoriFit(
+        K=float(k),
+        c=c,
+        p=float(p),
+        K_std=float(k * sd[0]),
+        c_std=float(c * sd[1]),
+        p_std=float(sd[2]),
+        n=int(t.size),
+        t_start=float(t_start),
+        t_end=e,
+        log_likelihood=float(-best.fun),
+    )
 
 
 def _numerical_hessian(f, x: np.ndarray, rel_step: float = 1e-4) -> np.ndarray:
@@ -153,8 +170,14 @@ def _numerical_hessian(f, x: np.ndarray, rel_step: float = 1e-4) -> np.ndarray:
     return hess
 
 
-def simulate_omori(K: float, c: float, p: float, t_end_days: float, t_start_days: float = 0.0,
-                   seed: int | np.random.Generator | None = None) -> np.ndarray:
+def simulate_omori(
+    K: float,
+    c: float,
+    p: float,
+    t_end_days: float,
+    t_start_days: float = 0.0,
+    seed: int | np.random.Generator | None = None,
+) -> np.ndarray:
     """Simulate aftershock times (days) of a modified Omori process on ``[t_start, t_end]``.
 
     The count is Poisson with mean ``K * integral``; times are drawn by inverting the normalised
@@ -252,5 +275,13 @@ def interevent_statistics(catalog: pd.DataFrame) -> pd.Series:
         raise ValueError("need at least 3 events for inter-event statistics")
     mean, std = dt.mean(), dt.std(ddof=1)
     cv = std / mean if mean > 0 else np.nan
-    return pd.Series({"n_intervals": dt.size, "mean_days": mean, "median_days": float(np.median(dt)),
-                      "std_days": std, "cv": cv, "burstiness": (cv - 1) / (cv + 1)})
+    return pd.Series(
+        {
+            "n_intervals": dt.size,
+            "mean_days": mean,
+            "median_days": float(np.median(dt)),
+            "std_days": std,
+            "cv": cv,
+            "burstiness": (cv - 1) / (cv + 1),
+        }
+    )

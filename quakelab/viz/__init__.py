@@ -13,6 +13,15 @@ from quakelab.viz.plots import (
 )
 
 __all__ = [
-    "CoastlineDataError", "coastline_geometries", "coastline_source", "csep_test_plot", "cumulative_count", "epicentre_map", "forecast_skill_plots",
-    "frequency_magnitude_plot", "magnitude_time", "omori_decay", "save_figure",
+    "CoastlineDataError",
+    "coastline_geometries",
+    "coastline_source",
+    "csep_test_plot",
+    "cumulative_count",
+    "epicentre_map",
+    "forecast_skill_plots",
+    "frequency_magnitude_plot",
+    "magnitude_time",
+    "omori_decay",
+    "save_figure",
 ]

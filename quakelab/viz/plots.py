@@ -24,8 +24,12 @@ def _extent(catalog: pd.DataFrame, pad_fraction: float = 0.08) -> tuple[float, f
     lon, lat = catalog["longitude"], catalog["latitude"]
     dx = max(float(lon.max() - lon.min()), 0.2)
     dy = max(float(lat.max() - lat.min()), 0.2)
-    return (max(float(lon.min()) - pad_fraction * dx, -180.0), min(float(lon.max()) + pad_fraction * dx, 180.0),
-            max(float(lat.min()) - pad_fraction * dy, -90.0), min(float(lat.max()) + pad_fraction * dy, 90.0))
+    return (
+        max(float(lon.min()) - pad_fraction * dx, -180.0),
+        min(float(lon.max()) + pad_fraction * dx, 180.0),
+        max(float(lat.min()) - pad_fraction * dy, -90.0),
+        min(float(lat.max()) + pad_fraction * dy, 90.0),
+    )
 
 
 def epicentre_map(
@@ -74,8 +78,14 @@ def epicentre_map(
     ext = extent if extent is not None else (_extent(catalog) if len(catalog) else (-180, 180, -90, 90))
     ax.set_extent(ext, crs=ccrs.PlateCarree())
     if coastlines:
-        ax.add_geometries(coastline_geometries(ext), crs=ccrs.PlateCarree(), facecolor="#f2efe6",
-                          edgecolor="0.35", linewidth=0.6, zorder=0)
+        ax.add_geometries(
+            coastline_geometries(ext),
+            crs=ccrs.PlateCarree(),
+            facecolor="#f2efe6",
+            edgecolor="0.35",
+            linewidth=0.6,
+            zorder=0,
+        )
     if len(catalog):
         if color_by == "time":
             values = ((catalog["time"] - catalog["time"].min()) / pd.Timedelta(days=1)).to_numpy()
@@ -84,9 +94,18 @@ def epicentre_map(
             values = catalog[color_by].to_numpy(dtype=float)
             label = "depth (km)" if color_by == "depth_km" else color_by
         order = np.argsort(catalog["magnitude"].to_numpy())  # large events on top
-        sc = ax.scatter(catalog["longitude"].to_numpy()[order], catalog["latitude"].to_numpy()[order],
-                        s=_marker_sizes(catalog["magnitude"].to_numpy())[order], c=values[order], cmap=cmap,
-                        edgecolors="k", linewidths=0.2, alpha=0.8, transform=ccrs.PlateCarree(), zorder=2)
+        sc = ax.scatter(
+            catalog["longitude"].to_numpy()[order],
+            catalog["latitude"].to_numpy()[order],
+            s=_marker_sizes(catalog["magnitude"].to_numpy())[order],
+            c=values[order],
+            cmap=cmap,
+            edgecolors="k",
+            linewidths=0.2,
+            alpha=0.8,
+            transform=ccrs.PlateCarree(),
+            zorder=2,
+        )
         if np.isfinite(values).any():
             ax.figure.colorbar(sc, ax=ax, shrink=0.7, label=label)
     gl = ax.gridlines(draw_labels=True, linewidth=0.3, color="0.6", alpha=0.6)
@@ -95,8 +114,9 @@ def epicentre_map(
     return ax
 
 
-def magnitude_time(catalog: pd.DataFrame, ax: Axes | None = None, *, mc: float | None = None,
-                   title: str | None = None) -> Axes:
+def magnitude_time(
+    catalog: pd.DataFrame, ax: Axes | None = None, *, mc: float | None = None, title: str | None = None
+) -> Axes:
     """Magnitude against time, one stem-less marker per event.
 
     Parameters
@@ -130,8 +150,13 @@ def magnitude_time(catalog: pd.DataFrame, ax: Axes | None = None, *, mc: float |
     return ax
 
 
-def cumulative_count(catalog: pd.DataFrame, ax: Axes | None = None, *, min_magnitude: float | None = None,
-                     title: str | None = None) -> Axes:
+def cumulative_count(
+    catalog: pd.DataFrame,
+    ax: Axes | None = None,
+    *,
+    min_magnitude: float | None = None,
+    title: str | None = None,
+) -> Axes:
     """Cumulative number of events against time.
 
     Parameters
@@ -162,9 +187,15 @@ def cumulative_count(catalog: pd.DataFrame, ax: Axes | None = None, *, min_magni
     return ax
 
 
-def frequency_magnitude_plot(magnitudes: ArrayLike | pd.Series, ax: Axes | None = None, *,
-                             mc: float | None = None, fit: GutenbergRichter | None = None,
-                             delta_m: float = 0.1, title: str | None = None) -> Axes:
+def frequency_magnitude_plot(
+    magnitudes: ArrayLike | pd.Series,
+    ax: Axes | None = None,
+    *,
+    mc: float | None = None,
+    fit: GutenbergRichter | None = None,
+    delta_m: float = 0.1,
+    title: str | None = None,
+) -> Axes:
     """Frequency–magnitude distribution (cumulative and per bin) with the Gutenberg–Richter fit.
 
     Parameters
@@ -198,8 +229,13 @@ def frequency_magnitude_plot(magnitudes: ArrayLike | pd.Series, ax: Axes | None 
         fit = b_value(magnitudes, mc, delta_m)
     if fit is not None:
         mm = mags[mags >= fit.mc - 1e-9]
-        ax.semilogy(mm, fit.expected_count(mm), "-", color="tab:red",
-                    label=f"b = {fit.b:.2f} ± {fit.b_std:.2f}, a = {fit.a:.2f}")
+        ax.semilogy(
+            mm,
+            fit.expected_count(mm),
+            "-",
+            color="tab:red",
+            label=f"b = {fit.b:.2f} ± {fit.b_std:.2f}, a = {fit.a:.2f}",
+        )
         ax.axvline(fit.mc, color="tab:red", ls="--", lw=1, label=f"Mc = {fit.mc:.1f}")
     elif mc is not None:
         ax.axvline(mc, color="tab:red", ls="--", lw=1, label=f"Mc = {mc:.1f}")
@@ -210,8 +246,14 @@ def frequency_magnitude_plot(magnitudes: ArrayLike | pd.Series, ax: Axes | None 
     return ax
 
 
-def omori_decay(t_days: ArrayLike, ax: Axes | None = None, *, fit: OmoriFit | None = None,
-                n_bins: int = 30, title: str | None = None) -> Axes:
+def omori_decay(
+    t_days: ArrayLike,
+    ax: Axes | None = None,
+    *,
+    fit: OmoriFit | None = None,
+    n_bins: int = 30,
+    title: str | None = None,
+) -> Axes:
     """Aftershock rate against time since the mainshock on log–log axes, with an Omori–Utsu fit.
 
     Parameters
@@ -246,8 +288,13 @@ def omori_decay(t_days: ArrayLike, ax: Axes | None = None, *, fit: OmoriFit | No
     ax.loglog(mid[nz], rate[nz], "o", color="k", mfc="none", label="observed")
     if fit is not None:
         tt = np.geomspace(lo, hi, 200)
-        ax.loglog(tt, fit.rate(tt), "-", color="tab:red",
-                  label=f"Omori–Utsu p = {fit.p:.2f} ± {fit.p_std:.2f}, c = {fit.c:.3g} d")
+        ax.loglog(
+            tt,
+            fit.rate(tt),
+            "-",
+            color="tab:red",
+            label=f"Omori–Utsu p = {fit.p:.2f} ± {fit.p_std:.2f}, c = {fit.c:.3g} d",
+        )
     ax.set_xlabel("time since mainshock (days)")
     ax.set_ylabel("rate (events/day)")
     ax.set_title(title or "Aftershock decay")
@@ -274,7 +321,9 @@ def save_figure(ax_or_fig, path: str | os.PathLike, *, dpi: int = 120) -> Path:
     """
     from quakelab.catalog.store import atomic_path
 
-    fig = ax_or_fig.figure if hasattr(ax_or_fig, "figure") and not hasattr(ax_or_fig, "savefig") else ax_or_fig
+    fig = (
+        ax_or_fig.figure if hasattr(ax_or_fig, "figure") and not hasattr(ax_or_fig, "savefig") else ax_or_fig
+    )
     final, tmp = atomic_path(path)
     try:
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=final.suffix.lstrip(".") or "png")
@@ -284,8 +333,9 @@ def save_figure(ax_or_fig, path: str | os.PathLike, *, dpi: int = 120) -> Path:
     return final
 
 
-def csep_test_plot(table: pd.DataFrame, ax: Axes | None = None, *, alpha: float = 0.05,
-                   title: str | None = None) -> Axes:
+def csep_test_plot(
+    table: pd.DataFrame, ax: Axes | None = None, *, alpha: float = 0.05, title: str | None = None
+) -> Axes:
     """Quantile scores of CSEP consistency tests per model (from :func:`quakelab.evaluate.csep_tests`).
 
     One-sided tests fail below ``alpha`` (shaded); the N-test shows both delta1 and delta2, each failing
@@ -318,8 +368,13 @@ def csep_test_plot(table: pd.DataFrame, ax: Axes | None = None, *, alpha: float 
         q = [float(sub.loc[t, "quantile"]) if t in sub.index else np.nan for t in tests]
         bars = ax.bar(x, np.maximum(q, 0.005), width=width * 0.9, label=model)
         if "N-test" in sub.index and "N-test" in tests:
-            ax.plot(x[tests.index("N-test")], float(sub.loc["N-test", "quantile_2"]), "v",
-                    color=bars.patches[0].get_facecolor(), ms=7)
+            ax.plot(
+                x[tests.index("N-test")],
+                float(sub.loc["N-test", "quantile_2"]),
+                "v",
+                color=bars.patches[0].get_facecolor(),
+                ms=7,
+            )
     ax.axhspan(0, alpha, color="tab:red", alpha=0.12, label=f"reject (< {alpha:g})")
     ax.set_xticks(np.arange(len(tests)), tests)
     ax.set_ylim(0, 1.02)
@@ -370,12 +425,20 @@ def forecast_skill_plots(y: ArrayLike, forecasts: dict[str, ArrayLike], axes=Non
     a_pr.set(xlabel="recall", ylabel="precision", title="precision–recall")
     top = max(max(float(np.max(np.asarray(p))) for p in forecasts.values()), y.mean() * 2)
     a_rel.plot([0, top], [0, top], "k--", lw=0.8)
-    a_rel.set(xlabel="forecast probability", ylabel="observed frequency", title="reliability (decile bins)",
-              xscale="log", yscale="symlog")
+    a_rel.set(
+        xlabel="forecast probability",
+        ylabel="observed frequency",
+        title="reliability (decile bins)",
+        xscale="log",
+        yscale="symlog",
+    )
     a_rel.set_yscale("symlog", linthresh=1e-3)
     a_mol.plot([0, 1], [1, 0], "k--", lw=0.8)
-    a_mol.set(xlabel="fraction of space-time alarmed", ylabel="fraction of events missed",
-              title="Molchan (area skill score)")
+    a_mol.set(
+        xlabel="fraction of space-time alarmed",
+        ylabel="fraction of events missed",
+        title="Molchan (area skill score)",
+    )
     for ax in axes:
         ax.legend(fontsize="x-small")
     return np.asarray(axes)

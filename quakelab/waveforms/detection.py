@@ -13,8 +13,9 @@ StaLtaMethod = Literal["classic", "recursive", "delayed"]
 DETECTION_COLUMNS = ["trace_id", "station", "channel", "time_on", "time_off", "duration_s", "peak_ratio"]
 
 
-def characteristic_function(trace, *, method: StaLtaMethod = "recursive", sta_s: float = 1.0,
-                            lta_s: float = 10.0) -> np.ndarray:
+def characteristic_function(
+    trace, *, method: StaLtaMethod = "recursive", sta_s: float = 1.0, lta_s: float = 10.0
+) -> np.ndarray:
     """STA/LTA characteristic function of a trace (ObsPy's ``classic_sta_lta``, ``recursive_sta_lta``
     or ``delayed_sta_lta``).
 
@@ -41,11 +42,16 @@ def characteristic_function(trace, *, method: StaLtaMethod = "recursive", sta_s:
     df = trace.stats.sampling_rate
     nsta, nlta = int(round(sta_s * df)), int(round(lta_s * df))
     if not 0 < nsta < nlta <= trace.stats.npts:
-        raise WaveformError(f"{trace.id}: need 0 < STA < LTA <= trace length; got STA {nsta}, LTA {nlta}, "
-                            f"{trace.stats.npts} samples")
+        raise WaveformError(
+            f"{trace.id}: need 0 < STA < LTA <= trace length; got STA {nsta}, LTA {nlta}, "
+            f"{trace.stats.npts} samples"
+        )
     data = np.asarray(trace.data, dtype=np.float64)
-    funcs = {"classic": trigger.classic_sta_lta, "recursive": trigger.recursive_sta_lta,
-             "delayed": trigger.delayed_sta_lta}
+    funcs = {
+        "classic": trigger.classic_sta_lta,
+        "recursive": trigger.recursive_sta_lta,
+        "delayed": trigger.delayed_sta_lta,
+    }
     if method not in funcs:
         raise WaveformError(f"unknown STA/LTA method {method!r}; use {sorted(funcs)}")
     cft = np.asarray(funcs[method](data, nsta, nlta), dtype=float)
@@ -54,8 +60,15 @@ def characteristic_function(trace, *, method: StaLtaMethod = "recursive", sta_s:
     return cft
 
 
-def detect(stream, *, method: StaLtaMethod = "recursive", sta_s: float = 1.0, lta_s: float = 10.0,
-           on: float = 3.5, off: float = 1.0) -> pd.DataFrame:
+def detect(
+    stream,
+    *,
+    method: StaLtaMethod = "recursive",
+    sta_s: float = 1.0,
+    lta_s: float = 10.0,
+    on: float = 3.5,
+    off: float = 1.0,
+) -> pd.DataFrame:
     """STA/LTA triggers on every trace (ObsPy's ``trigger_onset``).
 
     Parameters
@@ -81,15 +94,30 @@ def detect(stream, *, method: StaLtaMethod = "recursive", sta_s: float = 1.0, lt
         t0 = pd.Timestamp(tr.stats.starttime.datetime, tz="UTC")
         dt = tr.stats.delta
         for i_on, i_off in trigger_onset(cft, on, off):
-            rows.append({"trace_id": tr.id, "station": tr.stats.station, "channel": tr.stats.channel,
-                         "time_on": t0 + pd.Timedelta(seconds=i_on * dt),
-                         "time_off": t0 + pd.Timedelta(seconds=i_off * dt),
-                         "duration_s": (i_off - i_on) * dt, "peak_ratio": float(np.max(cft[i_on:i_off + 1]))})
+            rows.append(
+                {
+                    "trace_id": tr.id,
+                    "station": tr.stats.station,
+                    "channel": tr.stats.channel,
+                    "time_on": t0 + pd.Timedelta(seconds=i_on * dt),
+                    "time_off": t0 + pd.Timedelta(seconds=i_off * dt),
+                    "duration_s": (i_off - i_on) * dt,
+                    "peak_ratio": float(np.max(cft[i_on : i_off + 1])),
+                }
+            )
     return pd.DataFrame(rows, columns=DETECTION_COLUMNS)
 
 
-def coincidence(stream, *, method: StaLtaMethod = "recursive", sta_s: float = 1.0, lta_s: float = 10.0,
-                on: float = 3.5, off: float = 1.0, min_stations: int = 2) -> pd.DataFrame:
+def coincidence(
+    stream,
+    *,
+    method: StaLtaMethod = "recursive",
+    sta_s: float = 1.0,
+    lta_s: float = 10.0,
+    on: float = 3.5,
+    off: float = 1.0,
+    min_stations: int = 2,
+) -> pd.DataFrame:
     """Network coincidence triggering (ObsPy's ``coincidence_trigger``).
 
     Returns
@@ -101,13 +129,30 @@ def coincidence(stream, *, method: StaLtaMethod = "recursive", sta_s: float = 1.
 
     kind = {"classic": "classicstalta", "recursive": "recstalta", "delayed": "delayedstalta"}[method]
     trig = coincidence_trigger(kind, on, off, stream.copy(), min_stations, sta=sta_s, lta=lta_s)
-    return pd.DataFrame([{"time": pd.Timestamp(t["time"].datetime, tz="UTC"), "duration_s": float(t["duration"]),
-                          "coincidence_sum": float(t["coincidence_sum"]), "stations": ",".join(t["stations"])}
-                         for t in trig], columns=["time", "duration_s", "coincidence_sum", "stations"])
+    return pd.DataFrame(
+        [
+            {
+                "time": pd.Timestamp(t["time"].datetime, tz="UTC"),
+                "duration_s": float(t["duration"]),
+                "coincidence_sum": float(t["coincidence_sum"]),
+                "stations": ",".join(t["stations"]),
+            }
+            for t in trig
+        ],
+        columns=["time", "duration_s", "coincidence_sum", "stations"],
+    )
 
 
-def pick_baer(trace, *, tdownmax: float = 20, tupevent: float = 60, thr1: float = 7.0, thr2: float = 12.0,
-              preset_len: int = 100, p_dur: int = 100) -> pd.DataFrame:
+def pick_baer(
+    trace,
+    *,
+    tdownmax: float = 20,
+    tupevent: float = 60,
+    thr1: float = 7.0,
+    thr2: float = 12.0,
+    preset_len: int = 100,
+    p_dur: int = 100,
+) -> pd.DataFrame:
     """P pick by the Baer–Kradolfer picker (ObsPy's ``pk_baer``; sample-count parameters as ObsPy's).
 
     Returns
@@ -118,19 +163,55 @@ def pick_baer(trace, *, tdownmax: float = 20, tupevent: float = 60, thr1: float 
     """
     from obspy.signal.trigger import pk_baer
 
-    p_sample, quality = pk_baer(np.asarray(trace.data, dtype=np.float32), trace.stats.sampling_rate, tdownmax,
-                                tupevent, thr1, thr2, preset_len, p_dur)
+    p_sample, quality = pk_baer(
+        np.asarray(trace.data, dtype=np.float32),
+        trace.stats.sampling_rate,
+        tdownmax,
+        tupevent,
+        thr1,
+        thr2,
+        preset_len,
+        p_dur,
+    )
     cols = ["trace_id", "station", "channel", "time", "phase", "score", "quality"]
     if p_sample <= 0:
         return pd.DataFrame(columns=cols)
-    t = pd.Timestamp(trace.stats.starttime.datetime, tz="UTC") + pd.Timedelta(seconds=p_sample * trace.stats.delta)
-    return pd.DataFrame([{"trace_id": trace.id, "station": trace.stats.station, "channel": trace.stats.channel,
-                          "time": t, "phase": "P", "score": np.nan, "quality": str(quality)}], columns=cols)
+    t = pd.Timestamp(trace.stats.starttime.datetime, tz="UTC") + pd.Timedelta(
+        seconds=p_sample * trace.stats.delta
+    )
+    return pd.DataFrame(
+        [
+            {
+                "trace_id": trace.id,
+                "station": trace.stats.station,
+                "channel": trace.stats.channel,
+                "time": t,
+                "phase": "P",
+                "score": np.nan,
+                "quality": str(quality),
+            }
+        ],
+        columns=cols,
+    )
 
 
-def pick_ar(z, n, e, *, f1: float = 1.0, f2: float = 20.0, lta_p: float = 1.0, sta_p: float = 0.1,
-            lta_s: float = 4.0, sta_s: float = 1.0, m_p: int = 2, m_s: int = 8, l_p: float = 0.1,
-            l_s: float = 0.2, s_pick: bool = True) -> pd.DataFrame:
+def pick_ar(
+    z,
+    n,
+    e,
+    *,
+    f1: float = 1.0,
+    f2: float = 20.0,
+    lta_p: float = 1.0,
+    sta_p: float = 0.1,
+    lta_s: float = 4.0,
+    sta_s: float = 1.0,
+    m_p: int = 2,
+    m_s: int = 8,
+    l_p: float = 0.1,
+    l_s: float = 0.2,
+    s_pick: bool = True,
+) -> pd.DataFrame:
     """P and S picks by the AR-AIC picker of Akazawa (ObsPy's ``ar_pick``) on a 3-component station.
 
     Returns
@@ -143,21 +224,55 @@ def pick_ar(z, n, e, *, f1: float = 1.0, f2: float = 20.0, lta_p: float = 1.0, s
     if not (z.stats.sampling_rate == n.stats.sampling_rate == e.stats.sampling_rate):
         raise WaveformError(f"{z.id}, {n.id}, {e.id}: sampling rates differ")
     npts = min(z.stats.npts, n.stats.npts, e.stats.npts)
-    p, s = ar_pick(np.asarray(z.data[:npts], dtype=np.float32), np.asarray(n.data[:npts], dtype=np.float32),
-                   np.asarray(e.data[:npts], dtype=np.float32), z.stats.sampling_rate, f1, f2, lta_p, sta_p,
-                   lta_s, sta_s, m_p, m_s, l_p, l_s, s_pick)
+    p, s = ar_pick(
+        np.asarray(z.data[:npts], dtype=np.float32),
+        np.asarray(n.data[:npts], dtype=np.float32),
+        np.asarray(e.data[:npts], dtype=np.float32),
+        z.stats.sampling_rate,
+        f1,
+        f2,
+        lta_p,
+        sta_p,
+        lta_s,
+        sta_s,
+        m_p,
+        m_s,
+        l_p,
+        l_s,
+        s_pick,
+    )
     t0 = pd.Timestamp(z.stats.starttime.datetime, tz="UTC")
-    rows = [{"trace_id": z.id, "station": z.stats.station, "channel": z.stats.channel,
-             "time": t0 + pd.Timedelta(seconds=float(p)), "phase": "P", "score": np.nan}]
+    rows = [
+        {
+            "trace_id": z.id,
+            "station": z.stats.station,
+            "channel": z.stats.channel,
+            "time": t0 + pd.Timedelta(seconds=float(p)),
+            "phase": "P",
+            "score": np.nan,
+        }
+    ]
     if s_pick:
-        rows.append({"trace_id": n.id, "station": n.stats.station, "channel": n.stats.channel,
-                     "time": t0 + pd.Timedelta(seconds=float(s)), "phase": "S", "score": np.nan})
+        rows.append(
+            {
+                "trace_id": n.id,
+                "station": n.stats.station,
+                "channel": n.stats.channel,
+                "time": t0 + pd.Timedelta(seconds=float(s)),
+                "phase": "S",
+                "score": np.nan,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def _epoch_seconds(times) -> np.ndarray:
     """Seconds since 1970 (UTC) whatever the datetime resolution or time zone."""
-    s = pd.to_datetime(pd.Series(times), format="ISO8601") if len(times) else pd.Series([], dtype="datetime64[ns]")
+    s = (
+        pd.to_datetime(pd.Series(times), format="ISO8601")
+        if len(times)
+        else pd.Series([], dtype="datetime64[ns]")
+    )
     if getattr(s.dt, "tz", None) is not None:
         s = s.dt.tz_convert("UTC").dt.tz_localize(None)
     return ((s - pd.Timestamp("1970-01-01")) / pd.Timedelta(seconds=1)).to_numpy(dtype=float)
@@ -190,8 +305,14 @@ def score_detections(detected, reference, *, tolerance_s: float = 1.0) -> pd.Ser
     """
     det = np.sort(_epoch_seconds(detected))
     ref = np.sort(_epoch_seconds(reference))
-    pairs = sorted(((abs(d - r), i, j) for i, d in enumerate(det) for j, r in enumerate(ref)
-                    if abs(d - r) <= tolerance_s))
+    pairs = sorted(
+        (
+            (abs(d - r), i, j)
+            for i, d in enumerate(det)
+            for j, r in enumerate(ref)
+            if abs(d - r) <= tolerance_s
+        )
+    )
     used_d, used_r = set(), set()
     for _, i, j in pairs:
         if i not in used_d and j not in used_r:
@@ -202,13 +323,29 @@ def score_detections(detected, reference, *, tolerance_s: float = 1.0) -> pd.Ser
     precision = tp / det.size if det.size else 0.0
     recall = tp / ref.size if ref.size else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return pd.Series({"true_positives": tp, "false_positives": fp, "false_negatives": fn,
-                      "precision": precision, "recall": recall, "f1": f1})
+    return pd.Series(
+        {
+            "true_positives": tp,
+            "false_positives": fp,
+            "false_negatives": fn,
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+        }
+    )
 
 
-def tune_stalta(validation_stream, validation_reference, *, sta_s=(0.2, 0.5, 1.0), lta_s=(5.0, 10.0, 30.0),
-                on=(2.5, 3.5, 5.0), off: float = 1.0, method: StaLtaMethod = "recursive",
-                tolerance_s: float = 1.0) -> pd.DataFrame:
+def tune_stalta(
+    validation_stream,
+    validation_reference,
+    *,
+    sta_s=(0.2, 0.5, 1.0),
+    lta_s=(5.0, 10.0, 30.0),
+    on=(2.5, 3.5, 5.0),
+    off: float = 1.0,
+    method: StaLtaMethod = "recursive",
+    tolerance_s: float = 1.0,
+) -> pd.DataFrame:
     """Grid search of STA/LTA parameters by F1 on a validation part only (apply the best to the test part).
 
     Parameters

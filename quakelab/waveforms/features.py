@@ -12,8 +12,9 @@ from quakelab.waveforms.io import WaveformError
 DEFAULT_BANDS_HZ: tuple[tuple[float, float], ...] = ((0.5, 2.0), (2.0, 8.0), (8.0, 20.0))
 
 
-def _window_features(x: np.ndarray, fs: float, bands: Sequence[tuple[float, float]], sta_s: float,
-                     lta_s: float) -> dict[str, float]:
+def _window_features(
+    x: np.ndarray, fs: float, bands: Sequence[tuple[float, float]], sta_s: float, lta_s: float
+) -> dict[str, float]:
     from obspy.signal.filter import envelope
     from obspy.signal.trigger import classic_sta_lta
     from scipy import stats
@@ -40,9 +41,15 @@ def _window_features(x: np.ndarray, fs: float, bands: Sequence[tuple[float, floa
     return out
 
 
-def window_features(stream, *, window_s: float = 30.0, step_s: float | None = None,
-                    bands_hz: Sequence[tuple[float, float]] = DEFAULT_BANDS_HZ, sta_s: float = 0.5,
-                    lta_s: float = 5.0):
+def window_features(
+    stream,
+    *,
+    window_s: float = 30.0,
+    step_s: float | None = None,
+    bands_hz: Sequence[tuple[float, float]] = DEFAULT_BANDS_HZ,
+    sta_s: float = 0.5,
+    lta_s: float = 5.0,
+):
     """Features of consecutive windows of every trace, ready for scikit-learn.
 
     Per window: relative band energies, dominant and centroid frequency, envelope peak and rise time
@@ -76,13 +83,15 @@ def window_features(stream, *, window_s: float = 30.0, step_s: float | None = No
     per_trace, starts, names = [], [], None
     for tr in stream:
         if np.ma.isMaskedArray(tr.data) and np.ma.is_masked(tr.data):
-            raise WaveformError(f"{tr.id}: trace has masked gaps; apply a gap policy ('fill' or 'split') first")
+            raise WaveformError(
+                f"{tr.id}: trace has masked gaps; apply a gap policy ('fill' or 'split') first"
+            )
         fs = tr.stats.sampling_rate
         nwin, nstep = int(window_s * fs), int(step_s * fs)
         data = np.asarray(tr.data, dtype=float)
         rows, t0s = [], []
         for i0 in range(0, data.size - nwin + 1, nstep):
-            feats = _window_features(data[i0:i0 + nwin], fs, bands_hz, sta_s, lta_s)
+            feats = _window_features(data[i0 : i0 + nwin], fs, bands_hz, sta_s, lta_s)
             names = names or list(feats)
             rows.append([feats[k] for k in names])
             t0s.append(pd.Timestamp((tr.stats.starttime + i0 / fs).datetime, tz="UTC"))
@@ -97,10 +106,16 @@ def window_features(stream, *, window_s: float = 30.0, step_s: float | None = No
         if rows:
             arr[i, : len(rows)] = rows
             start_arr[i, : len(t0s)] = pd.DatetimeIndex(t0s).tz_convert(None).to_numpy()
-    return xr.DataArray(arr, dims=("station", "window", "feature"),
-                        coords={"station": [tr.id for tr in stream], "feature": names,
-                                "window_start": (("station", "window"), start_arr)},
-                        attrs={"window_s": window_s, "step_s": step_s, "bands_hz": str(list(bands_hz))})
+    return xr.DataArray(
+        arr,
+        dims=("station", "window", "feature"),
+        coords={
+            "station": [tr.id for tr in stream],
+            "feature": names,
+            "window_start": (("station", "window"), start_arr),
+        },
+        attrs={"window_s": window_s, "step_s": step_s, "bands_hz": str(list(bands_hz))},
+    )
 
 
 def ppsd(trace, metadata, *, ppsd_length_s: float = 3600.0, overlap: float = 0.5):
@@ -145,6 +160,7 @@ def ppsd(trace, metadata, *, ppsd_length_s: float = 3600.0, overlap: float = 0.5
         table[f"p{q}_db"] = np.interp(periods, per, vals)
     for name, (mp, mv) in (("nlnm_db", get_nlnm()), ("nhnm_db", get_nhnm())):
         order = np.argsort(mp)  # the models come in decreasing period
-        table[name] = np.interp(np.log(periods), np.log(np.asarray(mp)[order]), np.asarray(mv)[order],
-                                left=np.nan, right=np.nan)
+        table[name] = np.interp(
+            np.log(periods), np.log(np.asarray(mp)[order]), np.asarray(mv)[order], left=np.nan, right=np.nan
+        )
     return p, table

@@ -20,8 +20,6 @@ from quakelab.waveforms.io import WaveformError
 log = logging.getLogger(__name__)
 
 
-
-
 def _write_atomic(path: Path, data: bytes) -> None:
     from quakelab.catalog.store import atomic_path
 
@@ -33,11 +31,25 @@ def _write_atomic(path: Path, data: bytes) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def fetch_waveforms(network: str, station: str, location: str, channel: str, start, end, *,
-                    provider: str = "IRIS", chunk_hours: float = 1.0, cache_dir: str | os.PathLike | None = None,
-                    with_response: bool = True, max_retries: int = 4, backoff_s: float = 2.0,
-                    timeout_s: float = 120.0, progress: bool = True, client: object | None = None,
-                    sleep: Callable[[float], None] = _time.sleep):
+def fetch_waveforms(
+    network: str,
+    station: str,
+    location: str,
+    channel: str,
+    start,
+    end,
+    *,
+    provider: str = "IRIS",
+    chunk_hours: float = 1.0,
+    cache_dir: str | os.PathLike | None = None,
+    with_response: bool = True,
+    max_retries: int = 4,
+    backoff_s: float = 2.0,
+    timeout_s: float = 120.0,
+    progress: bool = True,
+    client: object | None = None,
+    sleep: Callable[[float], None] = _time.sleep,
+):
     """Download waveforms (dataselect) and station metadata (station, level=response) with a disk cache.
 
     The window is split into chunks of ``chunk_hours``; each chunk's miniSEED is written atomically to
@@ -114,10 +126,14 @@ def fetch_waveforms(network: str, station: str, location: str, channel: str, sta
                 if "No data" in str(exc) and "204" in str(exc):
                     return None
                 if attempt == max_retries:
-                    raise WaveformError(f"{base} {nslc}: {what} failed after {max_retries} retries ({exc!r}); "
-                                        f"cached chunks are kept in {root}") from exc
+                    raise WaveformError(
+                        f"{base} {nslc}: {what} failed after {max_retries} retries ({exc!r}); "
+                        f"cached chunks are kept in {root}"
+                    ) from exc
                 delay = backoff_s * 2**attempt
-                log.warning("%s %s: %r; retry %d/%d in %.1f s", nslc, what, exc, attempt + 1, max_retries, delay)
+                log.warning(
+                    "%s %s: %r; retry %d/%d in %.1f s", nslc, what, exc, attempt + 1, max_retries, delay
+                )
                 sleep(delay)
         return None
 
@@ -141,8 +157,15 @@ def fetch_waveforms(network: str, station: str, location: str, channel: str, sta
 
         def call(a=a, b=b):
             buf = io.BytesIO()
-            get_client().get_waveforms(network, station, location, channel, obspy.UTCDateTime(a.to_pydatetime()),
-                                       obspy.UTCDateTime(b.to_pydatetime()), filename=buf)
+            get_client().get_waveforms(
+                network,
+                station,
+                location,
+                channel,
+                obspy.UTCDateTime(a.to_pydatetime()),
+                obspy.UTCDateTime(b.to_pydatetime()),
+                filename=buf,
+            )
             return buf.getvalue()
 
         raw = with_retries(f"chunk {a} .. {b}", call)
@@ -161,12 +184,19 @@ def fetch_waveforms(network: str, station: str, location: str, channel: str, sta
         if inv_path.exists():
             inventory = obspy.read_inventory(str(inv_path))
         else:
+
             def call_inv():
                 buf = io.BytesIO()
-                get_client().get_stations(network=network, station=station, location=location, channel=channel,
-                                          starttime=obspy.UTCDateTime(t0.to_pydatetime()),
-                                          endtime=obspy.UTCDateTime(t1.to_pydatetime()), level="response",
-                                          filename=buf)
+                get_client().get_stations(
+                    network=network,
+                    station=station,
+                    location=location,
+                    channel=channel,
+                    starttime=obspy.UTCDateTime(t0.to_pydatetime()),
+                    endtime=obspy.UTCDateTime(t1.to_pydatetime()),
+                    level="response",
+                    filename=buf,
+                )
                 return buf.getvalue()
 
             raw = with_retries("station metadata", call_inv)

@@ -71,9 +71,11 @@ def example_path(name: str) -> Path:
 
     spec = importlib.util.find_spec("obspy")
     base = Path(next(iter(spec.submodule_search_locations)))
-    where = {"II.TLY.BHZ.SAC": base / "realtime" / "tests" / "data",
-             "CRLZ.HHZ.10.NZ.SAC": base / "signal" / "tests" / "data",
-             "IUANMO.seed": base / "signal" / "tests" / "data"}
+    where = {
+        "II.TLY.BHZ.SAC": base / "realtime" / "tests" / "data",
+        "CRLZ.HHZ.10.NZ.SAC": base / "signal" / "tests" / "data",
+        "IUANMO.seed": base / "signal" / "tests" / "data",
+    }
     if name not in where:
         raise WaveformError(f"unknown example {name!r}; known: {sorted(where)}")
     return where[name] / name
@@ -89,13 +91,22 @@ def gaps_report(stream) -> pd.DataFrame:
     """
     rows = []
     for net, sta, loc, cha, t0, t1, delta, nsamp in stream.get_gaps():
-        rows.append({"trace_id": f"{net}.{sta}.{loc}.{cha}", "start": pd.Timestamp(t0.datetime, tz="UTC"),
-                     "end": pd.Timestamp(t1.datetime, tz="UTC"), "duration_s": float(delta),
-                     "n_samples": int(nsamp), "kind": "overlap" if delta < 0 else "gap"})
+        rows.append(
+            {
+                "trace_id": f"{net}.{sta}.{loc}.{cha}",
+                "start": pd.Timestamp(t0.datetime, tz="UTC"),
+                "end": pd.Timestamp(t1.datetime, tz="UTC"),
+                "duration_s": float(delta),
+                "n_samples": int(nsamp),
+                "kind": "overlap" if delta < 0 else "gap",
+            }
+        )
     return pd.DataFrame(rows, columns=["trace_id", "start", "end", "duration_s", "n_samples", "kind"])
 
 
-def apply_gap_policy(stream, policy: Literal["merge", "fill", "split"] = "merge", *, fill_value: float | str = 0.0):
+def apply_gap_policy(
+    stream, policy: Literal["merge", "fill", "split"] = "merge", *, fill_value: float | str = 0.0
+):
     """Resolve gaps and overlaps by an explicit policy; the report of what was found is returned too.
 
     Parameters

@@ -11,8 +11,20 @@ from quakelab.waveforms.io import WaveformError
 
 #: Steps a chain may use, each an ObsPy Trace/Stream method of the same name (plus ``remove_response``
 #: and ``rotate``, which need metadata).
-ALLOWED_STEPS = ("detrend", "taper", "filter", "decimate", "resample", "interpolate", "trim", "remove_response",
-                 "rotate", "normalize", "differentiate", "integrate")
+ALLOWED_STEPS = (
+    "detrend",
+    "taper",
+    "filter",
+    "decimate",
+    "resample",
+    "interpolate",
+    "trim",
+    "remove_response",
+    "rotate",
+    "normalize",
+    "differentiate",
+    "integrate",
+)
 
 
 @dataclass
@@ -38,9 +50,13 @@ class ProcessingChain:
     def __post_init__(self) -> None:
         steps = []
         for i, step in enumerate(self.steps):
-            name, params = (step, {}) if isinstance(step, str) else (step[0], dict(step[1] if len(step) > 1 else {}))
+            name, params = (
+                (step, {}) if isinstance(step, str) else (step[0], dict(step[1] if len(step) > 1 else {}))
+            )
             if name not in ALLOWED_STEPS:
-                raise WaveformError(f"step {i} {name!r} is not a known processing step; allowed: {ALLOWED_STEPS}")
+                raise WaveformError(
+                    f"step {i} {name!r} is not a known processing step; allowed: {ALLOWED_STEPS}"
+                )
             steps.append((name, params))
         self.steps = steps
 
@@ -80,8 +96,10 @@ class ProcessingChain:
             import dask
 
             scheduler = "threads" if parallel is True else str(parallel)
-            parts = dask.compute(*[dask.delayed(self.apply)(obspy.Stream([tr]), inventory=inventory)
-                                   for tr in st], scheduler=scheduler)
+            parts = dask.compute(
+                *[dask.delayed(self.apply)(obspy.Stream([tr]), inventory=inventory) for tr in st],
+                scheduler=scheduler,
+            )
             return obspy.Stream([tr for part in parts for tr in part])
         out = st.copy()
         for name, params in self.steps:

@@ -27,34 +27,50 @@ RIDGECREST = Mainshock("2019-07-06 03:19:53.04", 35.770, -117.599, 7.1, 8.0, "ci
 
 def test_generic_rj1989_probability_by_hand():
     ms = Mainshock("2020-01-01", 34.0, -118.0, 6.0)
-    fc = aftershock_forecast(ms, None, "2020-01-02", models=["rj_generic"], regime="RJ1989-CALIFORNIA",
-                             windows=[("1 Week", 7.0)], magnitudes=[5.0])
+    fc = aftershock_forecast(
+        ms,
+        None,
+        "2020-01-02",
+        models=["rj_generic"],
+        regime="RJ1989-CALIFORNIA",
+        windows=[("1 Week", 7.0)],
+        magnitudes=[5.0],
+    )
     row = fc.table().query("magnitude == 5.0").iloc[0]
     # N = 10^(a + b (Mm - M)) * integral_1^8 (t + c)^-p dt, a = -1.67, b = 0.91, p = 1.08, c = 0.05
-    n = 10 ** (-1.67 + 0.91) * ((8.05 ** -0.08 - 1.05 ** -0.08) / -0.08)
+    n = 10 ** (-1.67 + 0.91) * ((8.05**-0.08 - 1.05**-0.08) / -0.08)
     assert row["expected"] == pytest.approx(n, rel=1e-12)
     assert row["probability"] == pytest.approx(1 - math.exp(-n), rel=1e-12)
     assert round(row["probability"], 3) == 0.278
-    assert (row["median"], row["q025"], row["q975"]) == (0, 0, 2)  # Poisson(0.325): P(N<=0)=0.72, P(N<=1)=0.96, P(N<=2)=0.996
+    assert (row["median"], row["q025"], row["q975"]) == (
+        0,
+        0,
+        2,
+    )  # Poisson(0.325): P(N<=0)=0.72, P(N<=1)=0.96, P(N<=2)=0.996
 
 
 def test_generic_page2016_mixture_against_quadrature():
     g = GENERIC_RJ["ANSR-SHALCON"]
     ms = Mainshock("2020-01-01", 38.0, 142.0, 7.0)  # outside California: default regime, said so
-    fc = aftershock_forecast(ms, None, "2020-01-08", models=["rj_generic"], windows=[("1 Month", 30.0)],
-                             magnitudes=[5.0])
+    fc = aftershock_forecast(
+        ms, None, "2020-01-08", models=["rj_generic"], windows=[("1 Month", 30.0)], magnitudes=[5.0]
+    )
     assert fc.regime.regime == "ANSR-SHALCON" and "default" in fc.regime.method
     row = fc.table().query("magnitude == 5.0").iloc[0]
-    sigma = math.sqrt(0.49 ** 2 + 570.0 ** 2 / 10 ** 7.0)
+    sigma = math.sqrt(0.49**2 + 570.0**2 / 10**7.0)
     integral = ((37.018 ** (1 - 0.98)) - (7.018 ** (1 - 0.98))) / (1 - 0.98)
 
     def lam(a):
         return 10 ** (a + 1.0 * (7.0 - 5.0)) * integral
 
-    p_any = integrate.quad(lambda a: stats.norm.pdf(a, g.a_mean, sigma) * -math.expm1(-lam(a)), g.a_mean - 8 * sigma,
-                           g.a_mean + 8 * sigma)[0]
-    mean = integrate.quad(lambda a: stats.norm.pdf(a, g.a_mean, sigma) * lam(a), g.a_mean - 8 * sigma,
-                          g.a_mean + 8 * sigma)[0]
+    p_any = integrate.quad(
+        lambda a: stats.norm.pdf(a, g.a_mean, sigma) * -math.expm1(-lam(a)),
+        g.a_mean - 8 * sigma,
+        g.a_mean + 8 * sigma,
+    )[0]
+    mean = integrate.quad(
+        lambda a: stats.norm.pdf(a, g.a_mean, sigma) * lam(a), g.a_mean - 8 * sigma, g.a_mean + 8 * sigma
+    )[0]
     assert row["probability"] == pytest.approx(p_any, abs=2e-3)
     assert row["expected"] == pytest.approx(mean, rel=1e-2)
 
@@ -102,8 +118,17 @@ def test_sequence_fit_with_time_dependent_completeness_recovers_parameters():
     assert abs(fit["p"] - p) < 3 * fit["pSigma"] + 0.02
     assert abs(fit["a"] - a) < 0.1
     # ignoring the incompleteness (the same thinned events read as complete above 3.0) biases p
-    naive = fit_sequence(SequenceData(data.t, data.magnitude, 0.0, 30.0, 7.0, comp.with_mcat(3.0).__class__(
-        3.0, 0.0, 0.0, 0.0, "complete")), 1.0).parameters
+    naive = fit_sequence(
+        SequenceData(
+            data.t,
+            data.magnitude,
+            0.0,
+            30.0,
+            7.0,
+            comp.with_mcat(3.0).__class__(3.0, 0.0, 0.0, 0.0, "complete"),
+        ),
+        1.0,
+    ).parameters
     assert naive["method"] == "omori_fit" and abs(naive["p"] - p) > abs(fit["p"] - p) + 0.05
 
 
@@ -111,20 +136,48 @@ def test_sequence_fit_with_time_dependent_completeness_recovers_parameters():
 def test_etas_numbers_match_a_brute_force_simulation():
     from quakelab.models import ETAS
 
-    theta = dict(log10_mu=-6.0, log10_k0=-1.9, a=1.6, log10_c=-2.0, omega=0.2, log10_tau=6.0, log10_d=-1.0,
-                 gamma=1.0, rho=1.5)
+    theta = dict(
+        log10_mu=-6.0,
+        log10_k0=-1.9,
+        a=1.6,
+        log10_c=-2.0,
+        omega=0.2,
+        log10_tau=6.0,
+        log10_d=-1.0,
+        gamma=1.0,
+        rho=1.5,
+    )
     beta, mc, mm = 2.3, 2.5, 6.0
     model = ETAS(mc=mc, spatial=False).set_params(theta, beta=beta)
     ms = Mainshock("2020-01-01", 10.0, 10.0, mm)
-    cat = pd.DataFrame({"event_id": ["m"], "time": [ms.time], "latitude": [10.0], "longitude": [10.0],
-                        "depth_km": [5.0], "magnitude": [mm], "mag_type": ["mw"]})
-    fc = aftershock_forecast(ms, cat, "2020-01-02", models=["etas"], etas_model=model, etas_fit=False,
-                             windows=[("1 Week", 7.0)], magnitudes=[2.5, 3.5], n_simulations=300, seed=3)
+    cat = pd.DataFrame(
+        {
+            "event_id": ["m"],
+            "time": [ms.time],
+            "latitude": [10.0],
+            "longitude": [10.0],
+            "depth_km": [5.0],
+            "magnitude": [mm],
+            "mag_type": ["mw"],
+        }
+    )
+    fc = aftershock_forecast(
+        ms,
+        cat,
+        "2020-01-02",
+        models=["etas"],
+        etas_model=model,
+        etas_fit=False,
+        windows=[("1 Week", 7.0)],
+        magnitudes=[2.5, 3.5],
+        n_simulations=300,
+        seed=3,
+    )
     tab = fc.models[0].table.set_index("magnitude")
 
     # brute force, written independently: generations of Poisson offspring, Omori times by inversion
     rng = np.random.default_rng(11)
-    k0, a, c, om = 10 ** -1.9, 1.6, 0.01, 0.2
+    k0, a, c, om = 10**-1.9, 1.6, 0.01, 0.2
     mref = mc - 0.05
     m_max = 8.5
 
@@ -165,8 +218,9 @@ def test_etas_numbers_match_a_brute_force_simulation():
 
 
 def test_product_document_table_and_figure(sample_catalog, tmp_path):
-    fc = aftershock_forecast(RIDGECREST, sample_catalog, "2019-07-07 03:19:53",
-                             models=["rj_generic", "rj_sequence", "rj_bayesian"])
+    fc = aftershock_forecast(
+        RIDGECREST, sample_catalog, "2019-07-07 03:19:53", models=["rj_generic", "rj_sequence", "rj_bayesian"]
+    )
     doc = json.loads(fc.to_json(tmp_path / "p.json"))
     assert json.loads((tmp_path / "p.json").read_text()) == doc
     assert doc["schema"] == "quakelab.aftershock-forecast" and doc["schemaVersion"] == "1.0.0"
@@ -177,7 +231,9 @@ def test_product_document_table_and_figure(sample_catalog, tmp_path):
     assert first["aboveMainshockMag"]["magnitude"] == 7.1
     obs3 = next(o for o in doc["observations"] if o["magnitude"] == 3.0)["count"]
     t = sample_catalog["time"]
-    assert obs3 == int(((t < pd.Timestamp("2019-07-07 03:19:53", tz="UTC")) & (sample_catalog["magnitude"] >= 3)).sum())
+    assert obs3 == int(
+        ((t < pd.Timestamp("2019-07-07 03:19:53", tz="UTC")) & (sample_catalog["magnitude"] >= 3)).sum()
+    )
     text = fc.to_text()
     assert "M>=3.0" in text and "Reasenberg-Jones Bayesian" in text and "chance" in fc.commentary()
     ax = fc.plot(observed=sample_catalog)
@@ -188,9 +244,14 @@ def test_ridgecrest_sample_forecasts_compared_with_what_happened(sample_catalog)
     """The bundled ComCat sample (M>=2.5, to 2019-07-13): 1-day forecasts issued 1 .. 5 days after the M7.1."""
     rows = []
     for day in (1, 2, 3, 4, 5):
-        fc = aftershock_forecast(RIDGECREST, sample_catalog[sample_catalog["time"] < RIDGECREST.time + pd.Timedelta(days=day)],
-                                 RIDGECREST.time + pd.Timedelta(days=day), models=["rj_sequence", "rj_bayesian"],
-                                 windows=[("1 Day", 1.0)], magnitudes=[3.0, 4.0, 5.0])
+        fc = aftershock_forecast(
+            RIDGECREST,
+            sample_catalog[sample_catalog["time"] < RIDGECREST.time + pd.Timedelta(days=day)],
+            RIDGECREST.time + pd.Timedelta(days=day),
+            models=["rj_sequence", "rj_bayesian"],
+            windows=[("1 Day", 1.0)],
+            magnitudes=[3.0, 4.0, 5.0],
+        )
         rows.append(compare_with_observed(fc, sample_catalog))
     cmp = pd.concat(rows)
     cmp = cmp[cmp["complete_window"]]

@@ -19,14 +19,25 @@ from hypothesis import strategies as st
 
 from quakelab.catalog import CatalogError, RejectedRowsWarning, read_catalog, rejected_rows
 
-KINDS = ["too_many", "too_few", "non_numeric", "out_of_range", "bad_time", "naive_time", "missing", "duplicate"]
+KINDS = [
+    "too_many",
+    "too_few",
+    "non_numeric",
+    "out_of_range",
+    "bad_time",
+    "naive_time",
+    "missing",
+    "duplicate",
+]
 VALUES = ["time", "latitude", "longitude", "depth_km", "magnitude"]
 
 
 class Source:
-    def __init__(self, name: str, path: Path, columns: dict[str, str], preset: str, has_ids: bool, rows: int = 800):
+    def __init__(
+        self, name: str, path: Path, columns: dict[str, str], preset: str, has_ids: bool, rows: int = 800
+    ):
         lines = path.read_text().splitlines()
-        self.name, self.header, self.rows = name, lines[0], lines[1:rows + 1]
+        self.name, self.header, self.rows = name, lines[0], lines[1 : rows + 1]
         self.names = self.header.split(",")
         self.col = {canonical: self.names.index(src) for canonical, src in columns.items()}
         self.columns, self.preset, self.has_ids = columns, preset, has_ids
@@ -35,14 +46,38 @@ class Source:
 def _sources() -> list[Source]:
     from quakelab.datasets import get, shared_data_dir
 
-    out = [Source("pycsep", get("ridgecrest-2019-sample").path(),
-                  {"time": "time_string", "latitude": "lat", "longitude": "lon", "depth_km": "depth",
-                   "magnitude": "M"}, "pycsep", has_ids=False)]
+    out = [
+        Source(
+            "pycsep",
+            get("ridgecrest-2019-sample").path(),
+            {
+                "time": "time_string",
+                "latitude": "lat",
+                "longitude": "lon",
+                "depth_km": "depth",
+                "magnitude": "M",
+            },
+            "pycsep",
+            has_ids=False,
+        )
+    ]
     shared = shared_data_dir()
     if shared is not None and (shared / "qtm_sanjacinto_2008_2017.csv").exists():
-        out.append(Source("qtm", shared / "qtm_sanjacinto_2008_2017.csv",
-                          {"event_id": "index", "time": "time", "latitude": "latitude", "longitude": "longitude",
-                           "magnitude": "magnitude"}, "qtm-sanjacinto", has_ids=True))
+        out.append(
+            Source(
+                "qtm",
+                shared / "qtm_sanjacinto_2008_2017.csv",
+                {
+                    "event_id": "index",
+                    "time": "time",
+                    "latitude": "latitude",
+                    "longitude": "longitude",
+                    "magnitude": "magnitude",
+                },
+                "qtm-sanjacinto",
+                has_ids=True,
+            )
+        )
     return out
 
 
@@ -68,7 +103,7 @@ def corrupted_files(draw):
     n = draw(st.integers(8, 30))
     start = draw(st.integers(0, len(src.rows) - n))
     aware = draw(st.booleans())
-    rows = [r.split(",") for r in src.rows[start:start + n]]
+    rows = [r.split(",") for r in src.rows[start : start + n]]
     if aware:
         for r in rows:
             r[src.col["time"]] += "Z"
@@ -79,8 +114,14 @@ def corrupted_files(draw):
     return src, rows, aware, kinds, preamble, noise
 
 
-def _build(src: Source, rows: list[list[str]], aware: bool, kinds: dict[int, str], preamble: int,
-           noise: list[tuple[int, str]]):
+def _build(
+    src: Source,
+    rows: list[list[str]],
+    aware: bool,
+    kinds: dict[int, str],
+    preamble: int,
+    noise: list[tuple[int, str]],
+):
     """The file's lines, the expected report {line: reason prefix} and the rows expected back."""
     rows = [list(r) for r in rows]
     expected: dict[int, tuple[str, str]] = {}
@@ -114,8 +155,11 @@ def _build(src: Source, rows: list[list[str]], aware: bool, kinds: dict[int, str
             else:
                 j = earlier[-1]
                 rows[i] = list(rows[j])
-                why = (f"duplicate event_id (first seen at line {line_of[j]})" if src.has_ids
-                       else f"duplicate of line {line_of[j]}")
+                why = (
+                    f"duplicate event_id (first seen at line {line_of[j]})"
+                    if src.has_ids
+                    else f"duplicate of line {line_of[j]}"
+                )
                 expected[line_of[i]] = ("event_id" if src.has_ids else "event", why)
         if kind == "too_many":
             r.append("EXTRA")

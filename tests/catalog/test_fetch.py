@@ -23,8 +23,15 @@ def expected(events, start=START, end=END, min_mag=None):
 
 
 def fetch(server, tmp_path, sleeps=None, **kw):
-    args = dict(provider=server.url, cache_dir=tmp_path, progress=False, chunk_days=2.0, timeout_s=5,
-                backoff_s=0.5, sleep=(sleeps.append if sleeps is not None else (lambda s: None)))
+    args = dict(
+        provider=server.url,
+        cache_dir=tmp_path,
+        progress=False,
+        chunk_days=2.0,
+        timeout_s=5,
+        backoff_s=0.5,
+        sleep=(sleeps.append if sleeps is not None else (lambda s: None)),
+    )
     args.update(kw)
     return fetch_catalog(START, END, **args)
 
@@ -99,6 +106,12 @@ def test_persistent_failure_raises_then_resumes_from_cache(events, tmp_path):
 
 @pytest.mark.network
 def test_live_usgs(tmp_path):
-    cat = fetch_catalog("2019-07-06", "2019-07-07", min_magnitude=5.0, bbox=(-118.5, -116.5, 35, 36.5),
-                        cache_dir=tmp_path, progress=False)
+    cat = fetch_catalog(
+        "2019-07-06",
+        "2019-07-07",
+        min_magnitude=5.0,
+        bbox=(-118.5, -116.5, 35, 36.5),
+        cache_dir=tmp_path,
+        progress=False,
+    )
     assert "ci38457511" in set(cat["event_id"])

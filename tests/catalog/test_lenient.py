@@ -55,10 +55,14 @@ def test_physical_lines_count_blank_comment_and_multiline_fields(tmp_path):
 
 
 def test_too_many_and_too_few_fields_never_raise_in_lenient_mode(tmp_path):
-    lines = [HEADER, GOOD[0],
-             "2019-07-06T03:20:00.000Z,35.7,-117.6,8.0,3.0,ml,ci1,x,EXTRA",  # 3: too many
-             "2019-07-06T03:20:01.000Z,35.7,-117.6,8.0,3.0,ml",  # 4: truncated, only optional columns missing
-             GOOD[1], GOOD[2]]
+    lines = [
+        HEADER,
+        GOOD[0],
+        "2019-07-06T03:20:00.000Z,35.7,-117.6,8.0,3.0,ml,ci1,x,EXTRA",  # 3: too many
+        "2019-07-06T03:20:01.000Z,35.7,-117.6,8.0,3.0,ml",  # 4: truncated, only optional columns missing
+        GOOD[1],
+        GOOD[2],
+    ]
     p = tmp_path / "ragged.csv"
     p.write_text("\n".join(lines) + "\n")
     cat = _read(p)
@@ -67,16 +71,21 @@ def test_too_many_and_too_few_fields_never_raise_in_lenient_mode(tmp_path):
     rep = rejected_rows(cat).set_index("line")
     assert sorted(rep.index) == [3, 4]
     assert rep.loc[3, "reason"] == "too many fields (9, the header has 8)" and rep.loc[3, "value"] == "EXTRA"
-    assert rep.loc[4, "field"] == "id" and rep.loc[4, "reason"].startswith("too few fields (6, the header has 8)")
+    assert rep.loc[4, "field"] == "id" and rep.loc[4, "reason"].startswith(
+        "too few fields (6, the header has 8)"
+    )
     assert cat.attrs["n_read"] == 5
     with pytest.raises(CatalogError, match="line 3.*too many fields"):
         read_catalog(p, strict=True)
 
 
 def test_strict_stops_at_the_first_bad_line_whatever_the_kind(tmp_path):
-    lines = [HEADER, GOOD[0],
-             "2019-07-06T03:20:00.000Z,95.0,-117.6,8.0,3.0,ml,ci1,x",  # 3: out of range
-             "2019-07-06T03:20:01.000Z,35.7,-117.6,8.0,3.0,ml"]  # 4: truncated
+    lines = [
+        HEADER,
+        GOOD[0],
+        "2019-07-06T03:20:00.000Z,95.0,-117.6,8.0,3.0,ml,ci1,x",  # 3: out of range
+        "2019-07-06T03:20:01.000Z,35.7,-117.6,8.0,3.0,ml",
+    ]  # 4: truncated
     p = tmp_path / "two.csv"
     p.write_text("\n".join(lines) + "\n")
     with pytest.raises(CatalogError) as err:
@@ -85,29 +94,36 @@ def test_strict_stops_at_the_first_bad_line_whatever_the_kind(tmp_path):
 
 
 def test_missing_required_naive_and_unparseable_times(tmp_path):
-    lines = [HEADER,
-             "2019-07-06T03:20:00.000Z,,-117.6,8.0,3.0,ml,ci1,x",  # 2 missing latitude
-             "2019-07-06T03:20:01.000,35.7,-117.6,8.0,3.0,ml,ci2,x",  # 3 naive
-             "2019-07-06T25:99:00.000Z,35.7,-117.6,8.0,3.0,ml,ci3,x",  # 4 unparseable
-             "2019-07-06T03:20:02.000Z,35.7,-117.6,8.0,,ml,ci4,x",  # 5 missing magnitude
-             GOOD[0]]
+    lines = [
+        HEADER,
+        "2019-07-06T03:20:00.000Z,,-117.6,8.0,3.0,ml,ci1,x",  # 2 missing latitude
+        "2019-07-06T03:20:01.000,35.7,-117.6,8.0,3.0,ml,ci2,x",  # 3 naive
+        "2019-07-06T25:99:00.000Z,35.7,-117.6,8.0,3.0,ml,ci3,x",  # 4 unparseable
+        "2019-07-06T03:20:02.000Z,35.7,-117.6,8.0,,ml,ci4,x",  # 5 missing magnitude
+        GOOD[0],
+    ]
     p = tmp_path / "values.csv"
     p.write_text("\n".join(lines) + "\n")
     rep = rejected_rows(_read(p)).set_index("line")
     assert rep["reason"].to_dict() == {
-        2: "missing latitude", 3: "naive timestamp (no time zone); pass timezone='UTC' if the source is in UTC",
-        4: "unparseable time", 5: "missing magnitude"}
+        2: "missing latitude",
+        3: "naive timestamp (no time zone); pass timezone='UTC' if the source is in UTC",
+        4: "unparseable time",
+        5: "missing magnitude",
+    }
     assert rep["field"].to_dict() == {2: "latitude", 3: "time", 4: "time", 5: "magnitude"}
 
 
 def test_exact_duplicate_events_in_a_file_without_ids(tmp_path):
     p = tmp_path / "noid.csv"
-    p.write_text("time;lat;lon;mag\n"
-                 "2020-01-01T00:00:00Z;10;20;3.0\n"  # 2
-                 "2020-01-01T00:00:01Z;10;20;3.0\n"  # 3 (other time: kept)
-                 "\n"  # 4
-                 "2020-01-01T00:00:00Z;10;20;3.0\n"  # 5 duplicate of 2
-                 "2020-01-01T00:00:00Z;10;20;3.1\n")  # 6 other magnitude: kept
+    p.write_text(
+        "time;lat;lon;mag\n"
+        "2020-01-01T00:00:00Z;10;20;3.0\n"  # 2
+        "2020-01-01T00:00:01Z;10;20;3.0\n"  # 3 (other time: kept)
+        "\n"  # 4
+        "2020-01-01T00:00:00Z;10;20;3.0\n"  # 5 duplicate of 2
+        "2020-01-01T00:00:00Z;10;20;3.1\n"
+    )  # 6 other magnitude: kept
     cat = _read(p)
     assert len(cat) == 3
     rep = rejected_rows(cat)
@@ -125,10 +141,19 @@ def test_duplicate_ids_name_the_first_line(data_dir):
 def test_semicolon_and_tab_delimiters_are_sniffed(tmp_path):
     for sep in (";", "\t", "|"):
         p = tmp_path / "x.txt"
-        p.write_text(sep.join(["origin_time", "lat", "lon", "depth_km", "ml"]) + "\n"
-                     + sep.join(["2020-01-01T00:00:00Z", "10.5", "20.25", "5", "3.3"]) + "\n")
+        p.write_text(
+            sep.join(["origin_time", "lat", "lon", "depth_km", "ml"])
+            + "\n"
+            + sep.join(["2020-01-01T00:00:00Z", "10.5", "20.25", "5", "3.3"])
+            + "\n"
+        )
         cat = read_catalog(p)
-        assert cat[["latitude", "longitude", "depth_km", "magnitude"]].iloc[0].tolist() == [10.5, 20.25, 5.0, 3.3]
+        assert cat[["latitude", "longitude", "depth_km", "magnitude"]].iloc[0].tolist() == [
+            10.5,
+            20.25,
+            5.0,
+            3.3,
+        ]
 
 
 def test_attrs_round_trip_through_plain_parquet(tmp_path, data_dir):

@@ -63,7 +63,9 @@ def test_pycsep_sample_known_counts(sample_catalog):
     assert cat["magnitude"].min() == pytest.approx(2.5) and cat["magnitude"].max() == pytest.approx(5.5)
     assert cat["time"].min() == pd.Timestamp("2019-07-06T03:22:35.630Z")
     assert cat["time"].max() == pd.Timestamp("2019-07-13T02:47:44.270Z")
-    assert (cat["magnitude"] >= 4.0).sum() == 54  # awk -F, 'NR>1 && $3>=4.0' sample_comcat_catalog.csv | wc -l
+    assert (
+        cat["magnitude"] >= 4.0
+    ).sum() == 54  # awk -F, 'NR>1 && $3>=4.0' sample_comcat_catalog.csv | wc -l
 
 
 @pytest.mark.parametrize(
@@ -83,7 +85,9 @@ def test_shared_presets(shared_data, preset, filename, n, first_time):
 
 
 def test_global_significant_keeps_non_earthquakes(shared_data):
-    cat = read_catalog(shared_data / "usgs_global_significant_1965_2016.csv", preset="usgs-global-significant")
+    cat = read_catalog(
+        shared_data / "usgs_global_significant_1965_2016.csv", preset="usgs-global-significant"
+    )
     counts = cat["event_type"].value_counts()
     assert counts["nuclear explosion"] == 175 and counts["explosion"] == 4 and counts["rock burst"] == 1
     # three rows of the Kaggle extract carry ISO 8601 timestamps in the Date column: parsed, not lost
@@ -95,8 +99,9 @@ def test_generic_csv_needs_mapping_and_maps(tmp_path):
     p.write_text("when,lat,lon,z,ml\n2020-01-01T00:00:00Z,10,20,5,3.3\n")
     with pytest.raises(CatalogError, match="cannot tell the catalog format"):
         read_catalog(p)
-    cat = read_catalog(p, columns={"time": "when", "latitude": "lat", "longitude": "lon",
-                                   "depth_km": "z", "magnitude": "ml"})
+    cat = read_catalog(
+        p, columns={"time": "when", "latitude": "lat", "longitude": "lon", "depth_km": "z", "magnitude": "ml"}
+    )
     assert cat.iloc[0]["magnitude"] == 3.3 and cat.iloc[0]["event_id"] == "mine.csv:2"
 
 

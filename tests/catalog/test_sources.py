@@ -21,14 +21,24 @@ def obspy_io() -> Path:
     return Path(obspy.__path__[0]) / "io"
 
 
-USER_COLUMNS = {"time": "origin_utc", "latitude": "lat_deg", "longitude": "lon_deg", "depth_km": "z_km",
-                "magnitude": "ml"}
+USER_COLUMNS = {
+    "time": "origin_utc",
+    "latitude": "lat_deg",
+    "longitude": "lon_deg",
+    "depth_km": "z_km",
+    "magnitude": "ml",
+}
 
 
 def test_dataset_name_path_and_mapping_give_the_same_events(data_dir, sample_catalog):
     by_name = open_catalog("ridgecrest-2019-sample")
-    entry = {"path": str(data_dir / "user_catalog_semicolon.csv"), "delimiter": ";", "columns": USER_COLUMNS,
-             "timezone": "UTC", "name": "mine"}
+    entry = {
+        "path": str(data_dir / "user_catalog_semicolon.csv"),
+        "delimiter": ";",
+        "columns": USER_COLUMNS,
+        "timezone": "UTC",
+        "name": "mine",
+    }
     mine = open_catalog(entry)
     assert len(by_name) == len(mine) == 829 and mine.attrs["catalog"] == "mine"
     for col in ("latitude", "longitude", "magnitude", "depth_km"):
@@ -39,9 +49,11 @@ def test_dataset_name_path_and_mapping_give_the_same_events(data_dir, sample_cat
 
 def test_entry_names_resolve_through_a_config(tmp_path, data_dir):
     cfg = tmp_path / "papermill_runs.yaml"
-    cfg.write_text(f"catalogs:\n  net:\n    path: {data_dir / 'user_catalog_semicolon.csv'}\n    delimiter: ';'\n"
-                   "    timezone: UTC\n    columns: {time: origin_utc, latitude: lat_deg, longitude: lon_deg, "
-                   "magnitude: ml}\nruns: []\n")
+    cfg.write_text(
+        f"catalogs:\n  net:\n    path: {data_dir / 'user_catalog_semicolon.csv'}\n    delimiter: ';'\n"
+        "    timezone: UTC\n    columns: {time: origin_utc, latitude: lat_deg, longitude: lon_deg, "
+        "magnitude: ml}\nruns: []\n"
+    )
     assert len(open_catalog("net", config=cfg)) == 829
     with pytest.raises(CatalogError, match="did you mean 'net'"):
         open_catalog("nett", config=cfg)
@@ -51,8 +63,13 @@ def test_entry_names_resolve_through_a_config(tmp_path, data_dir):
 
 def test_mapping_to_absent_column_names_it(data_dir):
     with pytest.raises(CatalogError, match="'magnitude_ml'.*not found"):
-        open_catalog({"path": str(data_dir / "user_catalog_semicolon.csv"),
-                      "columns": {**USER_COLUMNS, "magnitude": "magnitude_ml"}, "timezone": "UTC"})
+        open_catalog(
+            {
+                "path": str(data_dir / "user_catalog_semicolon.csv"),
+                "columns": {**USER_COLUMNS, "magnitude": "magnitude_ml"},
+                "timezone": "UTC",
+            }
+        )
 
 
 def test_unreadable_file_names_the_formats_tried(tmp_path):
@@ -66,9 +83,11 @@ def test_unreadable_file_names_the_formats_tried(tmp_path):
 
 def test_geojson_by_content(tmp_path):
     p = tmp_path / "feed"  # no suffix: told from the content
-    p.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", "id": "ci1", "properties": '
-                 '{"mag": 4.2, "time": 1562383193040, "magType": "ml", "type": "earthquake", "place": "x"}, '
-                 '"geometry": {"type": "Point", "coordinates": [-117.6, 35.77, 8.0]}}]}')
+    p.write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "id": "ci1", "properties": '
+        '{"mag": 4.2, "time": 1562383193040, "magType": "ml", "type": "earthquake", "place": "x"}, '
+        '"geometry": {"type": "Point", "coordinates": [-117.6, 35.77, 8.0]}}]}'
+    )
     cat = open_catalog(p)
     row = cat.iloc[0]
     assert cat.attrs["format"] == "geojson" and row["event_id"] == "ci1" and row["magnitude"] == 4.2
@@ -107,8 +126,13 @@ def test_every_listed_format_name_is_accepted():
 
 
 def test_formats_cli_lists_every_format():
-    out = subprocess.run([sys.executable, "-m", "quakelab.cli", "formats"], capture_output=True, text=True,
-                         check=True, cwd=Path(__file__).resolve().parents[2]).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "quakelab.cli", "formats"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    ).stdout
     for name in ("comcat", "fdsn-text", "pycsep", "csv", "geojson", "parquet", "nordic", "ims10bulletin"):
         assert f"\n{name} " in "\n" + out
     assert "KML" in out
@@ -149,7 +173,9 @@ def obspy_written(tmp_path_factory):
     return {"zmap": d / "example.zmap", "csz": d / "example.csz"}
 
 
-@pytest.mark.parametrize(("fmt", "rel", "n", "n_rejected", "reason"), OBSPY_CASES, ids=[c[0] for c in OBSPY_CASES])
+@pytest.mark.parametrize(
+    ("fmt", "rel", "n", "n_rejected", "reason"), OBSPY_CASES, ids=[c[0] for c in OBSPY_CASES]
+)
 def test_obspy_formats_by_detection_and_by_name(fmt, rel, n, n_rejected, reason, obspy_written):
     import obspy
 
@@ -163,13 +189,19 @@ def test_obspy_formats_by_detection_and_by_name(fmt, rel, n, n_rejected, reason,
     rep = rejected_rows(named)
     assert len(rep) == n_rejected and (reason is None or set(rep["reason"]) == {reason})
     if n:
-        ev = next(e for e in events if (e.preferred_origin() or (e.origins or [None])[0]) is not None
-                  and (e.preferred_magnitude() or e.magnitudes))
+        ev = next(
+            e
+            for e in events
+            if (e.preferred_origin() or (e.origins or [None])[0]) is not None
+            and (e.preferred_magnitude() or e.magnitudes)
+        )
         org = ev.preferred_origin() or ev.origins[0]
         mag = ev.preferred_magnitude() or ev.magnitudes[0]
         hit = named[(named["time"] - pd.Timestamp(org.time.datetime, tz="UTC")).abs() < pd.Timedelta("1ms")]
         assert len(hit) >= 1
-        assert hit["latitude"].iloc[0] == pytest.approx(org.latitude) and hit["magnitude"].iloc[0] == pytest.approx(mag.mag)
+        assert hit["latitude"].iloc[0] == pytest.approx(org.latitude) and hit["magnitude"].iloc[
+            0
+        ] == pytest.approx(mag.mag)
 
 
 def test_waveform_file_is_not_a_catalog():

@@ -23,18 +23,27 @@ def typed_catalog(sample_catalog, monkeypatch):
 def test_event_type_filter_readouts_and_largest_event(typed_catalog):
     app = ce.CatalogExplorer("ridgecrest-2019-sample")
     assert not app.event_types.disabled
-    assert dict(app.event_types.options) == {"earthquake (744)": "earthquake", "quarry blast (83)": "quarry blast",
-                                             "explosion (2)": "explosion"}
+    assert dict(app.event_types.options) == {
+        "earthquake (744)": "earthquake",
+        "quarry blast (83)": "quarry blast",
+        "explosion (2)": "explosion",
+    }
     assert set(app.event_types.value) == {"earthquake", "quarry blast", "explosion"}
     n_all = len(app.selection())
-    assert app.status.value.startswith(f"<b>{n_all}</b> events selected · largest (★): M5.5 on 2019-07-06 03:47 UTC")
+    assert app.status.value.startswith(
+        f"<b>{n_all}</b> events selected · largest (★): M5.5 on 2019-07-06 03:47 UTC"
+    )
     app.event_types.value = ("earthquake",)  # triggers one update of every panel
     sel = app.selection()
     assert set(sel["event_type"]) == {"earthquake"}
     c = typed_catalog
     t0, t1 = app.period.value
-    box = (c["longitude"].between(*app.lon.value) & c["latitude"].between(*app.lat.value) & (c["time"] >= t0)
-           & (c["time"] < t1))
+    box = (
+        c["longitude"].between(*app.lon.value)
+        & c["latitude"].between(*app.lat.value)
+        & (c["time"] >= t0)
+        & (c["time"] < t1)
+    )
     assert n_all == int(box.sum()) == 824  # the whole magnitude range, the initial region without 5 outliers
     assert len(sel) == int((box & (c["event_type"] == "earthquake")).sum()) < n_all
     assert app.status.value.startswith(f"<b>{len(sel)}</b> events selected")
@@ -72,7 +81,8 @@ def test_configured_catalogs_are_listed_and_open(tmp_path, monkeypatch):
         "    columns: {time: origin_utc, latitude: lat_deg, longitude: lon_deg, depth_km: z_km, magnitude: ml}\n"
         "  gone:\n"
         "    path: missing.csv\n"
-        "runs: []\n")
+        "runs: []\n"
+    )
     monkeypatch.chdir(tmp_path)
     names = ce.available_datasets()
     assert "my-catalog" in names and "gone" not in names and "ridgecrest-2019-sample" in names

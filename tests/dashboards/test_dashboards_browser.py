@@ -14,15 +14,23 @@ from quakelab.dashboards import DashboardServer, dashboard_command
 
 pytestmark = pytest.mark.browser
 CHROMIUM = os.environ.get("QUAKELAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-               "--disable-component-update", "--no-first-run"]
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
-        reason = (f"Chromium not found at {CHROMIUM}: install Debian's package (apt-get install -y chromium; "
-                  "`make test` does it when run as root)")
+        reason = (
+            f"Chromium not found at {CHROMIUM}: install Debian's package (apt-get install -y chromium; "
+            "`make test` does it when run as root)"
+        )
         if os.environ.get("CI"):
             pytest.fail(reason + " — browser tests must run in CI")
         pytest.skip(reason)
@@ -42,14 +50,39 @@ def dashboard_reports(tmp_path_factory):
     from quakelab.cli import main
 
     reports = tmp_path_factory.mktemp("reports")
-    assert main(["run", str(ROOT / "papermill_runs.yaml"), "--only", "ridgecrest-2019-etas", "--reports", str(reports)]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(ROOT / "papermill_runs.yaml"),
+                "--only",
+                "ridgecrest-2019-etas",
+                "--reports",
+                str(reports),
+            ]
+        )
+        == 0
+    )
     out = reports / "ridgecrest-2019-evaluation"
     out.mkdir()
-    pm.execute_notebook(str(ROOT / "notebooks" / "05_evaluate_forecasts.ipynb"), str(out / "run.ipynb"),
-                        parameters={"dataset": "ridgecrest-2019-sample", "bbox": [-118.2, -117.0, 35.2, 36.4], "mc": 2.5,
-                                    "auxiliary_start": "2019-07-06", "start": "2019-07-07", "end": "2019-07-10",
-                                    "test_end": "2019-07-13", "compare_published": False, "output_dir": str(out)},
-                        cwd=str(ROOT), kernel_name="python3", progress_bar=False)
+    pm.execute_notebook(
+        str(ROOT / "notebooks" / "05_evaluate_forecasts.ipynb"),
+        str(out / "run.ipynb"),
+        parameters={
+            "dataset": "ridgecrest-2019-sample",
+            "bbox": [-118.2, -117.0, 35.2, 36.4],
+            "mc": 2.5,
+            "auxiliary_start": "2019-07-06",
+            "start": "2019-07-07",
+            "end": "2019-07-10",
+            "test_end": "2019-07-13",
+            "compare_published": False,
+            "output_dir": str(out),
+        },
+        cwd=str(ROOT),
+        kernel_name="python3",
+        progress_bar=False,
+    )
     return reports
 
 
@@ -87,8 +120,12 @@ def test_catalog_explorer(browser, tmp_path, record_property):
         page, first = _open(browser, srv, ".ql-map img")
         assert page_errors(page) == []
         status = page.inner_text(".ql-status")
-        assert status.startswith("824 events")  # the bundled sample without its 5 far outliers (initial region)
-        assert "largest (★): M5.5 on 2019-07-06 03:47 UTC" in status  # the mainshock of the selection is named
+        assert status.startswith(
+            "824 events"
+        )  # the bundled sample without its 5 far outliers (initial region)
+        assert (
+            "largest (★): M5.5 on 2019-07-06 03:47 UTC" in status
+        )  # the mainshock of the selection is named
         readout = page.inner_text(".ql-readout")
         assert "M 2.5 to 5.5" in readout and "longitude 118.00°W to 117.20°W" in readout
         assert page.is_disabled(".ql-event-types select")  # the sample has no event types: nothing to filter
@@ -100,15 +137,20 @@ def test_catalog_explorer(browser, tmp_path, record_property):
         for _ in range(5):
             page.keyboard.press("ArrowRight")  # minimum magnitude 2.5 -> 3.0
         dt = _wait_change(page, ".ql-map", before[".ql-map"])
-        page.wait_for_function("document.querySelector('.ql-status').innerText.startsWith('451')", timeout=30_000)
+        page.wait_for_function(
+            "document.querySelector('.ql-status').innerText.startsWith('451')", timeout=30_000
+        )
         # the status is written last: once it shows the new count, every panel shows the new selection
         assert all(_img_src(page, css) != src for css, src in before.items())
         assert "M 3.0 to 5.5" in page.inner_text(".ql-readout")
-        page.wait_for_function("getComputedStyle(document.querySelector('.ql-busy')).visibility === 'hidden'",
-                               timeout=30_000)
+        page.wait_for_function(
+            "getComputedStyle(document.querySelector('.ql-busy')).visibility === 'hidden'", timeout=30_000
+        )
         page.select_option(".ql-sort select", "time")
-        page.wait_for_function("document.querySelector('.ql-events').innerText.split('\\n')[1].startsWith('2019-07-13')",
-                               timeout=30_000)
+        page.wait_for_function(
+            "document.querySelector('.ql-events').innerText.split('\\n')[1].startsWith('2019-07-13')",
+            timeout=30_000,
+        )
         assert page_errors(page) == []
         page.screenshot(path=str(tmp_path / "catalog.png"), full_page=True)
     record_property("first_render_s", first)
@@ -133,7 +175,9 @@ def test_forecast_dashboard(browser, dashboard_reports, tmp_path, record_propert
         page.wait_for_function(f"document.querySelector('.ql-summary').innerText !== {json.dumps(summary)}")
         assert "in 30 d" in page.inner_text(".ql-summary")
         page.select_option(".ql-model select", "Reasenberg-Jones generic")
-        page.wait_for_function("document.querySelector('.ql-probabilities').innerText.includes('Reasenberg-Jones generic')")
+        page.wait_for_function(
+            "document.querySelector('.ql-probabilities').innerText.includes('Reasenberg-Jones generic')"
+        )
         assert page_errors(page) == []
     record_property("first_render_s", first)
     record_property("update_s", dt)
@@ -156,19 +200,27 @@ def test_live_monitor_follows_the_store(browser, tmp_path, record_property):
         import pandas as pd
 
         with FeedReplayServer(release_per_request=300) as feed_srv:
-            mon = Monitor(FDSNEventFeed(feed_srv.url), live, threshold=0.05,
-                          now=lambda: pd.Timestamp("2019-07-14", tz="UTC"), echo=lambda _: None)
+            mon = Monitor(
+                FDSNEventFeed(feed_srv.url),
+                live,
+                threshold=0.05,
+                now=lambda: pd.Timestamp("2019-07-14", tz="UTC"),
+                echo=lambda _: None,
+            )
             mon.poll_once()
             n1 = len(mon.store.events)
             t0 = time.perf_counter()
-            page.wait_for_function(f"(document.querySelector('.ql-n-events') || {{}}).innerText === '{n1}'",
-                                   timeout=30_000)
+            page.wait_for_function(
+                f"(document.querySelector('.ql-n-events') || {{}}).innerText === '{n1}'", timeout=30_000
+            )
             seen = time.perf_counter() - t0
             assert "ALERT" in page.inner_text(".ql-alert-box")
             mon.poll_once()
             n2 = len(mon.store.events)
             assert n2 > n1
-            page.wait_for_function(f"document.querySelector('.ql-n-events').innerText === '{n2}'", timeout=30_000)
+            page.wait_for_function(
+                f"document.querySelector('.ql-n-events').innerText === '{n2}'", timeout=30_000
+            )
         assert page_errors(page) == []
     record_property("first_render_s", first)
     record_property("update_s", seen)

@@ -22,19 +22,27 @@ def main() -> None:
     from quakelab.datasets import load
 
     cat = load("ridgecrest-2019-sample")
-    lines = ["# Ridgecrest 2019 aftershocks, exported from a local network database",
-             "# times are UTC; depth in km below sea level; ml = local magnitude",
-             "origin_utc;lat_deg;lon_deg;z_km;ml;remark"]
+    lines = [
+        "# Ridgecrest 2019 aftershocks, exported from a local network database",
+        "# times are UTC; depth in km below sea level; ml = local magnitude",
+        "origin_utc;lat_deg;lon_deg;z_km;ml;remark",
+    ]
     for row in cat.itertuples():
         t = row.time.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-        lines.append(f"{t};{row.latitude:.5f};{row.longitude:.5f};{row.depth_km:.2f};{row.magnitude:.2f};"
-                     f"{'felt' if row.magnitude >= 4.5 else ''}")
+        lines.append(
+            f"{t};{row.latitude:.5f};{row.longitude:.5f};{row.depth_km:.2f};{row.magnitude:.2f};"
+            f"{'felt' if row.magnitude >= 4.5 else ''}"
+        )
     (HERE / "user_catalog_semicolon.csv").write_text("\n".join(lines) + "\n")
 
     events = Catalog()
     for row in cat.itertuples():
-        org = Origin(time=obspy.UTCDateTime(row.time.isoformat()), latitude=row.latitude,
-                     longitude=row.longitude, depth=row.depth_km * 1000.0)
+        org = Origin(
+            time=obspy.UTCDateTime(row.time.isoformat()),
+            latitude=row.latitude,
+            longitude=row.longitude,
+            depth=row.depth_km * 1000.0,
+        )
         mag = Magnitude(mag=row.magnitude, magnitude_type="ML")
         ev = Event(origins=[org], magnitudes=[mag])
         ev.preferred_origin_id, ev.preferred_magnitude_id = org.resource_id, mag.resource_id

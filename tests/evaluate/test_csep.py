@@ -22,9 +22,11 @@ def helmstetter():
     import csep.utils.datasets as d
     from csep.utils.time_utils import strptime_to_utc_datetime
 
-    return csep.load_gridded_forecast(d.helmstetter_mainshock_fname,
-                                      start_date=strptime_to_utc_datetime("2006-11-12 00:00:00.0"),
-                                      end_date=strptime_to_utc_datetime("2011-11-12 00:00:00.0"))
+    return csep.load_gridded_forecast(
+        d.helmstetter_mainshock_fname,
+        start_date=strptime_to_utc_datetime("2006-11-12 00:00:00.0"),
+        end_date=strptime_to_utc_datetime("2011-11-12 00:00:00.0"),
+    )
 
 
 def test_round_trip_with_pycsep(helmstetter):
@@ -44,8 +46,11 @@ def test_n_test_equals_poisson_cdf(helmstetter, sample_catalog):
     res = csep_tests(ds, sample_catalog, num_simulations=200).set_index("test")
     # count by hand: events M >= 4.95 whose 0.1-degree cell belongs to the forecast region
     big = sample_catalog[sample_catalog["magnitude"] >= 4.95 - 1e-9]
-    cell = ds["expected_count"].isel(magnitude=0).sel(latitude=big["latitude"].to_numpy(), longitude=big["longitude"].to_numpy(),
-                                                        method="nearest")
+    cell = (
+        ds["expected_count"]
+        .isel(magnitude=0)
+        .sel(latitude=big["latitude"].to_numpy(), longitude=big["longitude"].to_numpy(), method="nearest")
+    )
     n_obs = int(np.isfinite(np.diag(cell.to_numpy())).sum())
     assert n_obs == 3  # awk -F, 'NR>1 && $3>=4.95' sample_comcat_catalog.csv | wc -l
     lam = helmstetter.sum()
@@ -70,9 +75,11 @@ def test_comparison_tests_against_uniform_poisson(helmstetter, sample_catalog):
 def test_poisson_grid_area_weights():
     import xarray as xr
 
-    ds = xr.Dataset({"expected_count": (("magnitude", "latitude", "longitude"), np.zeros((2, 2, 2)))},
-                    coords={"magnitude": [2.0, 3.0], "latitude": [0.5, 60.5], "longitude": [0.5, 1.5]},
-                    attrs={"start": "2020-01-01", "end": "2020-01-11", "cell_deg": 1.0})
+    ds = xr.Dataset(
+        {"expected_count": (("magnitude", "latitude", "longitude"), np.zeros((2, 2, 2)))},
+        coords={"magnitude": [2.0, 3.0], "latitude": [0.5, 60.5], "longitude": [0.5, 1.5]},
+        attrs={"start": "2020-01-01", "end": "2020-01-11", "cell_deg": 1.0},
+    )
     out = poisson_grid(ds, 1e-3, b_value=1.0)["expected_count"]
     # cell area shrinks with cos(latitude); 90 % of events above 2.0 fall in [2, 3), 10 % above 3
     ratio = float(out.sel(latitude=60.5)[0, 0] / out.sel(latitude=0.5)[0, 0])
@@ -87,7 +94,9 @@ def test_molchan_hand_example_and_random_baseline():
     assert m["tau"].tolist() == [0, 0.25, 0.5, 0.75, 1.0]
     assert m.attrs["area_skill_score"] == pytest.approx(0.625)
     rng = np.random.default_rng(0)
-    scores = [molchan(rng.uniform(size=400), rng.integers(0, 400, 200)).attrs["area_skill_score"] for _ in range(50)]
+    scores = [
+        molchan(rng.uniform(size=400), rng.integers(0, 400, 200)).attrs["area_skill_score"] for _ in range(50)
+    ]
     assert np.mean(scores) == pytest.approx(0.5, abs=0.02)
 
 
@@ -107,8 +116,17 @@ def test_catalog_forecast_csv_round_trip_through_pycsep(tmp_path):
     from quakelab.evaluate import read_catalog_forecast_csv, write_catalog_forecast_csv
     from quakelab.models import ETAS
 
-    truth = dict(log10_mu=-4.9, log10_k0=-3.03, a=1.5, log10_c=-2.5, omega=0.1, log10_tau=2.0, log10_d=-1.0,
-                 gamma=1.0, rho=1.5)
+    truth = dict(
+        log10_mu=-4.9,
+        log10_k0=-3.03,
+        a=1.5,
+        log10_c=-2.5,
+        omega=0.1,
+        log10_tau=2.0,
+        log10_d=-1.0,
+        gamma=1.0,
+        rho=1.5,
+    )
     model = ETAS(mc=1.0, region=(-120, -116, 33, 37)).set_params(truth, beta=2.3)
     # six hours: about 0.9 events per catalog, so some catalogs are empty (~40 %)
     sims = model.catalog_forecast(None, "2020-01-01", "2020-01-01T06:00", n_simulations=20, seed=1)
@@ -118,7 +136,9 @@ def test_catalog_forecast_csv_round_trip_through_pycsep(tmp_path):
     assert counts == np.bincount(sims["catalog_id"], minlength=20).tolist()
     assert 0 in counts  # empty catalogs are kept
     first = next(iter(read_catalog_forecast_csv(path)))
-    assert np.allclose(np.sort(first.get_magnitudes()), np.sort(sims.loc[sims["catalog_id"] == 0, "magnitude"]))
+    assert np.allclose(
+        np.sort(first.get_magnitudes()), np.sort(sims.loc[sims["catalog_id"] == 0, "magnitude"])
+    )
 
 
 def test_mismatched_grid_or_window_is_a_clear_error(helmstetter, sample_catalog):

@@ -11,9 +11,21 @@ from quakelab.models.poisson import PoissonModel
 BOX = (-117.0, -116.0, 33.0, 34.0)
 AUX, START, END, TEST_END = "2008-01-01", "2009-01-01", "2016-01-01", "2018-01-01"
 # Reference fit of lmizrahi/etas on this setting (../shared/data/README.md) and EarthquakeNPP's scores.
-REFERENCE = dict(log10_mu=-4.1267, log10_k0=-3.4786, a=1.2561, log10_c=-4.3886, omega=-0.18134, log10_tau=3.0096,
-                 log10_d=-2.4939, gamma=0.83352, rho=0.47007)
-PUBLISHED = {"ETAS": (1.1325267069430716, -5.398118234811221), "Poisson": (0.793916834108074, -9.24048765983926)}
+REFERENCE = dict(
+    log10_mu=-4.1267,
+    log10_k0=-3.4786,
+    a=1.2561,
+    log10_c=-4.3886,
+    omega=-0.18134,
+    log10_tau=3.0096,
+    log10_d=-2.4939,
+    gamma=0.83352,
+    rho=0.47007,
+)
+PUBLISHED = {
+    "ETAS": (1.1325267069430716, -5.398118234811221),
+    "Poisson": (0.793916834108074, -9.24048765983926),
+}
 
 
 @pytest.fixture(scope="module")
@@ -45,12 +57,15 @@ def test_poisson_scores(qtm):
 @pytest.mark.slow
 def test_our_fit_reproduces_the_benchmark(qtm):
     model = ETAS(mc=1.0, region=BOX, region_integral="plane", method="em-reference").fit(
-        qtm, auxiliary_start=AUX, start=START, end=END, standard_errors=False)
+        qtm, auxiliary_start=AUX, start=START, end=END, standard_errors=False
+    )
     assert model.fit_info_["n_targets"] == 15217 and model.fit_info_["n_sources"] == 16889
     for name, value in REFERENCE.items():
         # mu: the reference divides by the Albers area of the box (10,306.06 km²), we by the spherical one
         # (10,333.29 km²): log10 of their ratio is 0.0012
-        assert getattr(model.params_, name) == pytest.approx(value, abs=3e-3 if name == "log10_mu" else 1e-3), name
+        assert getattr(model.params_, name) == pytest.approx(
+            value, abs=3e-3 if name == "log10_mu" else 1e-3
+        ), name
     assert model.beta_ == pytest.approx(2.2393, abs=1e-4)  # the reference's magnitude rounding
     s = etas_test_scores(model, qtm, auxiliary_start=AUX, test_start=END, test_end=TEST_END, kernel_mc=1.0)
     assert s.tll == pytest.approx(PUBLISHED["ETAS"][0], abs=0.005)

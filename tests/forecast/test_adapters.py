@@ -20,22 +20,38 @@ from quakelab.forecast import (
 
 
 def _catalog(times, lons, lats, mags):
-    return pd.DataFrame({"event_id": [str(i) for i in range(len(times))], "time": pd.to_datetime(times, utc=True),
-                         "latitude": lats, "longitude": lons, "depth_km": 5.0, "magnitude": mags, "mag_type": "ml"})
+    return pd.DataFrame(
+        {
+            "event_id": [str(i) for i in range(len(times))],
+            "time": pd.to_datetime(times, utc=True),
+            "latitude": lats,
+            "longitude": lons,
+            "depth_km": 5.0,
+            "magnitude": mags,
+            "mag_type": "ml",
+        }
+    )
 
 
 def test_poisson_rate_and_magnitude_split_by_hand():
     grid = GridSpec((-117, -116, 33, 34), 0.5, 2.0, 2.1, magnitude_resolution=0.01)
     # 4 events >= 2.00 in 10 days (a 1.99 and an event outside the region do not count); magnitudes 2.00, 2.10
     # 2.00, 2.10 -> mean excess 0.05 at resolution 0.01 -> beta = ln(1 + 0.01 / 0.05) / 0.01
-    cat = _catalog(["2020-01-01", "2020-01-02", "2020-01-03", "2020-01-04", "2020-01-05", "2020-01-06"],
-                   [-116.5, -116.4, -116.3, -116.2, -116.1, -115.0], [33.5] * 6, [2.0, 2.1, 2.0, 2.1, 1.99, 3.0])
-    model = PoissonForecaster((-117, -116, 33, 34), 2.0, magnitude_resolution=0.01).fit(cat, "2020-01-01", "2020-01-11")
+    cat = _catalog(
+        ["2020-01-01", "2020-01-02", "2020-01-03", "2020-01-04", "2020-01-05", "2020-01-06"],
+        [-116.5, -116.4, -116.3, -116.2, -116.1, -115.0],
+        [33.5] * 6,
+        [2.0, 2.1, 2.0, 2.1, 1.99, 3.0],
+    )
+    model = PoissonForecaster((-117, -116, 33, 34), 2.0, magnitude_resolution=0.01).fit(
+        cat, "2020-01-01", "2020-01-11"
+    )
     assert model.n_events_ == 4
     assert model.beta_ == pytest.approx(math.log(1.2) / 0.01)
     ds = model.forecast(None, "2020-02-01", "2020-02-06", grid)  # 5 days: half the learning period
-    assert float(ds.quake.total()) == pytest.approx(2.0 * grid.cell_areas_km2().sum() / grid.region.area_km2(),
-                                                    rel=1e-9)
+    assert float(ds.quake.total()) == pytest.approx(
+        2.0 * grid.cell_areas_km2().sum() / grid.region.area_km2(), rel=1e-9
+    )
     # GR share of bin 2.0 = 1 - exp(-beta * 0.1); the last bin (open) takes the rest
     share0 = 1 - math.exp(-model.beta_ * 0.1)
     marg = ds.quake.magnitude_marginal().values

@@ -61,11 +61,13 @@ def _models(precomputed_path):
         # ETAS's EM fit takes minutes on this machine (tested by the ETAS tests); here the adapter takes
         # given parameters (branching ratio 0.68, as the suite's simulated catalog) and fits beta
         "etas": lambda: ETASForecaster(REGION, 2.5, n_simulations=5, parameters=ETAS_TRUTH),
-        "etas_temporal": lambda: ETASForecaster(REGION, 2.5, spatial=False, n_simulations=5,
-                                                parameters={**ETAS_TRUTH, "log10_mu": -1.0}),
+        "etas_temporal": lambda: ETASForecaster(
+            REGION, 2.5, spatial=False, n_simulations=5, parameters={**ETAS_TRUTH, "log10_mu": -1.0}
+        ),
         "reasenberg_jones": lambda: ReasenbergJonesForecaster(REGION, 2.5),
-        "learned": lambda: LearnedForecaster(REGION, 2.5, cell_deg=0.1, horizon_days=0.25,
-                                            lookbacks_days=(0.25, 0.5)),
+        "learned": lambda: LearnedForecaster(
+            REGION, 2.5, cell_deg=0.1, horizon_days=0.25, lookbacks_days=(0.25, 0.5)
+        ),
         "file": lambda: FileForecaster(str(precomputed_path)),
     }
 
@@ -99,8 +101,11 @@ def test_conformance(name, catalog, grid, precomputed, tmp_path):
     # save / load gives the identical forecast (same seed for simulation-based models)
     path = model.save(tmp_path / "model.json")
     again = type(model).load(path)
-    assert np.array_equal(again.forecast(history, *WINDOW, grid)["expected_count"].values,
-                          ds["expected_count"].values, equal_nan=True)
+    assert np.array_equal(
+        again.forecast(history, *WINDOW, grid)["expected_count"].values,
+        ds["expected_count"].values,
+        equal_nan=True,
+    )
     assert type(load_model(path)) is type(model)
 
     # another format version is refused, naming the field

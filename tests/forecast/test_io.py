@@ -43,8 +43,11 @@ def helmstetter_subset(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def pycsep_forecast(helmstetter_subset):
-    return csep.load_gridded_forecast(str(helmstetter_subset), start_date=pd.Timestamp("2006-01-01").to_pydatetime(),
-                                      end_date=pd.Timestamp("2011-01-01").to_pydatetime())
+    return csep.load_gridded_forecast(
+        str(helmstetter_subset),
+        start_date=pd.Timestamp("2006-01-01").to_pydatetime(),
+        end_date=pd.Timestamp("2011-01-01").to_pydatetime(),
+    )
 
 
 def test_pycsep_round_trip_is_exact(pycsep_forecast):
@@ -114,7 +117,9 @@ def test_shipped_xml_template_agrees_with_pycsep(tmp_path):
     spec = ds.quake.spec
     assert spec.n_cells == len(points) == 200 and spec.cell_deg == dh == 0.1
     assert spec.magnitudes.tolist()[:2] == [5.0, 5.1] and ds.sizes["magnitude"] == 41
-    assert spec.start == pd.Timestamp("2006-01-01", tz="UTC") and spec.end == pd.Timestamp("2011-01-01", tz="UTC")
+    assert spec.start == pd.Timestamp("2006-01-01", tz="UTC") and spec.end == pd.Timestamp(
+        "2011-01-01", tz="UTC"
+    )
     mid = to_pycsep(ds).region.midpoints()
     assert np.allclose(mid, np.asarray(points), rtol=0, atol=1e-9)  # same cells in the same (file) order
     assert float(ds.quake.total()) == 0.0
@@ -127,8 +132,10 @@ def test_netcdf_geojson_and_series(tmp_path):
     for ext in ("nc", "geojson", "dat", "xml"):
         back = read_forecast(write_forecast(ds, tmp_path / f"f.{ext}"))
         assert np.array_equal(back["expected_count"].values, ds["expected_count"].values, equal_nan=True), ext
-    weeks = [Forecast(np.full(spec.shape, k / 10), spec.with_window(t, t + pd.Timedelta(days=7)))
-             for k, t in enumerate(pd.date_range("2020-01-01", periods=3, freq="7D", tz="UTC"))]
+    weeks = [
+        Forecast(np.full(spec.shape, k / 10), spec.with_window(t, t + pd.Timedelta(days=7)))
+        for k, t in enumerate(pd.date_range("2020-01-01", periods=3, freq="7D", tz="UTC"))
+    ]
     series = stack_windows(weeks)
     assert series["expected_count"].dims == ("time", "magnitude", "latitude", "longitude")
     assert series.quake.total().values.round(10).tolist() == [0.0, 0.1 * 64, 0.2 * 64]
@@ -188,12 +195,16 @@ def test_cell_lookup_marginals_and_observed_counts():
     assert float(ds.quake.total()) == 28.0
     assert ds.quake.magnitude_marginal().values.tolist() == [6.0, 22.0]
     assert ds.quake.spatial_marginal().values.tolist() == [[4.0, 6.0], [8.0, 10.0]]
-    cat = pd.DataFrame({
-        "time": pd.to_datetime(["2020-01-02", "2020-01-03", "2020-01-04", "2020-01-05", "2019-12-31"], utc=True),
-        "longitude": [-116.9, -116.5, -116.1, -117.5, -116.9],  # -116.5 is a cell edge: the eastern cell
-        "latitude": [33.1, 33.9, 33.5, 33.5, 33.1],
-        "magnitude": [1.95, 2.04, 7.3, 2.5, 2.0],  # 1.95 bins to 2.0; 7.3 falls in the open last bin
-    })
+    cat = pd.DataFrame(
+        {
+            "time": pd.to_datetime(
+                ["2020-01-02", "2020-01-03", "2020-01-04", "2020-01-05", "2019-12-31"], utc=True
+            ),
+            "longitude": [-116.9, -116.5, -116.1, -117.5, -116.9],  # -116.5 is a cell edge: the eastern cell
+            "latitude": [33.1, 33.9, 33.5, 33.5, 33.1],
+            "magnitude": [1.95, 2.04, 7.3, 2.5, 2.0],  # 1.95 bins to 2.0; 7.3 falls in the open last bin
+        }
+    )
     idx = ds.quake.bin_index(cat["longitude"], cat["latitude"], cat["magnitude"])
     assert idx.tolist() == [[0, 0, 0], [0, 1, 1], [1, 1, 1], [-1, -1, -1], [0, 0, 0]]
     obs = ds.quake.observed(cat)
@@ -236,10 +247,17 @@ def test_catalog_forecast_csv_round_trip_with_pycsep(tmp_path):
 def test_old_names_still_work(tmp_path):
     from quakelab.evaluate import read_catalog_forecast_csv, write_catalog_forecast_csv
 
-    sims = pd.DataFrame({"catalog_id": [0, 0, 2], "event_id": ["a", "b", "c"],
-                         "time": pd.to_datetime(["2020-01-01 01:00", "2020-01-01 02:00", "2020-01-02 00:00"], utc=True),
-                         "latitude": [33.5, 33.6, 33.7], "longitude": [-116.5, -116.4, -116.3],
-                         "depth_km": [5.0, 6.0, np.nan], "magnitude": [2.1, 3.4, 2.0]})
+    sims = pd.DataFrame(
+        {
+            "catalog_id": [0, 0, 2],
+            "event_id": ["a", "b", "c"],
+            "time": pd.to_datetime(["2020-01-01 01:00", "2020-01-01 02:00", "2020-01-02 00:00"], utc=True),
+            "latitude": [33.5, 33.6, 33.7],
+            "longitude": [-116.5, -116.4, -116.3],
+            "depth_km": [5.0, 6.0, np.nan],
+            "magnitude": [2.1, 3.4, 2.0],
+        }
+    )
     path = write_catalog_forecast_csv(sims, tmp_path / "cf.csv", n_simulations=4)
     fc = read_catalog_forecast_csv(path)
     assert [c.event_count for c in fc] == [2, 0, 1, 0]
@@ -252,7 +270,16 @@ def test_magnitude_resolution_sets_the_bin_edges():
     """QTM-like two-decimal magnitudes binned by 0.1 from 1.0: bin 1.0 holds 1.00-1.09 (edges at 0.995, 1.095)."""
     spec = GridSpec((-117, -116, 33, 34), 0.5, 1.0, 1.2, magnitude_resolution=0.01)
     assert spec.magnitude_lower_edges.tolist() == [0.995, 1.095, 1.195]
-    assert spec.magnitude_index([0.99, 1.0, 1.09, 1.094, 1.095, 1.1, 1.19, 3.0]).tolist() == [-1, 0, 0, 0, 1, 1, 1, 2]
+    assert spec.magnitude_index([0.99, 1.0, 1.09, 1.094, 1.095, 1.1, 1.19, 3.0]).tolist() == [
+        -1,
+        0,
+        0,
+        0,
+        1,
+        1,
+        1,
+        2,
+    ]
     csep_like = GridSpec((-117, -116, 33, 34), 0.5, 1.0, 1.2)  # resolution = bin width: CSEP edges 0.95, 1.05
     assert csep_like.magnitude_lower_edges.tolist() == [0.95, 1.05, 1.15]
     assert csep_like.magnitude_index([0.94, 0.95, 1.04, 1.05]).tolist() == [-1, 0, 0, 1]

@@ -42,7 +42,8 @@ def test_neural_tpp_first_interval_is_conditioned_on_the_quiet_start():
     ev, _ = renewal_events(3000, seed=2)
     T = ev["time"]
     m = NeuralTPP(units=8, context=16, window=64, epochs=5, seed=0).fit(
-        ev, mc=2.0, train_start=T.iloc[0], train_end=T.iloc[2000], val_end=T.iloc[2500])
+        ev, mc=2.0, train_start=T.iloc[0], train_end=T.iloc[2000], val_end=T.iloc[2500]
+    )
     start = T.iloc[2600] - (T.iloc[2600] - T.iloc[2599]) / 2  # half-way through an interval
     s = m.score(ev, test_start=start, test_end=T.iloc[2999])
     s_event = m.score(ev, test_start=T.iloc[2600], test_end=T.iloc[2999])
@@ -60,7 +61,9 @@ def test_sequence_forecaster_learns_lagged_signal_and_store_round_trip(tmp_path)
     x = rng.normal(size=(n_cells, n_t, 1)).astype(np.float32)
     y = (x[:, :, 0] > 1.0).astype(np.float32)  # the label follows the current feature
     steps = np.arange(n_t)
-    model = SequenceForecaster("gru", units=8, epochs=40, patience=5, batch_size=4, learning_rate=1e-2, seed=0).fit(x, y, steps < 120, (steps >= 120) & (steps < 160))
+    model = SequenceForecaster(
+        "gru", units=8, epochs=40, patience=5, batch_size=4, learning_rate=1e-2, seed=0
+    ).fit(x, y, steps < 120, (steps >= 120) & (steps < 160))
     p = model.predict_proba(x)
     from sklearn.metrics import roc_auc_score
 
@@ -68,4 +71,6 @@ def test_sequence_forecaster_learns_lagged_signal_and_store_round_trip(tmp_path)
     save_model(model.model_, "gru", features=["x"], root=tmp_path)
     loaded, meta = load_model("gru", root=tmp_path, features=["x"])
     assert meta["format"] == "keras"
-    np.testing.assert_allclose(loaded.predict(model._transform(x), verbose=0)[..., 0], p, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        loaded.predict(model._transform(x), verbose=0)[..., 0], p, rtol=1e-5, atol=1e-6
+    )

@@ -34,9 +34,15 @@ def synthetic_grid(n_time=300, ny=4, nx=5, seed=0):
     count = rng.poisson(rate * 50)  # an informative, causal-looking feature
     t = pd.date_range("2000-01-01", periods=n_time, freq="7D")
     dims = ("time", "latitude", "longitude")
-    return xr.Dataset({"count": (dims, count.astype(float)), "noise": (dims, noise),
-                       "occurs_next": (dims, y), "n_next": (dims, y.astype(float))},
-                      coords={"time": t, "latitude": np.arange(ny) + 0.5, "longitude": np.arange(nx) + 0.5}), p
+    return xr.Dataset(
+        {
+            "count": (dims, count.astype(float)),
+            "noise": (dims, noise),
+            "occurs_next": (dims, y),
+            "n_next": (dims, y.astype(float)),
+        },
+        coords={"time": t, "latitude": np.arange(ny) + 0.5, "longitude": np.arange(nx) + 0.5},
+    ), p
 
 
 def test_rolling_origin_splits_respect_the_gap():
@@ -71,7 +77,9 @@ def test_scores_known_values():
     ll = np.log(0.9) + np.log(0.9) + np.log(0.8) + np.log(0.8)
     assert s["ig_per_eq_vs_flat"] == pytest.approx((ll - 4 * np.log(0.5)) / 2)
     assert information_gain_per_event([1, 0], [0.5, 0.5], [0.5, 0.5]) == 0.0
-    rel = reliability_table(np.r_[np.zeros(50), np.ones(50)], np.r_[np.full(50, 0.1), np.full(50, 0.9)], n_bins=2)
+    rel = reliability_table(
+        np.r_[np.zeros(50), np.ones(50)], np.r_[np.full(50, 0.1), np.full(50, 0.9)], n_bins=2
+    )
     assert rel["observed_frequency"].tolist() == [0.0, 1.0] and rel["n"].tolist() == [50, 50]
 
 
@@ -85,12 +93,19 @@ def test_classifiers_learn_signal_calibrate_and_pass_leakage_check():
     Xc, yc = grid_to_frame(ds, feats, time_mask=cal)
     Xte, yte = grid_to_frame(ds, feats, time_mask=test)
     groups = Xte.index.get_level_values(0)
-    fitted = fit_classifier("logistic_regression", Xtr, ytr, X_cal=Xc, y_cal=yc, horizon_days=7, calibration="sigmoid")
+    fitted = fit_classifier(
+        "logistic_regression", Xtr, ytr, X_cal=Xc, y_cal=yc, horizon_days=7, calibration="sigmoid"
+    )
     p = fitted.predict_proba(Xte)
     truth = p_true[test].ravel()
     base = np.full(truth.size, ytr.mean())
-    board = leaderboard(yte.to_numpy(), {"model": p, "truth": truth, "climatology": base}, groups,
-                        references=("climatology",), n_boot=50)
+    board = leaderboard(
+        yte.to_numpy(),
+        {"model": p, "truth": truth, "climatology": base},
+        groups,
+        references=("climatology",),
+        n_boot=50,
+    )
     assert board.loc["model", "roc_auc"] > 0.72  # the count feature carries the latent rate
     assert board.loc["model", "ig_per_eq_vs_climatology_lo"] > 0.2
     assert abs(board.loc["climatology", "molchan_ass"] - 0.5) < 1e-9  # ties switched on together
@@ -99,16 +114,27 @@ def test_classifiers_learn_signal_calibrate_and_pass_leakage_check():
     # the true probabilities cannot be beaten by much (a sanity check of the scoring itself)
     assert board.loc["truth", "log_likelihood_per_bin"] >= board.loc["model", "log_likelihood_per_bin"] - 0.01
     assert fitted.cv_results["mean_log_loss"].is_monotonic_increasing
-    leak = leakage_check(lambda yy: fit_classifier("logistic_regression", Xtr, pd.Series(yy, index=ytr.index),
-                                                   horizon_days=7).predict_proba(Xte, calibrated=False),
-                         ytr.to_numpy(), yte.to_numpy(), groups, n_boot=50)
+    leak = leakage_check(
+        lambda yy: fit_classifier(
+            "logistic_regression", Xtr, pd.Series(yy, index=ytr.index), horizon_days=7
+        ).predict_proba(Xte, calibrated=False),
+        ytr.to_numpy(),
+        yte.to_numpy(),
+        groups,
+        n_boot=50,
+    )
     assert leak["passed"] and leak["ig_per_eq_vs_constant"] < 0.05
     # a pipeline that leaks (here: the test labels among the features) fails the check
     Xleak_tr, Xleak_te = Xtr.assign(leak=ytr.to_numpy()), Xte.assign(leak=yte.to_numpy())
-    leaky = leakage_check(lambda yy: fit_classifier("logistic_regression", Xleak_tr.assign(leak=yy),
-                                                    pd.Series(yy, index=ytr.index), horizon_days=7
-                                                    ).predict_proba(Xleak_te, calibrated=False),
-                          ytr.to_numpy(), yte.to_numpy(), groups, n_boot=50)
+    leaky = leakage_check(
+        lambda yy: fit_classifier(
+            "logistic_regression", Xleak_tr.assign(leak=yy), pd.Series(yy, index=ytr.index), horizon_days=7
+        ).predict_proba(Xleak_te, calibrated=False),
+        ytr.to_numpy(),
+        yte.to_numpy(),
+        groups,
+        n_boot=50,
+    )
     assert not leaky["passed"] and leaky["ig_per_eq_vs_constant"] > 1.0
     with pytest.raises(ValueError, match="feature columns differ"):
         fitted.predict_proba(Xte[["noise", "count"]])
@@ -117,7 +143,9 @@ def test_classifiers_learn_signal_calibrate_and_pass_leakage_check():
 def test_bootstrap_interval_covers_known_auc():
     rng = np.random.default_rng(0)
     y = rng.random(4000) < 0.3
-    p = np.where(y, rng.normal(1, 1, y.size), rng.normal(0, 1, y.size))  # binormal: AUC = Phi(1/sqrt 2) = 0.760
+    p = np.where(
+        y, rng.normal(1, 1, y.size), rng.normal(0, 1, y.size)
+    )  # binormal: AUC = Phi(1/sqrt 2) = 0.760
     b = bootstrap_scores(y, p, np.arange(y.size) // 10, n_boot=100)
     assert b.loc["roc_auc", "ci_low"] < 0.7602 < b.loc["roc_auc", "ci_high"]
 
@@ -128,9 +156,15 @@ def test_model_store_round_trip_and_refusals(tmp_path):
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression().fit(X.to_numpy(), y.to_numpy())
-    d = save_model(model, "logit", features=X.columns, root=tmp_path, metadata={"training_window": ["2000", "2001"]})
+    d = save_model(
+        model, "logit", features=X.columns, root=tmp_path, metadata={"training_window": ["2000", "2001"]}
+    )
     meta = json.loads((d / "metadata.json").read_text())
-    assert meta["features"] == ["count", "noise"] and len(meta["sha256"]) == 64 and meta["training_window"][0] == "2000"
+    assert (
+        meta["features"] == ["count", "noise"]
+        and len(meta["sha256"]) == 64
+        and meta["training_window"][0] == "2000"
+    )
     loaded, _ = load_model("logit", root=tmp_path, features=["count", "noise"])
     np.testing.assert_array_equal(loaded.predict_proba(X.to_numpy()), model.predict_proba(X.to_numpy()))
     with pytest.raises(ModelStoreError, match=r"missing \['noise'\]"):

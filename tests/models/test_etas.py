@@ -20,9 +20,6 @@ def simulated(etas_simulated):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="the test catalog's realisation changed with the rewritten simulator (issue 14 section 5): "
-                   "log10_tau lands at 2.4 standard errors, the M-step bias diagnosed in issue 14 that the fitting "
-                   "rewrite removes; drop this marker once that fit is merged", strict=False)
 def test_parameter_recovery(simulated):
     """>= 20k simulated events: every parameter within 2 standard errors of the truth."""
     _, cat = simulated
@@ -42,20 +39,25 @@ def test_parameter_recovery(simulated):
 
 @pytest.mark.parametrize("region_integral", ["plane", "exact"])
 def test_fast_loglik_equals_direct_double_sum(region_integral):
-    model = ETAS(mc=1.0, region=REGION, coppersmith_multiplier=None,
-                 region_integral=region_integral).set_params(TRUTH, beta=2.3)
+    model = ETAS(
+        mc=1.0, region=REGION, coppersmith_multiplier=None, region_integral=region_integral
+    ).set_params(TRUTH, beta=2.3)
     cat = model.simulate("2010-01-01", "2010-03-01", seed=5)
     assert 100 < len(cat) < 1500
     prep = model._prepare(cat, "2010-01-01", "2010-01-15", "2010-03-01")
     fast = model._loglik(model.params_.to_array(), prep)
-    slow = direct_log_likelihood(model, cat, auxiliary_start="2010-01-01", start="2010-01-15", end="2010-03-01")
+    slow = direct_log_likelihood(
+        model, cat, auxiliary_start="2010-01-01", start="2010-01-15", end="2010-03-01"
+    )
     assert fast == pytest.approx(slow, rel=1e-8)
     if region_integral == "plane":
         return
     temporal = ETAS(mc=1.0, spatial=False).set_params({**TRUTH, "log10_mu": 0.0}, beta=2.3)
     prep = temporal._prepare(cat, "2010-01-01", "2010-01-15", "2010-03-01")
     fast = temporal._loglik(temporal.params_.to_array(), prep)
-    slow = direct_log_likelihood(temporal, cat, auxiliary_start="2010-01-01", start="2010-01-15", end="2010-03-01")
+    slow = direct_log_likelihood(
+        temporal, cat, auxiliary_start="2010-01-01", start="2010-01-15", end="2010-03-01"
+    )
     assert fast == pytest.approx(slow, rel=1e-8)
 
 
@@ -64,9 +66,15 @@ def test_time_integral_matches_quadrature():
 
     for c, omega, tau in [(0.003, -0.18, 1000.0), (0.01, 0.1, 100.0), (1e-4, 0.0, 50.0), (0.05, 0.6, 10.0)]:
         for x0, x1 in [(0.0, 1.0), (0.5, 300.0), (10.0, 10.5)]:
-            ref, _ = quad(lambda s, c=c, omega=omega, tau=tau: math.exp(-s / tau) / (s + c) ** (1 + omega), x0, x1,
-                          limit=500, epsabs=0,
-                          epsrel=1e-12, points=[x0 + 1e-3] if x0 + 1e-3 < x1 else None)
+            ref, _ = quad(
+                lambda s, c=c, omega=omega, tau=tau: math.exp(-s / tau) / (s + c) ** (1 + omega),
+                x0,
+                x1,
+                limit=500,
+                epsabs=0,
+                epsrel=1e-12,
+                points=[x0 + 1e-3] if x0 + 1e-3 < x1 else None,
+            )
             assert time_integral_python(c, omega, tau, x0, x1) == pytest.approx(ref, rel=1e-9)
 
 
@@ -93,7 +101,9 @@ def test_bad_input_is_rejected_before_work(simulated):
     with pytest.raises(ETASError, match="no events with M >= 1.0 in the target window"):
         model.fit(cat, auxiliary_start="2020-01-01", start="2021-01-01", end="2022-01-01")
     with pytest.raises(ETASError, match="only .* events .* at least 50"):
-        ETAS(mc=4.5, region=REGION).fit(cat, auxiliary_start="2007-01-01", start="2008-01-01", end="2017-01-01")
+        ETAS(mc=4.5, region=REGION).fit(
+            cat, auxiliary_start="2007-01-01", start="2008-01-01", end="2017-01-01"
+        )
     far = ETAS(mc=1.0, region=(10, 11, 10, 11))
     with pytest.raises(ETASError, match="lie outside it"):
         far.fit(cat, auxiliary_start="2007-01-01", start="2008-01-01", end="2017-01-01")
@@ -136,8 +146,17 @@ def test_save_load_roundtrip(tmp_path):
 
 @pytest.mark.slow
 def test_temporal_variant_recovers_parameters():
-    params = dict(log10_mu=0.0, log10_k0=-1.4, a=1.0, log10_c=-2.0, omega=0.2, log10_tau=1.0, log10_d=0.0,
-                  gamma=0.0, rho=1.0)
+    params = dict(
+        log10_mu=0.0,
+        log10_k0=-1.4,
+        a=1.0,
+        log10_c=-2.0,
+        omega=0.2,
+        log10_tau=1.0,
+        log10_d=0.0,
+        gamma=0.0,
+        rho=1.0,
+    )
     truth = ETAS(mc=2.0, spatial=False).set_params(params, beta=2.3)
     cat = truth.simulate("2000-01-01", "2006-06-01", seed=11)
     assert len(cat) > 4000
@@ -157,8 +176,17 @@ def test_temporal_variant_recovers_parameters():
 @pytest.fixture(scope="module")
 def small_fit():
     """A small spatio-temporal catalog (rho = 0.7, no pair truncation) and its exact-integral fit."""
-    truth = dict(log10_mu=-4.0, log10_k0=0.0, a=1.2, log10_c=-2.5, omega=0.1, log10_tau=2.0, log10_d=-1.0,
-                 gamma=0.8, rho=0.7)
+    truth = dict(
+        log10_mu=-4.0,
+        log10_k0=0.0,
+        a=1.2,
+        log10_c=-2.5,
+        omega=0.1,
+        log10_tau=2.0,
+        log10_d=-1.0,
+        gamma=0.8,
+        rho=0.7,
+    )
     truth["log10_k0"] = math.log10(0.5 / branching_ratio(ETASParameters(**truth), 2.3))
     box = (-117, -116, 33, 34)
     cat = ETAS(mc=2.0, region=box).set_params(truth, beta=2.3).simulate("2000-01-01", "2002-01-01", seed=4)
@@ -203,14 +231,24 @@ def test_region_kernel_integral_known_answers():
     square = Region.from_bbox(0, 1, 0, 1)
     rho, big_d = 0.5, 1e-6
     plane = math.pi / (rho * big_d**rho)
-    frac = region_kernel_integral(square, [0.5, 0.0, 0.5, 0.0, 1.0], [0.5, 0.5, 0.0, 0.0, 1.0], big_d, rho) / plane
+    frac = (
+        region_kernel_integral(square, [0.5, 0.0, 0.5, 0.0, 1.0], [0.5, 0.5, 0.0, 0.0, 1.0], big_d, rho)
+        / plane
+    )
     np.testing.assert_allclose(frac, [1.0, 0.5, 0.5, 0.25, 0.25], atol=2e-5)
     # a wide kernel off-centre: against two-dimensional quadrature in the same local projection
     big_d, lat0, lon0 = 4.0, 0.3, 0.2
     km = math.radians(1) * 6378.1
     cl = math.cos(math.radians(lat0))
-    ref = integrate.dblquad(lambda y, x: (x * x + y * y + big_d) ** -(1 + rho), -lon0 * km * cl, (1 - lon0) * km * cl,
-                            -lat0 * km, (1 - lat0) * km, epsabs=1e-12, epsrel=1e-10)[0]
+    ref = integrate.dblquad(
+        lambda y, x: (x * x + y * y + big_d) ** -(1 + rho),
+        -lon0 * km * cl,
+        (1 - lon0) * km * cl,
+        -lat0 * km,
+        (1 - lat0) * km,
+        epsabs=1e-12,
+        epsrel=1e-10,
+    )[0]
     assert region_kernel_integral(square, [lat0], [lon0], big_d, rho)[0] == pytest.approx(ref, rel=1e-9)
     # a non-convex polygon (rays leave and re-enter): against a fine midpoint grid
     poly = Region(((0, 0), (2, 0), (2, 2), (1, 0.7), (0, 2)))
@@ -221,8 +259,11 @@ def test_region_kernel_integral_known_answers():
     inside = poly.contains(glon.ravel(), glat.ravel())
     x = np.radians(glon.ravel() - lon0) * 6378.1 * math.cos(math.radians(lat0))
     y = np.radians(glat.ravel() - lat0) * 6378.1
-    grid = np.sum(((x * x + y * y + big_d) ** -(1 + rho))[inside]) * (np.radians(2 / n) * 6378.1) ** 2 \
+    grid = (
+        np.sum(((x * x + y * y + big_d) ** -(1 + rho))[inside])
+        * (np.radians(2 / n) * 6378.1) ** 2
         * math.cos(math.radians(lat0))
+    )
     assert region_kernel_integral(poly, [lat0], [lon0], big_d, rho)[0] == pytest.approx(grid, rel=1e-5)
 
 
@@ -232,7 +273,9 @@ def test_public_kernel_methods(small_fit):
     m = np.array([2.0, 3.5])
     np.testing.assert_allclose(fit.productivity(m), p["k0"] * np.exp(p["a"] * (m - fit.m_ref)))
     plane = fit.spatial_integral(m, region_integral="plane")
-    np.testing.assert_allclose(plane, math.pi / (p["rho"] * (p["d"] * np.exp(p["gamma"] * (m - fit.m_ref))) ** p["rho"]))
+    np.testing.assert_allclose(
+        plane, math.pi / (p["rho"] * (p["d"] * np.exp(p["gamma"] * (m - fit.m_ref))) ** p["rho"])
+    )
     corner = fit.spatial_integral(m, [33.0, 33.0], [-117.0, -117.0])
     centre = fit.spatial_integral(m, [33.5, 33.5], [-116.5, -116.5])
     assert np.all(corner < 0.26 * plane) and np.all(centre < plane) and np.all(centre > 0.9 * plane)
@@ -255,14 +298,18 @@ def test_supercritical_fit_is_flagged(recwarn):
     assert table["supercritical"].all() and table.attrs["supercritical"]
     with pytest.warns(ETASSupercriticalWarning, match="supercritical"):
         model._warn_if_supercritical()
-    assert not ETAS(mc=1.0, region=REGION).set_params(TRUTH, beta=2.3).parameter_table().attrs["supercritical"]
+    assert (
+        not ETAS(mc=1.0, region=REGION).set_params(TRUTH, beta=2.3).parameter_table().attrs["supercritical"]
+    )
 
 
 POLYGON = ((-117.0, 33.0), (-115.8, 33.1), (-116.3, 33.5), (-115.9, 34.1), (-117.1, 33.9))
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("rho", "shape", "seed"), [(0.5, "square", 1), (0.7, "polygon", 2), (1.5, "polygon", 3)])
+@pytest.mark.parametrize(
+    ("rho", "shape", "seed"), [(0.5, "square", 1), (0.7, "polygon", 2), (1.5, "polygon", 3)]
+)
 def test_recovery_with_heavy_spatial_tails(rho, shape, seed):
     """Simulated (untruncated power-law distances, events outside the region dropped), fitted with the
     exact region integral and no pair truncation: the nine z-scores are those of an unbiased estimator.
@@ -274,10 +321,23 @@ def test_recovery_with_heavy_spatial_tails(rho, shape, seed):
     from quakelab.models.etas import ETASParameters
 
     region = Region.from_bbox(-117, -116, 33, 34) if shape == "square" else Region(POLYGON)
-    truth = dict(log10_mu=-3.9, log10_k0=0.0, a=1.2, log10_c=-2.5, omega=0.1, log10_tau=2.0, log10_d=-1.0,
-                 gamma=0.8, rho=rho)
+    truth = dict(
+        log10_mu=-3.9,
+        log10_k0=0.0,
+        a=1.2,
+        log10_c=-2.5,
+        omega=0.1,
+        log10_tau=2.0,
+        log10_d=-1.0,
+        gamma=0.8,
+        rho=rho,
+    )
     truth["log10_k0"] = math.log10(0.6 / branching_ratio(ETASParameters(**truth), 2.3))
-    cat = ETAS(mc=2.0, region=region).set_params(truth, beta=2.3).simulate("2000-01-01", "2002-07-01", seed=seed)
+    cat = (
+        ETAS(mc=2.0, region=region)
+        .set_params(truth, beta=2.3)
+        .simulate("2000-01-01", "2002-07-01", seed=seed)
+    )
     fit = ETAS(mc=2.0, region=region, coppersmith_multiplier=None)
     fit.fit(cat, auxiliary_start="2000-01-01", start="2000-07-01", end="2002-07-01")
     table = fit.parameter_table()

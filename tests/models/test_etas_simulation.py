@@ -15,14 +15,34 @@ from quakelab.models.simulate import SimulationCapError, _child, _entropy_words,
 from quakelab.region import cell_area_km2
 
 #: Temporal model with a short taper (all generations of an aftershock sequence end inside the windows used).
-TEMPORAL = dict(log10_mu=-10.0, log10_k0=-1.4, a=1.0, log10_c=-2.0, omega=0.2, log10_tau=1.0, log10_d=0.0,
-                gamma=0.0, rho=1.0)
+TEMPORAL = dict(
+    log10_mu=-10.0,
+    log10_k0=-1.4,
+    a=1.0,
+    log10_c=-2.0,
+    omega=0.2,
+    log10_tau=1.0,
+    log10_d=0.0,
+    gamma=0.0,
+    rho=1.0,
+)
 T0 = pd.Timestamp("2020-01-01", tz="UTC")
 
 
-def _mainshock(magnitude: float, lon: float = -118.0, lat: float = 35.0, lag_days: float = 1e-6) -> pd.DataFrame:
-    return pd.DataFrame({"event_id": ["main"], "time": [T0 - pd.Timedelta(days=lag_days)], "latitude": [lat],
-                         "longitude": [lon], "depth_km": [8.0], "magnitude": [magnitude], "mag_type": ["Mw"]})
+def _mainshock(
+    magnitude: float, lon: float = -118.0, lat: float = 35.0, lag_days: float = 1e-6
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "event_id": ["main"],
+            "time": [T0 - pd.Timedelta(days=lag_days)],
+            "latitude": [lat],
+            "longitude": [lon],
+            "depth_km": [8.0],
+            "magnitude": [magnitude],
+            "mag_type": ["Mw"],
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +69,14 @@ def test_seed_streams_are_spawned_children():
         kids = seq.spawn(5)
         idx = [0, 1, 2, 3, 4, 999, 65535, 65536, 69_999]
         # what spawn(70_000)[i] is, built directly for the large i
-        ref = np.array([(kids[i] if i < 5 else np.random.SeedSequence(seed, spawn_key=(i,))).generate_state(
-            4, np.uint64) for i in idx])
+        ref = np.array(
+            [
+                (kids[i] if i < 5 else np.random.SeedSequence(seed, spawn_key=(i,))).generate_state(
+                    4, np.uint64
+                )
+                for i in idx
+            ]
+        )
         fast = np.concatenate([_spawned_states(_entropy_words(seed), i, 1) for i in idx])
         assert np.array_equal(fast, ref)
         assert np.array_equal(_spawned_states(_entropy_words(seed), 0, 5), ref[:5])
@@ -61,14 +87,27 @@ def test_seed_streams_are_spawned_children():
 def test_results_do_not_depend_on_chunks_or_threads(simulated):
     model, cat = simulated
     history = cat[cat["time"] < pd.Timestamp("2012-01-01", tz="UTC")]
-    runs = [model.catalog_forecast(history, "2012-01-01", "2012-01-08", n_simulations=60, seed=7, quiet=True,
-                                   chunk_size=cs, n_threads=nt) for cs, nt in ((1000, 1), (7, 2), (1, 1), (25, 3))]
+    runs = [
+        model.catalog_forecast(
+            history,
+            "2012-01-01",
+            "2012-01-08",
+            n_simulations=60,
+            seed=7,
+            quiet=True,
+            chunk_size=cs,
+            n_threads=nt,
+        )
+        for cs, nt in ((1000, 1), (7, 2), (1, 1), (25, 3))
+    ]
     assert runs[0]["catalog_id"].nunique() > 50 and len(runs[0]) > 1000
     for other in runs[1:]:
         pd.testing.assert_frame_equal(runs[0], other)
     single = model.simulate("2012-01-01", "2012-01-08", history=history, seed=7)
     pd.testing.assert_frame_equal(single, runs[0][runs[0]["catalog_id"] == 0].drop(columns="catalog_id"))
-    different = model.catalog_forecast(history, "2012-01-01", "2012-01-08", n_simulations=60, seed=8, quiet=True)
+    different = model.catalog_forecast(
+        history, "2012-01-01", "2012-01-08", n_simulations=60, seed=8, quiet=True
+    )
     assert not different["time"].equals(runs[0]["time"])
 
 
@@ -81,15 +120,18 @@ def test_dask_workers_give_identical_results(simulated):
     history = cat[cat["time"] < pd.Timestamp("2012-01-01", tz="UTC")]
     kwargs = dict(n_simulations=200, seed=11, cell_deg=0.5, quiet=True)
     here = model.forecast(history, "2012-01-01", "2012-01-08", **kwargs)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
-            Client(cluster) as client:
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
+        Client(cluster) as client,
+    ):
         runs = {}
         for n_workers, chunk in ((2, 13), (1, 64)):
             if n_workers == 1:  # the same cluster with one of its two worker processes retired
                 client.retire_workers([sorted(client.nthreads())[0]], close_workers=True)
             assert len(client.nthreads()) == n_workers
-            runs[n_workers] = model.forecast(history, "2012-01-01", "2012-01-08", scheduler=client, chunk_size=chunk,
-                                             **kwargs)
+            runs[n_workers] = model.forecast(
+                history, "2012-01-01", "2012-01-08", scheduler=client, chunk_size=chunk, **kwargs
+            )
     for ds in runs.values():
         assert np.array_equal(ds["expected_count"].values, here["expected_count"].values)
         assert np.array_equal(ds["n_events"].values, here["n_events"].values)
@@ -100,8 +142,9 @@ def test_reducers_agree_with_the_simulated_catalogs(simulated):
     model, cat = simulated
     history = cat[cat["time"] < pd.Timestamp("2012-01-01", tz="UTC")]
     sims = model.catalog_forecast(history, "2012-01-01", "2012-01-31", n_simulations=40, seed=3, quiet=True)
-    ds = model.forecast(history, "2012-01-01", "2012-01-31", n_simulations=40, cell_deg=0.5, seed=3, quiet=True,
-                        chunk_size=9)
+    ds = model.forecast(
+        history, "2012-01-01", "2012-01-31", n_simulations=40, cell_deg=0.5, seed=3, quiet=True, chunk_size=9
+    )
     assert np.array_equal(ds["n_events"].values, np.bincount(sims["catalog_id"], minlength=40))
     trig = sims[sims["generation"] > 0]
     background = float(10 ** TRUTH["log10_mu"] * model.area_km2 * 30)
@@ -111,8 +154,16 @@ def test_reducers_agree_with_the_simulated_catalogs(simulated):
     areas = cell_area_km2(ds["latitude"].values, 0.5)
     share = cell_area_km2(35.25, 0.5) / (8 * areas.sum())
     assert cell == pytest.approx(in_cell.sum() / 40 + background * share, rel=1e-9)
-    probs = model.aftershock_probabilities(history, "2012-01-01", durations_days=(1.0, 30.0), magnitudes=(1.0, 3.0),
-                                           n_simulations=40, seed=3, m_max=None, quiet=True)
+    probs = model.aftershock_probabilities(
+        history,
+        "2012-01-01",
+        durations_days=(1.0, 30.0),
+        magnitudes=(1.0, 3.0),
+        n_simulations=40,
+        seed=3,
+        m_max=None,
+        quiet=True,
+    )
     lag = (sims["time"] - pd.Timestamp("2012-01-01", tz="UTC")) / pd.Timedelta(days=1)
     for row in probs.itertuples():
         sel = (lag < row.duration_days) & (sims["magnitude"] >= row.magnitude - 1e-9)
@@ -124,9 +175,12 @@ def test_supercritical_model_stops_at_the_cap():
     params = {**TRUTH, "log10_k0": -1.0}
     model = ETAS(mc=1.0, region=REGION).set_params(params, beta=2.3)
     assert model.branching_ratio_ > 1
-    with pytest.raises(SimulationCapError, match=r"max_events=20,000 .*branching ratio .*supercritical") as err:
-        model.catalog_forecast(None, "2000-01-01", "2010-01-01", n_simulations=4, seed=1, max_events=20_000,
-                               quiet=True)
+    with pytest.raises(
+        SimulationCapError, match=r"max_events=20,000 .*branching ratio .*supercritical"
+    ) as err:
+        model.catalog_forecast(
+            None, "2000-01-01", "2010-01-01", n_simulations=4, seed=1, max_events=20_000, quiet=True
+        )
     assert err.value.max_events == 20_000 and err.value.n_events > 20_000 and err.value.simulation == 0
     # one parent whose direct aftershocks alone exceed the cap: refused at the draw, before allocating them
     temporal = ETAS(mc=2.0, spatial=False).set_params({**TEMPORAL, "a": 2.5}, beta=2.3)
@@ -138,8 +192,9 @@ def test_supercritical_model_stops_at_the_cap():
 def test_forecast_with_continuous_magnitudes():
     """delta_m = 0 used to raise ZeroDivisionError; magnitudes are then not binned."""
     model = ETAS(mc=2.0, delta_m=0.0, region=REGION).set_params(TRUTH, beta=2.3)
-    ds = model.forecast(_mainshock(6.0), T0, T0 + pd.Timedelta(days=7), n_simulations=30, cell_deg=0.5, seed=1,
-                        quiet=True)
+    ds = model.forecast(
+        _mainshock(6.0), T0, T0 + pd.Timedelta(days=7), n_simulations=30, cell_deg=0.5, seed=1, quiet=True
+    )
     assert ds.sizes["magnitude"] == 41 and ds["magnitude"].values[1] == pytest.approx(2.1)
     assert float(ds["expected_count"].sum()) > 1.5 * 10 ** TRUTH["log10_mu"] * model.area_km2 * 7
     cat = model.simulate(T0, T0 + pd.Timedelta(days=7), history=_mainshock(6.0), seed=1)
@@ -173,8 +228,9 @@ def test_variable_background_is_sampled_from_the_model():
     kids = cat[cat["generation"] > 0]
     dist = np.hypot((kids["longitude"] + 119.25) * 91.0, (kids["latitude"] - 34.25) * 111.0)
     assert len(kids) > 50 and np.median(dist) < 40  # aftershocks stay near their parents
-    again = model.catalog_forecast(None, "2000-01-01", "2000-07-01", n_simulations=10, seed=2, quiet=True,
-                                   chunk_size=3, n_threads=2)
+    again = model.catalog_forecast(
+        None, "2000-01-01", "2000-07-01", n_simulations=10, seed=2, quiet=True, chunk_size=3, n_threads=2
+    )
     pd.testing.assert_frame_equal(cat, again)
     ds = model.forecast(None, "2000-01-01", "2000-01-02", n_simulations=5, cell_deg=0.5, seed=2, quiet=True)
     per_cell = ds["expected_count"].sum("magnitude")
@@ -189,12 +245,19 @@ def test_mean_count_from_one_parent_is_productivity_over_one_minus_n():
     assert 0.4 < eta < 0.8
     nat = model.params_.natural
     window = 1000.0  # 100 taper times: every generation ends inside it
-    direct = nat["k0"] * math.exp(nat["a"] * (5.0 - model.m_ref)) * time_integral_python(
-        nat["c"], nat["omega"], nat["tau"], 0.0, window)
-    sims = model.catalog_forecast(_mainshock(5.0), T0, T0 + pd.Timedelta(days=window), n_simulations=3000,
-                                  seed=5, quiet=True)
+    direct = (
+        nat["k0"]
+        * math.exp(nat["a"] * (5.0 - model.m_ref))
+        * time_integral_python(nat["c"], nat["omega"], nat["tau"], 0.0, window)
+    )
+    sims = model.catalog_forecast(
+        _mainshock(5.0), T0, T0 + pd.Timedelta(days=window), n_simulations=3000, seed=5, quiet=True
+    )
     n = np.bincount(sims["catalog_id"], minlength=3000)
-    assert abs(n.mean() - direct / (1 - eta)) < 4 * n.std() / math.sqrt(n.size), (n.mean(), direct / (1 - eta))
+    assert abs(n.mean() - direct / (1 - eta)) < 4 * n.std() / math.sqrt(n.size), (
+        n.mean(),
+        direct / (1 - eta),
+    )
     first = np.bincount(sims["catalog_id"][sims["generation"] == 1], minlength=3000)
     assert abs(first.mean() - direct) < 4 * math.sqrt(direct / 3000)
 
@@ -204,8 +267,18 @@ def test_stationary_count_is_mu_t_over_one_minus_n():
     params = {**TEMPORAL, "log10_mu": 0.0}
     model = ETAS(mc=2.0, spatial=False).set_params(params, beta=2.3)
     days = 20000.0
-    n = model.catalog_forecast(None, "2000-01-01", pd.Timestamp("2000-01-01") + pd.Timedelta(days=days),
-                               n_simulations=6, seed=0, quiet=True).groupby("catalog_id").size()
+    n = (
+        model.catalog_forecast(
+            None,
+            "2000-01-01",
+            pd.Timestamp("2000-01-01") + pd.Timedelta(days=days),
+            n_simulations=6,
+            seed=0,
+            quiet=True,
+        )
+        .groupby("catalog_id")
+        .size()
+    )
     assert n.mean() == pytest.approx(days / (1 - model.branching_ratio_), rel=0.02)
 
 
@@ -215,8 +288,14 @@ def test_magnitudes_omori_times_and_distances_follow_the_model():
     params = {**TRUTH, "log10_mu": -12.0, "omega": -0.1, "log10_tau": 1.5}
     model = ETAS(mc=2.0, delta_m=0.0, region=REGION).set_params(params, beta=2.1)
     window = 20.0
-    sims = model.catalog_forecast(_mainshock(6.0, lag_days=0.5), T0, T0 + pd.Timedelta(days=window),
-                                  n_simulations=10000, seed=9, quiet=True)
+    sims = model.catalog_forecast(
+        _mainshock(6.0, lag_days=0.5),
+        T0,
+        T0 + pd.Timedelta(days=window),
+        n_simulations=10000,
+        seed=9,
+        quiet=True,
+    )
     m = sims["magnitude"].to_numpy()
     assert m.size > 2000
     assert stats.kstest(m - model.m_ref, stats.expon(scale=1 / 2.1).cdf).pvalue > 1e-3
@@ -245,13 +324,15 @@ def test_magnitudes_omori_times_and_distances_follow_the_model():
 def test_forecast_grid(simulated):
     model, cat = simulated
     history = cat[cat["time"] < pd.Timestamp("2012-01-01", tz="UTC")]
-    ds = model.forecast(history, "2012-01-01", "2012-01-31", n_simulations=40, cell_deg=0.5, seed=3, quiet=True)
+    ds = model.forecast(
+        history, "2012-01-01", "2012-01-31", n_simulations=40, cell_deg=0.5, seed=3, quiet=True
+    )
     assert ds["expected_count"].dims == ("magnitude", "latitude", "longitude")
     assert ds.sizes["latitude"] == 8 and ds.sizes["longitude"] == 8
     total = float(ds["expected_count"].sum())
     # Monte Carlo mean of the triggered part + exact background: close to the simulated mean count
     assert total == pytest.approx(ds["n_events"].mean().item(), rel=0.1)
-    background = 10**TRUTH["log10_mu"] * model.area_km2 * 30
+    background = 10 ** TRUTH["log10_mu"] * model.area_km2 * 30
     assert total > background
     assert float(ds["expected_count"].sum("magnitude").min()) > 0  # every cell of the box has a rate
     # background split over magnitude bins follows GR: the first 0.1 bin holds 1 - exp(-0.23) of it
@@ -265,10 +346,13 @@ def test_progress_lines_and_quiet(simulated, caplog):
     with caplog.at_level("INFO", logger="quakelab.models.simulate"):
         model.catalog_forecast(None, "2012-01-01", "2012-01-02", n_simulations=30, seed=1, chunk_size=10)
     assert [r.getMessage().split(" (")[0] for r in caplog.records] == [
-        f"ETAS simulations: {k}/30 done" for k in (10, 20, 30)]
+        f"ETAS simulations: {k}/30 done" for k in (10, 20, 30)
+    ]
     caplog.clear()
     with caplog.at_level("INFO", logger="quakelab.models.simulate"):
-        model.catalog_forecast(None, "2012-01-01", "2012-01-02", n_simulations=30, seed=1, chunk_size=10, quiet=True)
+        model.catalog_forecast(
+            None, "2012-01-01", "2012-01-02", n_simulations=30, seed=1, chunk_size=10, quiet=True
+        )
     assert not caplog.records
 
 

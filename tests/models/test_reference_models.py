@@ -33,7 +33,9 @@ def test_reasenberg_jones_sequence_specific_recovers_parameters():
 def test_smoothed_seismicity_normalisation_and_kernels(sample_catalog):
     region = (-118.2, -117.0, 35.2, 36.4)
     for kernel in ("gaussian", "power_law"):
-        model = SmoothedSeismicity(2.5, region, kernel=kernel).fit(sample_catalog, start="2019-07-06", end="2019-07-13")
+        model = SmoothedSeismicity(2.5, region, kernel=kernel).fit(
+            sample_catalog, start="2019-07-06", end="2019-07-13"
+        )
         ds = model.forecast("2019-07-13", "2019-07-20", cell_deg=0.05)
         total = float(ds["expected_count"].sum())
         assert total == pytest.approx(model.rate_per_day_ * 7, rel=1e-9)
@@ -43,7 +45,9 @@ def test_smoothed_seismicity_normalisation_and_kernels(sample_catalog):
     one.events_ = sample_catalog.iloc[:1].assign(latitude=36.0, longitude=-117.0)
     one.bandwidths_km_ = np.array([5.0])
     lon, lat = np.meshgrid(np.arange(-117.5, -116.5, 0.005) + 0.0025, np.arange(35.6, 36.4, 0.005) + 0.0025)
-    area = (6378.1**2 * np.radians(0.005) * (np.sin(np.radians(lat + 0.0025)) - np.sin(np.radians(lat - 0.0025))))
+    area = (
+        6378.1**2 * np.radians(0.005) * (np.sin(np.radians(lat + 0.0025)) - np.sin(np.radians(lat - 0.0025)))
+    )
     assert float((one.density(lon.ravel(), lat.ravel()) * area.ravel()).sum()) == pytest.approx(1.0, abs=2e-3)
     with pytest.raises(ValueError, match="unknown kernel"):
         SmoothedSeismicity(2.5, region, kernel="box")

@@ -9,19 +9,31 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 # notebooks that read another run's outputs are executed in the chained tests below
 NEEDS_INPUTS = {"03_learned_forecasters.ipynb", "07_neural_point_process.ipynb"}
-ALL_NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+ALL_NOTEBOOKS = sorted(
+    p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
+)
 # Voila dashboards are executed in a real browser (tests/dashboards)
 DASHBOARDS = {p.name for p in ALL_NOTEBOOKS if p.parent.name == "dashboards"}
 NOTEBOOKS = [p for p in ALL_NOTEBOOKS if p.name not in NEEDS_INPUTS | DASHBOARDS]
 
 # Small, offline parameters per notebook (default parameters are used for notebooks not listed).
 SMALL = {
-    "01_explore_catalog.ipynb": {"dataset": "ridgecrest-2019-sample",
-                                 "mainshock_time": "2019-07-06T03:19:53.040", "mainshock_magnitude": 7.1},
+    "01_explore_catalog.ipynb": {
+        "dataset": "ridgecrest-2019-sample",
+        "mainshock_time": "2019-07-06T03:19:53.040",
+        "mainshock_magnitude": 7.1,
+    },
     # offline smoke run of the evaluation story on the bundled Ridgecrest sample
-    "05_evaluate_forecasts.ipynb": {"dataset": "ridgecrest-2019-sample", "bbox": [-118.2, -117.0, 35.2, 36.4],
-                                    "mc": 2.5, "auxiliary_start": "2019-07-06", "start": "2019-07-07",
-                                    "end": "2019-07-10", "test_end": "2019-07-13", "compare_published": False},
+    "05_evaluate_forecasts.ipynb": {
+        "dataset": "ridgecrest-2019-sample",
+        "bbox": [-118.2, -117.0, 35.2, 36.4],
+        "mc": 2.5,
+        "auxiliary_start": "2019-07-06",
+        "start": "2019-07-07",
+        "end": "2019-07-10",
+        "test_end": "2019-07-13",
+        "compare_published": False,
+    },
 }
 
 
@@ -29,15 +41,29 @@ SMALL = {
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_executes(nb, tmp_path):
     params = {**SMALL.get(nb.name, {}), "output_dir": str(tmp_path)}
-    pm.execute_notebook(str(nb), str(tmp_path / nb.name), parameters=params, cwd=str(ROOT),
-                        kernel_name="python3", progress_bar=False, execution_timeout=600)
+    pm.execute_notebook(
+        str(nb),
+        str(tmp_path / nb.name),
+        parameters=params,
+        cwd=str(ROOT),
+        kernel_name="python3",
+        progress_bar=False,
+        execution_timeout=600,
+    )
     assert (tmp_path / "metrics.json").exists()
 
 
 def _run(name, out, **params):
     out.mkdir(parents=True, exist_ok=True)
-    pm.execute_notebook(str(ROOT / "notebooks" / name), str(out / name), parameters={**params, "output_dir": str(out)},
-                        cwd=str(ROOT), kernel_name="python3", progress_bar=False, execution_timeout=600)
+    pm.execute_notebook(
+        str(ROOT / "notebooks" / name),
+        str(out / name),
+        parameters={**params, "output_dir": str(out)},
+        cwd=str(ROOT),
+        kernel_name="python3",
+        progress_bar=False,
+        execution_timeout=600,
+    )
     return json.loads((out / "metrics.json").read_text())
 
 
@@ -49,26 +75,58 @@ def test_every_notebook_is_tested():
 @pytest.mark.slow  # executes notebooks (a kernel each)
 def test_feature_and_learned_forecaster_notebooks(shared_data, tmp_path):
     """02 -> 03 on the global catalog with coarse settings: leaderboard with references, leakage check, store."""
-    feats = _run("02_features.ipynb", tmp_path / "features", dataset="usgs-global-significant",
-                 event_types=["earthquake"], bbox=[-180.0, 180.0, -90.0, 90.0], cell_deg=10.0, mc=5.7,
-                 target_magnitude=6.0, step_days=90.0, horizon_days=90.0, lookbacks_days=[90.0, 365.0, 1460.0],
-                 pa_events=20, auxiliary_start="1985-01-01", train_start="1986-01-01", train_end="2000-01-01",
-                 grid_start="1975-01-01", grid_end="2016-12-01", etas_fixed=None)
+    feats = _run(
+        "02_features.ipynb",
+        tmp_path / "features",
+        dataset="usgs-global-significant",
+        event_types=["earthquake"],
+        bbox=[-180.0, 180.0, -90.0, 90.0],
+        cell_deg=10.0,
+        mc=5.7,
+        target_magnitude=6.0,
+        step_days=90.0,
+        horizon_days=90.0,
+        lookbacks_days=[90.0, 365.0, 1460.0],
+        pa_events=20,
+        auxiliary_start="1985-01-01",
+        train_start="1986-01-01",
+        train_end="2000-01-01",
+        grid_start="1975-01-01",
+        grid_end="2016-12-01",
+        etas_fixed=None,
+    )
     assert feats["grid_sizes"] == {"time": 171, "latitude": 18, "longitude": 36} and feats["n_features"] == 38
     store = tmp_path / "models"
-    m = _run("03_learned_forecasters.ipynb", tmp_path / "learned", features_path=feats["features_path"],
-             train_end="2000-01-01", val_end="2008-01-01", test_end="2016-12-01",
-             classifiers=["logistic_regression", "hist_gradient_boosting"], sequence_epochs=5, n_boot=30,
-             model_store=str(store), run_name="t")
+    m = _run(
+        "03_learned_forecasters.ipynb",
+        tmp_path / "learned",
+        features_path=feats["features_path"],
+        train_end="2000-01-01",
+        val_end="2008-01-01",
+        test_end="2016-12-01",
+        classifiers=["logistic_regression", "hist_gradient_boosting"],
+        sequence_epochs=5,
+        n_boot=30,
+        model_store=str(store),
+        run_name="t",
+    )
     board = m["leaderboard"]
     assert set(board) == {"Poisson", "ETAS", "logistic_regression", "hist_gradient_boosting", "GRU"}
     assert all(0.5 < row["roc_auc"] < 1 for row in board.values())  # every forecast locates activity
     assert board["Poisson"]["ig_per_eq_vs_Poisson"] == 0.0
     assert all(v["passed"] for v in m["leakage_check"].values())
     assert m["best_model"] in board and m["verdict"][0].startswith("Best on the test window")
-    assert sorted(p.name for p in store.iterdir()) == ["t-gru", "t-hist_gradient_boosting", "t-logistic_regression"]
+    assert sorted(p.name for p in store.iterdir()) == [
+        "t-gru",
+        "t-hist_gradient_boosting",
+        "t-logistic_regression",
+    ]
     meta = json.loads((store / "t-gru" / "metadata.json").read_text())
-    assert len(meta["training_data_sha256"]) == 64 and meta["train_end"] == "2000-01-01" and meta["format"] == "keras"
+    assert (
+        len(meta["training_data_sha256"]) == 64
+        and meta["train_end"] == "2000-01-01"
+        and meta["format"] == "keras"
+    )
     assert meta["test_scores"]["roc_auc"] == pytest.approx(board["GRU"]["roc_auc"])
     import pandas as pd
 
@@ -82,14 +140,28 @@ def test_neural_point_process_notebook(shared_data, tmp_path):
     from quakelab.evaluate import SANJAC_10
     from quakelab.models import ETAS
 
-    etas = ETAS(mc=1.0, region=(-117.0, -116.0, 33.0, 34.0)).set_params(SANJAC_10["reference_parameters"], beta=2.2393)
+    etas = ETAS(mc=1.0, region=(-117.0, -116.0, 33.0, 34.0)).set_params(
+        SANJAC_10["reference_parameters"], beta=2.2393
+    )
     etas.save(tmp_path / "etas.json")
-    m = _run("07_neural_point_process.ipynb", tmp_path, etas_model_path=str(tmp_path / "etas.json"), units=8,
-             context=32, window=128, epochs=3, patience=2, model_store=str(tmp_path / "models"), run_name="t")
+    m = _run(
+        "07_neural_point_process.ipynb",
+        tmp_path,
+        etas_model_path=str(tmp_path / "etas.json"),
+        units=8,
+        context=32,
+        window=128,
+        epochs=3,
+        patience=2,
+        model_store=str(tmp_path / "models"),
+        run_name="t",
+    )
     assert m["n_test_events"] == 4399
     assert m["etas_test_ll_temporal"] == pytest.approx(1.133, abs=0.002)  # published, from the reference fit
     assert m["poisson_test_ll_temporal"] == pytest.approx(0.794, abs=0.001)
-    assert 0.5 < m["neural_tpp_test_ll_temporal"] < 1.3  # three epochs: somewhere between Poisson-like and ETAS
+    assert (
+        0.5 < m["neural_tpp_test_ll_temporal"] < 1.3
+    )  # three epochs: somewhere between Poisson-like and ETAS
     assert m["verdict"].startswith("neural TPP ")
 
 
@@ -97,12 +169,20 @@ def test_neural_point_process_notebook(shared_data, tmp_path):
 def test_explore_notebook_numbers(tmp_path):
     nb = ROOT / "notebooks" / "01_explore_catalog.ipynb"
     params = {**SMALL[nb.name], "output_dir": str(tmp_path), "min_magnitude": 3.0}
-    pm.execute_notebook(str(nb), str(tmp_path / "out.ipynb"), parameters=params, cwd=str(ROOT),
-                        kernel_name="python3", progress_bar=False)
+    pm.execute_notebook(
+        str(nb),
+        str(tmp_path / "out.ipynb"),
+        parameters=params,
+        cwd=str(ROOT),
+        kernel_name="python3",
+        progress_bar=False,
+    )
     m = json.loads((tmp_path / "metrics.json").read_text())
     assert m["n_read"] == 829 and m["n_events"] == 451 and m["n_rejected"] == 0
     assert m["mc"] == pytest.approx(3.4)  # fullest 0.1 bin above the cut is 3.2 (63 events), + 0.2
-    assert m["b_value"] == pytest.approx(1.046, abs=0.002) and m["b_value_std"] == pytest.approx(0.063, abs=0.002)
+    assert m["b_value"] == pytest.approx(1.046, abs=0.002) and m["b_value_std"] == pytest.approx(
+        0.063, abs=0.002
+    )
     assert m["mainshock_magnitude"] == 7.1 and 0.7 < m["omori_p"] < 1.3
     figures = sorted(p.name for p in (tmp_path / "figures").iterdir())
     assert figures == ["frequency_magnitude.png", "magnitude_time.png", "map.png", "omori.png"]
@@ -144,10 +224,25 @@ def test_cli_datasets(capsys):
 def test_shared_runs_give_published_scale_numbers(shared_data, tmp_path):
     from quakelab.cli import main
 
-    assert main(["run", str(ROOT / "papermill_runs.yaml"), "--tag", "explore", "--reports", str(tmp_path),
-                 "--jobs", "2"]) == 0
-    m = {n: json.loads((tmp_path / n / "metrics.json").read_text())
-         for n in ("ridgecrest-2019", "qtm-sanjacinto", "usgs-global-significant")}
+    assert (
+        main(
+            [
+                "run",
+                str(ROOT / "papermill_runs.yaml"),
+                "--tag",
+                "explore",
+                "--reports",
+                str(tmp_path),
+                "--jobs",
+                "2",
+            ]
+        )
+        == 0
+    )
+    m = {
+        n: json.loads((tmp_path / n / "metrics.json").read_text())
+        for n in ("ridgecrest-2019", "qtm-sanjacinto", "usgs-global-significant")
+    }
     assert m["qtm-sanjacinto"]["n_events"] == 21288  # 3 events fall outside the SanJac_10 box
     assert m["usgs-global-significant"]["n_events"] == 23232  # earthquakes only
     assert m["ridgecrest-2019"]["omori_p"] == pytest.approx(1.104, abs=0.005)

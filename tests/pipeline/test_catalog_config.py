@@ -14,19 +14,23 @@ from quakelab.pipeline.config import bbox_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
-PARAMS = '''from typing import Optional
+PARAMS = """from typing import Optional
 output_dir: str = "out"  # set by the runner
 dataset: str = "ridgecrest-2019-sample"  # a dataset name
 catalog: Optional[dict] = None  # an entry
 bbox: Optional[list] = None  # region
-'''
-BODY = '''from quakelab.catalog import open_catalog
+"""
+BODY = """from quakelab.catalog import open_catalog
 from quakelab.pipeline import record_metrics
 cat = open_catalog(catalog if catalog else dataset)
 record_metrics(output_dir, {"n": len(cat), "catalog": catalog})
-'''
-SEMICOLON = {"path": str(DATA / "user_catalog_semicolon.csv"), "delimiter": ";", "timezone": "UTC",
-             "columns": {"time": "origin_utc", "latitude": "lat_deg", "longitude": "lon_deg", "magnitude": "ml"}}
+"""
+SEMICOLON = {
+    "path": str(DATA / "user_catalog_semicolon.csv"),
+    "delimiter": ";",
+    "timezone": "UTC",
+    "columns": {"time": "origin_utc", "latitude": "lat_deg", "longitude": "lon_deg", "magnitude": "ml"},
+}
 
 
 def project(tmp_path: Path, runs: list[dict], catalogs: dict | None = None) -> Path:
@@ -47,11 +51,16 @@ def project(tmp_path: Path, runs: list[dict], catalogs: dict | None = None) -> P
 
 def test_entry_resolved_with_an_absolute_path(tmp_path):
     shutil.copy(DATA / "user_catalog_semicolon.csv", tmp_path / "mine.csv")
-    cfg = project(tmp_path, [{"name": "a", "parameters": {"catalog": "mine"}},
-                             {"name": "b", "parameters": {"dataset": "mine"}},
-                             {"name": "c", "parameters": {"catalog": "mine.csv"}},
-                             {"name": "d", "parameters": {"catalog": "ridgecrest-2019-sample"}}],
-                  catalogs={"mine": {**SEMICOLON, "path": "mine.csv"}})
+    cfg = project(
+        tmp_path,
+        [
+            {"name": "a", "parameters": {"catalog": "mine"}},
+            {"name": "b", "parameters": {"dataset": "mine"}},
+            {"name": "c", "parameters": {"catalog": "mine.csv"}},
+            {"name": "d", "parameters": {"catalog": "ridgecrest-2019-sample"}},
+        ],
+        catalogs={"mine": {**SEMICOLON, "path": "mine.csv"}},
+    )
     config = load_config(cfg)
     a = config.runs["a"].parameters["catalog"]
     assert a["path"] == str(tmp_path / "mine.csv") and a["name"] == "mine" and a["delimiter"] == ";"
@@ -62,16 +71,23 @@ def test_entry_resolved_with_an_absolute_path(tmp_path):
 
 
 def test_user_errors_are_rejected_before_any_kernel_starts(tmp_path, capsys):
-    cfg = project(tmp_path, [
-        {"name": "typo", "parameters": {"catalog": "mine2"}},
-        {"name": "typo-dataset", "parameters": {"dataset": "ridgecrest-2019-smaple"}},
-        {"name": "nofile", "parameters": {"catalog": "gone"}},
-        {"name": "badcols", "parameters": {"catalog": "badcols"}},
-        {"name": "bbox-len", "parameters": {"bbox": [1.0, 2.0, 3.0]}},
-        {"name": "bbox-order", "parameters": {"bbox": [-116.0, -117.0, 33.0, 34.0]}},
-        {"name": "bbox-lat", "parameters": {"bbox": [-117.0, -116.0, 33.0, 95.0]}},
-    ], catalogs={"mine": SEMICOLON, "gone": {"path": "nowhere.csv"},
-                 "badcols": {**SEMICOLON, "columns": {**SEMICOLON["columns"], "magnitude": "mL"}}})
+    cfg = project(
+        tmp_path,
+        [
+            {"name": "typo", "parameters": {"catalog": "mine2"}},
+            {"name": "typo-dataset", "parameters": {"dataset": "ridgecrest-2019-smaple"}},
+            {"name": "nofile", "parameters": {"catalog": "gone"}},
+            {"name": "badcols", "parameters": {"catalog": "badcols"}},
+            {"name": "bbox-len", "parameters": {"bbox": [1.0, 2.0, 3.0]}},
+            {"name": "bbox-order", "parameters": {"bbox": [-116.0, -117.0, 33.0, 34.0]}},
+            {"name": "bbox-lat", "parameters": {"bbox": [-117.0, -116.0, 33.0, 95.0]}},
+        ],
+        catalogs={
+            "mine": SEMICOLON,
+            "gone": {"path": "nowhere.csv"},
+            "badcols": {**SEMICOLON, "columns": {**SEMICOLON["columns"], "magnitude": "mL"}},
+        },
+    )
     problems = validate_runs(select_runs(load_config(cfg)))
     text = "\n".join(problems)
     assert len(problems) == 7, text
@@ -89,21 +105,34 @@ def test_user_errors_are_rejected_before_any_kernel_starts(tmp_path, capsys):
 
 
 def test_bad_entries_are_config_errors(tmp_path, capsys):
-    cfg = project(tmp_path, [{"name": "a", "parameters": {}}], catalogs={"x": {"path": "a.csv", "delimeter": ";"}})
+    cfg = project(
+        tmp_path, [{"name": "a", "parameters": {}}], catalogs={"x": {"path": "a.csv", "delimeter": ";"}}
+    )
     assert main(["run", str(cfg)]) == 2
     assert "unknown keys ['delimeter'] (did you mean ['delimiter']?)" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("bbox", "ok"), [(None, True), ([-117, -116, 33, 34], True), ([0, 360, -90, 90], True),
-                                          ([1, 2], False), ([2, 1, 0, 1], False), ([0, 1, -91, 0], False),
-                                          (["a", 1, 2, 3], False)])
+@pytest.mark.parametrize(
+    ("bbox", "ok"),
+    [
+        (None, True),
+        ([-117, -116, 33, 34], True),
+        ([0, 360, -90, 90], True),
+        ([1, 2], False),
+        ([2, 1, 0, 1], False),
+        ([0, 1, -91, 0], False),
+        (["a", 1, 2, 3], False),
+    ],
+)
 def test_bbox_problem(bbox, ok):
     assert (bbox_problem(bbox) == "") is ok
 
 
 @pytest.mark.slow
 def test_a_run_on_an_entry_executes(tmp_path):
-    cfg = project(tmp_path, [{"name": "mine", "parameters": {"catalog": "mine"}}], catalogs={"mine": SEMICOLON})
+    cfg = project(
+        tmp_path, [{"name": "mine", "parameters": {"catalog": "mine"}}], catalogs={"mine": SEMICOLON}
+    )
     assert main(["run", str(cfg)]) == 0
     metrics = json.loads((tmp_path / "reports" / "mine" / "metrics.json").read_text())
     assert metrics["n"] == 829 and metrics["catalog"]["name"] == "mine"
@@ -123,7 +152,9 @@ def test_user_catalogs_through_the_exploration_and_etas_notebooks(tmp_path):
     results = run_pipeline(config, runs, reports_dir=tmp_path, force=True, log=lambda s: None)
     assert [r.status for r in results] == ["success", "success"], [r.reason for r in results]
     explore = json.loads((tmp_path / "user-semicolon-explore" / "metrics.json").read_text())
-    assert explore["n_events"] == 829 and explore["n_rejected"] == 0 and explore["dataset"] == "user-semicolon"
+    assert (
+        explore["n_events"] == 829 and explore["n_rejected"] == 0 and explore["dataset"] == "user-semicolon"
+    )
     etas = json.loads((tmp_path / "user-zmap-etas" / "metrics.json").read_text())
     assert etas["dataset"] == "user-zmap" and etas["n_targets"] > 50 and 0 < etas["branching_ratio"] < 1.5
 
@@ -131,9 +162,14 @@ def test_user_catalogs_through_the_exploration_and_etas_notebooks(tmp_path):
 def test_run_input_paths_include_the_catalog_file(tmp_path):
     from quakelab.pipeline.config import run_input_paths
 
-    cfg = project(tmp_path, [{"name": "a", "parameters": {"catalog": "mine"}},
-                             {"name": "b", "parameters": {"dataset": "ridgecrest-2019-sample"}}],
-                  catalogs={"mine": SEMICOLON})
+    cfg = project(
+        tmp_path,
+        [
+            {"name": "a", "parameters": {"catalog": "mine"}},
+            {"name": "b", "parameters": {"dataset": "ridgecrest-2019-sample"}},
+        ],
+        catalogs={"mine": SEMICOLON},
+    )
     config = load_config(cfg)
     assert run_input_paths(config.runs["a"]) == [DATA / "user_catalog_semicolon.csv"]
     assert run_input_paths(config.runs["b"])[0].name == "sample_comcat_catalog.csv"

@@ -20,7 +20,9 @@ def test_version(capsys):
 
 
 def test_unknown_run_name_suggests_the_close_one(tmp_path, capsys):
-    cfg = make_project(tmp_path, [{"name": "ridgecrest-sample", "notebook": "nb/toy.ipynb", "tags": ["default"]}])
+    cfg = make_project(
+        tmp_path, [{"name": "ridgecrest-sample", "notebook": "nb/toy.ipynb", "tags": ["default"]}]
+    )
     assert main(["run", str(cfg), "--only", "ridgecrest-sampel"]) == 2
     err = capsys.readouterr().err
     assert "unknown run 'ridgecrest-sampel' (did you mean 'ridgecrest-sample'?)" in err
@@ -33,10 +35,13 @@ def test_unknown_run_name_suggests_the_close_one(tmp_path, capsys):
 
 def test_list_says_what_would_run_or_be_skipped(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("QUAKELAB_SHARED_DATA", "")
-    cfg = make_project(tmp_path, [
-        {"name": "fresh", "notebook": "nb/toy.ipynb", "tags": ["default"]},
-        {"name": "nodata", "notebook": "nb/toy.ipynb", "tags": ["default"]},
-    ])
+    cfg = make_project(
+        tmp_path,
+        [
+            {"name": "fresh", "notebook": "nb/toy.ipynb", "tags": ["default"]},
+            {"name": "nodata", "notebook": "nb/toy.ipynb", "tags": ["default"]},
+        ],
+    )
     import yaml
 
     doc = yaml.safe_load(cfg.read_text())
@@ -44,11 +49,16 @@ def test_list_says_what_would_run_or_be_skipped(tmp_path, capsys, monkeypatch):
     cfg.write_text(yaml.safe_dump(doc))
     from quakelab.pipeline import runner
 
-    monkeypatch.setattr(runner, "unavailable_inputs",
-                        lambda run: "dataset 'qtm' unavailable: set QUAKELAB_SHARED_DATA" if run.name == "nodata" else "")
+    monkeypatch.setattr(
+        runner,
+        "unavailable_inputs",
+        lambda run: "dataset 'qtm' unavailable: set QUAKELAB_SHARED_DATA" if run.name == "nodata" else "",
+    )
     assert main(["run", str(cfg), "--list"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("fresh") and out[0].split("toy.ipynb")[1].strip().startswith("would run (no report yet)")
+    assert out[0].startswith("fresh") and out[0].split("toy.ipynb")[1].strip().startswith(
+        "would run (no report yet)"
+    )
     assert "skipped (dataset 'qtm' unavailable: set QUAKELAB_SHARED_DATA)" in out[1]
     assert out[2] == "0 of 2 up to date; `quakelab run --force` executes up-to-date runs again"
     assert not (tmp_path / "reports").exists()  # listing executes nothing
@@ -61,11 +71,23 @@ def test_index_shows_b_rounded_values_thumbnails_and_failures(tmp_path):
     (good / "figures" / "map.png").write_bytes(b"\x89PNG")
     (good / "etas.html").write_text("<html></html>")
     base = {"name": "etas", "tags": ["default"], "description": "d", "parameters": {"mc": 3.0}}
-    (good / "run.json").write_text(json.dumps({**base, "status": "success", "duration_s": 12.345,
-                                               "started": "2026-01-01T00:00:00+00:00",
-                                               "metrics": {"beta": 2.3 * math.log(10), "mc": 2.9000000001,
-                                                           "b_value_std": 0.05812, "n_events": 829,
-                                                           "leaderboard": {"x": 1}}}))
+    (good / "run.json").write_text(
+        json.dumps(
+            {
+                **base,
+                "status": "success",
+                "duration_s": 12.345,
+                "started": "2026-01-01T00:00:00+00:00",
+                "metrics": {
+                    "beta": 2.3 * math.log(10),
+                    "mc": 2.9000000001,
+                    "b_value_std": 0.05812,
+                    "n_events": 829,
+                    "leaderboard": {"x": 1},
+                },
+            }
+        )
+    )
     page = write_index(reports).read_text()
     assert "b = 2.3<" in page and "beta" not in page
     assert "mc = 2.9<" in page and "b_std = 0.058<" in page and "n_events = 829" in page
@@ -76,8 +98,17 @@ def test_index_shows_b_rounded_values_thumbnails_and_failures(tmp_path):
     failed = reports / "failed" / "etas"
     failed.mkdir(parents=True)
     (failed / "etas.html").write_text("<html></html>")
-    (failed / "run.json").write_text(json.dumps({**base, "status": "failed", "reason": "cell 3: ValueError",
-                                                 "started": "2026-01-02T00:00:00+00:00", "metrics": {}}))
+    (failed / "run.json").write_text(
+        json.dumps(
+            {
+                **base,
+                "status": "failed",
+                "reason": "cell 3: ValueError",
+                "started": "2026-01-02T00:00:00+00:00",
+                "metrics": {},
+            }
+        )
+    )
     page = write_index(reports).read_text()
     assert '<a href="failed/etas/etas.html">etas</a>' in page
     assert '<a href="etas/etas.html">last good report</a>' in page and "cell 3: ValueError" in page
@@ -92,9 +123,12 @@ def test_kernel_stderr_filter_drops_only_the_tcp_warning():
     from quakelab.pipeline.runner import filter_kernel_stderr
 
     r, w = os.pipe()
-    os.write(w, b"[IPKernelApp] WARNING | Kernel is running over TCP without encryption. All communication "
-                b"(including code and outputs) is sent in plain text\nreal problem: ValueError\n"
-                b"[IPKernelApp] WARNING | another warning\n")
+    os.write(
+        w,
+        b"[IPKernelApp] WARNING | Kernel is running over TCP without encryption. All communication "
+        b"(including code and outputs) is sent in plain text\nreal problem: ValueError\n"
+        b"[IPKernelApp] WARNING | another warning\n",
+    )
     os.close(w)
     kept: list[bytes] = []
     filter_kernel_stderr(r, kept.append)

@@ -37,14 +37,22 @@ def test_current_umask_reads_without_changing(umask):
 
 
 def test_text_parquet_and_directories(tmp_path, umask, sample_catalog):
-    files = [write_text_atomic(tmp_path / "a" / "x.json", "{}"),
-             write_parquet(sample_catalog.head(20), tmp_path / "c.parquet")]
+    files = [
+        write_text_atomic(tmp_path / "a" / "x.json", "{}"),
+        write_parquet(sample_catalog.head(20), tmp_path / "c.parquet"),
+    ]
     part = write_parquet(sample_catalog.head(20), tmp_path / "parts", partition_by_year=True)
     with atomic_directory(tmp_path / "made", create=True) as new:  # tempfile.mkdtemp underneath
         (new / "f.txt").write_text("x")
     with atomic_directory(tmp_path / "plain") as new:
         new.mkdir()
-    paths = files + [part, *part.rglob("*"), tmp_path / "made", tmp_path / "made" / "f.txt", tmp_path / "plain"]
+    paths = files + [
+        part,
+        *part.rglob("*"),
+        tmp_path / "made",
+        tmp_path / "made" / "f.txt",
+        tmp_path / "plain",
+    ]
     assert {str(p): oct(mode(p)) for p in paths} == {str(p): oct(expected(p, umask)) for p in paths}
     assert mode(files[0]) == (0o644 if umask == 0o022 else 0o664)
     assert not [p for p in tmp_path.rglob(".*")]  # no temporary names left

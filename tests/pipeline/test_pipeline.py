@@ -11,7 +11,7 @@ import yaml
 from quakelab.cli import main
 from quakelab.pipeline import RunConfigError, is_up_to_date, load_config, select_runs, validate_runs
 
-PARAMS = '''from typing import Optional
+PARAMS = """from typing import Optional
 output_dir: str = "out"  # set by the runner
 fail: bool = False  # raise in the second cell
 values: list = [1, 2]  # a list parameter
@@ -20,8 +20,8 @@ sleep_s: float = 0.0  # seconds to sleep
 needs_from: Optional[str] = None  # read this run's metrics
 plot: bool = False  # draw and save a figure
 gate: str = ""  # wait (up to 60 s) until this file exists
-'''
-BODY = '''import json, time
+"""
+BODY = """import json, time
 from pathlib import Path
 from quakelab.pipeline import record_metrics
 time.sleep(sleep_s)
@@ -42,7 +42,7 @@ if fail:
 upstream = json.loads((Path(output_dir).parent / needs_from / "metrics.json").read_text()) if needs_from else {}
 record_metrics(output_dir, {"values_type": type(values).__name__, "total": sum(values) * scale,
                             "upstream_total": upstream.get("total")})
-'''
+"""
 
 
 def make_project(tmp_path: Path, runs: list[dict]) -> Path:
@@ -63,12 +63,25 @@ def record(tmp_path, name, failed=False):
 
 
 def test_parameters_are_checked_before_any_kernel_starts(tmp_path, capsys):
-    cfg = make_project(tmp_path, [
-        {"name": "typo", "notebook": "nb/toy.ipynb", "tags": ["default"], "parameters": {"scael": 2.0}},
-        {"name": "wrongtype", "notebook": "nb/toy.ipynb", "tags": ["default"], "parameters": {"values": "1,2"}},
-        {"name": "injected", "notebook": "nb/toy.ipynb", "tags": ["default"], "parameters": {"output_dir": "x"}},
-        {"name": "intok", "notebook": "nb/toy.ipynb", "tags": ["default"], "parameters": {"scale": 2}},
-    ])
+    cfg = make_project(
+        tmp_path,
+        [
+            {"name": "typo", "notebook": "nb/toy.ipynb", "tags": ["default"], "parameters": {"scael": 2.0}},
+            {
+                "name": "wrongtype",
+                "notebook": "nb/toy.ipynb",
+                "tags": ["default"],
+                "parameters": {"values": "1,2"},
+            },
+            {
+                "name": "injected",
+                "notebook": "nb/toy.ipynb",
+                "tags": ["default"],
+                "parameters": {"output_dir": "x"},
+            },
+            {"name": "intok", "notebook": "nb/toy.ipynb", "tags": ["default"], "parameters": {"scale": 2}},
+        ],
+    )
     problems = validate_runs(select_runs(load_config(cfg)))
     assert len(problems) == 3
     assert "unknown parameter 'scael'" in problems[0] and "did you mean 'scale'" in problems[0]
@@ -79,14 +92,22 @@ def test_parameters_are_checked_before_any_kernel_starts(tmp_path, capsys):
     assert not (tmp_path / "reports").exists()
 
 
-@pytest.mark.parametrize(("runs", "message"), [
-    ([{"name": "a", "notebook": "nb/missing.ipynb"}], "not found"),
-    ([{"name": "a", "notebook": "nb/toy.ipynb", "needs": ["b"]},
-      {"name": "b", "notebook": "nb/toy.ipynb", "needs": ["a"]}], "dependency cycle"),
-    ([{"name": "a", "notebook": "nb/toy.ipynb", "needs": ["zzz"]}], "unknown run 'zzz'"),
-    ([{"name": "a", "notebook": "nb/toy.ipynb", "paramters": {}}], "unknown keys"),
-    ([{"name": "a", "notebook": "nb/toy.ipynb"}, {"name": "a", "notebook": "nb/toy.ipynb"}], "duplicate"),
-])
+@pytest.mark.parametrize(
+    ("runs", "message"),
+    [
+        ([{"name": "a", "notebook": "nb/missing.ipynb"}], "not found"),
+        (
+            [
+                {"name": "a", "notebook": "nb/toy.ipynb", "needs": ["b"]},
+                {"name": "b", "notebook": "nb/toy.ipynb", "needs": ["a"]},
+            ],
+            "dependency cycle",
+        ),
+        ([{"name": "a", "notebook": "nb/toy.ipynb", "needs": ["zzz"]}], "unknown run 'zzz'"),
+        ([{"name": "a", "notebook": "nb/toy.ipynb", "paramters": {}}], "unknown keys"),
+        ([{"name": "a", "notebook": "nb/toy.ipynb"}, {"name": "a", "notebook": "nb/toy.ipynb"}], "duplicate"),
+    ],
+)
 def test_bad_configurations(tmp_path, runs, message):
     cfg = make_project(tmp_path, runs)
     with pytest.raises(RunConfigError, match=message):
@@ -94,10 +115,13 @@ def test_bad_configurations(tmp_path, runs, message):
 
 
 def test_selection_by_tag_and_name(tmp_path):
-    cfg = make_project(tmp_path, [
-        {"name": "a", "notebook": "nb/toy.ipynb", "tags": ["default"]},
-        {"name": "b", "notebook": "nb/toy.ipynb", "tags": ["heavy"], "needs": ["a"]},
-    ])
+    cfg = make_project(
+        tmp_path,
+        [
+            {"name": "a", "notebook": "nb/toy.ipynb", "tags": ["default"]},
+            {"name": "b", "notebook": "nb/toy.ipynb", "tags": ["heavy"], "needs": ["a"]},
+        ],
+    )
     c = load_config(cfg)
     assert [r.name for r in select_runs(c)] == ["a"]
     assert [r.name for r in select_runs(c, tag="heavy")] == ["a", "b"]  # dependencies come along
@@ -110,16 +134,33 @@ def test_selection_by_tag_and_name(tmp_path):
 
 @pytest.mark.slow
 def test_failure_is_kept_and_does_not_stop_independent_runs(tmp_path):
-    cfg = make_project(tmp_path, [
-        {"name": "good", "notebook": "nb/toy.ipynb", "tags": ["default"], "parameters": {"values": [1, 2, 3]}},
-        {"name": "bad", "notebook": "nb/toy.ipynb", "tags": ["default"], "parameters": {"fail": True}},
-        {"name": "after-bad", "notebook": "nb/toy.ipynb", "tags": ["default"], "needs": ["bad"]},
-        {"name": "after-good", "notebook": "nb/toy.ipynb", "tags": ["default"], "needs": ["good"],
-         "parameters": {"needs_from": "good", "scale": 0.5}},
-    ])
+    cfg = make_project(
+        tmp_path,
+        [
+            {
+                "name": "good",
+                "notebook": "nb/toy.ipynb",
+                "tags": ["default"],
+                "parameters": {"values": [1, 2, 3]},
+            },
+            {"name": "bad", "notebook": "nb/toy.ipynb", "tags": ["default"], "parameters": {"fail": True}},
+            {"name": "after-bad", "notebook": "nb/toy.ipynb", "tags": ["default"], "needs": ["bad"]},
+            {
+                "name": "after-good",
+                "notebook": "nb/toy.ipynb",
+                "tags": ["default"],
+                "needs": ["good"],
+                "parameters": {"needs_from": "good", "scale": 0.5},
+            },
+        ],
+    )
     assert main(["run", str(cfg)]) == 1
     assert record(tmp_path, "good")["status"] == "success"
-    assert record(tmp_path, "good")["metrics"] == {"values_type": "list", "total": 6.0, "upstream_total": None}
+    assert record(tmp_path, "good")["metrics"] == {
+        "values_type": "list",
+        "total": 6.0,
+        "upstream_total": None,
+    }
     bad = record(tmp_path, "bad", failed=True)
     assert bad["status"] == "failed" and "ValueError: boom" in bad["reason"]
     executed = (tmp_path / "reports" / "failed" / "bad" / "bad.ipynb").read_text()
@@ -132,8 +173,12 @@ def test_failure_is_kept_and_does_not_stop_independent_runs(tmp_path):
     index = (tmp_path / "reports" / "index.html").read_text()
     for name, status in [("good", "success"), ("bad", "failed"), ("after-bad", "skipped")]:
         assert name in index and status in index
-    assert [r["name"] for r in json.loads((tmp_path / "reports" / "index.json").read_text())] == \
-        ["good", "bad", "after-bad", "after-good"]
+    assert [r["name"] for r in json.loads((tmp_path / "reports" / "index.json").read_text())] == [
+        "good",
+        "bad",
+        "after-bad",
+        "after-good",
+    ]
 
 
 @pytest.mark.slow
@@ -163,8 +208,18 @@ def test_unchanged_runs_are_skipped_unless_forced(tmp_path, capsys):
 
 
 def test_timeout_fails_the_run_and_keeps_the_notebook(tmp_path):
-    cfg = make_project(tmp_path, [{"name": "slow", "notebook": "nb/toy.ipynb", "tags": ["default"],
-                                   "timeout_s": 2, "parameters": {"sleep_s": 30.0}}])
+    cfg = make_project(
+        tmp_path,
+        [
+            {
+                "name": "slow",
+                "notebook": "nb/toy.ipynb",
+                "tags": ["default"],
+                "timeout_s": 2,
+                "parameters": {"sleep_s": 30.0},
+            }
+        ],
+    )
     assert main(["run", str(cfg)]) == 1
     rec = record(tmp_path, "slow", failed=True)
     assert rec["status"] == "failed" and "timed out" in rec["reason"].lower()
@@ -174,10 +229,18 @@ def test_timeout_fails_the_run_and_keeps_the_notebook(tmp_path):
 
 @pytest.mark.slow
 def test_parallel_jobs(tmp_path):
-    cfg = make_project(tmp_path, [
-        {"name": f"r{i}", "notebook": "nb/toy.ipynb", "tags": ["default"], "parameters": {"scale": float(i)}}
-        for i in range(3)
-    ])
+    cfg = make_project(
+        tmp_path,
+        [
+            {
+                "name": f"r{i}",
+                "notebook": "nb/toy.ipynb",
+                "tags": ["default"],
+                "parameters": {"scale": float(i)},
+            }
+            for i in range(3)
+        ],
+    )
     assert main(["run", str(cfg), "--jobs", "2"]) == 0
     assert [record(tmp_path, f"r{i}")["metrics"]["total"] for i in range(3)] == [0.0, 3.0, 6.0]
 
@@ -201,5 +264,8 @@ def test_project_config_is_valid():
     root = Path(__file__).resolve().parents[2]
     config = load_config(root / "papermill_runs.yaml")
     assert validate_runs(list(config.runs.values())) == []
-    assert [r.name for r in select_runs(config)] == ["ridgecrest-2019-sample", "ridgecrest-2019-etas",
-                                                     "waveforms-examples"]
+    assert [r.name for r in select_runs(config)] == [
+        "ridgecrest-2019-sample",
+        "ridgecrest-2019-etas",
+        "waveforms-examples",
+    ]

@@ -23,8 +23,11 @@ def test_log_lines_when_no_terminal(caplog, monkeypatch):
             bar.set_postfix({"cell": f"[{i + 1}] 0.0 s"})
             bar.update()
     lines = [r.getMessage() for r in caplog.records]
-    assert [line.split(",")[0] for line in lines] == ["cells: 1/3 cell (33%)", "cells: 2/3 cell (67%)",
-                                                       "cells: 3/3 cell (100%)"]
+    assert [line.split(",")[0] for line in lines] == [
+        "cells: 1/3 cell (33%)",
+        "cells: 2/3 cell (67%)",
+        "cells: 3/3 cell (100%)",
+    ]
     assert lines[-1].endswith("cell=[3] 0.0 s") and "elapsed" in lines[-1]
 
 
@@ -33,8 +36,10 @@ def test_log_lines_are_rate_limited_but_the_last_step_is_logged(caplog, monkeypa
     caplog.set_level(logging.INFO, logger="quakelab.progress")
     items = list(progress(range(100), desc="chunks", unit="chunk", min_interval_s=3600))
     assert items == list(range(100))
-    assert [r.getMessage().split(",")[0] for r in caplog.records] == ["chunks: 1/100 chunk (1%)",
-                                                                       "chunks: 100/100 chunk (100%)"]
+    assert [r.getMessage().split(",")[0] for r in caplog.records] == [
+        "chunks: 1/100 chunk (1%)",
+        "chunks: 100/100 chunk (100%)",
+    ]
 
 
 def test_unknown_total_and_close_logs_the_final_count(caplog, monkeypatch):
@@ -45,8 +50,10 @@ def test_unknown_total_and_close_logs_the_final_count(caplog, monkeypatch):
         bar.update()
     bar.close()
     bar.close()  # idempotent
-    assert [r.getMessage().split(",")[0] for r in caplog.records] == ["iterations: 1 iteration",
-                                                                       "iterations: 5 iteration"]
+    assert [r.getMessage().split(",")[0] for r in caplog.records] == [
+        "iterations: 1 iteration",
+        "iterations: 5 iteration",
+    ]
 
 
 def test_quiet_is_silent(caplog, monkeypatch):

@@ -23,8 +23,11 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 def leftovers(reports: Path) -> list[str]:
     """Hidden staging folders/notebooks and temporary files anywhere under reports/."""
-    return [str(p.relative_to(reports)) for p in reports.rglob("*")
-            if p.name.startswith(".") or p.suffix == ".tmp" or ".running." in p.name]
+    return [
+        str(p.relative_to(reports))
+        for p in reports.rglob("*")
+        if p.name.startswith(".") or p.suffix == ".tmp" or ".running." in p.name
+    ]
 
 
 def set_parameters(cfg: Path, name: str, **params) -> None:
@@ -40,8 +43,17 @@ def test_failed_run_keeps_the_last_good_report(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")  # the caller's backend must not reach the kernel
     old_umask = os.umask(0o002)
     try:
-        cfg = make_project(tmp_path, [{"name": "x", "notebook": "nb/toy.ipynb", "tags": ["default"],
-                                       "parameters": {"plot": True, "values": [4]}}])
+        cfg = make_project(
+            tmp_path,
+            [
+                {
+                    "name": "x",
+                    "notebook": "nb/toy.ipynb",
+                    "tags": ["default"],
+                    "parameters": {"plot": True, "values": [4]},
+                }
+            ],
+        )
         assert main(["run", str(cfg)]) == 0
     finally:
         os.umask(old_umask)
@@ -53,7 +65,15 @@ def test_failed_run_keeps_the_last_good_report(tmp_path, capsys, monkeypatch):
     index = (reports / "index.html").read_text()
     assert '<img src="x/figures/line.png"' in index
     # files a user can read: umask 002 gives group-writable files and folders
-    for rel in ("x", "x/x.html", "x/x.ipynb", "x/run.json", "x/metrics.json", "x/figures/line.png", "index.html"):
+    for rel in (
+        "x",
+        "x/x.html",
+        "x/x.ipynb",
+        "x/run.json",
+        "x/metrics.json",
+        "x/figures/line.png",
+        "index.html",
+    ):
         want = 0o775 if (reports / rel).is_dir() else 0o664
         assert (reports / rel).stat().st_mode & 0o777 == want, rel
     # metrics recorded by the notebook name the final folder, not the staging one
@@ -81,8 +101,17 @@ def test_failed_run_keeps_the_last_good_report(tmp_path, capsys, monkeypatch):
 def test_ctrl_c_keeps_the_previous_report(tmp_path):
     gate = tmp_path / "gate"
     gate.touch()
-    cfg = make_project(tmp_path, [{"name": "slow", "notebook": "nb/toy.ipynb", "tags": ["default"],
-                                   "parameters": {"gate": str(gate), "values": [5]}}])
+    cfg = make_project(
+        tmp_path,
+        [
+            {
+                "name": "slow",
+                "notebook": "nb/toy.ipynb",
+                "tags": ["default"],
+                "parameters": {"gate": str(gate), "values": [5]},
+            }
+        ],
+    )
     assert main(["run", str(cfg), "--quiet"]) == 0
     reports = tmp_path / "reports"
     previous = snapshot(reports / "slow")
@@ -92,8 +121,14 @@ def test_ctrl_c_keeps_the_previous_report(tmp_path):
     waiting = Path(str(gate) + ".waiting")
     waiting.unlink()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.Popen([sys.executable, "-m", "quakelab.cli", "run", str(cfg)], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "quakelab.cli", "run", str(cfg)],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while not waiting.exists() and proc.poll() is None and time.monotonic() < deadline:

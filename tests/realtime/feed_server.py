@@ -36,7 +36,9 @@ def expected_state(versions: list[dict]) -> dict[str, dict]:
 
 
 class FeedReplayServer(LocalHTTPService):
-    def __init__(self, timeline: list[dict] | None = None, *, release_per_request: int = 100, timeout_s: float = 2.5):
+    def __init__(
+        self, timeline: list[dict] | None = None, *, release_per_request: int = 100, timeout_s: float = 2.5
+    ):
         super().__init__()
         self.timeline = timeline if timeline is not None else load_timeline()
         self.release_per_request = release_per_request
@@ -49,8 +51,13 @@ class FeedReplayServer(LocalHTTPService):
         if fault == "timeout":
             time.sleep(self.timeout_s)
         if fault == "malformed":
-            return self.send(handler, record, 200, b'{"type": "FeatureCollection", "features": [{"type": "Feat',
-                             "application/json")
+            return self.send(
+                handler,
+                record,
+                200,
+                b'{"type": "FeatureCollection", "features": [{"type": "Feat',
+                "application/json",
+            )
         self.released = min(len(self.timeline), self.released + self.release_per_request)
         visible = self.timeline[: self.released]
         if path == "/fdsnws/event/1/query":
@@ -65,5 +72,7 @@ class FeedReplayServer(LocalHTTPService):
         else:
             return self.send(handler, record, 404, b"not found")
         record["n"] = len(visible)
-        body = json.dumps({"type": "FeatureCollection", "metadata": {"count": len(visible)}, "features": visible})
+        body = json.dumps(
+            {"type": "FeatureCollection", "metadata": {"count": len(visible)}, "features": visible}
+        )
         self.send(handler, record, 200, body.encode(), "application/json")

@@ -76,7 +76,9 @@ def test_monitor_survives_faults_and_ends_exact(tmp_path):
 def test_alert_line_when_threshold_crossed(tmp_path):
     with FeedReplayServer(release_per_request=900) as server:
         lines = []
-        mon = Monitor(FDSNEventFeed(server.url), tmp_path, threshold=0.05, now=lambda: T_NOW, echo=lines.append)
+        mon = Monitor(
+            FDSNEventFeed(server.url), tmp_path, threshold=0.05, now=lambda: T_NOW, echo=lines.append
+        )
         r = mon.poll_once()
     # the largest event of the sample is M5.5 on 2019-07-06: one week later P(M>=5 in 7 d) is still high
     assert r.ok and r.probability > 0.05 and r.alert_changed
@@ -110,8 +112,11 @@ def test_malformed_payloads_name_the_feature_and_field():
 def test_stale_versions_do_not_resurrect_or_revert(tmp_path):
     tl = load_timeline()
     deleted = next(f for f in tl if f["properties"]["status"] == "deleted")
-    revised_id = next(f["id"] for f in tl[::-1] if f["properties"]["status"] != "deleted"
-                      and sum(g["id"] == f["id"] for g in tl) == 2)
+    revised_id = next(
+        f["id"]
+        for f in tl[::-1]
+        if f["properties"]["status"] != "deleted" and sum(g["id"] == f["id"] for g in tl) == 2
+    )
     store = EventStore(tmp_path)
     store.apply(parse_geojson(json.dumps({"type": "FeatureCollection", "features": tl})))
     older = [f for f in tl if f["id"] in (deleted["id"], revised_id)]
@@ -122,8 +127,26 @@ def test_stale_versions_do_not_resurrect_or_revert(tmp_path):
 
 
 def _monitor_cmd(url: str, store: Path, max_polls: int) -> list[str]:
-    return [sys.executable, "-m", "quakelab.cli", "monitor", "--fdsn", url, "--store", str(store), "--interval", "0.05",
-            "--timeout", "2", "--max-polls", str(max_polls), "--starttime", "2019-07-01", "--threshold", "0.99"]
+    return [
+        sys.executable,
+        "-m",
+        "quakelab.cli",
+        "monitor",
+        "--fdsn",
+        url,
+        "--store",
+        str(store),
+        "--interval",
+        "0.05",
+        "--timeout",
+        "2",
+        "--max-polls",
+        str(max_polls),
+        "--starttime",
+        "2019-07-01",
+        "--threshold",
+        "0.99",
+    ]
 
 
 def test_killed_mid_batch_and_restarted_loses_and_duplicates_nothing(tmp_path):
@@ -142,8 +165,12 @@ def test_killed_mid_batch_and_restarted_loses_and_duplicates_nothing(tmp_path):
     with FeedReplayServer(big, release_per_request=300) as server:
         kills = 0
         for attempt in range(3):
-            proc = subprocess.Popen(_monitor_cmd(server.url, tmp_path, 40), env=env, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                _monitor_cmd(server.url, tmp_path, 40),
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             deadline = time.time() + 60
             while time.time() < deadline and proc.poll() is None:  # wait until a few batches are committed
                 ck = tmp_path / "checkpoint.json"
@@ -155,7 +182,9 @@ def test_killed_mid_batch_and_restarted_loses_and_duplicates_nothing(tmp_path):
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
             proc.wait()
-        done = subprocess.run(_monitor_cmd(server.url, tmp_path, 40), env=env, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            _monitor_cmd(server.url, tmp_path, 40), env=env, capture_output=True, text=True, timeout=120
+        )
     assert done.returncode == 0, done.stderr[-2000:]
     assert kills >= 2
     assert not list(tmp_path.glob(".events.parquet.*"))  # no temporary file left behind

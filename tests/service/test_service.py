@@ -21,12 +21,30 @@ pytest.importorskip("fastapi")
 ROOT = Path(__file__).resolve().parents[2]
 REGION = (-118.5, -117.0, 35.0, 36.5)
 #: The EarthquakeNPP San Jacinto reference ETAS fit (../shared/data/README.md), used as a regional model.
-SANJAC = dict(log10_mu=-4.1267, log10_k0=-3.4786, a=1.2561, log10_c=-4.3886, omega=-0.18134, log10_tau=3.0096,
-              log10_d=-2.4939, gamma=0.83352, rho=0.47007)
+SANJAC = dict(
+    log10_mu=-4.1267,
+    log10_k0=-3.4786,
+    a=1.2561,
+    log10_c=-4.3886,
+    omega=-0.18134,
+    log10_tau=3.0096,
+    log10_d=-2.4939,
+    gamma=0.83352,
+    rho=0.47007,
+)
 
 #: A temporal-only model with branching ratio 0.51 (beta 2.3).
-TEMPORAL = dict(log10_mu=-1.0, log10_k0=-2.0, a=1.8, log10_c=-2.0, omega=0.1, log10_tau=3.5, log10_d=-1.0, gamma=1.0,
-                rho=1.5)
+TEMPORAL = dict(
+    log10_mu=-1.0,
+    log10_k0=-2.0,
+    a=1.8,
+    log10_c=-2.0,
+    omega=0.1,
+    log10_tau=3.5,
+    log10_d=-1.0,
+    gamma=1.0,
+    rho=1.5,
+)
 
 
 def free_port() -> int:
@@ -38,9 +56,27 @@ def free_port() -> int:
 def start_server(models: Path, store: Path, *extra: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
-    proc = subprocess.Popen([sys.executable, "-m", "quakelab.cli", "serve", "--port", str(port), "--models",
-                             str(models), "--store", str(store), "--workers", "2", *extra],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=str(ROOT))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "quakelab.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--models",
+            str(models),
+            "--store",
+            str(store),
+            "--workers",
+            "2",
+            *extra,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=str(ROOT),
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -73,7 +109,9 @@ def served(tmp_path_factory, sample_catalog):
     base = tmp_path_factory.mktemp("serve")
     models, store = base / "models", base / "live"
     spatial = ETAS(mc=2.5, region=REGION).set_params(SANJAC, beta=2.3)
-    save_etas_model(spatial, "ridgecrest-spatial", models, metadata={"source": "EarthquakeNPP SanJac reference"})
+    save_etas_model(
+        spatial, "ridgecrest-spatial", models, metadata={"source": "EarthquakeNPP SanJac reference"}
+    )
     temporal = ETAS(mc=2.5, spatial=False).set_params(TEMPORAL, beta=2.3)
     save_etas_model(temporal, "ridgecrest-temporal", models)
     bad = save_etas_model(spatial, "tampered", models)
@@ -101,7 +139,9 @@ def test_health_and_model_store(served):
     listing = {m["name"]: m for m in get(served, "/v1/models").json()["models"]}
     from quakelab.service import sha256_file
 
-    assert listing["ridgecrest-spatial"]["sha256"] == sha256_file(served["models"] / "ridgecrest-spatial" / "model.json")
+    assert listing["ridgecrest-spatial"]["sha256"] == sha256_file(
+        served["models"] / "ridgecrest-spatial" / "model.json"
+    )
     assert listing["ridgecrest-spatial"]["verified"] and listing["ridgecrest-temporal"]["verified"]
     assert not listing["tampered"]["verified"] and "checksum" in listing["tampered"]["error"]
 
@@ -118,15 +158,25 @@ def test_events_filters_and_pages(served):
     p2 = get(served, "/v1/events", limit=10, offset=10, start="2019-07-07").json()
     assert p1["total"] == p2["total"] == int((cat["time"] >= pd.Timestamp("2019-07-07", tz="UTC")).sum())
     assert not {e["event_id"] for e in p1["events"]} & {e["event_id"] for e in p2["events"]}
-    for params, name in [({"limit": 100000}, "limit"), ({"bbox": "1,2,3"}, "bbox"), ({"start": "yesterday-ish"}, "start")]:
+    for params, name in [
+        ({"limit": 100000}, "limit"),
+        ({"bbox": "1,2,3"}, "bbox"),
+        ({"start": "yesterday-ish"}, "start"),
+    ]:
         resp = get(served, "/v1/events", **params)
         assert resp.status_code == 422 and name in resp.text
 
 
 @pytest.mark.slow
 def test_gridded_forecast_formats_and_caps(served):
-    base = {"model": "ridgecrest-spatial", "start": "2019-07-06T05:00:00", "days": 1, "n_simulations": 4,
-            "cell_deg": 0.25, "seed": 1}
+    base = {
+        "model": "ridgecrest-spatial",
+        "start": "2019-07-06T05:00:00",
+        "days": 1,
+        "n_simulations": 4,
+        "cell_deg": 0.25,
+        "seed": 1,
+    }
     doc = get(served, "/v1/forecast", **base).json()
     grid = np.array(doc["expected_count"])
     assert grid.shape == (len(doc["magnitude"]), 6, 6) and doc["total_expected"] > 0 and np.all(grid >= 0)
@@ -135,17 +185,29 @@ def test_gridded_forecast_formats_and_caps(served):
     rows = get(served, "/v1/forecast", **{**base, "format": "pycsep"}).text.strip().splitlines()
     assert len(rows) == grid.size and len(rows[0].split()) == 10
     assert abs(sum(float(r.split()[8]) for r in rows) - doc["total_expected"]) < 1e-3 * doc["total_expected"]
-    for params, status, name in [({"n_simulations": 10**6}, 422, "n_simulations"), ({"days": 5000}, 422, "days"),
-                                 ({"model": "../../etc/passwd"}, 422, "model"), ({"model": "nope"}, 404, "model"),
-                                 ({"model": "tampered"}, 422, "model"), ({"model": "ridgecrest-temporal"}, 422, "model"),
-                                 ({"cell_deg": 0.0005}, 422, "cell_deg"), ({"format": "xml"}, 422, "format")]:
+    for params, status, name in [
+        ({"n_simulations": 10**6}, 422, "n_simulations"),
+        ({"days": 5000}, 422, "days"),
+        ({"model": "../../etc/passwd"}, 422, "model"),
+        ({"model": "nope"}, 404, "model"),
+        ({"model": "tampered"}, 422, "model"),
+        ({"model": "ridgecrest-temporal"}, 422, "model"),
+        ({"cell_deg": 0.0005}, 422, "cell_deg"),
+        ({"format": "xml"}, 422, "format"),
+    ]:
         resp = get(served, "/v1/forecast", **{**base, **params})
         assert resp.status_code == status and name in resp.text, (params, resp.text)
 
 
 def test_aftershock_product_endpoint(served):
-    params = {"time": "2019-07-06T03:19:53", "latitude": 35.770, "longitude": -117.599, "magnitude": 7.1,
-              "start": "2019-07-07T03:19:53", "models": "rj_generic,rj_sequence,rj_bayesian"}
+    params = {
+        "time": "2019-07-06T03:19:53",
+        "latitude": 35.770,
+        "longitude": -117.599,
+        "magnitude": 7.1,
+        "start": "2019-07-07T03:19:53",
+        "models": "rj_generic,rj_sequence,rj_bayesian",
+    }
     doc = get(served, "/v1/aftershock-forecast", **params).json()
     assert doc["schema"] == "quakelab.aftershock-forecast" and doc["mainshock"]["magnitude"] == 7.1
     assert [m["key"] for m in doc["models"]] == ["rj_generic", "rj_sequence", "rj_bayesian"]
@@ -154,12 +216,23 @@ def test_aftershock_product_endpoint(served):
     assert day["aboveMainshockMag"]["magnitude"] == 7.1
     # the same by event id of the store (the M5.5 aftershock), with the stored temporal ETAS as fallback model
     big = served["catalog"].loc[served["catalog"]["magnitude"].idxmax()]
-    doc = get(served, "/v1/aftershock-forecast", event=big["event_id"], start="2019-07-07T00:00:00",
-              models="rj_generic,etas", etas_model="ridgecrest-temporal", n_simulations=5).json()
+    doc = get(
+        served,
+        "/v1/aftershock-forecast",
+        event=big["event_id"],
+        start="2019-07-07T00:00:00",
+        models="rj_generic,etas",
+        etas_model="ridgecrest-temporal",
+        n_simulations=5,
+    ).json()
     etas = next(m for m in doc["models"] if m["key"] == "etas")
     assert "regional" in etas["parameters"]["source"]
-    for extra, name in [({"models": "magic"}, "models"), ({"start": "2019-07-01"}, "start"),
-                        ({"n_simulations": 10**7}, "n_simulations"), ({"etas_model": "../x"}, "etas_model")]:
+    for extra, name in [
+        ({"models": "magic"}, "models"),
+        ({"start": "2019-07-01"}, "start"),
+        ({"n_simulations": 10**7}, "n_simulations"),
+        ({"etas_model": "../x"}, "etas_model"),
+    ]:
         resp = get(served, "/v1/aftershock-forecast", **{**params, **extra})
         assert resp.status_code == 422 and name in resp.text, resp.text
     resp = get(served, "/v1/aftershock-forecast", event="no-such-event")
@@ -171,7 +244,9 @@ def test_store_changes_are_picked_up_and_metrics(served):
     from quakelab.service import save_etas_model
 
     before = get(served, "/v1/models").json()["reloads"]
-    save_etas_model(ETAS(mc=3.0, spatial=False).set_params(TEMPORAL, beta=2.3), "added-later", served["models"])
+    save_etas_model(
+        ETAS(mc=3.0, spatial=False).set_params(TEMPORAL, beta=2.3), "added-later", served["models"]
+    )
     listing = get(served, "/v1/models").json()
     assert "added-later" in {m["name"] for m in listing["models"]} and listing["reloads"] > before
     text = get(served, "/metrics").text
@@ -181,8 +256,13 @@ def test_store_changes_are_picked_up_and_metrics(served):
 
 @pytest.mark.slow
 def test_slow_forecast_does_not_block_cheap_endpoints(served):
-    slow = {"model": "ridgecrest-spatial", "start": "2019-07-06T05:00:00", "days": 2, "n_simulations": 16,
-            "cell_deg": 0.1}
+    slow = {
+        "model": "ridgecrest-spatial",
+        "start": "2019-07-06T05:00:00",
+        "days": 2,
+        "n_simulations": 16,
+        "cell_deg": 0.1,
+    }
     done = {}
 
     def run():
@@ -207,17 +287,27 @@ def test_slow_forecast_does_not_block_cheap_endpoints(served):
 def test_token_required_off_loopback_and_checked(served):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("QUAKELAB_TOKEN", None)
-    r = subprocess.run([sys.executable, "-m", "quakelab.cli", "serve", "--host", "0.0.0.0"], env=env,
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "quakelab.cli", "serve", "--host", "0.0.0.0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2 and "token" in r.stderr
     proc, url = start_server(served["models"], served["store"], "--token", "s3cret")
     try:
         assert httpx.get(url + "/v1/models", timeout=10).status_code == 401
-        assert httpx.get(url + "/v1/models", headers={"Authorization": "Bearer wrong"}, timeout=10).status_code == 401
+        assert (
+            httpx.get(url + "/v1/models", headers={"Authorization": "Bearer wrong"}, timeout=10).status_code
+            == 401
+        )
         ok = httpx.get(url + "/v1/models", headers={"Authorization": "Bearer s3cret"}, timeout=10)
         assert ok.status_code == 200 and json.loads(ok.text)["models"]
         assert httpx.get(url + "/health", timeout=10).status_code == 200
-        assert "/v1/aftershock-forecast" in httpx.get(url + "/openapi.json", headers={"Authorization": "Bearer s3cret"},
-                                                      timeout=10).text
+        assert (
+            "/v1/aftershock-forecast"
+            in httpx.get(url + "/openapi.json", headers={"Authorization": "Bearer s3cret"}, timeout=10).text
+        )
     finally:
         stop(proc)

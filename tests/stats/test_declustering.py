@@ -19,9 +19,14 @@ def _scores(pred, truth):
 
 
 def test_gardner_knopoff_hand_example():
-    cat = pd.DataFrame({"time": pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-03", "2021-06-01"], utc=True),
-                        "latitude": [35.0, 35.05, 36.0, 35.0], "longitude": [-117.0, -117.0, -117.0, -117.0],
-                        "magnitude": [6.0, 4.0, 4.2, 4.5]})
+    cat = pd.DataFrame(
+        {
+            "time": pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-03", "2021-06-01"], utc=True),
+            "latitude": [35.0, 35.05, 36.0, 35.0],
+            "longitude": [-117.0, -117.0, -117.0, -117.0],
+            "magnitude": [6.0, 4.0, 4.2, 4.5],
+        }
+    )
     lab = gardner_knopoff(cat)
     # M6 window: 10^(0.1238*6+0.983) = 53.19 km, 10^(0.5409*6-0.547) = 499.3 days; 36.0N is 111 km away
     assert lab["window_km"].iloc[0] == pytest.approx(53.19, abs=0.01)
@@ -49,7 +54,8 @@ def test_windows_and_nearest_neighbours_on_simulated_etas(simulated):
 def test_etas_stochastic_declustering(simulated):
     sub = simulated  # the whole catalog: thinning it would turn triggered events into apparent background
     model = ETAS(mc=1.0, region=REGION, coppersmith_multiplier=300).fit(
-        sub, auxiliary_start="2007-01-01", start="2008-01-01", end="2017-01-01", standard_errors=False)
+        sub, auxiliary_start="2007-01-01", start="2008-01-01", end="2017-01-01", standard_errors=False
+    )
     lab = etas_declustering(model, sub)
     truth = sub.loc[lab.index, "generation"].to_numpy() == 0
     acc, _ = _scores(lab["is_mainshock"].to_numpy(), truth)
@@ -62,12 +68,17 @@ def test_etas_stochastic_declustering(simulated):
 def test_reasenberg_hand_example_and_simulation(simulated):
     from quakelab.stats import reasenberg
 
-    cat = pd.DataFrame({
-        "time": pd.to_datetime(["2020-01-01 00:00", "2020-01-01 12:00", "2020-01-01 13:00", "2020-01-20 00:00"],
-                               utc=True),
-        "latitude": [35.0, 35.005, 36.0, 35.0], "longitude": [-117.0, -117.0, -117.0, -117.0],
-        "depth_km": [5.0, 5.0, 5.0, 5.0], "magnitude": [4.0, 3.0, 3.5, 3.0],
-    })
+    cat = pd.DataFrame(
+        {
+            "time": pd.to_datetime(
+                ["2020-01-01 00:00", "2020-01-01 12:00", "2020-01-01 13:00", "2020-01-20 00:00"], utc=True
+            ),
+            "latitude": [35.0, 35.005, 36.0, 35.0],
+            "longitude": [-117.0, -117.0, -117.0, -117.0],
+            "depth_km": [5.0, 5.0, 5.0, 5.0],
+            "magnitude": [4.0, 3.0, 3.5, 3.0],
+        }
+    )
     # M4 crack radius 0.011 * 10^1.6 = 0.44 km, interaction radius 4.4 km: the 0.56 km neighbour half a day
     # later joins; the event 111 km away and the one 19 days later (look-ahead <= 10 days) do not
     lab = reasenberg(cat)

@@ -32,8 +32,10 @@ def test_simulated_b_one_recovered_within_its_uncertainty():
 
 def test_shi_bolt_uncertainty_is_calibrated():
     """Over many simulated catalogs, |b - 1| <= sigma about 68 % of the time."""
-    hits = [abs((f := b_value(simulate_gutenberg_richter(1000, 1.0, 2.0, 0.1, seed=s), 2.0)).b - 1.0) <= f.b_std
-            for s in range(400)]
+    hits = [
+        abs((f := b_value(simulate_gutenberg_richter(1000, 1.0, 2.0, 0.1, seed=s), 2.0)).b - 1.0) <= f.b_std
+        for s in range(400)
+    ]
     assert 0.62 <= np.mean(hits) <= 0.75
 
 
@@ -69,11 +71,16 @@ def test_too_few_events():
         b_value([1.0], 1.0)
 
 
-@pytest.mark.parametrize(("name", "mc", "b"), [
-    # magnitudes binned to 0.1 before the cut (the cut on the original magnitudes is mc - 0.05); before the binning
-    # fix the two-decimal catalogs gave 0.953 (QTM) and 0.693 (Ridgecrest), biased low by the half-filled lowest bin
-    ("qtm-sanjacinto", 1.3, 1.0555), ("ridgecrest-2019", 1.8, 0.7385), ("usgs-global-significant", 5.7, 1.0137),
-])
+@pytest.mark.parametrize(
+    ("name", "mc", "b"),
+    [
+        # magnitudes binned to 0.1 before the cut (the cut on the original magnitudes is mc - 0.05); before the binning
+        # fix the two-decimal catalogs gave 0.953 (QTM) and 0.693 (Ridgecrest), biased low by the half-filled lowest bin
+        ("qtm-sanjacinto", 1.3, 1.0555),
+        ("ridgecrest-2019", 1.8, 0.7385),
+        ("usgs-global-significant", 5.7, 1.0137),
+    ],
+)
 def test_real_catalogs(shared_data, name, mc, b):
     from quakelab.datasets import load
 
@@ -87,7 +94,9 @@ def test_estimate_beta_at_the_catalog_resolution_fixes_two_decimal_bias():
     from quakelab.stats import estimate_beta
 
     rng = np.random.default_rng(5)
-    m = np.round(0.995 + rng.exponential(np.log10(np.e) / 1.0, 200000), 2)  # b = 1, reported to 0.01 from 1.00
+    m = np.round(
+        0.995 + rng.exponential(np.log10(np.e) / 1.0, 200000), 2
+    )  # b = 1, reported to 0.01 from 1.00
     assert estimate_beta(m, 1.0, 0.01) / np.log(10) == pytest.approx(1.0, abs=0.01)
     # the previous practice: raw M >= 1.00 with the 0.1-bin correction (mean - 0.95): b biased low by ~10 %
     old_b = np.log10(np.e) / (m[m >= 1.0].mean() - 0.95)

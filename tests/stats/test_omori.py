@@ -37,7 +37,9 @@ def test_too_few_events():
 
 
 def test_interevent_hand_computed():
-    cat = pd.DataFrame({"time": pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-04", "2020-01-08"], utc=True)})
+    cat = pd.DataFrame(
+        {"time": pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-04", "2020-01-08"], utc=True)}
+    )
     assert interevent_times(cat).tolist() == [1.0, 2.0, 4.0]
     s = interevent_statistics(cat)
     assert s["mean_days"] == pytest.approx(7 / 3)

@@ -25,9 +25,9 @@ class WaveformServer(LocalHTTPService):
         if fault == "500":
             return self.send(h, record, 500, b"Error 500: internal error")
         if path.startswith("/fdsnws/dataselect/1/query"):
-            st = self.stream.select(network=q.get("network", "*"), station=q.get("station", "*"),
-                                    channel=q.get("channel", "*")).slice(obspy.UTCDateTime(q["starttime"]),
-                                                                         obspy.UTCDateTime(q["endtime"]))
+            st = self.stream.select(
+                network=q.get("network", "*"), station=q.get("station", "*"), channel=q.get("channel", "*")
+            ).slice(obspy.UTCDateTime(q["starttime"]), obspy.UTCDateTime(q["endtime"]))
             st = obspy.Stream([tr for tr in st if tr.stats.npts > 0])
             if not len(st):
                 return self.send(h, record, 204, b"")
@@ -38,7 +38,8 @@ class WaveformServer(LocalHTTPService):
             return self.send(h, record, 200, buf.getvalue(), "application/vnd.fdsn.mseed")
         if path.startswith("/fdsnws/station/1/query"):
             buf = io.BytesIO()
-            self.inventory.select(network=q.get("network", "*"), station=q.get("station", "*"),
-                                  channel=q.get("channel", "*")).write(buf, format="STATIONXML")
+            self.inventory.select(
+                network=q.get("network", "*"), station=q.get("station", "*"), channel=q.get("channel", "*")
+            ).write(buf, format="STATIONXML")
             return self.send(h, record, 200, buf.getvalue(), "application/xml")
         return self.send(h, record, 404, b"not found")

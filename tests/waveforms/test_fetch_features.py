@@ -14,12 +14,34 @@ def test_fetch_chunks_cache_and_retries(tmp_path):
     sleeps = []
     with WaveformServer(hold_s=1.5) as srv:
         srv.faults.extend(["500", "timeout"])
-        st, inv = fetch_waveforms("BW", "RJOB", "", "EHZ", T0, "2009-08-24T00:20:33", provider=srv.url,
-                                  chunk_hours=10 / 3600, cache_dir=tmp_path, timeout_s=0.5, backoff_s=0.1,
-                                  sleep=sleeps.append, progress=False)
+        st, inv = fetch_waveforms(
+            "BW",
+            "RJOB",
+            "",
+            "EHZ",
+            T0,
+            "2009-08-24T00:20:33",
+            provider=srv.url,
+            chunk_hours=10 / 3600,
+            cache_dir=tmp_path,
+            timeout_s=0.5,
+            backoff_s=0.1,
+            sleep=sleeps.append,
+            progress=False,
+        )
         n_first = len(srv.requests)
-        again, inv2 = fetch_waveforms("BW", "RJOB", "", "EHZ", T0, "2009-08-24T00:20:33", provider=srv.url,
-                                      chunk_hours=10 / 3600, cache_dir=tmp_path, progress=False)
+        again, inv2 = fetch_waveforms(
+            "BW",
+            "RJOB",
+            "",
+            "EHZ",
+            T0,
+            "2009-08-24T00:20:33",
+            provider=srv.url,
+            chunk_hours=10 / 3600,
+            cache_dir=tmp_path,
+            progress=False,
+        )
         assert len(srv.requests) == n_first  # all from the cache
     assert sleeps == [0.1, 0.2]
     assert {tr.stats.channel for tr in st} == {"EHZ"}
@@ -34,14 +56,37 @@ def test_fetch_chunks_cache_and_retries(tmp_path):
 
 def test_no_data_is_cached_and_persistent_errors_raise(tmp_path):
     with WaveformServer() as srv:
-        st, _ = fetch_waveforms("BW", "RJOB", "", "EHZ", "2010-01-01T00:00:00", "2010-01-01T00:00:10",
-                                provider=srv.url, chunk_hours=1, cache_dir=tmp_path, with_response=False,
-                                progress=False)
+        st, _ = fetch_waveforms(
+            "BW",
+            "RJOB",
+            "",
+            "EHZ",
+            "2010-01-01T00:00:00",
+            "2010-01-01T00:00:10",
+            provider=srv.url,
+            chunk_hours=1,
+            cache_dir=tmp_path,
+            with_response=False,
+            progress=False,
+        )
         assert len(st) == 0 and list(tmp_path.rglob("*.nodata"))
         srv.faults.extend(["500"] * 5)
         with pytest.raises(WaveformError, match="failed after 2 retries"):
-            fetch_waveforms("BW", "RJOB", "", "EHN", T0, "2009-08-24T00:20:13", provider=srv.url, chunk_hours=1,
-                            cache_dir=tmp_path, max_retries=2, backoff_s=0, sleep=lambda s: None, progress=False)
+            fetch_waveforms(
+                "BW",
+                "RJOB",
+                "",
+                "EHN",
+                T0,
+                "2009-08-24T00:20:13",
+                provider=srv.url,
+                chunk_hours=1,
+                cache_dir=tmp_path,
+                max_retries=2,
+                backoff_s=0,
+                sleep=lambda s: None,
+                progress=False,
+            )
 
 
 def test_window_features_known_frequency():

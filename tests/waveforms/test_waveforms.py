@@ -30,8 +30,16 @@ def synthetic(onset_s=60.0, fs=100.0, n=12000, station="SYN", seed=0):
     k = int(onset_s * fs)
     t = np.arange(n - k) / fs
     data[k:] += 30 * np.exp(-t / 2) * np.sin(2 * np.pi * 5 * t)
-    return obspy.Trace(data=data, header={"sampling_rate": fs, "starttime": obspy.UTCDateTime("2020-01-01"),
-                                          "station": station, "channel": "HHZ", "network": "XX"})
+    return obspy.Trace(
+        data=data,
+        header={
+            "sampling_rate": fs,
+            "starttime": obspy.UTCDateTime("2020-01-01"),
+            "station": station,
+            "channel": "HHZ",
+            "network": "XX",
+        },
+    )
 
 
 def test_read_real_examples_and_errors(tmp_path):
@@ -62,8 +70,13 @@ def test_event_detected_within_50_ms():
 
 
 def test_network_coincidence():
-    st = obspy.Stream([synthetic(60.0, station="A", seed=1), synthetic(60.3, station="B", seed=2),
-                       synthetic(90.0, station="C", seed=3)])
+    st = obspy.Stream(
+        [
+            synthetic(60.0, station="A", seed=1),
+            synthetic(60.3, station="B", seed=2),
+            synthetic(90.0, station="C", seed=3),
+        ]
+    )
     trig = coincidence(st, sta_s=0.2, lta_s=10.0, on=4.0, off=1.5, min_stations=2)
     assert len(trig) == 1 and trig["stations"].iloc[0] == "A,B"
     assert abs((trig["time"].iloc[0] - pd.Timestamp("2020-01-01T00:01:00", tz="UTC")).total_seconds()) < 0.05
@@ -73,8 +86,9 @@ def test_bandpass_matches_scipy():
     impulse = np.zeros(2000)
     impulse[100] = 1.0
     tr = obspy.Trace(data=impulse.copy(), header={"sampling_rate": 100.0})
-    out = ProcessingChain([("filter", {"type": "bandpass", "freqmin": 1.0, "freqmax": 10.0, "corners": 4,
-                                       "zerophase": False})]).apply(tr)
+    out = ProcessingChain(
+        [("filter", {"type": "bandpass", "freqmin": 1.0, "freqmax": 10.0, "corners": 4, "zerophase": False})]
+    ).apply(tr)
     sos = signal.butter(4, [1.0, 10.0], btype="bandpass", fs=100.0, output="sos")
     np.testing.assert_allclose(out[0].data, signal.sosfilt(sos, impulse), atol=1e-12)
     # the frequency response of that filter: -3 dB at the corners, ~0 dB inside
@@ -86,8 +100,14 @@ def test_bandpass_matches_scipy():
 def test_chain_is_recorded_and_input_untouched():
     st = read_waveforms(example_path("II.TLY.BHZ.SAC"))
     before = st[0].data.copy()
-    chain = ProcessingChain([("detrend", {"type": "linear"}), ("taper", {"max_percentage": 0.05}),
-                             ("filter", {"type": "highpass", "freq": 0.5}), ("decimate", {"factor": 2})])
+    chain = ProcessingChain(
+        [
+            ("detrend", {"type": "linear"}),
+            ("taper", {"max_percentage": 0.05}),
+            ("filter", {"type": "highpass", "freq": 0.5}),
+            ("decimate", {"factor": 2}),
+        ]
+    )
     out = chain.apply(st)
     assert np.array_equal(st[0].data, before)
     assert out[0].stats.sampling_rate == 10.0
@@ -137,8 +157,9 @@ def test_pickers_on_real_example():
 
 def test_detection_scores_hand_counted():
     ref = pd.to_datetime(["2020-01-01 00:00:00", "2020-01-01 00:00:05", "2020-01-01 00:01:00"])
-    det = pd.to_datetime(["2020-01-01 00:00:00.3", "2020-01-01 00:00:00.4", "2020-01-01 00:00:05.9",
-                          "2020-01-01 00:02:00.0"])
+    det = pd.to_datetime(
+        ["2020-01-01 00:00:00.3", "2020-01-01 00:00:00.4", "2020-01-01 00:00:05.9", "2020-01-01 00:02:00.0"]
+    )
     s = score_detections(det, ref, tolerance_s=1.0)
     assert (s["true_positives"], s["false_positives"], s["false_negatives"]) == (2, 2, 1)
     assert s["precision"] == pytest.approx(0.5) and s["recall"] == pytest.approx(2 / 3)
@@ -147,8 +168,9 @@ def test_detection_scores_hand_counted():
 
 def test_parallel_chain_is_identical():
     st = obspy.Stream([synthetic(60.0, station=f"S{i}", seed=i) for i in range(4)])
-    chain = ProcessingChain([("detrend", {"type": "linear"}), ("filter", {"type": "bandpass", "freqmin": 1.0,
-                                                                           "freqmax": 10.0})])
+    chain = ProcessingChain(
+        [("detrend", {"type": "linear"}), ("filter", {"type": "bandpass", "freqmin": 1.0, "freqmax": 10.0})]
+    )
     serial, par = chain.apply(st), chain.apply(st, parallel=True)
     assert [tr.id for tr in serial] == [tr.id for tr in par]
     for a, b in zip(serial, par, strict=True):
@@ -159,8 +181,13 @@ def test_tuning_uses_validation_only_and_finds_a_working_setting():
     from quakelab.waveforms import tune_stalta
 
     tr = synthetic(60.0)
-    grid = tune_stalta(obspy.Stream([tr]), pd.to_datetime(["2020-01-01T00:01:00"], utc=True),
-                       sta_s=(0.2, 1.0), lta_s=(10.0,), on=(4.0, 50.0))
+    grid = tune_stalta(
+        obspy.Stream([tr]),
+        pd.to_datetime(["2020-01-01T00:01:00"], utc=True),
+        sta_s=(0.2, 1.0),
+        lta_s=(10.0,),
+        on=(4.0, 50.0),
+    )
     assert len(grid) == 4 and grid["f1"].iloc[0] == 1.0
     assert grid.loc[grid["on"] == 50.0, "recall"].max() == 0.0  # a threshold too high detects nothing
 
@@ -168,12 +195,15 @@ def test_tuning_uses_validation_only_and_finds_a_working_setting():
 def test_response_removal_and_rotation_with_real_metadata():
     st, inv = obspy.read(), obspy.read_inventory()  # ObsPy's BW.RJOB recording and its StationXML
     out = ProcessingChain([("remove_response", {"output": "VEL", "pre_filt": [0.1, 0.2, 40, 45]})]).apply(
-        st, inventory=inv)
+        st, inventory=inv
+    )
     # counts -> m/s: the example's ground velocity is of order 1e-7 m/s
     assert 1e-9 < float(np.std(out.select(component="Z")[0].data)) < 1e-5
     assert "remove_response" in out[0].stats.quakelab_processing
     rot = ProcessingChain([("rotate", {"method": "->ZNE"})]).apply(st, inventory=inv)
-    np.testing.assert_allclose(rot.select(component="N")[0].data, st.select(component="N")[0].data)  # already ZNE
+    np.testing.assert_allclose(
+        rot.select(component="N")[0].data, st.select(component="N")[0].data
+    )  # already ZNE
     bad = st.copy()
     for tr in bad:
         tr.stats.station = "NOPE"
@@ -185,6 +215,14 @@ def test_response_removal_and_rotation_with_real_metadata():
 def test_live_iris_anmo(tmp_path):
     from quakelab.waveforms import fetch_waveforms
 
-    st, inv = fetch_waveforms("IU", "ANMO", "00", "BHZ", "2010-02-27T06:45:00", "2010-02-27T06:50:00",
-                              cache_dir=tmp_path, progress=False)
+    st, inv = fetch_waveforms(
+        "IU",
+        "ANMO",
+        "00",
+        "BHZ",
+        "2010-02-27T06:45:00",
+        "2010-02-27T06:50:00",
+        cache_dir=tmp_path,
+        progress=False,
+    )
     assert len(st) and inv is not None

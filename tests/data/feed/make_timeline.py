@@ -17,13 +17,27 @@ from quakelab import datasets
 
 def feature(row, updated: pd.Timestamp, *, mag=None, lat=None, lon=None, status="reviewed") -> dict:
     ms = lambda t: int(t.value // 1_000_000)  # noqa: E731
-    return {"type": "Feature", "id": f"ci{row.event_id.split(':')[1]}",
-            "properties": {"mag": round(float(mag if mag is not None else row.magnitude), 2), "magType": "ml",
-                           "place": "Ridgecrest sequence, CA", "time": ms(row.time), "updated": ms(updated),
-                           "status": status, "type": "earthquake"},
-            "geometry": {"type": "Point", "coordinates": [round(float(lon if lon is not None else row.longitude), 4),
-                                                          round(float(lat if lat is not None else row.latitude), 4),
-                                                          round(float(row.depth_km), 2)]}}
+    return {
+        "type": "Feature",
+        "id": f"ci{row.event_id.split(':')[1]}",
+        "properties": {
+            "mag": round(float(mag if mag is not None else row.magnitude), 2),
+            "magType": "ml",
+            "place": "Ridgecrest sequence, CA",
+            "time": ms(row.time),
+            "updated": ms(updated),
+            "status": status,
+            "type": "earthquake",
+        },
+        "geometry": {
+            "type": "Point",
+            "coordinates": [
+                round(float(lon if lon is not None else row.longitude), 4),
+                round(float(lat if lat is not None else row.latitude), 4),
+                round(float(row.depth_km), 2),
+            ],
+        },
+    }
 
 
 def main() -> None:
@@ -35,8 +49,15 @@ def main() -> None:
         if k % 40 == 0:
             out.append(dict(first))
         if k % 25 == 5:
-            out.append(feature(row, row.time + pd.Timedelta(hours=2), mag=row.magnitude + 0.2,
-                               lat=row.latitude + 0.01, lon=row.longitude + 0.01))
+            out.append(
+                feature(
+                    row,
+                    row.time + pd.Timedelta(hours=2),
+                    mag=row.magnitude + 0.2,
+                    lat=row.latitude + 0.01,
+                    lon=row.longitude + 0.01,
+                )
+            )
         if k % 97 == 11:
             deleted = feature(row, row.time + pd.Timedelta(days=1), status="deleted")
             deleted["properties"].update(mag=None)

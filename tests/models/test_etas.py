@@ -21,14 +21,20 @@ def simulated(etas_simulated):
 
 @pytest.mark.slow
 def test_parameter_recovery(simulated):
-    """>= 20k simulated events: every parameter within 2 standard errors of the truth."""
+    """>= 20k simulated events: the nine parameters agree with the truth jointly.
+
+    Each |z| < 2.5 and sum z² below the 99 % point of chi²(9) (21.67), as in the heavy-tail recovery tests
+    below: with nine parameters one |z| above 2 happens by chance in about a third of realisations (this
+    realisation: log10_tau at +2.18, sum z² 10.3).
+    """
     _, cat = simulated
     fit = ETAS(mc=1.0, region=REGION, coppersmith_multiplier=300)
     fit.fit(cat, auxiliary_start="2007-01-01", start="2008-01-01", end="2017-01-01")
     table = fit.parameter_table()
     z = (table["value"] - pd.Series(TRUTH)) / table["std_error"]
     assert fit.fit_info_["n_targets"] >= 20000
-    assert (z.abs() < 2.0).all(), z.to_dict()
+    assert (z.abs() < 2.5).all(), z.round(2).to_dict()
+    assert float((z**2).sum()) < 21.67, z.round(2).to_dict()
     assert fit.beta_ == pytest.approx(2.3, abs=0.05)
     bg = fit.background_probability_
     assert bg.between(0, 1).all() and bg.sum() == pytest.approx(fit.fit_info_["n_background_expected"])
@@ -191,7 +197,7 @@ def small_fit():
     box = (-117, -116, 33, 34)
     cat = ETAS(mc=2.0, region=box).set_params(truth, beta=2.3).simulate("2000-01-01", "2002-01-01", seed=4)
     assert 1000 < len(cat) < 3000
-    fit = ETAS(mc=2.0, region=box, coppersmith_multiplier=None)
+    fit = ETAS(mc=2.0, region=box, coppersmith_multiplier=None, method="newton", region_integral="exact")
     fit.fit(cat, auxiliary_start="2000-01-01", start="2000-07-01", end="2002-01-01")
     return fit, cat, truth
 
@@ -338,7 +344,7 @@ def test_recovery_with_heavy_spatial_tails(rho, shape, seed):
         .set_params(truth, beta=2.3)
         .simulate("2000-01-01", "2002-07-01", seed=seed)
     )
-    fit = ETAS(mc=2.0, region=region, coppersmith_multiplier=None)
+    fit = ETAS(mc=2.0, region=region, coppersmith_multiplier=None, method="newton", region_integral="exact")
     fit.fit(cat, auxiliary_start="2000-01-01", start="2000-07-01", end="2002-07-01")
     table = fit.parameter_table()
     z = (table["value"] - pd.Series(truth)) / table["std_error"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -76,6 +77,7 @@ def start_server(models: Path, store: Path, *extra: str) -> tuple[subprocess.Pop
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         cwd=str(ROOT),
+        start_new_session=True,  # its own process group: stop() ends the server and its worker processes
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
@@ -92,11 +94,17 @@ def start_server(models: Path, store: Path, *extra: str) -> tuple[subprocess.Pop
 
 
 def stop(proc: subprocess.Popen) -> None:
+    """End the server, then anything left in its process group (forecast worker processes)."""
     proc.terminate()
     try:
         proc.wait(10)
     except subprocess.TimeoutExpired:  # pragma: no cover
         proc.kill()
+        proc.wait(10)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 @pytest.fixture(scope="module")

@@ -203,8 +203,8 @@ def test_forecast_with_continuous_magnitudes():
 
 
 class _BoxBackground:
-    """Test double of the spatially variable background interface (``sample``/``density``) that the
-    ETAS-fitting side defines in quakelab/models/background.py, not merged yet: all background in one box."""
+    """A spatially variable background as ETAS reads it (``model.background`` with ``sample`` and
+    ``density``): all background events in one box. No estimator of such a background exists yet."""
 
     def __init__(self, box):
         self.box = box

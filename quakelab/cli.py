@@ -42,6 +42,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         RunConfigError,
         RunInterrupted,
         interrupt_once,
+        interrupt_requested,
         load_config,
         run_pipeline,
         select_runs,
@@ -103,6 +104,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 2
     except RunInterrupted as exc:
         print(exc.message(), file=sys.stderr, flush=True)
+        return 130
+    except Exception:
+        if not interrupt_requested():
+            raise
+        # Ctrl-C also reached the kernel, whose death surfaced first: the run was interrupted all the same
+        print("interrupted: quakelab run, previous reports kept", file=sys.stderr, flush=True)
         return 130
     counts: dict[str, int] = {}
     for r in results:

@@ -430,7 +430,11 @@ def execute_run(
             except pm.PapermillExecutionError as exc:
                 status, reason = "failed", f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
             except Exception as exc:  # noqa: BLE001 - kernel death, time-out: record and carry on
+                if _INTERRUPTED:  # Ctrl-C reached the kernel (same process group) before this process
+                    raise KeyboardInterrupt from exc
                 status, reason = "failed", f"{type(exc).__name__}: {exc}"
+            if _INTERRUPTED:
+                raise KeyboardInterrupt
             duration = time.perf_counter() - t0
             bar.close()
             final_dir = out_dir if status == "success" else failed_dir
@@ -493,13 +497,21 @@ def _export_html(nb_path: Path, html_path: Path) -> None:
 _INTERRUPTED = False
 
 
+_INTERRUPT_SEEN = False
+
+
+def interrupt_requested() -> bool:
+    """Whether a SIGINT arrived during the last :func:`interrupt_once` block (or the current one)."""
+    return _INTERRUPT_SEEN
+
+
 def _interrupt_once(signum: int, frame: Any) -> None:
     """SIGINT handler: the first signal interrupts, later ones (the process group's copy, a second
     Ctrl-C) are ignored so that the clean-up of the interrupted run completes."""
-    global _INTERRUPTED
+    global _INTERRUPTED, _INTERRUPT_SEEN
     if _INTERRUPTED:
         return
-    _INTERRUPTED = True
+    _INTERRUPTED = _INTERRUPT_SEEN = True
     raise KeyboardInterrupt
 
 
@@ -509,11 +521,11 @@ def interrupt_once() -> Iterator[None]:
 
     Only in the main thread (elsewhere the block runs unchanged); the previous handler is restored.
     """
-    global _INTERRUPTED
+    global _INTERRUPTED, _INTERRUPT_SEEN
     if sys.platform == "win32" or threading.current_thread() is not threading.main_thread():
         yield
         return
-    _INTERRUPTED = False
+    _INTERRUPTED = _INTERRUPT_SEEN = False
     previous = signal.signal(signal.SIGINT, _interrupt_once)
     try:
         yield

@@ -33,24 +33,7 @@ __all__ = [
     "waveforms",
 ]
 
-_SUBMODULES = {
-    "catalog",
-    "dashboards",
-    "datasets",
-    "evaluate",
-    "features",
-    "learn",
-    "models",
-    "pipeline",
-    "realtime",
-    "region",
-    "reports",
-    "stats",
-    "viz",
-    "waveforms",
-    "cli",
-    "cli_jobs",
-}
+_SUBMODULES = set(__all__) - {"QuakelabWarning", "__version__"}  # imported on first attribute access
 
 
 class QuakelabWarning(UserWarning):

@@ -35,6 +35,8 @@ OPTIONAL: dict[str, tuple[str, str, str]] = {
     "fastapi": ("fastapi", "serve", "the forecast service (quakelab serve)"),
     "uvicorn": ("uvicorn", "serve", "the forecast service (quakelab serve)"),
     "prometheus_client": ("prometheus-client", "serve", "the service's /metrics endpoint"),
+    "redis": ("redis", "bus", "the Redis Streams bus (quakelab.realtime.bus)"),
+    "confluent_kafka": ("confluent-kafka", "kafka", "the Kafka bus (quakelab.realtime.bus)"),
 }
 
 

@@ -213,6 +213,11 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
         feed = FDSNEventFeed(
             args.fdsn, min_magnitude=args.min_magnitude, bbox=bbox, starttime=start, timeout_s=args.timeout
         )
+    bus = None
+    if args.redis:
+        from quakelab.realtime.bus import RedisBus
+
+        bus = RedisBus(args.redis, maxlen=args.bus_maxlen or None)
     mon = Monitor(
         feed,
         args.store,
@@ -221,6 +226,7 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
         alert_magnitude=args.alert_magnitude,
         alert_days=args.alert_days,
         max_backoff_s=args.max_backoff,
+        bus=bus,
     )
     print(
         f"quakelab monitor: store {mon.directory.resolve()}, polling every {args.interval:g} s "
@@ -232,6 +238,70 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 0
     return 0 if any(r.ok for r in results) else 1
+
+
+def _cmd_bus(args: argparse.Namespace) -> int:
+    from quakelab.realtime.bus import BusError, RedisBus, replay
+
+    try:
+        bus = RedisBus(args.redis, prefix=args.prefix, maxlen=args.maxlen or None)
+        if args.action == "replay":
+            counts = replay(args.store, bus)
+            print(
+                f"quakelab bus replay: {sum(counts.values())} message(s) from {args.store}: "
+                + ", ".join(f"{k} {v}" for k, v in counts.items())
+            )
+        else:
+            for name, info in bus.info().items():
+                groups = (
+                    "; ".join(
+                        f"group {g['name']}: {g['pending']} pending, {g['lag']} not yet delivered"
+                        for g in info["groups"]
+                    )
+                    or "no consumer group"
+                )
+                print(f"{name}: {info['length']} entries; {groups}")
+    except (BusError, FileNotFoundError) as exc:
+        print(f"quakelab bus {args.action}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cmd_consume(args: argparse.Namespace) -> int:
+    import logging
+
+    from quakelab.realtime.bus import BusError, RedisBus
+    from quakelab.realtime.consume import StoreTarget, WebhookTarget, run_consumer
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if args.target:
+        target = StoreTarget(args.target)
+        streams = args.streams or list(StoreTarget.streams)
+    else:
+        target = WebhookTarget(args.webhook, args.state or f"data/consume-{args.group}")
+        streams = args.streams or ["events", "deletions", "forecasts", "alerts", "products"]
+    try:
+        bus = RedisBus(args.redis, prefix=args.prefix, claim_idle_s=args.claim_idle)
+        consumer = bus.consumer(args.group, streams, name=args.name)
+        print(
+            f"quakelab consume: group {args.group}, consumer {consumer.name}, streams {', '.join(streams)} "
+            f"-> {args.target or args.webhook}",
+            flush=True,
+        )
+        stats = run_consumer(
+            consumer,
+            target,
+            batch=args.batch,
+            block_ms=args.block_ms,
+            exit_when_idle_s=args.exit_when_idle,
+        )
+    except BusError as exc:
+        print(f"quakelab consume: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    print(f"quakelab consume: {stats.messages} message(s) in {stats.batches} batch(es), idle: stopping")
+    return 0
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -314,7 +384,44 @@ def build_parser() -> argparse.ArgumentParser:
     mo.add_argument("--timeout", type=float, default=10.0, help="HTTP time-out (s)")
     mo.add_argument("--max-backoff", type=float, default=300.0, help="longest wait after failures (s)")
     mo.add_argument("--max-polls", type=int, help="stop after this many polls (default: run until stopped)")
+    mo.add_argument(
+        "--redis", metavar="URL", help="publish changes, forecasts and alerts to Redis streams at this URL"
+    )
+    mo.add_argument(
+        "--bus-maxlen", type=int, default=100_000, help="approximate cap on each stream's length (0: none)"
+    )
     mo.set_defaults(func=_cmd_monitor)
+    bu = sub.add_parser("bus", help="the Redis streams bus: replay a store to it, show its streams")
+    bu.add_argument("action", choices=["replay", "info"])
+    bu.add_argument("--redis", metavar="URL", required=True, help="redis://host:port/db")
+    bu.add_argument("--store", default="data/live", help="store to replay (default data/live)")
+    bu.add_argument("--prefix", default="quakelab:", help="stream key prefix (default quakelab:)")
+    bu.add_argument("--maxlen", type=int, default=100_000, help="approximate cap on stream length (0: none)")
+    bu.set_defaults(func=_cmd_bus)
+    co = sub.add_parser(
+        "consume", help="keep a downstream copy (a second store, or a webhook) in sync with the bus"
+    )
+    co.add_argument("--redis", metavar="URL", required=True, help="redis://host:port/db")
+    co.add_argument("--group", required=True, help="consumer group (one per downstream copy)")
+    dest = co.add_mutually_exclusive_group(required=True)
+    dest.add_argument("--target", metavar="DIR", help="downstream event store directory")
+    dest.add_argument("--webhook", metavar="URL", help="POST every message (JSON) to this URL")
+    co.add_argument("--state", metavar="DIR", help="webhook: delivered versions (default data/consume-GROUP)")
+    co.add_argument("--name", help="consumer name in the group (default: the host name)")
+    co.add_argument("--streams", nargs="+", help="streams to consume (default: those the target takes)")
+    co.add_argument("--prefix", default="quakelab:", help="stream key prefix (default quakelab:)")
+    co.add_argument("--batch", type=int, default=100, help="messages per stream and read")
+    co.add_argument("--block-ms", type=int, default=1000, help="longest wait for new messages per read (ms)")
+    co.add_argument(
+        "--claim-idle",
+        type=float,
+        default=60.0,
+        help="take over messages another consumer left pending this long (s)",
+    )
+    co.add_argument(
+        "--exit-when-idle", type=float, metavar="S", help="stop after S seconds with nothing to do"
+    )
+    co.set_defaults(func=_cmd_consume)
     sv = sub.add_parser(
         "serve", help="HTTP forecast service: aftershock products, gridded forecasts, models, events"
     )

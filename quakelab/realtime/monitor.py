@@ -57,6 +57,12 @@ class Monitor:
         Forecast time (default: the current UTC time). Tests and replays pass the feed's clock.
     echo : callable, default print
         Where alert lines go (besides the log and ``alerts.log``).
+    bus : Publisher, optional
+        Where changes are published (:mod:`quakelab.realtime.bus`): every upserted event and deletion, the
+        forecast and every alert state change. Events, deletions and alerts go through an outbox committed
+        with the store (``bus_outbox`` in the checkpoint) and are published after the commit; what a failed
+        or interrupted publish left behind is published again after the next successful poll (at least
+        once; consumers are idempotent). ``bus_cursor.json`` records the last outbox published.
     """
 
     def __init__(
@@ -72,6 +78,7 @@ class Monitor:
         max_backoff_s: float = 300.0,
         now=None,
         echo=print,
+        bus=None,
     ) -> None:
         self.feed = feed
         self.store = EventStore(directory)
@@ -83,6 +90,8 @@ class Monitor:
         self.now = now or (lambda: pd.Timestamp.now(tz="UTC"))
         self.echo = echo
         self.failures = 0
+        self.bus = bus
+        self.bus_failures = 0
 
     def poll_once(self) -> PollResult:
         """One poll: fetch, apply, commit, forecast. Feed errors are logged and returned, never raised."""
@@ -115,7 +124,9 @@ class Monitor:
             n_batches=int(self.store.checkpoint.get("n_batches", 0)) + 1,
             last_poll=self.now().isoformat(),
             alert_active=active,
+            **self._outbox(res.changes, None if active == was else self._alert_payload(p, active)),
         )
+        self._flush_outbox()
         self._write_forecast(fc, p, active)
         changed = active != was
         if changed:
@@ -167,6 +178,70 @@ class Monitor:
             },
         }
         write_text_atomic(self.directory / "forecast.json", json.dumps(doc, indent=2, default=str) + "\n")
+        self._publish("forecasts", "short-term", doc["time_utc"], doc)
+
+    def _publish(self, stream: str, key: str, version: str, payload: dict) -> None:
+        """Publish one message to the bus (nothing without a bus); a bus failure is logged, not raised."""
+        if self.bus is None:
+            return
+        from quakelab.realtime.bus import BusError
+
+        try:
+            self.bus.publish(stream, key, version, payload)
+        except BusError as e:
+            self.bus_failures += 1
+            log.warning("bus: publishing to %s failed (%s)", stream, e)
+
+    def _alert_payload(self, p: float, active: bool) -> dict:
+        return {
+            "active": active,
+            "probability": p,
+            "threshold": self.threshold,
+            "magnitude": self.alert_magnitude,
+            "days": self.alert_days,
+            "time_utc": self.now().isoformat(),
+        }
+
+    def _unpublished(self) -> list:
+        """Outbox messages of the store's checkpoint not yet published (``bus_cursor.json`` lags)."""
+        seq = int(self.store.checkpoint.get("bus_outbox_seq", 0))
+        cursor = self.directory / "bus_cursor.json"
+        done = json.loads(cursor.read_text()).get("seq") if cursor.exists() else 0
+        return [] if done == seq else list(self.store.checkpoint.get("bus_outbox", []))
+
+    def _outbox(self, changes: list, alert: dict | None) -> dict:
+        """Checkpoint entries holding what this batch must publish plus what is still unpublished."""
+        if self.bus is None:
+            return {}
+        from quakelab.realtime.bus import change_messages
+
+        new = [list(m) for m in change_messages(changes)]
+        if alert is not None:
+            new.append(["alerts", "alert", alert["time_utc"], alert])
+        seq = int(self.store.checkpoint.get("bus_outbox_seq", 0)) + 1
+        return {"bus_outbox": self._unpublished() + new, "bus_outbox_seq": seq}
+
+    def _flush_outbox(self) -> None:
+        """Publish the committed outbox, then advance ``bus_cursor.json``; on failure keep it for later."""
+        if self.bus is None:
+            return
+        from quakelab.realtime.bus import BusError
+
+        pending = self._unpublished()
+        try:
+            if hasattr(self.bus, "publish_many"):
+                self.bus.publish_many(pending)
+            else:
+                for m in pending:
+                    self.bus.publish(*m)
+        except BusError as e:
+            self.bus_failures += 1
+            log.warning("bus: %d change(s) not published, kept for the next poll (%s)", len(pending), e)
+            return
+        seq = int(self.store.checkpoint.get("bus_outbox_seq", 0))
+        write_text_atomic(
+            self.directory / "bus_cursor.json", json.dumps({"seq": seq, "published": len(pending)}) + "\n"
+        )
 
     def _alert(self, p: float, active: bool) -> None:
         state = "ALERT" if active else "ALERT CLEARED"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -31,6 +31,8 @@ class ApplyResult:
     updated: int
     deleted: int
     ignored: int
+    #: ``("event", row)`` and ``("delete", {"event_id", "updated"})`` in the order applied (what a bus carries)
+    changes: list = field(default_factory=list)
 
 
 class EventStore:
@@ -96,6 +98,7 @@ class EventStore:
         }
         state = {r["event_id"]: r for r in self.events.to_dict("records")}
         inserted = updated = deleted = ignored = 0
+        changes: list = []
         records = [("event", r) for r in batch.events.to_dict("records")]
         records += [("delete", r) for r in batch.deleted.to_dict("records")]
         records.sort(
@@ -113,11 +116,13 @@ class EventStore:
                     deleted += 1
                 if eid not in tomb or tomb[eid] < when:
                     tomb[eid] = when
+                    changes.append(("delete", {"event_id": eid, "updated": when}))
                 continue
             if (eid in tomb and tomb[eid] >= when) or (old is not None and old["updated"] >= when):
                 ignored += 1  # a duplicate, or an older version than what is known
                 continue
             state[eid] = r
+            changes.append(("event", r))
             if old is None:
                 inserted += 1
             else:
@@ -135,7 +140,7 @@ class EventStore:
         if latest is not None and (self.updated_after is None or latest > self.updated_after):
             self.checkpoint["updated_after"] = latest.isoformat()
         self.checkpoint["tombstones"] = {k: v.isoformat() for k, v in tomb.items()}
-        return ApplyResult(inserted, updated, deleted, ignored)
+        return ApplyResult(inserted, updated, deleted, ignored, changes)
 
     def commit(self, **checkpoint_updates) -> Path:
         """Write the events and the checkpoint in one atomic replace (then refresh ``checkpoint.json``)."""

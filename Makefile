@@ -15,7 +15,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 export PIP_NO_WARN_SCRIPT_LOCATION := 1
 # no MPLBACKEND here: `quakelab run` gives its kernels the inline backend so that reports keep their figures
 
-.PHONY: run test setup setup-test browser lint bench docs clean-venv
+.PHONY: run test setup setup-test browser redis-server lint bench docs clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +43,15 @@ browser:
 	  (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); \
 	else echo "note: Chromium is not installed and cannot be installed here; the browser tests will be skipped"; fi
 
-test: setup-test browser
+# The bus tests start their own redis-server (Debian's package) on 127.0.0.1; installed like Chromium.
+redis-server:
+	@if command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null); \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+	  (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null); \
+	else echo "note: redis-server is not installed and cannot be installed here; the bus tests will be skipped"; fi
+
+test: setup-test browser redis-server
 	$(BIN)/python -m pytest
 
 # API reference from the numpydoc docstrings (pdoc) into docs/api/ (git-ignored); any warning is an error

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-REDIS_SERVER = os.environ.get("QUAKELAB_REDIS_SERVER") or shutil.which("redis-server") or "/usr/bin/redis-server"
+REDIS_SERVER = (
+    os.environ.get("QUAKELAB_REDIS_SERVER") or shutil.which("redis-server") or "/usr/bin/redis-server"
+)
 
 
 def require_redis_server() -> str:
@@ -78,7 +80,11 @@ class RedisServer:
                 break
             except redis.exceptions.ConnectionError:
                 if self.proc.poll() is not None or time.time() > deadline:
-                    log = (self.directory / "redis.log").read_text()[-2000:] if (self.directory / "redis.log").exists() else ""
+                    log = (
+                        (self.directory / "redis.log").read_text()[-2000:]
+                        if (self.directory / "redis.log").exists()
+                        else ""
+                    )
                     self.stop()
                     raise RuntimeError(f"redis-server did not start on port {self.port}: {log}") from None
                 time.sleep(0.02)

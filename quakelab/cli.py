@@ -274,13 +274,13 @@ def _cmd_consume(args: argparse.Namespace) -> int:
     from quakelab.realtime.consume import StoreTarget, WebhookTarget, run_consumer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    if args.target:
-        target = StoreTarget(args.target)
-        streams = args.streams or list(StoreTarget.streams)
-    else:
-        target = WebhookTarget(args.webhook, args.state or f"data/consume-{args.group}")
-        streams = args.streams or ["events", "deletions", "forecasts", "alerts", "products"]
     try:
+        if args.target:
+            target = StoreTarget(args.target)
+            streams = args.streams or list(StoreTarget.streams)
+        else:
+            target = WebhookTarget(args.webhook, args.state or f"data/consume-{args.group}")
+            streams = args.streams or ["events", "deletions", "forecasts", "alerts", "products"]
         bus = RedisBus(args.redis, prefix=args.prefix, claim_idle_s=args.claim_idle)
         consumer = bus.consumer(args.group, streams, name=args.name)
         print(
@@ -295,6 +295,9 @@ def _cmd_consume(args: argparse.Namespace) -> int:
             block_ms=args.block_ms,
             exit_when_idle_s=args.exit_when_idle,
         )
+    except ValueError as exc:
+        print(f"quakelab consume: {exc}", file=sys.stderr)
+        return 2
     except BusError as exc:
         print(f"quakelab consume: {exc}", file=sys.stderr)
         return 1

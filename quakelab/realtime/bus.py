@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import socket
 from collections.abc import Iterable, Sequence
@@ -118,6 +119,8 @@ def encode(stream: str, key: str, version: str, payload: dict) -> str:
     >>> doc = json.loads(encode("events", "ci1", "2019-07-06T00:00:00+00:00", {"magnitude": 4.2}))
     >>> doc["schema"], doc["key"], doc["payload"]
     ('quakelab.bus/1.0', 'ci1', {'magnitude': 4.2})
+    >>> json.loads(encode("forecasts", "f", "v", {"p": float("nan")}))["payload"]
+    {'p': None}
     """
     if stream not in STREAMS:
         raise ValueError(f"unknown stream {stream!r}; streams: {', '.join(STREAMS)}")
@@ -129,9 +132,22 @@ def encode(stream: str, key: str, version: str, payload: dict) -> str:
         "key": key,
         "version": str(version),
         "published_utc": pd.Timestamp.now(tz="UTC").isoformat(),
-        "payload": payload,
+        "payload": _finite(payload),
     }
     return json.dumps(doc, default=_json_default, allow_nan=False)
+
+
+def _finite(obj):
+    """NaN and infinities (not JSON) become null, in nested dicts and lists."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):  # numpy scalars
+        return _finite(obj.item())
+    return obj
 
 
 def decode(stream: str, entry_id: str, data: str | bytes) -> Message:

@@ -9,7 +9,8 @@ target committed their effect. Delivery is at least once, so targets are idempot
     newest version of each event, deletions leave tombstones, so a repeated or late older message changes
     nothing. Each batch is committed in one atomic write together with the consumer's bookkeeping: the
     ids of the batch (a batch committed and not acknowledged when the consumer died comes back pending
-    after the restart and is recognised and skipped) and counters of the messages applied.
+    after the restart and is recognised and skipped) and counters of the messages applied
+    (``n_messages``: applied, ``n_skipped``: recognised as already applied, ``n_effects``: changes made).
 :class:`WebhookTarget`
     POSTs each message (its JSON envelope) to a URL with an ``Idempotency-Key: <stream>:<key>:<version>``
     header, skipping versions not newer than those already delivered (kept in a small state file written
@@ -33,7 +34,7 @@ from pathlib import Path
 import pandas as pd
 
 from quakelab.catalog.store import write_text_atomic
-from quakelab.realtime.bus import Consumer, Message
+from quakelab.realtime.bus import BusError, Consumer, Message
 
 log = logging.getLogger("quakelab.consume")
 
@@ -220,7 +221,9 @@ def run_consumer(
     On start the consumer's own pending messages (delivered before a crash, maybe applied) are processed,
     then messages of dead members of the group idle for ``claim_idle_s`` (``XAUTOCLAIM``; again every
     ``claim_every_s``), then new ones. Each batch is acknowledged after ``target.process`` returned; when it
-    raises :class:`TargetError` the batch stays pending and is retried after a back-off.
+    raises :class:`TargetError`, or the bus fails (:class:`~quakelab.realtime.bus.BusError`, e.g. Redis
+    restarting), the batch stays pending and is retried after a back-off (1, 2, 4, ... s, at most
+    ``max_backoff_s``).
 
     Parameters
     ----------
@@ -242,23 +245,25 @@ def run_consumer(
     idle_since = _time.monotonic()
     failures = 0
     while True:
-        msgs = consumer.pending(batch)
-        if not msgs and _time.monotonic() - last_claim >= claim_every_s:
-            last_claim = _time.monotonic()
-            msgs = consumer.reclaim(claim_idle_s, batch)
-            stats.reclaimed += len(msgs)
-            if msgs:
-                log.info("reclaimed %d message(s) left pending by another consumer", len(msgs))
-        if not msgs:
-            msgs = consumer.read(batch, block_ms)
-        if not msgs:
-            if exit_when_idle_s is not None and _time.monotonic() - idle_since >= exit_when_idle_s:
-                return stats
-            continue
-        idle_since = _time.monotonic()
+        msgs: list[Message] = []
         try:
+            msgs = consumer.pending(batch)
+            if not msgs and _time.monotonic() - last_claim >= claim_every_s:
+                last_claim = _time.monotonic()
+                msgs = consumer.reclaim(claim_idle_s, batch)
+                stats.reclaimed += len(msgs)
+                if msgs:
+                    log.info("reclaimed %d message(s) left pending by another consumer", len(msgs))
+            if not msgs:
+                msgs = consumer.read(batch, block_ms)
+            if not msgs:
+                if exit_when_idle_s is not None and _time.monotonic() - idle_since >= exit_when_idle_s:
+                    return stats
+                continue
+            idle_since = _time.monotonic()
             target.process(msgs)
-        except TargetError as e:
+            consumer.ack(msgs)
+        except (TargetError, BusError) as e:
             failures += 1
             stats.failures += 1
             stats.errors.append(str(e))
@@ -267,6 +272,5 @@ def run_consumer(
             sleep(delay)
             continue
         failures = 0
-        consumer.ack(msgs)
         stats.batches += 1
         stats.messages += len(msgs)

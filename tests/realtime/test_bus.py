@@ -238,17 +238,33 @@ def test_monitor_publishes_outbox_survives_bus_failure_and_replay_rebuilds(tmp_p
     assert after["n_effects"] == before and after["n_messages"] == changes + 3 + n_ids
 
 
-def test_bus_cli_replay_and_info(tmp_path, redis_url, capsys):
+def test_cli_monitor_publishes_bus_replay_info_and_consume_errors(tmp_path, redis_url, capsys):
     from quakelab.cli import main
 
     with FeedReplayServer(release_per_request=2000) as server:
-        Monitor(FDSNEventFeed(server.url), tmp_path, now=lambda: T_NOW, echo=lambda _: None).poll_once()
+        monitor = ["monitor", "--fdsn", server.url, "--store", str(tmp_path), "--starttime", "2019-07-01"]
+        assert main([*monitor, "--max-polls", "1", "--redis", redis_url, "--bus-maxlen", "0"]) == 0
+    bus = RedisBus(redis_url)  # the default prefix, quakelab:
+    versions = {
+        (f["id"], f["properties"]["updated"])
+        for f in load_timeline()
+        if f["properties"]["status"] != "deleted"
+    }
+    assert bus.length("events") == len(versions) == 862  # every distinct version, repeats once
+    assert bus.length("deletions") == 9
+    assert bus.length("forecasts") == 1 and bus.length("alerts") == 0
+    capsys.readouterr()
     assert main(["bus", "replay", "--redis", redis_url, "--store", str(tmp_path), "--prefix", "cli:"]) == 0
     assert "831 message(s)" in capsys.readouterr().out  # 820 events, 9 tombstones, the forecast, the alert
     assert main(["bus", "info", "--redis", redis_url, "--prefix", "cli:"]) == 0
     assert "events: 820 entries; no consumer group" in capsys.readouterr().out
     assert main(["bus", "replay", "--redis", redis_url, "--store", str(tmp_path / "nope")]) == 1
     assert "no event store here" in capsys.readouterr().err
+    consume = ["consume", "--redis", redis_url, "--group", "g"]
+    assert main([*consume, "--target", str(tmp_path / "c"), "--streams", "event"]) == 2
+    assert "unknown stream(s) ['event']" in capsys.readouterr().err
+    assert main([*consume, "--webhook", "ftp://127.0.0.1/x"]) == 2
+    assert "expected http:// or https://" in capsys.readouterr().err
 
 
 class _Receiver(BaseHTTPRequestHandler):

@@ -40,7 +40,7 @@ def test_core_requirements_leave_out_the_heavy_parts():
     assert {_name(r) for r in extras["ml"]} == {"scikit-learn", "tensorflow-cpu"}
     assert {"voila", "ipywidgets", "jupyterlab"} <= {_name(r) for r in extras["dash"]}
     assert "distributed" in {_name(r) for r in extras["dist"]}
-    assert extras["all"] == ["quakelab[ml,dash,dist,serve]"]
+    assert extras["all"] == ["quakelab[ml,dash,dist,serve,bus]"]
 
 
 def test_require_imports_or_names_the_extra(tmp_path, monkeypatch):

@@ -553,10 +553,12 @@ class KafkaConsumer:
         )
         self._consumer.subscribe([bus.topic(s) for s in self.streams])
         self._raw: dict[str, object] = {}
+        self._unacked: dict[str, Message] = {}
 
     def pending(self, count: int = 100) -> list[Message]:
-        """Nothing: uncommitted messages are delivered again by :meth:`read` after a restart."""
-        return []
+        """Messages this process read and did not acknowledge (after a restart, Kafka delivers the
+        uncommitted ones again through :meth:`read`)."""
+        return list(self._unacked.values())[:count]
 
     def read(self, count: int = 100, block_ms: int = 1000) -> list[Message]:
         """Up to ``count`` messages, waiting up to ``block_ms``."""
@@ -570,6 +572,7 @@ class KafkaConsumer:
             mid = f"{raw.partition()}:{raw.offset()}"
             self._raw[f"{stream}/{mid}"] = raw
             out.append(decode(stream, mid, raw.value()))
+            self._unacked[f"{stream}/{mid}"] = out[-1]
         return out
 
     def reclaim(self, min_idle_s: float | None = None, count: int = 100) -> list[Message]:
@@ -580,6 +583,7 @@ class KafkaConsumer:
         """Commit the offsets after these messages (synchronously)."""
         n = 0
         for m in messages:
+            self._unacked.pop(f"{m.stream}/{m.id}", None)
             raw = self._raw.pop(f"{m.stream}/{m.id}", None)
             if raw is not None:
                 self._consumer.commit(message=raw, asynchronous=False)

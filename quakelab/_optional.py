@@ -9,7 +9,9 @@ extra     installs                                             needed by
 ``ml``    scikit-learn, tensorflow-cpu                         :mod:`quakelab.learn`, ROC/PR plots
 ``dash``  voila, ipywidgets, jupyterlab                        :mod:`quakelab.dashboards`, ``quakelab dashboard``
 ``dist``  distributed                                          ``dask.distributed`` clusters
-``all``   the three above
+``bus``   redis                                                :mod:`quakelab.realtime.bus` (Redis Streams)
+``kafka`` confluent-kafka                                      :class:`quakelab.realtime.bus.KafkaBus`
+``all``   ml, dash, dist, serve, bus
 ``test``  pytest, pytest-timeout, nbval, ruff, playwright      the test suite
 ========  ===================================================  ==========================================
 

@@ -22,7 +22,10 @@ TRUTH = dict(  # the shared test ETAS (tests/conftest.py) with a 10x background,
 )
 SPLIT = dict(train_start="2010-06-01", train_end="2012-06-01", val_end="2013-01-01")
 TEST = dict(test_start="2013-01-01", test_end="2014-01-01")
-TINY = dict(units=8, n_components=4, n_neighbours=16, n_scales=2, context=16, window=64, batch_size=8)
+TINY = dict(
+    units=8, n_components=4, n_neighbours=16, n_scales=2, background_km=(1.0, 4.0), context=16, window=64, batch_size=8
+)
+TRAINED = dict(epochs=12, patience=12, learning_rate=1e-2, seed=0)
 
 
 def test_region_plane_area_and_background_normalisation():
@@ -32,7 +35,7 @@ def test_region_plane_area_and_background_normalisation():
     us, vs = rng.uniform(0, plane.width, 30), rng.uniform(0, plane.height, 30)
     us[:3] = [0.2, plane.width - 0.1, 5.0]  # sources at the edges: most of a kernel's mass falls outside
     vs[:3] = [0.3, 1.0, plane.height - 0.05]
-    n = 800  # midpoint rule, 0.12 km cells
+    n = 500  # midpoint rule, 0.2 km cells
     gu = (np.arange(n) + 0.5) * plane.width / n
     gv = (np.arange(n) + 0.5) * plane.height / n
     U, V = np.meshgrid(gu, gv)
@@ -72,14 +75,14 @@ def simulated():
 def tiny_model(simulated):
     pytest.importorskip("tensorflow")
     _, ev = simulated
-    return SpatioTemporalNPP(epochs=2, seed=0, **TINY).fit(ev, mc=2.0, region=BOX, **SPLIT)
+    return SpatioTemporalNPP(**TRAINED, **TINY).fit(ev, mc=2.0, region=BOX, **SPLIT)
 
 
 @pytest.mark.slow
 def test_spatial_and_time_densities_integrate_to_one(simulated, tiny_model):
     _, ev = simulated
-    at = ev["time"].iloc[len(ev) * 9 // 10] + pd.Timedelta(minutes=5)  # minutes after an event
-    n = 500
+    at = ev["time"].iloc[200] + pd.Timedelta(minutes=5)  # minutes after an event
+    n = 600  # 0.08 km cells
     plane = tiny_model.plane_
     lon = BOX[0] + (np.arange(n) + 0.5) * (BOX[1] - BOX[0]) / n
     lat = BOX[2] + (np.arange(n) + 0.5) * (BOX[3] - BOX[2]) / n
@@ -115,18 +118,19 @@ def test_scores_use_only_earlier_events(simulated, tiny_model):
 
 
 @pytest.mark.slow
-def test_likelihood_approaches_the_true_etas_as_training_grows(simulated):
+def test_likelihood_approaches_the_true_etas_as_training_grows(simulated, tiny_model):
     """Known answer: the gap to the true model's log-likelihood shrinks with the training budget."""
-    pytest.importorskip("tensorflow")
     from quakelab.evaluate import etas_test_scores
 
     truth, ev = simulated
+    # the true model's intensity of in-region events: kernels integrated over the region
     true = etas_test_scores(truth, ev, auxiliary_start="2010-01-01", kernel_mc=2.0, **TEST)
+    one_epoch = SpatioTemporalNPP(**{**TRAINED, "epochs": 1}, **TINY).fit(ev, mc=2.0, region=BOX, **SPLIT)
     gaps = []
-    for epochs in (1, 12):
-        m = SpatioTemporalNPP(epochs=epochs, patience=12, seed=0, learning_rate=1e-2, **TINY)
-        s = m.fit(ev, mc=2.0, region=BOX, **SPLIT).score(ev, **TEST)
-        assert s.n_test_events == true.n_test_events
+    for m in (one_epoch, tiny_model):
+        s = m.score(ev, **TEST)
+        assert s.n_test_events == true.n_test_events == 441
         gaps.append(true.ll - s.ll)
-    assert gaps[1] < gaps[0] - 0.2  # more training, closer to the truth
-    assert gaps[1] < 0.6  # and within 0.6 nats per event of it
+    # measured: 0.61 nats per event after 1 epoch, 0.14 after 12 (0.13 after 30)
+    assert gaps[1] < gaps[0] - 0.3  # more training, closer to the truth
+    assert 0 < gaps[1] < 0.3  # and within 0.3 nats per event of it

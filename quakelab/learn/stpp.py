@@ -80,8 +80,10 @@ class RegionPlane:
     def area_km2(self) -> float:
         """Area of the box on the sphere."""
         lon0, lon1, lat0, lat1 = self.bbox
-        return self.radius**2 * math.radians(lon1 - lon0) * (
-            math.sin(math.radians(lat1)) - math.sin(math.radians(lat0))
+        return (
+            self.radius**2
+            * math.radians(lon1 - lon0)
+            * (math.sin(math.radians(lat1)) - math.sin(math.radians(lat0)))
         )
 
     def to_plane(self, lon, lat) -> tuple[np.ndarray, np.ndarray]:
@@ -93,7 +95,9 @@ class RegionPlane:
 
     def log_sphere_factor(self, lat) -> np.ndarray:
         """``log(cos(lat_c) / cos(lat))``: add to a log density per plane km² to get it per sphere km²."""
-        return math.log(math.cos(math.radians(self.lat_c))) - np.log(np.cos(np.radians(np.asarray(lat, float))))
+        return math.log(math.cos(math.radians(self.lat_c))) - np.log(
+            np.cos(np.radians(np.asarray(lat, float)))
+        )
 
 
 def _log_box_mass_np(u, v, sigma, width, height) -> np.ndarray:
@@ -166,7 +170,13 @@ def background_log_densities(
 
 
 def block_bootstrap_mean(
-    values: np.ndarray, times, *, block_days: float = 30.0, n_boot: int = 2000, alpha: float = 0.05, seed: int = 0
+    values: np.ndarray,
+    times,
+    *,
+    block_days: float = 30.0,
+    n_boot: int = 2000,
+    alpha: float = 0.05,
+    seed: int = 0,
 ) -> pd.Series:
     """Mean per event with a percentile interval from a block bootstrap over calendar blocks.
 
@@ -361,7 +371,9 @@ class SpatioTemporalNPP:
         inp = keras.Input(shape=(None, 4))
         h = keras.layers.GRU(self.units, return_sequences=True)(inp)
         h = keras.layers.Dense(self.units, activation="tanh")(h)
-        out = keras.layers.Dense(self._n_out, kernel_initializer=keras.initializers.RandomNormal(stddev=0.01))(h)
+        out = keras.layers.Dense(
+            self._n_out, kernel_initializer=keras.initializers.RandomNormal(stddev=0.01)
+        )(h)
         self.model_ = keras.Model(inp, out)
         S = self.n_scales
         self.log_c_ = tf.Variable(math.log(1e-3), dtype=tf.float32, name="log_c")
@@ -449,7 +461,9 @@ class SpatioTemporalNPP:
         return tf.reduce_logsumexp(lp, axis=-1)
 
     # ------------------------------------------------------------------ training
-    def fit(self, events: pd.DataFrame, *, mc: float, region, train_start, train_end, val_end) -> SpatioTemporalNPP:
+    def fit(
+        self, events: pd.DataFrame, *, mc: float, region, train_start, train_end, val_end
+    ) -> SpatioTemporalNPP:
         """Fit on the events in ``[train_start, train_end)``, stop early on ``[train_end, val_end)``.
 
         Parameters
@@ -568,8 +582,16 @@ class SpatioTemporalNPP:
                 b = order[s : s + self.batch_size]
                 losses.append(float(train_step(Xt[b], Tt[b], Wt[b])))
             vt, vs = evaluate(Xv, Tv, Wv)
-            rows.append({"epoch": epoch, "seconds": _time.perf_counter() - t0, "loss": float(np.mean(losses)), "val_temporal": vt, "val_spatial": vs,
-                         "val_loss": vt + vs})
+            rows.append(
+                {
+                    "epoch": epoch,
+                    "seconds": _time.perf_counter() - t0,
+                    "loss": float(np.mean(losses)),
+                    "val_temporal": vt,
+                    "val_spatial": vs,
+                    "val_loss": vt + vs,
+                }
+            )
             if vt + vs < best - 1e-4:
                 best, wait = vt + vs, 0
                 best_weights = [v.numpy() for v in variables]
@@ -674,9 +696,9 @@ class SpatioTemporalNPP:
             z0 = (math.log(gap0) - self.log_tau_mean_) / self.log_tau_std_
             tll[0] -= float(logsumexp(log_w[0] + log_ndtr(-(z0 - mu[0]) / sig[0])))
         bg = self._background(d, targets)
-        sll = self._spatial_at(
-            d, targets, out, d["u"][targets, None], d["v"][targets, None], bg[:, None, :]
-        )[:, 0]
+        sll = self._spatial_at(d, targets, out, d["u"][targets, None], d["v"][targets, None], bg[:, None, :])[
+            :, 0
+        ]
         ev = d["events"].iloc[targets]
         sll = sll + self.plane_.log_sphere_factor(ev["latitude"].to_numpy(float))
         per = pd.DataFrame(
@@ -725,15 +747,27 @@ class SpatioTemporalNPP:
         # a placeholder event at ``at`` (its own values never reach its prediction: causal encoder)
         last = hist.sort_values("time").iloc[-1]
         probe = pd.DataFrame(
-            {"time": [at], "longitude": [last["longitude"]], "latitude": [last["latitude"]],
-             "magnitude": [max(float(last["magnitude"]), self.mc_)]}
+            {
+                "time": [at],
+                "longitude": [last["longitude"]],
+                "latitude": [last["latitude"]],
+                "magnitude": [max(float(last["magnitude"]), self.mc_)],
+            }
         )
-        d = self._prepare(pd.concat([hist[["time", "longitude", "latitude", "magnitude"]], probe], ignore_index=True))
+        d = self._prepare(
+            pd.concat([hist[["time", "longitude", "latitude", "magnitude"]], probe], ignore_index=True)
+        )
         target = np.array([len(d["days"]) - 1])
         out = self._outputs(d, target)
         uq, vq = self.plane_.to_plane(lon_a.ravel(), lat_a.ravel())
         bg = background_log_densities(
-            uq, vq, d["u"], d["v"], np.full(uq.size, target[0]), self.background_km, self.plane_.width,
+            uq,
+            vq,
+            d["u"],
+            d["v"],
+            np.full(uq.size, target[0]),
+            self.background_km,
+            self.plane_.width,
             self.plane_.height,
         )
         val = self._spatial_at(d, target, out, uq[None, :], vq[None, :], bg[None, :, :], chunk=1)[0]
@@ -744,9 +778,15 @@ class SpatioTemporalNPP:
         hist = events[events["time"] < utc(at)]
         last = hist.sort_values("time").iloc[-1]
         probe = pd.DataFrame(
-            {"time": [utc(at)], "longitude": [last["longitude"]], "latitude": [last["latitude"]],
-             "magnitude": [max(float(last["magnitude"]), self.mc_)]}
+            {
+                "time": [utc(at)],
+                "longitude": [last["longitude"]],
+                "latitude": [last["latitude"]],
+                "magnitude": [max(float(last["magnitude"]), self.mc_)],
+            }
         )
-        d = self._prepare(pd.concat([hist[["time", "longitude", "latitude", "magnitude"]], probe], ignore_index=True))
+        d = self._prepare(
+            pd.concat([hist[["time", "longitude", "latitude", "magnitude"]], probe], ignore_index=True)
+        )
         out = self._outputs(d, np.array([len(d["days"]) - 1]))
         return self.time_log_density(out, np.asarray(tau_days, float)[None, :])[0]

@@ -23,7 +23,14 @@ TRUTH = dict(  # the shared test ETAS (tests/conftest.py) with a 10x background,
 SPLIT = dict(train_start="2010-06-01", train_end="2012-06-01", val_end="2013-01-01")
 TEST = dict(test_start="2013-01-01", test_end="2014-01-01")
 TINY = dict(
-    units=8, n_components=4, n_neighbours=16, n_scales=2, background_km=(1.0, 4.0), context=16, window=64, batch_size=8
+    units=8,
+    n_components=4,
+    n_neighbours=16,
+    n_scales=2,
+    background_km=(1.0, 4.0),
+    context=16,
+    window=64,
+    batch_size=8,
 )
 TRAINED = dict(epochs=12, patience=12, learning_rate=1e-2, seed=0)
 
@@ -88,7 +95,12 @@ def test_spatial_and_time_densities_integrate_to_one(simulated, tiny_model):
     lat = BOX[2] + (np.arange(n) + 0.5) * (BOX[3] - BOX[2]) / n
     LON, LAT = np.meshgrid(lon, lat)
     logf = tiny_model.spatial_log_density(ev, at, LON, LAT)  # per km² of the sphere
-    cell = plane.radius**2 * math.radians(lon[1] - lon[0]) * math.radians(lat[1] - lat[0]) * np.cos(np.radians(LAT))
+    cell = (
+        plane.radius**2
+        * math.radians(lon[1] - lon[0])
+        * math.radians(lat[1] - lat[0])
+        * np.cos(np.radians(LAT))
+    )
     assert float((np.exp(logf) * cell).sum()) == pytest.approx(1.0, abs=3e-3)
     # peaked near the last events, not flat: the check is not passed by a uniform density
     assert np.exp(logf).max() * plane.area_km2 > 20
@@ -113,7 +125,9 @@ def test_scores_use_only_earlier_events(simulated, tiny_model):
     assert not np.allclose(base["sll"].to_numpy()[j:], after["sll"].to_numpy()[j:])  # event k and later moved
     # the density of one event from the map function equals its score (same history, same state)
     row = base.iloc[j + 1]
-    one = tiny_model.spatial_log_density(ev, row["time"], np.array([row["longitude"]]), np.array([row["latitude"]]))
+    one = tiny_model.spatial_log_density(
+        ev, row["time"], np.array([row["longitude"]]), np.array([row["latitude"]])
+    )
     assert one[0] == pytest.approx(row["sll"], abs=1e-4)
 
 

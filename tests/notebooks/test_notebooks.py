@@ -160,7 +160,9 @@ def test_spatiotemporal_npp_notebook(shared_data, tmp_path):
     scored = board[board["model"].isin(["ETAS", "ST-NPP seed 0"])]
     assert set(scored["n_events"]) == {m["n_test_events"]} and m["n_test_events"] > 100  # the same events
     etas = board[board["model"] == "ETAS"].set_index("score")["value"]
-    assert etas["log_likelihood"] == pytest.approx(etas["temporal_log_likelihood"] + etas["spatial_log_likelihood"])
+    assert etas["log_likelihood"] == pytest.approx(
+        etas["temporal_log_likelihood"] + etas["spatial_log_likelihood"]
+    )
     assert etas["spatial_log_likelihood"] == pytest.approx(m["etas_sll"])
     seed0 = board[board["model"] == "ST-NPP seed 0"].set_index("score")
     assert seed0.loc["total_information_gain", "reference"] == "ETAS"

@@ -26,6 +26,7 @@ from quakelab.learn.scores import (
     reliability_table,
 )
 from quakelab.learn.store import ModelStoreError, data_hash, load_model, save_model
+from quakelab.learn.stpp import SpatioTemporalNPP, block_bootstrap_mean
 
 __all__ = [
     "FEATURE_EXCLUDE",
@@ -36,6 +37,8 @@ __all__ = [
     "NeuralTPP",
     "PARAM_GRIDS",
     "SequenceForecaster",
+    "SpatioTemporalNPP",
+    "block_bootstrap_mean",
     "binary_scores",
     "bootstrap_scores",
     "data_hash",

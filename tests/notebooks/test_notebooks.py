@@ -8,7 +8,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # notebooks that read another run's outputs are executed in the chained tests below
-NEEDS_INPUTS = {"03_learned_forecasters.ipynb", "07_neural_point_process.ipynb"}
+NEEDS_INPUTS = {
+    "03_learned_forecasters.ipynb",
+    "07_neural_point_process.ipynb",
+    "09_spatiotemporal_npp.ipynb",
+}
 ALL_NOTEBOOKS = sorted(
     p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
 )
@@ -132,6 +136,42 @@ def test_feature_and_learned_forecaster_notebooks(shared_data, tmp_path):
 
     csv = pd.read_csv(tmp_path / "learned" / "leaderboard.csv", index_col=0)
     assert csv.loc["ETAS", "roc_auc"] == pytest.approx(board["ETAS"]["roc_auc"])
+
+
+@pytest.mark.slow  # executes a notebook
+def test_spatiotemporal_npp_notebook(shared_data, tmp_path):
+    """09 on SanJac_10 with a tiny network and short windows: the same test events as ETAS, the leaderboard."""
+    from quakelab.artifacts import read_artifact
+
+    m = _run(
+        "09_spatiotemporal_npp.ipynb",
+        tmp_path,
+        seeds=[0],
+        train_start="2013-07-01",
+        test_end="2016-02-01",
+        units=8,
+        n_neighbours=16,
+        n_scales=2,
+        background_km=[2.0],
+        epochs=1,
+        map_times_days=[0.1],
+    )
+    board = read_artifact("leaderboard", tmp_path)
+    scored = board[board["model"].isin(["ETAS", "ST-NPP seed 0"])]
+    assert set(scored["n_events"]) == {m["n_test_events"]} and m["n_test_events"] > 100  # the same events
+    etas = board[board["model"] == "ETAS"].set_index("score")["value"]
+    assert etas["log_likelihood"] == pytest.approx(
+        etas["temporal_log_likelihood"] + etas["spatial_log_likelihood"]
+    )
+    assert etas["spatial_log_likelihood"] == pytest.approx(m["etas_sll"])
+    seed0 = board[board["model"] == "ST-NPP seed 0"].set_index("score")
+    assert seed0.loc["total_information_gain", "reference"] == "ETAS"
+    assert seed0.loc["log_likelihood", "value"] - etas["log_likelihood"] == pytest.approx(
+        seed0.loc["total_information_gain", "value"]
+    )
+    assert -12 < m["stnpp_sll_mean"] < -4 and m["verdict"].startswith("ST-NPP ")
+    for f in ("gain_over_time", "seeds", "pit", "density_maps"):
+        assert (tmp_path / "figures" / f"{f}.png").stat().st_size > 1000
 
 
 @pytest.mark.slow  # executes notebooks (a kernel each)

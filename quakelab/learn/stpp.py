@@ -1,0 +1,792 @@
+"""A spatio-temporal neural point process scored on the full EarthquakeNPP log-likelihood.
+
+:class:`SpatioTemporalNPP` models the next event's time and, given its time, its location, from the whole
+history:
+
+* a GRU reads the events (standardised log inter-event time, magnitude above ``mc``, position in the region);
+* **time**: its state after event i gives a mixture of log-normal distributions of the time to event i + 1
+  (as :class:`quakelab.learn.NeuralTPP`);
+* **space**: given the next event's time t, its location density is a mixture of
+
+  - the uniform density over the region and ``len(background_km)`` Gaussian kernel-density estimates of all
+    earlier events (fixed bandwidths, weights learned from the GRU state): the learned background;
+  - Gaussian kernels centred on the ``n_neighbours`` most recent events j, ``n_scales`` kernels per event,
+    with weights ``alpha m'_j - p log(t - t_j + c) + w_s`` and bandwidths
+    ``exp(b_s + gamma m'_j + delta log(t - t_j))`` (``alpha, p, w_s, b_s`` from the GRU state, ``c, gamma,
+    delta`` learned constants): magnitude- and time-dependent triggering kernels.
+
+Every component is normalised over the region exactly: positions are mapped to an equirectangular plane
+``u = R cos(lat_c) (lon - lon_min)``, ``v = R (lat - lat_min)`` (km, ``lat_c`` the centre latitude) in which the
+longitude-latitude box is the rectangle ``[0, W] x [0, H]``, and a Gaussian's mass in a rectangle is a product
+of two differences of error functions. Densities are reported per km² of the sphere of radius ``R`` (the
+EarthquakeNPP unit, the one of :func:`quakelab.evaluate.etas_test_scores`): the map's area element is
+``cos(lat) / cos(lat_c)`` times the plane's, so ``f_sphere = f_plane cos(lat_c) / cos(lat)``, exact. Only
+longitude-latitude boxes are supported as regions.
+
+Scores: ``TLL_i = log f_T(t_i - t_{i-1} | H)`` (the first interval conditioned on no event between the previous
+event and the test start) and ``SLL_i = log f_S(x_i | t_i, H)``; they equal EarthquakeNPP's
+``log lambda*(t_i) - Lambda_i`` and ``log lambda(t_i, x_i) - log lambda*(t_i)``, so the numbers compare with ETAS's
+directly. Every score uses only earlier events.
+"""
+
+from __future__ import annotations
+
+import math
+import time as _time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from quakelab.learn.keras_models import import_tensorflow, set_seed
+from quakelab.timeutils import utc
+
+EARTH_RADIUS_KM = 6378.1
+#: background densities of recent (catalog, targets) pairs: deterministic, shared by the seeds of a study
+_BACKGROUND_CACHE: dict[str, np.ndarray] = {}
+
+
+def limit_threads(n: int = 1) -> None:
+    """Limit TensorFlow to ``n`` intra- and inter-op threads (call before any TensorFlow operation)."""
+    tf = import_tensorflow()
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(int(n))
+        tf.config.threading.set_inter_op_parallelism_threads(int(n))
+    except RuntimeError:  # the runtime is already initialised: keep its setting
+        pass
+
+
+class RegionPlane:
+    """The equirectangular map of a longitude-latitude box onto ``[0, W] x [0, H]`` km (see the module doc).
+
+    Parameters
+    ----------
+    bbox : tuple of float
+        ``(min_lon, max_lon, min_lat, max_lat)``.
+    earth_radius_km : float
+    """
+
+    def __init__(self, bbox, earth_radius_km: float = EARTH_RADIUS_KM) -> None:
+        lon0, lon1, lat0, lat1 = (float(b) for b in bbox)
+        if not (lon0 < lon1 and lat0 < lat1):
+            raise ValueError(f"bbox must be (min_lon, max_lon, min_lat, max_lat), got {bbox}")
+        self.bbox, self.radius = (lon0, lon1, lat0, lat1), float(earth_radius_km)
+        self.lat_c = 0.5 * (lat0 + lat1)
+        self.kx = self.radius * math.cos(math.radians(self.lat_c)) * math.pi / 180
+        self.ky = self.radius * math.pi / 180
+        self.width, self.height = self.kx * (lon1 - lon0), self.ky * (lat1 - lat0)
+
+    @property
+    def area_km2(self) -> float:
+        """Area of the box on the sphere."""
+        lon0, lon1, lat0, lat1 = self.bbox
+        return (
+            self.radius**2
+            * math.radians(lon1 - lon0)
+            * (math.sin(math.radians(lat1)) - math.sin(math.radians(lat0)))
+        )
+
+    def to_plane(self, lon, lat) -> tuple[np.ndarray, np.ndarray]:
+        """Plane coordinates (km)."""
+        return (
+            self.kx * (np.asarray(lon, float) - self.bbox[0]),
+            self.ky * (np.asarray(lat, float) - self.bbox[2]),
+        )
+
+    def log_sphere_factor(self, lat) -> np.ndarray:
+        """``log(cos(lat_c) / cos(lat))``: add to a log density per plane km² to get it per sphere km²."""
+        return math.log(math.cos(math.radians(self.lat_c))) - np.log(
+            np.cos(np.radians(np.asarray(lat, float)))
+        )
+
+
+def _log_box_mass_np(u, v, sigma, width, height) -> np.ndarray:
+    """log of the mass of an isotropic Gaussian (centre (u, v), scale sigma) inside ``[0, W] x [0, H]``."""
+    from scipy.special import ndtr
+
+    mx = ndtr((width - u) / sigma) - ndtr(-u / sigma)
+    my = ndtr((height - v) / sigma) - ndtr(-v / sigma)
+    return np.log(np.maximum(mx * my, 1e-300))
+
+
+def background_log_densities(
+    uq: np.ndarray,
+    vq: np.ndarray,
+    us: np.ndarray,
+    vs: np.ndarray,
+    n_sources: np.ndarray,
+    bandwidths_km,
+    width: float,
+    height: float,
+    *,
+    chunk: int = 256,
+) -> np.ndarray:
+    """Log densities (per plane km²) of the background components at query points.
+
+    Component 0 is the uniform density ``1 / (W H)``; component k >= 1 the Gaussian kernel-density estimate
+    with bandwidth ``bandwidths_km[k - 1]`` of the first ``n_sources[q]`` sources (each kernel normalised over
+    the rectangle); with no source, the uniform density.
+
+    Parameters
+    ----------
+    uq, vq : array (Q,)
+        Query points (plane km).
+    us, vs : array (N,)
+        Sources in time order.
+    n_sources : array of int (Q,)
+        Sources available to each query (the events strictly before it).
+    bandwidths_km : sequence of float
+    width, height : float
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(Q, 1 + len(bandwidths_km))``.
+    """
+    uq, vq, us, vs = (np.asarray(a, float) for a in (uq, vq, us, vs))
+    n_sources = np.asarray(n_sources, int)
+    bw = np.asarray(bandwidths_km, float)
+    log_u = -math.log(width * height)
+    out = np.full((uq.size, 1 + bw.size), log_u)
+    # per source and bandwidth: 1 / (2 pi s^2 Z_j(s))
+    norm = np.stack(
+        [np.exp(-_log_box_mass_np(us, vs, s, width, height)) / (2 * math.pi * s * s) for s in bw], axis=1
+    )
+    order = np.argsort(n_sources, kind="stable")
+    for a in range(0, uq.size, chunk):
+        q = order[a : a + chunk]
+        nmax = int(n_sources[q].max()) if q.size else 0
+        if nmax == 0:
+            continue
+        r2 = (uq[q, None] - us[None, :nmax]) ** 2 + (vq[q, None] - vs[None, :nmax]) ** 2
+        keep = np.arange(nmax)[None, :] < n_sources[q, None]
+        cnt = n_sources[q]
+        for k, s in enumerate(bw):
+            dens = np.where(keep, np.exp(-0.5 * r2 / (s * s)) * norm[None, :nmax, k], 0.0).sum(axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                val = np.log(np.maximum(dens, 1e-300) / np.maximum(cnt, 1))
+            out[q, 1 + k] = np.where(cnt > 0, val, log_u)
+    return out
+
+
+def block_bootstrap_mean(
+    values: np.ndarray,
+    times,
+    *,
+    block_days: float = 30.0,
+    n_boot: int = 2000,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> pd.Series:
+    """Mean per event with a percentile interval from a block bootstrap over calendar blocks.
+
+    Events are grouped in consecutive non-overlapping blocks of ``block_days`` (an earthquake sequence's
+    events mostly share a block, so their dependence is kept); blocks are resampled with replacement and the
+    statistic is the ratio ``sum(values) / count`` over the resampled blocks.
+
+    Returns
+    -------
+    pandas.Series
+        ``mean, ci_low, ci_high, n, n_blocks, block_days``.
+    """
+    values = np.asarray(values, float)
+    t = pd.DatetimeIndex(times)
+    days = ((t - t.min()) / pd.Timedelta(days=1)).to_numpy()
+    block = np.floor(days / block_days).astype(int)
+    codes, _ = pd.factorize(block)
+    nb = codes.max() + 1
+    sums = np.bincount(codes, weights=values, minlength=nb)
+    cnts = np.bincount(codes, minlength=nb).astype(float)
+    rng = np.random.default_rng(seed)
+    draw = rng.integers(0, nb, size=(n_boot, nb))
+    boot = sums[draw].sum(axis=1) / cnts[draw].sum(axis=1)
+    lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2])
+    return pd.Series(
+        {
+            "mean": float(values.mean()),
+            "ci_low": float(lo),
+            "ci_high": float(hi),
+            "n": int(values.size),
+            "n_blocks": int(nb),
+            "block_days": float(block_days),
+        }
+    )
+
+
+class SpatioTemporalNPP:
+    """Spatio-temporal neural point process (see the module docstring).
+
+    Parameters
+    ----------
+    units : int, default 32
+        GRU units.
+    n_components : int, default 8
+        Log-normal components of the inter-event time.
+    n_neighbours : int, default 128
+        Most recent events that carry triggering kernels.
+    n_scales : int, default 3
+        Gaussian kernels per recent event (a scale mixture: heavier tails than one Gaussian).
+    background_km : tuple of float, default (0.5, 2.0, 8.0)
+        Bandwidths of the background kernel-density estimates of all earlier events.
+    context, window : int, default 64, 256
+        Training windows of ``window`` events whose first ``context`` outputs are history only.
+    epochs, patience, batch_size : int, default 60, 6, 8
+    learning_rate : float, default 3e-3
+    min_interval_days : float, default 1e-6
+        Floor of inter-event times (simultaneous events).
+    seed : int, default 0
+    """
+
+    def __init__(
+        self,
+        *,
+        units: int = 32,
+        n_components: int = 8,
+        n_neighbours: int = 128,
+        n_scales: int = 3,
+        background_km: tuple[float, ...] = (0.5, 2.0, 8.0),
+        context: int = 64,
+        window: int = 256,
+        epochs: int = 60,
+        patience: int = 6,
+        batch_size: int = 8,
+        learning_rate: float = 3e-3,
+        min_interval_days: float = 1e-6,
+        seed: int = 0,
+    ) -> None:
+        if not 0 < context < window:
+            raise ValueError("need 0 < context < window")
+        self.units, self.n_components, self.n_neighbours = int(units), int(n_components), int(n_neighbours)
+        self.n_scales, self.background_km = int(n_scales), tuple(float(b) for b in background_km)
+        self.context, self.window = int(context), int(window)
+        self.epochs, self.patience, self.batch_size = int(epochs), int(patience), int(batch_size)
+        self.learning_rate, self.min_interval_days, self.seed = (
+            float(learning_rate),
+            float(min_interval_days),
+            int(seed),
+        )
+        self.model_: Any = None
+
+    # ------------------------------------------------------------------ layout of the head's outputs
+    @property
+    def _n_bg(self) -> int:
+        return 1 + len(self.background_km)
+
+    @property
+    def _n_out(self) -> int:
+        return 3 * self.n_components + self._n_bg + 2 + 2 * self.n_scales
+
+    # ------------------------------------------------------------------ data
+    def _prepare(self, events: pd.DataFrame) -> dict[str, Any]:
+        """Sorted arrays of a catalog: times, inter-event times, plane positions, neighbours."""
+        for col in ("time", "longitude", "latitude", "magnitude"):
+            if col not in events:
+                raise ValueError(f"events need a column {col!r}")
+        lon0, lon1, lat0, lat1 = self.plane_.bbox
+        ev = events[
+            (events["longitude"] >= lon0)
+            & (events["longitude"] <= lon1)
+            & (events["latitude"] >= lat0)
+            & (events["latitude"] <= lat1)
+            & (events["magnitude"] >= self.mc_ - 1e-9)
+        ]
+        ev = ev.sort_values("time", kind="mergesort").reset_index(drop=True)
+        times = pd.DatetimeIndex(ev["time"])
+        days = ((times - times[0]) / pd.Timedelta(days=1)).to_numpy(dtype=float)
+        tau = np.maximum(np.diff(days, prepend=np.nan), self.min_interval_days)
+        u, v = self.plane_.to_plane(ev["longitude"].to_numpy(float), ev["latitude"].to_numpy(float))
+        mprime = ev["magnitude"].to_numpy(float) - self.mc_
+        n, K = len(ev), self.n_neighbours
+        nb = np.arange(n)[:, None] - 1 - np.arange(K)[None, :]
+        valid = nb >= 0
+        nbc = np.clip(nb, 0, None)
+        dt = np.maximum(days[:, None] - days[nbc], self.min_interval_days)
+        return {
+            "events": ev,
+            "times": times,
+            "days": days,
+            "tau": tau,
+            "u": u,
+            "v": v,
+            "m": mprime,
+            "nb": nbc.astype(np.int32),
+            "nb_valid": valid,
+            "log_dt": np.where(valid, np.log(dt), 0.0).astype(np.float32),
+        }
+
+    def _background(self, d: dict[str, Any], targets: np.ndarray) -> np.ndarray:
+        import hashlib
+
+        key = hashlib.sha256(
+            b"".join(np.ascontiguousarray(a).tobytes() for a in (d["u"], d["v"], targets))
+            + repr((self.background_km, self.plane_.bbox)).encode()
+        ).hexdigest()
+        if key not in _BACKGROUND_CACHE:
+            if len(_BACKGROUND_CACHE) >= 4:
+                _BACKGROUND_CACHE.pop(next(iter(_BACKGROUND_CACHE)))
+            _BACKGROUND_CACHE[key] = self._compute_background(d, targets)
+        return _BACKGROUND_CACHE[key]
+
+    def _compute_background(self, d: dict[str, Any], targets: np.ndarray) -> np.ndarray:
+        return background_log_densities(
+            d["u"][targets],
+            d["v"][targets],
+            d["u"],
+            d["v"],
+            targets,
+            self.background_km,
+            self.plane_.width,
+            self.plane_.height,
+        )
+
+    def _inputs(self, d: dict[str, Any]) -> np.ndarray:
+        z = (np.log(d["tau"]) - self.log_tau_mean_) / self.log_tau_std_
+        z = np.where(np.isnan(z), 0.0, z)
+        return np.column_stack(
+            [z, d["m"], d["u"] / self.plane_.width - 0.5, d["v"] / self.plane_.height - 0.5]
+        ).astype(np.float32)
+
+    def _windows(self, first_target: int, last_target: int) -> np.ndarray:
+        """Starts of the windows whose scored outputs predict the targets.
+
+        Windows sit on a fixed grid (``k * stride - context``), so the prediction of a target does not depend
+        on which other targets are asked for: every target is predicted by one window, whose state starts
+        ``context`` to ``window - 1`` events before it.
+        """
+        stride = self.window - self.context
+        k0, k1 = (max(first_target, 1) - 1) // stride, (max(last_target, 1) - 1) // stride
+        return np.arange(k0, k1 + 1) * stride - self.context
+
+    def _gather(self, Zin: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n = Zin.shape[0]
+        pos = starts[:, None] + np.arange(self.window)[None, :]
+        ok = (pos >= 0) & (pos < n)
+        X = np.where(ok[..., None], Zin[np.clip(pos, 0, n - 1)], 0.0).astype(np.float32)
+        return X, pos + 1
+
+    # ------------------------------------------------------------------ network
+    def _build(self) -> None:
+        tf = import_tensorflow()
+        keras = tf.keras
+        inp = keras.Input(shape=(None, 4))
+        h = keras.layers.GRU(self.units, return_sequences=True)(inp)
+        h = keras.layers.Dense(self.units, activation="tanh")(h)
+        out = keras.layers.Dense(
+            self._n_out, kernel_initializer=keras.initializers.RandomNormal(stddev=0.01)
+        )(h)
+        self.model_ = keras.Model(inp, out)
+        S = self.n_scales
+        self.log_c_ = tf.Variable(math.log(1e-3), dtype=tf.float32, name="log_c")
+        self.gamma_ = tf.Variable(0.4, dtype=tf.float32, name="gamma")
+        self.delta_ = tf.Variable(0.05, dtype=tf.float32, name="delta")
+        self.base_log_sigma_ = tf.Variable(
+            np.log(0.3 * 5.0 ** np.arange(S)).astype(np.float32), name="base_log_sigma"
+        )
+        self.bg_bias_ = tf.Variable(np.zeros(self._n_bg, np.float32), name="bg_bias")
+        self._extra = [self.log_c_, self.gamma_, self.delta_, self.base_log_sigma_, self.bg_bias_]
+
+    def _heads(self, out):
+        """Split the head outputs: temporal mixture, background logits, triggering coefficients."""
+        tf = import_tensorflow()
+        K, nbg, S = self.n_components, self._n_bg, self.n_scales
+        o = 3 * K
+        temporal = out[..., :o]
+        bg_logit = out[..., o : o + nbg] + self.bg_bias_
+        alpha = tf.nn.softplus(out[..., o + nbg] + 0.5)
+        p = tf.nn.softplus(out[..., o + nbg + 1] + 0.5)
+        s0 = o + nbg + 2
+        scale_logit = out[..., s0 : s0 + S]
+        log_sigma_off = out[..., s0 + S : s0 + 2 * S]
+        return temporal, bg_logit, alpha, p, scale_logit, log_sigma_off
+
+    def _spatial_logpdf(self, out, log_dt, m_nb, u_nb, v_nb, valid, uq, vq, bgq):
+        """Log density per plane km² at query points.
+
+        Shapes: ``out (B, n_out)``, neighbour arrays ``(B, K)``, ``uq, vq (B, Q)``, ``bgq (B, Q, n_bg)``.
+        """
+        tf = import_tensorflow()
+        _, bg_logit, alpha, p, scale_logit, log_sigma_off = self._heads(out)
+        c = tf.exp(self.log_c_)
+        dt = tf.exp(log_dt)
+        logit = (
+            alpha[:, None, None] * m_nb[..., None]
+            - p[:, None, None] * tf.math.log(dt + c)[..., None]
+            + scale_logit[:, None, :]
+        )  # (B, K, S)
+        log_sigma = (
+            self.base_log_sigma_[None, None, :]
+            + log_sigma_off[:, None, :]
+            + self.gamma_ * m_nb[..., None]
+            + self.delta_ * log_dt[..., None]
+        )
+        log_sigma = tf.clip_by_value(log_sigma, math.log(0.02), math.log(100.0))
+        sigma = tf.exp(log_sigma)
+        r2 = 1.0 / (math.sqrt(2.0) * sigma)
+        W, H = self.plane_.width, self.plane_.height
+        uj, vj = u_nb[..., None], v_nb[..., None]
+        mx = 0.5 * (tf.math.erf((W - uj) * r2) - tf.math.erf(-uj * r2))
+        my = 0.5 * (tf.math.erf((H - vj) * r2) - tf.math.erf(-vj * r2))
+        log_mass = tf.math.log(tf.maximum(mx * my, 1e-30))
+        neg = tf.constant(-1e9, tf.float32)
+        logit = tf.where(valid[..., None], logit, neg)
+        B = tf.shape(logit)[0]
+        all_logit = tf.concat([bg_logit, tf.reshape(logit, [B, -1])], axis=1)
+        log_w = tf.nn.log_softmax(all_logit, axis=1)
+        n_bg = self._n_bg
+        lw_bg, lw_tr = log_w[:, :n_bg], tf.reshape(log_w[:, n_bg:], tf.shape(logit))
+        du = uq[:, :, None, None] - uj[:, None, :, :]
+        dv = vq[:, :, None, None] - vj[:, None, :, :]
+        comp = (
+            -math.log(2 * math.pi)
+            - 2.0 * log_sigma[:, None]
+            - 0.5 * (du * du + dv * dv) / tf.square(sigma[:, None])
+            - log_mass[:, None]
+            + lw_tr[:, None]
+        )  # (B, Q, K, S)
+        Q = tf.shape(uq)[1]
+        comp = tf.reshape(comp, [B, Q, -1])
+        return tf.reduce_logsumexp(tf.concat([bgq + lw_bg[:, None, :], comp], axis=2), axis=2)
+
+    def _temporal_logpdf_z(self, out, z):
+        tf = import_tensorflow()
+        K = self.n_components
+        logits, mu = out[..., :K], out[..., K : 2 * K]
+        log_sigma = tf.clip_by_value(out[..., 2 * K : 3 * K], -5.0, 3.0)
+        lp = (
+            tf.nn.log_softmax(logits, axis=-1)
+            - log_sigma
+            - 0.5 * math.log(2 * math.pi)
+            - 0.5 * tf.square((z[..., None] - mu) / tf.exp(log_sigma))
+        )
+        return tf.reduce_logsumexp(lp, axis=-1)
+
+    # ------------------------------------------------------------------ training
+    def fit(
+        self, events: pd.DataFrame, *, mc: float, region, train_start, train_end, val_end
+    ) -> SpatioTemporalNPP:
+        """Fit on the events in ``[train_start, train_end)``, stop early on ``[train_end, val_end)``.
+
+        Parameters
+        ----------
+        events : pandas.DataFrame
+            ``time, longitude, latitude, magnitude``; earlier events (before ``train_start``) are history.
+        mc : float
+            Magnitude of completeness (smaller events are dropped).
+        region : tuple of float
+            ``(min_lon, max_lon, min_lat, max_lat)``; events outside are dropped.
+        train_start, train_end, val_end : time-like
+
+        Returns
+        -------
+        SpatioTemporalNPP
+            ``history_`` (loss per epoch), ``fit_seconds_``, ``n_train_events_``, ``n_val_events_``.
+        """
+        tf = import_tensorflow()
+        set_seed(self.seed)
+        t_prep = _time.perf_counter()
+        self.mc_, self.plane_ = float(mc), RegionPlane(region)
+        d = self._prepare(events[events["time"] < utc(val_end)])
+        t = d["times"]
+        train = np.asarray((t >= utc(train_start)) & (t < utc(train_end)))
+        val = np.asarray((t >= utc(train_end)) & (t < utc(val_end)))
+        train[0] = val[0] = False
+        if train.sum() < self.window or val.sum() < self.context:
+            raise ValueError(
+                f"too few events: {train.sum()} training (need {self.window}), {val.sum()} validation "
+                f"(need {self.context})"
+            )
+        self.log_tau_mean_ = float(np.nanmean(np.log(d["tau"][train])))
+        self.log_tau_std_ = float(np.nanstd(np.log(d["tau"][train])))
+        Zin = self._inputs(d)
+        n = len(t)
+        z = np.nan_to_num((np.log(d["tau"]) - self.log_tau_mean_) / self.log_tau_std_).astype(np.float32)
+        bg = np.zeros((n, self._n_bg), np.float32)
+        idx = np.flatnonzero(train | val)
+        bg[idx] = self._background(d, idx)
+        const = {
+            "z": tf.constant(z),
+            "log_dt": tf.constant(d["log_dt"]),
+            "nb": tf.constant(d["nb"]),
+            "valid": tf.constant(d["nb_valid"]),
+            "m": tf.constant(d["m"].astype(np.float32)),
+            "u": tf.constant(d["u"].astype(np.float32)),
+            "v": tf.constant(d["v"].astype(np.float32)),
+            "bg": tf.constant(bg),
+        }
+        self._build()
+
+        def batch(mask):
+            ii = np.flatnonzero(mask)
+            starts = self._windows(ii[0], ii[-1])
+            X, tgt = self._gather(Zin, starts)
+            ok = (tgt >= 1) & (tgt < n) & (np.arange(self.window)[None, :] >= self.context)
+            ok &= np.where(ok, mask[np.clip(tgt, 0, n - 1)], False)
+            return X, np.clip(tgt, 0, n - 1).astype(np.int32), ok.astype(np.float32)
+
+        Xt, Tt, Wt = batch(train)
+        Xv, Tv, Wv = batch(val)
+        self.n_train_events_, self.n_val_events_ = int(Wt.sum()), int(Wv.sum())
+        opt = tf.keras.optimizers.Adam(self.learning_rate)
+        variables = self.model_.trainable_variables + self._extra
+
+        def nll(X, T, Wm, training):
+            out = self.model_(X, training=training)  # (B, W, n_out)
+            flat_t = tf.reshape(T, [-1])
+            o = tf.reshape(out, [-1, self._n_out])
+            nb = tf.gather(const["nb"], flat_t)
+            lt = self._temporal_logpdf_z(o, tf.gather(const["z"], flat_t))
+            ls = self._spatial_logpdf(
+                o,
+                tf.gather(const["log_dt"], flat_t),
+                tf.gather(const["m"], nb),
+                tf.gather(const["u"], nb),
+                tf.gather(const["v"], nb),
+                tf.gather(const["valid"], flat_t),
+                tf.gather(const["u"], flat_t)[:, None],
+                tf.gather(const["v"], flat_t)[:, None],
+                tf.gather(const["bg"], flat_t)[:, None, :],
+            )[:, 0]
+            w = tf.reshape(Wm, [-1])
+            return -tf.reduce_sum(w * lt), -tf.reduce_sum(w * ls)
+
+        @tf.function(reduce_retracing=True, autograph=False)
+        def train_step(X, T, Wm):
+            with tf.GradientTape() as tape:
+                a, b = nll(X, T, Wm, True)
+                loss = (a + b) / tf.maximum(tf.reduce_sum(Wm), 1.0)
+            grads = tape.gradient(loss, variables)
+            grads, _ = tf.clip_by_global_norm(grads, 10.0)
+            opt.apply_gradients(zip(grads, variables, strict=True))
+            return loss
+
+        @tf.function(reduce_retracing=True, autograph=False)
+        def eval_step(X, T, Wm):
+            return nll(X, T, Wm, False)
+
+        def evaluate(X, T, Wm):
+            a = b = 0.0
+            for s in range(0, len(X), 32):
+                ra, rb = eval_step(X[s : s + 32], T[s : s + 32], Wm[s : s + 32])
+                a, b = a + float(ra), b + float(rb)
+            tot = float(Wm.sum())
+            return a / tot, b / tot
+
+        self.prepare_seconds_ = _time.perf_counter() - t_prep
+        rng = np.random.default_rng(self.seed)
+        best, best_weights, wait, rows = np.inf, None, 0, []
+        t0 = _time.perf_counter()
+        for epoch in range(self.epochs):
+            order = rng.permutation(len(Xt))
+            losses = []
+            for s in range(0, len(order), self.batch_size):
+                b = order[s : s + self.batch_size]
+                losses.append(float(train_step(Xt[b], Tt[b], Wt[b])))
+            vt, vs = evaluate(Xv, Tv, Wv)
+            rows.append(
+                {
+                    "epoch": epoch,
+                    "seconds": _time.perf_counter() - t0,
+                    "loss": float(np.mean(losses)),
+                    "val_temporal": vt,
+                    "val_spatial": vs,
+                    "val_loss": vt + vs,
+                }
+            )
+            if vt + vs < best - 1e-4:
+                best, wait = vt + vs, 0
+                best_weights = [v.numpy() for v in variables]
+            else:
+                wait += 1
+                if wait >= self.patience:
+                    break
+        for var, val_ in zip(variables, best_weights or [v.numpy() for v in variables], strict=True):
+            var.assign(val_)
+        self.fit_seconds_ = _time.perf_counter() - t0
+        self.history_ = pd.DataFrame(rows).set_index("epoch")
+        return self
+
+    # ------------------------------------------------------------------ evaluation
+    def _outputs(self, d: dict[str, Any], targets: np.ndarray) -> np.ndarray:
+        """Head outputs predicting each target (from the encoder state after the event before it)."""
+        Zin = self._inputs(d)
+        n = Zin.shape[0]
+        starts = self._windows(int(targets.min()), int(targets.max()))
+        X, tgt = self._gather(Zin, starts)
+        out = np.asarray(self.model_.predict(X, verbose=0, batch_size=32), dtype=np.float32)
+        scored = (np.arange(self.window)[None, :] >= self.context) & (tgt < n) & (tgt >= 1)
+        params = np.full((n, self._n_out), np.nan, np.float32)
+        params[tgt[scored]] = out[scored]
+        return params[targets]
+
+    def _spatial_at(self, d, targets, out, uq, vq, bgq, chunk: int = 512) -> np.ndarray:
+        tf = import_tensorflow()
+        res = []
+        for a in range(0, len(targets), chunk):
+            tt = targets[a : a + chunk]
+            nb = d["nb"][tt]
+            res.append(
+                self._spatial_logpdf(
+                    tf.constant(out[a : a + chunk]),
+                    tf.constant(d["log_dt"][tt]),
+                    tf.constant(d["m"][nb].astype(np.float32)),
+                    tf.constant(d["u"][nb].astype(np.float32)),
+                    tf.constant(d["v"][nb].astype(np.float32)),
+                    tf.constant(d["nb_valid"][tt]),
+                    tf.constant(np.asarray(uq[a : a + chunk], np.float32)),
+                    tf.constant(np.asarray(vq[a : a + chunk], np.float32)),
+                    tf.constant(np.asarray(bgq[a : a + chunk], np.float32)),
+                ).numpy()
+            )
+        return np.concatenate(res, axis=0).astype(float)
+
+    def _temporal_params(self, out: np.ndarray):
+        from scipy.special import log_softmax
+
+        K = self.n_components
+        o = out.astype(float)
+        return log_softmax(o[:, :K], axis=1), o[:, K : 2 * K], np.exp(np.clip(o[:, 2 * K : 3 * K], -5, 3))
+
+    def time_log_density(self, out: np.ndarray, tau_days: np.ndarray) -> np.ndarray:
+        """Log density (per day) of the next inter-event time for head outputs ``out`` (rows) at ``tau_days``.
+
+        ``tau_days`` is ``(n,)`` or ``(n, m)`` (m times per row).
+        """
+        from scipy.special import logsumexp
+
+        log_w, mu, sig = self._temporal_params(np.atleast_2d(out))
+        x = np.asarray(tau_days, float)
+        x2 = x if x.ndim == 2 else x[:, None]
+        z = (np.log(x2) - self.log_tau_mean_) / self.log_tau_std_
+        lz = logsumexp(
+            log_w[:, None, :]
+            - np.log(sig)[:, None, :]
+            - 0.5 * np.log(2 * np.pi)
+            - 0.5 * ((z[..., None] - mu[:, None, :]) / sig[:, None, :]) ** 2,
+            axis=2,
+        )
+        res = lz - np.log(x2) - math.log(self.log_tau_std_)
+        return res if x.ndim == 2 else res[:, 0]
+
+    def score(self, events: pd.DataFrame, *, test_start, test_end, name: str = "spatio-temporal NPP"):
+        """EarthquakeNPP temporal and spatial log-likelihood per test event.
+
+        Returns
+        -------
+        quakelab.evaluate.LikelihoodScore
+            ``tll``, ``sll`` (per km² of the sphere), ``ll = tll + sll``; ``per_event`` with
+            ``time, longitude, latitude, magnitude, tll, sll, ll``.
+        """
+        from scipy.special import log_ndtr, logsumexp
+
+        from quakelab.evaluate.likelihood import LikelihoodScore
+
+        if self.model_ is None:
+            raise RuntimeError("fit the model first")
+        t0, t1 = utc(test_start), utc(test_end)
+        d = self._prepare(events[events["time"] < t1])
+        times = d["times"]
+        targets = np.flatnonzero(np.asarray(times >= t0))
+        if targets.size == 0 or targets[0] == 0:
+            raise ValueError("need test events and at least one event before the test start")
+        out = self._outputs(d, targets)
+        tll = self.time_log_density(out, d["tau"][targets])
+        gap0 = (t0 - times[targets[0] - 1]) / pd.Timedelta(days=1)
+        if gap0 > 0:
+            log_w, mu, sig = self._temporal_params(out[:1])
+            z0 = (math.log(gap0) - self.log_tau_mean_) / self.log_tau_std_
+            tll[0] -= float(logsumexp(log_w[0] + log_ndtr(-(z0 - mu[0]) / sig[0])))
+        bg = self._background(d, targets)
+        sll = self._spatial_at(d, targets, out, d["u"][targets, None], d["v"][targets, None], bg[:, None, :])[
+            :, 0
+        ]
+        ev = d["events"].iloc[targets]
+        sll = sll + self.plane_.log_sphere_factor(ev["latitude"].to_numpy(float))
+        per = pd.DataFrame(
+            {
+                "time": ev["time"].to_numpy(),
+                "longitude": ev["longitude"].to_numpy(float),
+                "latitude": ev["latitude"].to_numpy(float),
+                "magnitude": ev["magnitude"].to_numpy(float),
+                "tll": tll,
+                "sll": sll,
+                "ll": tll + sll,
+            }
+        )
+        return LikelihoodScore(
+            model=name,
+            ll=float(per["ll"].mean()),
+            tll=float(tll.mean()),
+            sll=float(sll.mean()),
+            n_test_events=int(targets.size),
+            per_event=per,
+        )
+
+    def spatial_log_density(self, events: pd.DataFrame, at, lon, lat) -> np.ndarray:
+        """Log density (per km² of the sphere) of the location of an event occurring at time ``at``.
+
+        Conditioned on the events strictly before ``at`` (and on an event occurring at ``at``).
+
+        Parameters
+        ----------
+        events : pandas.DataFrame
+            Catalog (only events before ``at`` are used).
+        at : time-like
+        lon, lat : array-like
+            Query points (same shape).
+
+        Returns
+        -------
+        numpy.ndarray
+            Same shape as ``lon``.
+        """
+        if self.model_ is None:
+            raise RuntimeError("fit the model first")
+        at = utc(at)
+        hist = events[events["time"] < at]
+        lon_a, lat_a = np.broadcast_arrays(np.asarray(lon, float), np.asarray(lat, float))
+        # a placeholder event at ``at`` (its own values never reach its prediction: causal encoder)
+        last = hist.sort_values("time").iloc[-1]
+        probe = pd.DataFrame(
+            {
+                "time": [at],
+                "longitude": [last["longitude"]],
+                "latitude": [last["latitude"]],
+                "magnitude": [max(float(last["magnitude"]), self.mc_)],
+            }
+        )
+        d = self._prepare(
+            pd.concat([hist[["time", "longitude", "latitude", "magnitude"]], probe], ignore_index=True)
+        )
+        target = np.array([len(d["days"]) - 1])
+        out = self._outputs(d, target)
+        uq, vq = self.plane_.to_plane(lon_a.ravel(), lat_a.ravel())
+        bg = background_log_densities(
+            uq,
+            vq,
+            d["u"],
+            d["v"],
+            np.full(uq.size, target[0]),
+            self.background_km,
+            self.plane_.width,
+            self.plane_.height,
+        )
+        val = self._spatial_at(d, target, out, uq[None, :], vq[None, :], bg[None, :, :], chunk=1)[0]
+        return (val + self.plane_.log_sphere_factor(lat_a.ravel())).reshape(lon_a.shape)
+
+    def time_log_density_after(self, events: pd.DataFrame, at, tau_days) -> np.ndarray:
+        """Log density (per day) of the time from the last event before ``at`` to the next event."""
+        hist = events[events["time"] < utc(at)]
+        last = hist.sort_values("time").iloc[-1]
+        probe = pd.DataFrame(
+            {
+                "time": [utc(at)],
+                "longitude": [last["longitude"]],
+                "latitude": [last["latitude"]],
+                "magnitude": [max(float(last["magnitude"]), self.mc_)],
+            }
+        )
+        d = self._prepare(
+            pd.concat([hist[["time", "longitude", "latitude", "magnitude"]], probe], ignore_index=True)
+        )
+        out = self._outputs(d, np.array([len(d["days"]) - 1]))
+        return self.time_log_density(out, np.asarray(tau_days, float)[None, :])[0]

@@ -1,0 +1,150 @@
+"""The spatio-temporal neural point process: exact normalisation, causality, recovery of a simulated ETAS."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from quakelab.learn.stpp import RegionPlane, SpatioTemporalNPP, background_log_densities, block_bootstrap_mean
+
+BOX = (-116.5, -116.0, 33.0, 33.5)
+TRUTH = dict(  # the shared test ETAS (tests/conftest.py) with a 10x background, in a small box
+    log10_mu=-3.9,
+    log10_k0=-3.03,
+    a=1.5,
+    log10_c=-2.5,
+    omega=0.1,
+    log10_tau=2.0,
+    log10_d=-1.0,
+    gamma=1.0,
+    rho=1.5,
+)
+SPLIT = dict(train_start="2010-06-01", train_end="2012-06-01", val_end="2013-01-01")
+TEST = dict(test_start="2013-01-01", test_end="2014-01-01")
+TINY = dict(
+    units=8,
+    n_components=4,
+    n_neighbours=16,
+    n_scales=2,
+    background_km=(1.0, 4.0),
+    context=16,
+    window=64,
+    batch_size=8,
+)
+TRAINED = dict(epochs=12, patience=12, learning_rate=1e-2, seed=0)
+
+
+def test_region_plane_area_and_background_normalisation():
+    plane = RegionPlane((-117.0, -116.0, 33.0, 34.0))
+    assert plane.area_km2 == pytest.approx(10333.29, abs=0.01)  # the ETAS/Poisson area of SanJac_10
+    rng = np.random.default_rng(0)
+    us, vs = rng.uniform(0, plane.width, 30), rng.uniform(0, plane.height, 30)
+    us[:3] = [0.2, plane.width - 0.1, 5.0]  # sources at the edges: most of a kernel's mass falls outside
+    vs[:3] = [0.3, 1.0, plane.height - 0.05]
+    n = 500  # midpoint rule, 0.2 km cells
+    gu = (np.arange(n) + 0.5) * plane.width / n
+    gv = (np.arange(n) + 0.5) * plane.height / n
+    U, V = np.meshgrid(gu, gv)
+    logf = background_log_densities(
+        U.ravel(), V.ravel(), us, vs, np.full(U.size, 30), (0.5, 2.0), plane.width, plane.height, chunk=20000
+    )
+    mass = np.exp(logf).sum(axis=0) * (plane.width / n) * (plane.height / n)
+    np.testing.assert_allclose(mass, 1.0, atol=2e-3)
+    # the first query with no source falls back on the uniform density
+    one = background_log_densities([1.0], [1.0], us, vs, [0], (0.5,), plane.width, plane.height)
+    np.testing.assert_allclose(one, -math.log(plane.width * plane.height))
+
+
+def test_block_bootstrap_interval_widens_with_clustering():
+    t = pd.date_range("2020-01-01", periods=400, freq="D", tz="UTC")
+    rng = np.random.default_rng(1)
+    iid = rng.normal(size=400)
+    clustered = np.repeat(rng.normal(size=400 // 20), 20)  # 20-day blocks sharing one value
+    a = block_bootstrap_mean(iid, t, block_days=20, n_boot=2000)
+    b = block_bootstrap_mean(clustered, t, block_days=20, n_boot=2000)
+    assert a["n_blocks"] == b["n_blocks"] == 20
+    assert a["mean"] == pytest.approx(iid.mean()) and a["ci_low"] < a["mean"] < a["ci_high"]
+    # the same marginal spread, but 20 independent values instead of 400: a ~sqrt(20) wider interval
+    assert (b["ci_high"] - b["ci_low"]) / (a["ci_high"] - a["ci_low"]) > 2.5
+
+
+@pytest.fixture(scope="module")
+def simulated():
+    from quakelab.models import ETAS
+
+    truth = ETAS(mc=2.0, region=BOX, region_integral="exact").set_params(TRUTH, beta=2.3)
+    cat = truth.simulate("2010-01-01", "2014-01-01", seed=3)
+    return truth, truth.select_events(cat, "2010-01-01", "2014-01-01")
+
+
+@pytest.fixture(scope="module")
+def tiny_model(simulated):
+    pytest.importorskip("tensorflow")
+    _, ev = simulated
+    return SpatioTemporalNPP(**TRAINED, **TINY).fit(ev, mc=2.0, region=BOX, **SPLIT)
+
+
+@pytest.mark.slow
+def test_spatial_and_time_densities_integrate_to_one(simulated, tiny_model):
+    _, ev = simulated
+    at = ev["time"].iloc[200] + pd.Timedelta(minutes=5)  # minutes after an event
+    n = 600  # 0.08 km cells
+    plane = tiny_model.plane_
+    lon = BOX[0] + (np.arange(n) + 0.5) * (BOX[1] - BOX[0]) / n
+    lat = BOX[2] + (np.arange(n) + 0.5) * (BOX[3] - BOX[2]) / n
+    LON, LAT = np.meshgrid(lon, lat)
+    logf = tiny_model.spatial_log_density(ev, at, LON, LAT)  # per km² of the sphere
+    cell = (
+        plane.radius**2
+        * math.radians(lon[1] - lon[0])
+        * math.radians(lat[1] - lat[0])
+        * np.cos(np.radians(LAT))
+    )
+    assert float((np.exp(logf) * cell).sum()) == pytest.approx(1.0, abs=3e-3)
+    # peaked near the last events, not flat: the check is not passed by a uniform density
+    assert np.exp(logf).max() * plane.area_km2 > 20
+    # time: integral over log-spaced times, 1e-9 .. 1e5 days
+    x = np.linspace(math.log(1e-9), math.log(1e5), 20001)
+    f = np.exp(tiny_model.time_log_density_after(ev, at, np.exp(x))) * np.exp(x)
+    assert float(np.sum((f[1:] + f[:-1]) / 2) * (x[1] - x[0])) == pytest.approx(1.0, abs=1e-3)
+
+
+@pytest.mark.slow
+def test_scores_use_only_earlier_events(simulated, tiny_model):
+    _, ev = simulated
+    window = dict(test_start="2013-01-01", test_end="2013-04-01")
+    base = tiny_model.score(ev, **window).per_event
+    times = ev["time"].to_numpy()
+    k = int(np.flatnonzero(times >= base["time"].to_numpy()[len(base) // 2])[0])  # a test event in the middle
+    changed = ev.copy()
+    changed.loc[changed.index[k], ["longitude", "latitude", "magnitude"]] = [-116.1, 33.1, 4.0]
+    after = tiny_model.score(changed, **window).per_event
+    j = int(np.flatnonzero(base["time"].to_numpy() == times[k])[0])
+    np.testing.assert_array_equal(base[["tll", "sll"]].to_numpy()[:j], after[["tll", "sll"]].to_numpy()[:j])
+    assert not np.allclose(base["sll"].to_numpy()[j:], after["sll"].to_numpy()[j:])  # event k and later moved
+    # the density of one event from the map function equals its score (same history, same state)
+    row = base.iloc[j + 1]
+    one = tiny_model.spatial_log_density(
+        ev, row["time"], np.array([row["longitude"]]), np.array([row["latitude"]])
+    )
+    assert one[0] == pytest.approx(row["sll"], abs=1e-4)
+
+
+@pytest.mark.slow
+def test_likelihood_approaches_the_true_etas_as_training_grows(simulated, tiny_model):
+    """Known answer: the gap to the true model's log-likelihood shrinks with the training budget."""
+    from quakelab.evaluate import etas_test_scores
+
+    truth, ev = simulated
+    # the true model's intensity of in-region events: kernels integrated over the region
+    true = etas_test_scores(truth, ev, auxiliary_start="2010-01-01", kernel_mc=2.0, **TEST)
+    one_epoch = SpatioTemporalNPP(**{**TRAINED, "epochs": 1}, **TINY).fit(ev, mc=2.0, region=BOX, **SPLIT)
+    gaps = []
+    for m in (one_epoch, tiny_model):
+        s = m.score(ev, **TEST)
+        assert s.n_test_events == true.n_test_events == 441
+        gaps.append(true.ll - s.ll)
+    # measured: 0.61 nats per event after 1 epoch, 0.14 after 12 (0.13 after 30)
+    assert gaps[1] < gaps[0] - 0.3  # more training, closer to the truth
+    assert 0 < gaps[1] < 0.3  # and within 0.3 nats per event of it

@@ -221,16 +221,27 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
         alert_magnitude=args.alert_magnitude,
         alert_days=args.alert_days,
         max_backoff_s=args.max_backoff,
+        echo=lambda line: print(line, flush=True),  # alert lines: here only, not also in the log
+        model_root=None if args.models.lower() == "none" else args.models,
+        n_simulations=args.simulations,
+        seed=args.seed,
+        product_magnitude=None if args.product_magnitude.lower() == "none" else float(args.product_magnitude),
+        metrics_port=args.metrics_port,
     )
+    if args.clock == "feed":  # replays: forecasts at the newest time the feed has reached
+        mon.now = lambda: mon.store.updated_after or pd.Timestamp.now(tz="UTC")
     print(
         f"quakelab monitor: store {mon.directory.resolve()}, polling every {args.interval:g} s "
-        f"(Ctrl-C to stop; a restart resumes from the checkpoint)",
+        f"(Ctrl-C to stop; a restart resumes from the checkpoint)"
+        + (f"; metrics on {mon.metrics_url}" if mon.metrics_url else ""),
         flush=True,
     )
     try:
         results = mon.run(max_polls=args.max_polls)
     except KeyboardInterrupt:
         return 0
+    finally:
+        mon.close()
     return 0 if any(r.ok for r in results) else 1
 
 
@@ -314,6 +325,31 @@ def build_parser() -> argparse.ArgumentParser:
     mo.add_argument("--timeout", type=float, default=10.0, help="HTTP time-out (s)")
     mo.add_argument("--max-backoff", type=float, default=300.0, help="longest wait after failures (s)")
     mo.add_argument("--max-polls", type=int, help="stop after this many polls (default: run until stopped)")
+    mo.add_argument(
+        "--models",
+        default="data/models/etas",
+        help="store of fitted ETAS models; the one whose region contains the events forecasts, else the "
+        "generic Reasenberg-Jones rates (default data/models/etas; 'none': generic rates only)",
+    )
+    mo.add_argument(
+        "--clock",
+        choices=["wall", "feed"],
+        default="wall",
+        help="forecast time: the wall clock, or the newest 'updated' time of the feed (replays)",
+    )
+    mo.add_argument("--simulations", type=int, default=200, help="ETAS simulations per forecast (budget)")
+    mo.add_argument("--seed", type=int, default=0, help="seed of the ETAS simulations")
+    mo.add_argument(
+        "--product-magnitude",
+        default="5.0",
+        help="issue the aftershock product (products/<event_id>.json) for new events at or above this "
+        "magnitude ('none': no products)",
+    )
+    mo.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve Prometheus metrics on 127.0.0.1:PORT/metrics (0: a free port, printed)",
+    )
     mo.set_defaults(func=_cmd_monitor)
     sv = sub.add_parser(
         "serve", help="HTTP forecast service: aftershock products, gridded forecasts, models, events"

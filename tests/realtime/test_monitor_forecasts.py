@@ -252,6 +252,7 @@ def test_metrics_endpoint_and_file(timeline, tmp_path):
     assert status["last_attempt_ok"] is True and status["interval_s"] == 60.0
 
 
+@pytest.mark.slow
 def test_cli_prints_each_alert_line_once(tmp_path):
     """The ALERT line reaches the console once (it used to go both to the log handler and to stdout)."""
     with FeedReplayServer(release_per_request=900) as server:

@@ -227,16 +227,27 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
         alert_days=args.alert_days,
         max_backoff_s=args.max_backoff,
         bus=bus,
+        echo=lambda line: print(line, flush=True),  # alert lines: here only, not also in the log
+        model_root=None if args.models.lower() == "none" else args.models,
+        n_simulations=args.simulations,
+        seed=args.seed,
+        product_magnitude=None if args.product_magnitude.lower() == "none" else float(args.product_magnitude),
+        metrics_port=args.metrics_port,
     )
+    if args.clock == "feed":  # replays: forecasts at the newest time the feed has reached
+        mon.now = lambda: mon.store.updated_after or pd.Timestamp.now(tz="UTC")
     print(
         f"quakelab monitor: store {mon.directory.resolve()}, polling every {args.interval:g} s "
-        f"(Ctrl-C to stop; a restart resumes from the checkpoint)",
+        f"(Ctrl-C to stop; a restart resumes from the checkpoint)"
+        + (f"; metrics on {mon.metrics_url}" if mon.metrics_url else ""),
         flush=True,
     )
     try:
         results = mon.run(max_polls=args.max_polls)
     except KeyboardInterrupt:
         return 0
+    finally:
+        mon.close()
     return 0 if any(r.ok for r in results) else 1
 
 
@@ -392,6 +403,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mo.add_argument(
         "--bus-maxlen", type=int, default=100_000, help="approximate cap on each stream's length (0: none)"
+    )
+    mo.add_argument(
+        "--models",
+        default="data/models/etas",
+        help="store of fitted ETAS models; the one whose region contains the events forecasts, else the "
+        "generic Reasenberg-Jones rates (default data/models/etas; 'none': generic rates only)",
+    )
+    mo.add_argument(
+        "--clock",
+        choices=["wall", "feed"],
+        default="wall",
+        help="forecast time: the wall clock, or the newest 'updated' time of the feed (replays)",
+    )
+    mo.add_argument("--simulations", type=int, default=200, help="ETAS simulations per forecast (budget)")
+    mo.add_argument("--seed", type=int, default=0, help="seed of the ETAS simulations")
+    mo.add_argument(
+        "--product-magnitude",
+        default="5.0",
+        help="issue the aftershock product (products/<event_id>.json) for new events at or above this "
+        "magnitude ('none': no products)",
+    )
+    mo.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve Prometheus metrics on 127.0.0.1:PORT/metrics (0: a free port, printed)",
     )
     mo.set_defaults(func=_cmd_monitor)
     bu = sub.add_parser("bus", help="the Redis streams bus: replay a store to it, show its streams")

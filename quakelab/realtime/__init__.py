@@ -1,5 +1,6 @@
 """Live ingestion: poll an FDSN event service or the USGS GeoJSON feed, upsert into a Parquet store with a
-checkpoint, and update the short-term forecast after each batch (CLI: ``quakelab monitor``)."""
+checkpoint, and after each batch update the regional forecast (ETAS from a stored model, else the generic
+Reasenberg–Jones rates), issue aftershock products and Prometheus metrics (CLI: ``quakelab monitor``)."""
 
 from quakelab.realtime.feeds import (
     FDSNEventFeed,
@@ -10,7 +11,9 @@ from quakelab.realtime.feeds import (
     parse_geojson,
 )
 from quakelab.realtime.forecast import short_term_forecast
+from quakelab.realtime.metrics import MonitorMetrics
 from quakelab.realtime.monitor import Monitor, PollResult
+from quakelab.realtime.regional import regional_forecast
 from quakelab.realtime.store import EventStore
 
 __all__ = [
@@ -20,8 +23,10 @@ __all__ = [
     "FeedError",
     "MalformedFeedError",
     "Monitor",
+    "MonitorMetrics",
     "PollResult",
     "USGSGeoJSONFeed",
     "parse_geojson",
+    "regional_forecast",
     "short_term_forecast",
 ]

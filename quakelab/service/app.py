@@ -234,7 +234,12 @@ def create_app(cfg: ServiceConfig):
     @app.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse, response_model=None)
     def metrics():
         refresh_store()
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        body = generate_latest(registry)
+        if cfg.event_store is not None:  # the live monitor's metrics, written after each of its polls
+            prom = Path(cfg.event_store) / "metrics.prom"
+            if prom.is_file():
+                body += prom.read_bytes()
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/v1/models", summary="The model store: metadata, SHA-256 and verification state")
     def models() -> dict[str, Any]:

@@ -3,6 +3,7 @@
 
 import json
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -174,10 +175,41 @@ def test_forecast_dashboard(browser, dashboard_reports, tmp_path, record_propert
         dt = _wait_change(page, ".ql-map", before)
         page.wait_for_function(f"document.querySelector('.ql-summary').innerText !== {json.dumps(summary)}")
         assert "in 30 d" in page.inner_text(".ql-summary")
+        # the product table of the selected mainshock (the M7.1, largest first) against the Python product
+        from quakelab.dashboards.forecast import product_cell, run_product
+
+        run = str(dashboard_reports / "ridgecrest-2019-etas")
+        chosen = page.eval_on_selector(".ql-mainshock select", "e => e.options[e.selectedIndex].text")
+        assert chosen.replace("\xa0", " ") == "M7.1 2019-07-06 03:19 UTC (history:1)"
+        fc = run_product(run, "history:1")
+        tab = fc.table().set_index(["model", "window", "magnitude"])
+        rows = {
+            tuple(r.split("\t")[:2]): r.split("\t")[2:]
+            for r in page.inner_text(".ql-product table tbody").splitlines()
+        }
+        assert len(rows) == 4 * 6  # 4 models x M>=3, 4, 5, 6, 7 and the mainshock's 7.1
+        windows = ["1 Day", "1 Week", "1 Month", "1 Year"]
+        for key, label, mag, window in (
+            ("rj_generic", "RJ generic", 5.0, "1 Week"),
+            ("rj_bayesian", "RJ Bayesian", 6.0, "1 Month"),
+            ("rj_sequence", "RJ sequence", 4.0, "1 Day"),
+            ("etas", "ETAS", 5.0, "1 Week"),
+        ):
+            r = tab.loc[(key, window, mag)]
+            want = product_cell(r["probability"], r["median"], r["q025"], r["q975"])
+            assert rows[(label, f"M≥{mag:g}")][windows.index(window)] == want, (key, window, mag)
+        p_week = tab.loc[("rj_generic", "1 Week", 5.0), "probability"]
+        assert 0.05 < p_week < 1 and "M7.1 history:1" in page.inner_text(".ql-product")
+        # the map follows the model: RJ draws its aftershock zone, and the two probabilities are explained
+        before = _img_src(page, ".ql-map")
         page.select_option(".ql-model select", "Reasenberg-Jones generic")
         page.wait_for_function(
             "document.querySelector('.ql-probabilities').innerText.includes('Reasenberg-Jones generic')"
         )
+        _wait_change(page, ".ql-map", before)
+        assert "map: Reasenberg-Jones generic" in page.inner_text(".ql-summary")
+        explain = page.inner_text(".ql-explain")
+        assert explain.startswith("Why two numbers for the same area") and "aftershock zone" in explain
         assert page_errors(page) == []
     record_property("first_render_s", first)
     record_property("update_s", dt)
@@ -221,6 +253,18 @@ def test_live_monitor_follows_the_store(browser, tmp_path, record_property):
             page.wait_for_function(
                 f"document.querySelector('.ql-n-events').innerText === '{n2}'", timeout=30_000
             )
+            assert "monitor running" in page.inner_text(".ql-status")
+            # the monitor stops: its last poll is now 10 minutes old (> 3 intervals of 60 s)
+            status = json.loads((live / "status.json").read_text())
+            status["last_attempt"] = (pd.Timestamp.now(tz="UTC") - pd.Timedelta(minutes=10)).isoformat()
+            (live / "status.json").write_text(json.dumps(status))
+            page.wait_for_selector(".ql-not-running", timeout=30_000)
+            box = page.inner_text(".ql-alert-box")
+            assert re.match(r"monitor not running: no poll for 10\.\d min", box) and "stale" in box
+            assert page.eval_on_selector(".ql-alert", "e => e.dataset.active") == "stale"
+            assert "(monitor not running)" in page.inner_text(".ql-status")
+            age = page.inner_text(".ql-store-age")  # events.parquet was committed seconds ago
+            assert age.endswith(" s") and 0 <= int(age[:-2]) < 120, age
         assert page_errors(page) == []
     record_property("first_render_s", first)
     record_property("update_s", seen)

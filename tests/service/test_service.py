@@ -262,6 +262,20 @@ def test_store_changes_are_picked_up_and_metrics(served):
     assert "quakelab_models_loaded 3.0" in text
 
 
+def test_metrics_include_the_live_monitor(served):
+    """The monitor's metrics.prom in the event store (written after each of its polls) is served too."""
+    from quakelab.realtime.metrics import MonitorMetrics
+
+    mm = MonitorMetrics()
+    mm.poll_failed("timeout", 0.5)
+    mm.poll_succeeded(12, 0.2, None, 820)
+    mm.write(served["store"] / "metrics.prom")
+    text = get(served, "/metrics").text
+    assert 'quakelab_monitor_failures_total{kind="timeout"} 1.0' in text
+    assert "quakelab_monitor_batch_size 12.0" in text and "quakelab_monitor_store_events 820.0" in text
+    assert "quakelab_http_requests_total" in text
+
+
 @pytest.mark.slow
 def test_slow_forecast_does_not_block_cheap_endpoints(served):
     slow = {

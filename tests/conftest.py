@@ -87,10 +87,15 @@ def s3_storage_options(tmp_path_factory, data_dir, sample_catalog):
     from quakelab.catalog.store import write_parquet
     from quakelab.models import ETAS
 
+    server = MotoS3Server().launch()  # starts while the files are prepared
     folder = tmp_path_factory.mktemp("s3-upload")
     parquet = write_parquet(sample_catalog, folder / "ridgecrest.parquet", partition_by_year=True)
     model = ETAS(mc=1.0, region=ETAS_REGION).set_params(ETAS_TRUTH, beta=2.3).save(folder / "etas.json")
-    with MotoS3Server() as server:
+    try:
+        try:
+            server.wait()
+        except RuntimeError:  # the port was taken meanwhile: once more on another
+            server.start()
         options = server.storage_options()
         fill_bucket(
             options,
@@ -101,3 +106,5 @@ def s3_storage_options(tmp_path_factory, data_dir, sample_catalog):
             },
         )
         yield options
+    finally:
+        server.stop()

@@ -48,25 +48,37 @@ class MotoS3Server:
             "client_kwargs": {"region_name": REGION},
         }
 
+    def launch(self) -> MotoS3Server:
+        """Start the server process (returns at once; :meth:`wait` for it to answer)."""
+        self.port = free_port()
+        env = {**os.environ, "AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        return self
+
+    def wait(self) -> MotoS3Server:
+        """Wait until the server answers; raise (after stopping it) when it does not."""
+        deadline = time.monotonic() + self.timeout_s
+        while time.monotonic() < deadline and self.proc is not None and self.proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"{self.endpoint_url}/moto-api/", timeout=1):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        code = None if self.proc is None else self.proc.poll()
+        self.stop()
+        raise RuntimeError(f"moto's S3 server did not answer on {self.endpoint_url} (exit code {code})")
+
     def start(self) -> MotoS3Server:
-        for _ in range(3):  # a port taken between choosing and binding it: try another
-            self.port = free_port()
-            env = {**os.environ, "AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET}
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                env=env,
-            )
-            deadline = time.monotonic() + self.timeout_s
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                try:
-                    with urllib.request.urlopen(f"{self.endpoint_url}/moto-api/", timeout=1):
-                        return self
-                except OSError:
-                    time.sleep(0.1)
-            self.stop()
-        raise RuntimeError("moto's S3 server did not start")
+        """Launch and wait (a second port is tried when the first was taken meanwhile)."""
+        try:
+            return self.launch().wait()
+        except RuntimeError:
+            return self.launch().wait()
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

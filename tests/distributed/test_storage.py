@@ -78,8 +78,8 @@ def test_forecast_file_from_s3_equals_local(s3_storage_options, tmp_path):
     from s3_server import fill_bucket
 
     from quakelab.forecast import GridSpec
-    from quakelab.forecast.io import read_forecast, write_forecast
     from quakelab.forecast.gridded import from_array
+    from quakelab.forecast.io import read_forecast, write_forecast
 
     spec = GridSpec(
         (-118.0, -117.0, 35.0, 36.0),

@@ -100,6 +100,30 @@ def test_workers_read_inputs_from_s3_themselves(client, s3_storage_options):
 
 
 @pytest.mark.slow
+def test_cli_etas_forecast_on_a_scheduler_with_s3_inputs(cluster, s3_storage_options, tmp_path, monkeypatch):
+    """`quakelab etas forecast s3://... --history s3://... --scheduler tcp://...` with credentials and the
+    endpoint from the standard AWS variables (what a user sets for real object storage) equals the local run."""
+    import xarray as xr
+
+    from quakelab.cli import main
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3_storage_options["key"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_storage_options["secret"])
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_storage_options["endpoint_url"])
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.chdir(tmp_path)
+    common = ["--history", "s3://quakelab-test/catalogs/comcat_small.csv", "--start", "2019-07-07"]
+    common += ["--days", "3", "--n-simulations", "30", "--cell-deg", "0.5", "--seed", "4", "--json"]
+    model = "s3://quakelab-test/models/etas.json"
+    assert main(["etas", "forecast", model, *common, "-o", "here.nc"]) == 0
+    assert main(["etas", "forecast", model, *common, "-o", "there.nc", "--scheduler", cluster.scheduler_address]) == 0
+    with xr.open_dataset("here.nc", engine="scipy") as a, xr.open_dataset("there.nc", engine="scipy") as b:
+        assert a.attrs["n_history_events"] == 4  # the four events of tests/data/comcat_small.csv
+        assert float(a["expected_count"].sum()) > 0
+        np.testing.assert_array_equal(a["expected_count"].values, b["expected_count"].values)
+
+
+@pytest.mark.slow
 def test_a_worker_killed_mid_run_changes_nothing(client, etas_case):
     """SIGKILL one worker process while its chunks run: the scheduler reruns them; same catalogs, none twice."""
     model, history, here = etas_case

@@ -81,6 +81,7 @@ def test_seeded_tasks_do_not_depend_on_where_they_run(client):
     assert len({tuple(d) for d in draws}) == 5
 
 
+@pytest.mark.slow
 def test_workers_read_inputs_from_s3_themselves(client, s3_storage_options):
     """Each worker opens the catalog and the model by URL: only the URL and options travel to it."""
     from quakelab.catalog import open_catalog

@@ -98,3 +98,18 @@ def test_forecast_file_from_s3_equals_local(s3_storage_options, tmp_path):
         local = read_forecast(path)
         np.testing.assert_array_equal(remote["expected_count"].values, local["expected_count"].values)
         assert float(remote["expected_count"].sum()) == 8 * 4.0
+
+
+def test_forecast_model_file_from_s3(s3_storage_options, sample_catalog, tmp_path):
+    """A saved adapter (here Poisson on the Ridgecrest sample) loads from s3:// with the same state."""
+    from s3_server import fill_bucket
+
+    from quakelab.forecast import load_model
+    from quakelab.forecast.adapters import PoissonForecaster
+
+    model = PoissonForecaster((-118.5, -116.5, 35.0, 36.5), 2.5).fit(sample_catalog, "2019-07-01", "2019-08-01")
+    assert model.n_events_ > 100
+    fill_bucket(s3_storage_options, {"models/poisson.json": model.save(tmp_path / "poisson.json")})
+    remote = load_model(f"{BUCKET}/models/poisson.json", storage_options=s3_storage_options)
+    assert isinstance(remote, PoissonForecaster)
+    assert remote.n_events_ == model.n_events_ and remote.beta_ == model.beta_

@@ -113,3 +113,20 @@ def test_forecast_model_file_from_s3(s3_storage_options, sample_catalog, tmp_pat
     remote = load_model(f"{BUCKET}/models/poisson.json", storage_options=s3_storage_options)
     assert isinstance(remote, PoissonForecaster)
     assert remote.n_events_ == model.n_events_ and remote.beta_ == model.beta_
+
+
+def test_missing_packages_name_the_dist_extra(monkeypatch):
+    """Without distributed / s3fs (a None entry in sys.modules is Python's "not installed") the errors say
+    which extra to install."""
+    import sys
+
+    from quakelab._optional import MissingOptionalDependency
+    from quakelab.distributed import get_client
+
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(MissingOptionalDependency, match=r"pip install 'quakelab\[dist\]'"):
+        with get_client("local"):
+            pass
+    monkeypatch.setitem(sys.modules, "s3fs", None)
+    with pytest.raises(MissingOptionalDependency, match=r"s3fs is not installed.*reading s3:// URLs.*\[dist\]"):
+        open_catalog("s3://any-bucket/catalog.csv")

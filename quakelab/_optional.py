@@ -8,7 +8,7 @@ extra     installs                                             needed by
 ========  ===================================================  ==========================================
 ``ml``    scikit-learn, tensorflow-cpu                         :mod:`quakelab.learn`, ROC/PR plots
 ``dash``  voila, ipywidgets, jupyterlab                        :mod:`quakelab.dashboards`, ``quakelab dashboard``
-``dist``  distributed                                          ``dask.distributed`` clusters
+``dist``  distributed, s3fs                                    ``dask.distributed`` clusters, ``s3://`` URLs
 ``bus``   redis                                                :mod:`quakelab.realtime.bus` (Redis Streams)
 ``kafka`` confluent-kafka                                      :class:`quakelab.realtime.bus.KafkaBus`
 ``all``   ml, dash, dist, serve, bus
@@ -34,6 +34,7 @@ OPTIONAL: dict[str, tuple[str, str, str]] = {
     "voila": ("voila", "dash", "serving the dashboards (quakelab dashboard)"),
     "jupyterlab": ("jupyterlab", "dash", "JupyterLab"),
     "distributed": ("distributed", "dist", "running on a dask.distributed cluster"),
+    "s3fs": ("s3fs", "dist", "reading s3:// URLs"),
     "fastapi": ("fastapi", "serve", "the forecast service (quakelab serve)"),
     "uvicorn": ("uvicorn", "serve", "the forecast service (quakelab serve)"),
     "prometheus_client": ("prometheus-client", "serve", "the service's /metrics endpoint"),

@@ -765,6 +765,7 @@ def forecast_dataset(
     n_simulations: int = 100,
     cell_deg: float = 0.1,
     seed: int | None = None,
+    scheduler: Any = None,
 ):
     """The gridded ETAS forecast of ``quakelab etas forecast`` as an :class:`xarray.Dataset` with units.
 
@@ -784,6 +785,9 @@ def forecast_dataset(
         Cell size in degrees.
     seed : int, optional
         Random seed.
+    scheduler : optional
+        Where the simulations run: None in this process; ``"local"``, ``"tcp://host:8786"``, a cluster or
+        a ``distributed.Client`` on Dask (:func:`quakelab.distributed.get_client`); same numbers either way.
 
     Returns
     -------
@@ -795,7 +799,9 @@ def forecast_dataset(
 
     past = history[history["time"] < start]
     end = start + pd.Timedelta(days=days)
-    ds = model.forecast(past, start, end, n_simulations=n_simulations, cell_deg=cell_deg, seed=seed)
+    ds = model.forecast(
+        past, start, end, n_simulations=n_simulations, cell_deg=cell_deg, seed=seed, scheduler=scheduler
+    )
     ds["rate"] = ds["expected_count"] / days
     ds["rate"].attrs.update(units="events per day per cell", long_name="expected daily number of events")
     ds["n_events"].attrs.setdefault("units", "events")
@@ -830,8 +836,10 @@ def _cmd_etas_forecast(args: argparse.Namespace) -> int:
     import pandas as pd
 
     out = _output(args.output, (".nc",))
-    model_path = Path(args.model)
-    if not model_path.is_file():
+    from quakelab.storage import exists, is_remote
+
+    model_path = args.model if is_remote(args.model) else Path(args.model)
+    if not (exists(model_path) if is_remote(args.model) else model_path.is_file()):
         raise UsageError("MODEL", f"model file not found: {model_path}")
     from quakelab.models import ETAS
     from quakelab.models.etas import ETASError
@@ -854,6 +862,7 @@ def _cmd_etas_forecast(args: argparse.Namespace) -> int:
         n_simulations=args.n_simulations,
         cell_deg=args.cell_deg,
         seed=args.seed,
+        scheduler=args.scheduler,
     )
     path = _write_netcdf(ds, out)
     total = ds["expected_count"].sum("magnitude")
@@ -1003,7 +1012,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_json(fit)
     fit.set_defaults(func=_run(_cmd_etas_fit, "quakelab etas fit"))
     fc = esub.add_parser("forecast", help="gridded forecast of a fitted model as NetCDF")
-    fc.add_argument("model", metavar="MODEL", help="model file written by 'quakelab etas fit'")
+    fc.add_argument(
+        "model", metavar="MODEL", help="model file written by 'quakelab etas fit' (a path or an s3:// URL)"
+    )
     fc.add_argument(
         "--history", required=True, metavar="SOURCE", help="catalog before the forecast start: " + src_help
     )
@@ -1012,6 +1023,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     fc.add_argument("--n-simulations", type=_positive_int, default=100, help="simulated continuations")
     fc.add_argument("--cell-deg", type=_positive, default=0.1, help="cell size in degrees")
     fc.add_argument("--seed", type=int, help="random seed")
+    fc.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the simulations on Dask: 'local' (a LocalCluster here), a scheduler address such as "
+        "tcp://host:8786, or a scheduler file (.json); same numbers as without (needs quakelab[dist])",
+    )
     fc.add_argument("-o", "--output", required=True, help="forecast file (.nc)")
     _add_json(fc)
     fc.set_defaults(func=_run(_cmd_etas_forecast, "quakelab etas forecast"))

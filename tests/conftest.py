@@ -69,3 +69,42 @@ def etas_simulated():
 
     model = ETAS(mc=1.0, region=ETAS_REGION).set_params(ETAS_TRUTH, beta=2.3)
     return model, model.simulate("2007-01-01", "2017-01-01", seed=1)
+
+
+@pytest.fixture(scope="session")
+def s3_storage_options(tmp_path_factory, data_dir, sample_catalog):
+    """fsspec ``storage_options`` of a real S3-compatible server (moto, a subprocess on 127.0.0.1).
+
+    Its bucket ``quakelab-test`` (``tests/s3_server.BUCKET``) holds ``catalogs/comcat_small.csv``
+    (tests/data), ``catalogs/ridgecrest.parquet/`` (pycsep's Ridgecrest sample as a year-partitioned
+    Parquet folder) and ``models/etas.json`` (an ETAS model with the parameters of ``ETAS_TRUTH``).
+    Read them as ``open_catalog("s3://quakelab-test/...", storage_options=s3_storage_options)``.
+    """
+    pytest.importorskip("moto.server", reason="moto[server] (the test extra) is not installed")
+    pytest.importorskip("s3fs", reason="s3fs (the dist extra) is not installed")
+    from s3_server import MotoS3Server, fill_bucket
+
+    from quakelab.catalog.store import write_parquet
+    from quakelab.models import ETAS
+
+    server = MotoS3Server().launch()  # starts while the files are prepared
+    folder = tmp_path_factory.mktemp("s3-upload")
+    parquet = write_parquet(sample_catalog, folder / "ridgecrest.parquet", partition_by_year=True)
+    model = ETAS(mc=1.0, region=ETAS_REGION).set_params(ETAS_TRUTH, beta=2.3).save(folder / "etas.json")
+    try:
+        try:
+            server.wait()
+        except RuntimeError:  # the port was taken meanwhile: once more on another
+            server.start()
+        options = server.storage_options()
+        fill_bucket(
+            options,
+            {
+                "catalogs/comcat_small.csv": data_dir / "comcat_small.csv",
+                "catalogs/ridgecrest.parquet": parquet,
+                "models/etas.json": model,
+            },
+        )
+        yield options
+    finally:
+        server.stop()

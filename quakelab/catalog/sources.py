@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from quakelab.catalog.schema import CatalogError
+from quakelab.storage import is_remote
 
 #: Keys of a catalog entry and what they mean.
 ENTRY_KEYS: dict[str, str] = {
@@ -86,7 +87,7 @@ def catalog_entry(
     out: dict[str, Any] = {k: entry[k] for k in entry if entry[k] is not None}
     if name:
         out["name"] = name
-    if "path" in out:
+    if "path" in out and not is_remote(str(out["path"])):  # an fsspec URL (s3://...) is kept as it is
         p = Path(os.path.expanduser(str(out["path"])))
         if not p.is_absolute():
             p = Path(base_dir or Path.cwd()) / p
@@ -228,6 +229,8 @@ def resolve_source(source: str | os.PathLike | Mapping, *, config: Any = None) -
     text = os.fspath(source)
     if text.startswith(("http://", "https://")):
         return {"kind": "entry", "url": text, "name": text}
+    if is_remote(text):  # s3://, gs://, file://, ... read through fsspec
+        return {"kind": "entry", "path": text, "name": text}
     if not isinstance(source, os.PathLike):
         if text in _REGISTRY:
             return {"kind": "dataset", "name": text}
@@ -246,7 +249,12 @@ def resolve_source(source: str | os.PathLike | Mapping, *, config: Any = None) -
 
 
 def open_catalog(
-    source: str | os.PathLike | Mapping, *, strict: bool = False, config: Any = None, **kwargs: Any
+    source: str | os.PathLike | Mapping,
+    *,
+    strict: bool = False,
+    config: Any = None,
+    storage_options: Mapping[str, Any] | None = None,
+    **kwargs: Any,
 ) -> pd.DataFrame:
     """Open any catalog source as a validated canonical DataFrame.
 
@@ -256,14 +264,20 @@ def open_catalog(
         One of: a registered dataset name (``quakelab datasets``); the name of an entry of the
         ``catalogs:`` section of ``config``; a file or folder path (any format of
         :func:`list_formats`, told from the content); an ``http(s)://`` URL (downloaded once into
-        the cache folder); or an entry mapping (``path``/``url``, ``format``, ``columns``,
-        ``delimiter``, ``timezone``, ``time_format``, ``event_types``).
+        the cache folder); an fsspec URL of a file or of a partitioned Parquet folder
+        (``s3://bucket/key``, ``gs://...``, ``file://...``; read afresh on each call); or an entry
+        mapping (``path``/``url``, ``format``, ``columns``, ``delimiter``, ``timezone``,
+        ``time_format``, ``event_types``).
     strict : bool, default False
         Stop at the first bad row (:class:`~quakelab.catalog.CatalogError` naming file, physical
         line and field) instead of rejecting bad rows into :func:`~quakelab.catalog.rejected_rows`.
     config : path-like, mapping or RunConfig, optional
         Run configuration whose ``catalogs:`` entries may be named. When None and
         ``papermill_runs.yaml`` exists in the current directory, its entries can be named too.
+    storage_options : mapping, optional
+        Options of the fsspec filesystem of an fsspec URL (for ``s3://``: ``key``, ``secret``,
+        ``endpoint_url``, ``client_kwargs={"region_name": ...}``, ``anon``; see s3fs). Without them,
+        s3fs takes credentials from the usual AWS environment variables and configuration files.
     **kwargs
         Reader options (``format``, ``columns``, ``delimiter``, ``timezone``, ``time_format``,
         ``event_types``, ``preset``) overriding the entry's; for an online dataset, fetch options.
@@ -309,6 +323,8 @@ def open_catalog(
     unknown = sorted(set(opts) - set(_READ_KEYS))
     if unknown:
         raise TypeError(f"open_catalog() got unexpected options {unknown}; allowed: {list(_READ_KEYS)}")
+    if "path" in what and is_remote(what["path"]):
+        return _open_remote(what, strict, opts, storage_options)
     path = _download(what["url"]) if "url" in what else Path(what["path"])
     if not path.exists():
         raise FileNotFoundError(
@@ -318,6 +334,30 @@ def open_catalog(
     from quakelab.catalog.readers import read_catalog
 
     cat = read_catalog(path, strict=strict, **opts)
+    if what.get("name"):
+        cat.attrs["catalog"] = str(what["name"])
+    return cat
+
+
+def _open_remote(
+    what: Mapping[str, Any], strict: bool, opts: Mapping[str, Any], storage_options: Mapping[str, Any] | None
+) -> pd.DataFrame:
+    """Read an fsspec URL (file or Parquet folder) through a temporary local copy; messages name the URL."""
+    from quakelab.catalog.readers import read_catalog
+    from quakelab.storage import local_copy
+
+    url = str(what["path"])
+    try:
+        with local_copy(url, storage_options) as local:
+            try:
+                cat = read_catalog(local, strict=strict, **opts)
+            except CatalogError as exc:
+                exc.args = (str(exc).replace(str(local), url),)
+                exc.source = url
+                raise
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"catalog file not found: {url}") from exc
+    cat.attrs["source"] = url
     if what.get("name"):
         cat.attrs["catalog"] = str(what["name"])
     return cat

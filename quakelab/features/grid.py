@@ -7,7 +7,9 @@ cumulative sums, so the cost is linear in the number of events plus the grid siz
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,7 +35,7 @@ def _bin(catalog: pd.DataFrame, t0: pd.Timestamp, step_days: float, n_steps: int
 
 
 def build_feature_grid(
-    catalog: pd.DataFrame,
+    catalog: pd.DataFrame | str,
     *,
     bbox: tuple[float, float, float, float],
     cell_deg: float,
@@ -49,13 +51,19 @@ def build_feature_grid(
     pa_events: int | None = 50,
     etas=None,
     chunks: dict | None = None,
+    scheduler: Any = None,
+    chunk_steps: int | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    _steps: tuple[int, int] | None = None,
 ):
     """Seismicity indicators per cell and time step, and labels for the coming horizon.
 
     Parameters
     ----------
-    catalog : pandas.DataFrame
-        Canonical catalog (events before ``start`` feed the look-back windows).
+    catalog : pandas.DataFrame or str
+        Canonical catalog (events before ``start`` feed the look-back windows), or a source of
+        :func:`quakelab.catalog.open_catalog` (a path or a URL such as ``s3://bucket/catalog.parquet``;
+        on Dask each worker reads it itself).
     bbox : (min_lon, max_lon, min_lat, max_lat)
         Grid extent.
     cell_deg : float
@@ -84,6 +92,16 @@ def build_feature_grid(
         ``etas_expected_count`` and ``etas_p_target`` (see :func:`etas_expected_counts`).
     chunks : dict, optional
         Return dask-backed variables chunked like this (e.g. ``{"time": 365}``).
+    scheduler : optional
+        Compute blocks of ``chunk_steps`` feature times as tasks on Dask: ``"local"``, an address such
+        as ``"tcp://host:8786"``, a cluster or a ``distributed.Client`` (see
+        :func:`quakelab.distributed.get_client`). The result is identical to the one computed here
+        (every block bins the same events from the same origin).
+    chunk_steps : int, optional
+        Feature times per task on Dask (default: about two tasks per worker thread; rounded up to a
+        multiple of 64 when ``etas`` is given, its block size).
+    storage_options : mapping, optional
+        fsspec options when ``catalog`` is a URL.
 
     Returns
     -------
@@ -103,6 +121,13 @@ def build_feature_grid(
     """
     import xarray as xr
 
+    settings = {k: v for k, v in locals().items() if k not in ("catalog", "scheduler", "_steps", "xr")}
+    if scheduler is not None and _steps is None:
+        return _build_on_dask(catalog, settings, scheduler)
+    if not isinstance(catalog, pd.DataFrame):
+        from quakelab.catalog import open_catalog
+
+        catalog = open_catalog(catalog, storage_options=storage_options)
     t_start, t_end = utc(start), utc(end)
     lookbacks = [float(w) for w in lookbacks_days]
     steps_w = [int(round(w / step_days)) for w in lookbacks]
@@ -141,7 +166,8 @@ def build_feature_grid(
 
     c_count, c_msum, c_msq, c_ben = cum(count), cum(msum), cum(msq), cum(benioff)
     m_low = (float(mc) if mc is not None else (float(mag.min()) if mag.size else 0.0)) - delta_m / 2
-    times = np.arange(off, off + n_out)  # feature step k uses steps < k
+    k0, k1 = _steps if _steps is not None else (0, n_out)
+    times = np.arange(off + k0, off + k1)  # feature step k uses steps < k
     data = {}
     for w, sw in zip(lookbacks, steps_w, strict=True):
         n_w = c_count[times] - c_count[times - sw]
@@ -179,7 +205,7 @@ def build_feature_grid(
     if etas is not None:
         grid_times = pd.DatetimeIndex([t0 + pd.Timedelta(days=step_days * k) for k in times])
         data["etas_expected_count"], data["etas_p_target"] = etas_expected_counts(
-            etas, catalog, grid_times, lat_edges, lon_edges, horizon_days, target_magnitude
+            etas, catalog, grid_times, lat_edges, lon_edges, horizon_days, target_magnitude, origin=t_start
         )
     n_next = c_count[times + steps_h] - c_count[times]
     data["n_next"] = n_next
@@ -187,7 +213,7 @@ def build_feature_grid(
     data["occurs_next"] = (c_big[times + steps_h] - c_big[times]) > 0
     coords = {
         "time": pd.DatetimeIndex(
-            [t_start + pd.Timedelta(days=step_days * k) for k in range(n_out)]
+            [t_start + pd.Timedelta(days=step_days * k) for k in range(k0, k1)]
         ).tz_convert(None),
         "latitude": (lat_edges[:-1] + lat_edges[1:]) / 2,
         "longitude": (lon_edges[:-1] + lon_edges[1:]) / 2,
@@ -205,6 +231,33 @@ def build_feature_grid(
             "time_zone": "UTC",
         },
     )
+    return ds.chunk(chunks) if chunks else ds
+
+
+def _feature_block(catalog: Any, settings: dict[str, Any], k0: int, k1: int):
+    """One Dask task: the feature times ``k0 .. k1 - 1`` of :func:`build_feature_grid`."""
+    return build_feature_grid(catalog, **{**settings, "chunks": None}, _steps=(k0, k1))
+
+
+def _build_on_dask(catalog: Any, settings: dict[str, Any], scheduler: Any):
+    import xarray as xr
+
+    from quakelab.distributed import get_client, map_ordered
+
+    t_start, t_end = utc(settings["start"]), utc(settings["end"])
+    n_out = int(np.ceil((t_end - t_start) / pd.Timedelta(days=settings["step_days"])))
+    with get_client(scheduler) as client:
+        size = settings["chunk_steps"]
+        if size is None:
+            size = max(1, math.ceil(n_out / (2 * max(1, sum(client.nthreads().values())))))
+        if settings["etas"] is not None:  # whole ETAS blocks, so the sums run in the same order
+            size = 64 * max(1, math.ceil(size / 64))
+        blocks = [(k, min(k + int(size), n_out)) for k in range(0, n_out, int(size))]
+        shared = catalog if isinstance(catalog, pd.DataFrame) else str(catalog)
+        parts = map_ordered(client, _feature_block, blocks, shared=[shared, settings])
+    ds = xr.concat(parts, dim="time", data_vars="all", coords="different", compat="identical")
+    ds.attrs = parts[0].attrs
+    chunks = settings["chunks"]
     return ds.chunk(chunks) if chunks else ds
 
 
@@ -289,6 +342,7 @@ def etas_expected_counts(
     target_magnitude: float | None = None,
     n_points: int = 256,
     block: int = 64,
+    origin=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Expected number of events per cell in ``[t, t + horizon)`` from an ETAS model, given events before ``t``.
 
@@ -317,6 +371,9 @@ def etas_expected_counts(
         share of the count, Poisson).
     n_points, block : int
         Kernel quantiles per source; times per block (memory).
+    origin : time-like, optional
+        Time origin of the day offsets (the first of ``times`` when None); blocks of a longer series
+        pass the series' first time to get exactly its numbers.
 
     Returns
     -------
@@ -337,7 +394,7 @@ def etas_expected_counts(
     ev = model.select_events(catalog, catalog["time"].min(), times.max() + pd.Timedelta(days=1e-6))
     p = model.params_.natural
     ny, nx = lat_edges.size - 1, lon_edges.size - 1
-    origin = times.min()
+    origin = times.min() if origin is None else utc(origin)
     ts = ((ev["time"] - origin) / pd.Timedelta(days=1)).to_numpy(dtype=float)
     tq = ((times - origin) / pd.Timedelta(days=1)).to_numpy(dtype=float)
     mprime = ev["magnitude"].to_numpy(dtype=float) - model.m_ref

@@ -783,11 +783,14 @@ class FileForecaster(BaseForecastModel):
         self.fitted_ = True
         return self
 
-    def file_for(self, start: Any, end: Any) -> Path:
-        """The file of the window ``[start, end)``."""
-        if not self.templated:
-            return Path(self.path)
-        return Path(self.path.format(start=utc(start).to_pydatetime(), end=utc(end).to_pydatetime()))
+    def file_for(self, start: Any, end: Any) -> Path | str:
+        """The file of the window ``[start, end)`` (a string for an fsspec URL such as ``s3://...``)."""
+        from quakelab.storage import is_remote
+
+        text = self.path
+        if self.templated:
+            text = self.path.format(start=utc(start).to_pydatetime(), end=utc(end).to_pydatetime())
+        return text if is_remote(text) else Path(text)
 
     def forecast(self, history: pd.DataFrame | None, start: Any, end: Any, grid: GridSpec):
         """The file's forecast on the grid (scaled to the window when one file serves all windows)."""

@@ -612,13 +612,28 @@ def write_forecast(ds: Any, path: str | os.PathLike, **kwargs: Any) -> Path:
     return _WRITERS[suffix](ds, path, **kwargs)
 
 
-def read_forecast(path: str | os.PathLike, **kwargs: Any):
-    """Read a forecast in the format of the file extension (``.dat``, ``.xml``, ``.nc``, ``.geojson``)."""
-    suffix = Path(path).suffix.lower()
+def read_forecast(path: str | os.PathLike, *, storage_options: dict[str, Any] | None = None, **kwargs: Any):
+    """Read a forecast in the format of the file extension (``.dat``, ``.xml``, ``.nc``, ``.geojson``).
+
+    ``path`` may be an fsspec URL (``s3://bucket/fc.xml``; ``storage_options`` are its filesystem's
+    options): the file is read through a temporary local copy and messages name the URL.
+    """
+    from quakelab.storage import exists, is_remote, local_copy
+
+    suffix = Path(str(path)).suffix.lower()
     if suffix not in _READERS:
         raise ForecastFormatError(
             f"{path}: unknown forecast format {suffix!r}; use one of {sorted(_READERS)}"
         )
-    if not Path(path).exists():
+    if not exists(path, storage_options):
         raise ForecastFormatError(f"{path}: no such file")
-    return _READERS[suffix](path, **kwargs)
+    if not is_remote(str(path)):
+        return _READERS[suffix](path, **kwargs)
+    with local_copy(path, storage_options) as local:
+        try:
+            ds = _READERS[suffix](local, **kwargs)
+        except ForecastFormatError as exc:
+            raise ForecastFormatError(str(exc).replace(str(local), str(path))) from exc
+    if ds.attrs.get("source") == str(local):
+        ds.attrs["source"] = str(path)
+    return ds

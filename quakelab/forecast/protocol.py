@@ -125,9 +125,12 @@ class BaseForecastModel:
         return write_text_atomic(path, json.dumps(doc, indent=1, allow_nan=True))
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> BaseForecastModel:
-        """Read a model file; refuses other formats, other versions and other model classes."""
-        doc = _read_model_file(path)
+    def load(cls, path: str | os.PathLike, *, storage_options: dict[str, Any] | None = None) -> BaseForecastModel:
+        """Read a model file; refuses other formats, other versions and other model classes.
+
+        ``path`` may be an fsspec URL (``s3://bucket/model.json``) with its ``storage_options``.
+        """
+        doc = _read_model_file(path, storage_options)
         if doc["model"] != cls.__name__ and cls is not BaseForecastModel:
             raise ModelFormatError(f"{path}: holds a {doc['model']}, not a {cls.__name__}")
         target = cls if cls is not BaseForecastModel else BaseForecastModel.registry[doc["model"]]
@@ -142,10 +145,12 @@ class BaseForecastModel:
         return f"{type(self).__name__}({cfg})"
 
 
-def _read_model_file(path: str | os.PathLike) -> dict[str, Any]:
-    path = Path(path)
+def _read_model_file(path: str | os.PathLike, storage_options: dict[str, Any] | None = None) -> dict[str, Any]:
+    from quakelab.storage import is_remote, read_text
+
+    path = path if is_remote(str(path)) else Path(path)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = json.loads(read_text(path, storage_options))
     except (OSError, json.JSONDecodeError) as exc:
         raise ModelFormatError(f"{path}: not a readable model file: {exc}") from exc
     if not isinstance(doc, dict) or doc.get("format") != MODEL_FORMAT:
@@ -167,8 +172,8 @@ def _read_model_file(path: str | os.PathLike) -> dict[str, Any]:
     return doc
 
 
-def load_model(path: str | os.PathLike) -> BaseForecastModel:
-    """Load any quakelab adapter from its file (the class is recorded in the file)."""
+def load_model(path: str | os.PathLike, *, storage_options: dict[str, Any] | None = None) -> BaseForecastModel:
+    """Load any quakelab adapter from its file or fsspec URL (the class is recorded in the file)."""
     import quakelab.forecast.adapters  # noqa: F401 - fills the registry
 
-    return BaseForecastModel.load(path)
+    return BaseForecastModel.load(path, storage_options=storage_options)

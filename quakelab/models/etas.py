@@ -1719,9 +1719,14 @@ class ETAS:
         )
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> ETAS:
-        """Read a model written by :meth:`save`."""
-        d = json.loads(Path(path).read_text())
+    def load(cls, path: str | os.PathLike, *, storage_options: dict[str, Any] | None = None) -> ETAS:
+        """Read a model written by :meth:`save` from a path or an fsspec URL (``s3://bucket/model.json``).
+
+        ``storage_options`` are the fsspec filesystem's options (see :func:`quakelab.storage.filesystem`).
+        """
+        from quakelab.storage import read_text
+
+        d = json.loads(read_text(path, storage_options))
         if d.get("model") != "ETAS":
             raise ETASError(f"{path}: not an ETAS model file")
         region = Region.from_dict(d["region"]) if d.get("region") else None

@@ -25,7 +25,7 @@ import logging
 import math
 import os
 import time as _time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -860,20 +860,6 @@ def _run_chunk(setup: SimulationSetup, first: int, count: int, base: tuple, redu
 
 
 # ---------------------------------------------------------------------------------------------- driver
-def _client(scheduler: Any) -> tuple[Any, list[Callable[[], None]]]:
-    """A ``distributed.Client`` for ``scheduler`` and the closers of what was created here."""
-    from distributed import Client, LocalCluster
-
-    if isinstance(scheduler, Client):
-        return scheduler, []
-    if isinstance(scheduler, str) and scheduler == "local":
-        cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, dashboard_address=":0")
-        client = Client(cluster)
-        return client, [client.close, cluster.close]
-    client = Client(scheduler)  # a cluster object or a scheduler address
-    return client, [client.close]
-
-
 def run_simulations(
     setup: SimulationSetup,
     n_simulations: int,
@@ -898,8 +884,10 @@ def run_simulations(
     seed : int or SeedSequence or Generator, optional
         Root seed; simulation ``i`` uses ``SeedSequence(seed).spawn(n_simulations)[i]``.
     scheduler : None, "local", str, distributed.Client or cluster, optional
-        None: in this process (threads); ``"local"``: a temporary ``LocalCluster`` with one worker
-        per core; an address string or a cluster: a ``Client`` connected to it; a ``Client``: used as is.
+        None: in this process (threads); otherwise :func:`quakelab.distributed.get_client`'s
+        ``scheduler`` (``"local"``: a temporary ``LocalCluster`` with one worker process per core; an
+        address such as ``"tcp://host:8786"`` or a cluster: a ``Client`` connected to it; a ``Client``:
+        used as is). A worker lost mid-run is survived (its chunks rerun, each taken once).
     chunk_size : int, optional
         Simulations per task (default: 1000 in process; about four tasks per Dask worker thread).
     n_threads : int, optional
@@ -935,30 +923,27 @@ def run_simulations(
             log(first + count)
         return reducer.combine(parts)
 
-    from distributed import as_completed
+    from quakelab.distributed import get_client, map_ordered
 
-    client, closers = _client(scheduler)
-    try:
+    with get_client(scheduler) as client:
         n_workers_threads = max(1, sum(client.nthreads().values()))
         size = int(chunk_size or max(1, math.ceil(n_simulations / (4 * n_workers_threads))))
-        setup_future = client.scatter(setup, broadcast=True)
-        futures = {}
-        for first in range(0, n_simulations, size):
-            count = min(size, n_simulations - first)
-            fut = client.submit(
-                _run_chunk, setup_future, first, count, base, reducer, int(n_threads or 1), pure=False
-            )
-            futures[fut] = first
-        results: dict[int, Any] = {}
+        chunks = [(first, min(size, n_simulations - first)) for first in range(0, n_simulations, size)]
         done = 0
-        for fut in as_completed(list(futures)):
-            results[futures[fut]] = fut.result()
-            done += min(size, n_simulations - futures[fut])
+
+        def progress(i: int, _result: Any) -> None:
+            nonlocal done
+            done += chunks[i][1]
             log(done)
-        return reducer.combine([results[k] for k in sorted(results)])
-    finally:
-        for close in closers:
-            close()
+
+        results = map_ordered(
+            client,
+            _run_chunk,
+            [(first, count, base, reducer, int(n_threads or 1)) for first, count in chunks],
+            shared=[setup],
+            on_result=progress,
+        )
+        return reducer.combine(results)
 
 
 def uniform_in_region(region: Region, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

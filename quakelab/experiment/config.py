@@ -221,7 +221,7 @@ def _parse(raw: dict[str, Any], source: str, base: Path) -> ExperimentConfig:
 
     known = {
         "name", "catalog", "region", "grid", "period", "models", "tests", "bootstrap", "seed",
-        "time_config", "region_config", "test_config", "write_catalog_forecasts", "description",
+        "time_config", "region_config", "test_config", "write_catalog_forecasts", "write_forecasts", "description",
     }  # fmt: skip
     unknown = sorted(set(raw) - known)
     if unknown:
@@ -300,6 +300,9 @@ def _parse(raw: dict[str, Any], source: str, base: Path) -> ExperimentConfig:
     reference = tests.get("reference")
     if reference is not None and reference not in names:
         raise _err(source, "tests.reference", f"{reference!r} is not a model of the experiment ({names})")
+    wf = raw.get("write_forecasts", "all")
+    if not (wf in ("all", "none") or isinstance(wf, bool) or (isinstance(wf, int) and wf > 0)):
+        raise _err(source, "write_forecasts", f"{wf!r}: use all, none or a positive number of windows")
     boot = dict(raw.get("bootstrap") or {})
     if set(boot) - {"block_length", "resamples", "confidence"}:
         raise _err(

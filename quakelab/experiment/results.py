@@ -222,8 +222,8 @@ class Results:
         return read_ascii(path, start=s, end=e, region=g.region, name=model)
 
     # ------------------------------------------------------------------ files
-    def write(self) -> Path:
-        """Write the tables (Parquet and CSV), ``summary.json`` and the plots, each atomically."""
+    def write(self, *, plots: bool = True) -> Path:
+        """Write the tables (Parquet and CSV), ``summary.json`` and (``plots=True``) the plots, each atomically."""
         from quakelab.catalog.store import atomic_path, write_text_atomic
 
         tdir = self.path / "tables"
@@ -250,7 +250,8 @@ class Results:
                 indent=1,
             ),
         )
-        self.write_plots()
+        if plots:
+            self.write_plots()
         return self.path
 
     def write_plots(self) -> list[Path]:
@@ -273,7 +274,7 @@ class Results:
             fig = draw().figure if name != "forecast_map" else draw()[0].figure
             final, tmp = atomic_path(pdir / f"{name}.png")
             try:
-                fig.savefig(tmp, format="png", dpi=90, bbox_inches="tight")
+                fig.savefig(tmp, format="png", dpi=80)
                 os.replace(tmp, final)
             finally:
                 tmp.unlink(missing_ok=True)

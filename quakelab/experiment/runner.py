@@ -129,6 +129,7 @@ def _window_task(
         hook(i)
     from quakelab.experiment.scoring import catalog_test_rows, comparison_rows, gridded_test_rows
     from quakelab.forecast.gridded import VARIABLE, log_likelihood
+    from quakelab.forecast.io import to_pycsep, to_pycsep_catalog
 
     start, end = cfg.windows[i]
     grid = cfg.grid.with_window(start, end)
@@ -136,6 +137,8 @@ def _window_task(
     observed = catalog[(catalog["time"] >= start) & (catalog["time"] < end)]
     seeds = _seeds(cfg.seed, i, len(cfg.models))
     forecasts: dict[str, Any] = {}
+    pycsep: dict[str, Any] = {}
+    py_observed = None
     sims: dict[str, Any] = {}
     rows: dict[str, list[dict[str, Any]]] = {"gridded": [], "catalog": [], "comparison": [], "likelihood": []}
     timings: list[dict[str, Any]] = []
@@ -157,8 +160,16 @@ def _window_task(
         forecasts[spec.name] = fc
         timings.append({"model": spec.name, "stage": "forecast", "seconds": time.perf_counter() - t0})
         t0 = time.perf_counter()
+        pycsep[spec.name] = to_pycsep(fc, name=spec.name)
+        if py_observed is None:  # every forecast has the experiment's grid: one pycsep catalog per window
+            py_observed = to_pycsep_catalog(observed, fc)
         for row in gridded_test_rows(
-            fc, observed, cfg.gridded_tests, num_simulations=cfg.simulations, seed=test_seed, alpha=cfg.alpha
+            pycsep[spec.name],
+            py_observed,
+            cfg.gridded_tests,
+            num_simulations=cfg.simulations,
+            seed=test_seed,
+            alpha=cfg.alpha,
         ):
             rows["gridded"].append({"model": spec.name, **row})
         rows["likelihood"].append(
@@ -173,7 +184,7 @@ def _window_task(
         if spec.simulations and cfg.catalog_tests and hasattr(model, "simulate"):
             t0 = time.perf_counter()
             cf = model.simulate(history, start, end, grid, n_catalogs=spec.simulations, seed=model_seed)
-            for row in catalog_test_rows(cf, fc, observed, cfg.catalog_tests, alpha=cfg.alpha):
+            for row in catalog_test_rows(cf, fc, py_observed, cfg.catalog_tests, alpha=cfg.alpha):
                 rows["catalog"].append({"model": spec.name, **row})
             if cfg.write_catalog_forecasts:
                 sims[spec.name] = cf
@@ -186,7 +197,7 @@ def _window_task(
                 if a.name == b.name:
                     continue
                 for row in comparison_rows(
-                    forecasts[a.name], forecasts[b.name], observed, cfg.comparison_tests, alpha=cfg.alpha
+                    pycsep[a.name], pycsep[b.name], py_observed, cfg.comparison_tests, alpha=cfg.alpha
                 ):
                     rows["comparison"].append({"model": a.name, "reference": b.name, **row})
     return {"index": i, "rows": rows, "forecasts": forecasts, "catalog_forecasts": sims, "timings": timings}
@@ -304,6 +315,7 @@ def run_experiment(
     workers: int | None = None,
     catalog: pd.DataFrame | None = None,
     resume: bool = True,
+    plots: bool = True,
     _task_hook: Callable[[int], None] | None = None,
 ):
     """Run a forecast experiment and return its :class:`~quakelab.experiment.Results`.
@@ -324,6 +336,8 @@ def run_experiment(
         The catalog itself (instead of opening the definition's ``catalog``).
     resume : bool, default True
         Reuse finished windows whose fingerprint matches; False recomputes all.
+    plots : bool, default True
+        Draw the standard plots into ``plots/``.
 
     Returns
     -------
@@ -376,7 +390,8 @@ def run_experiment(
         raise ExperimentError(f"windows {missing} did not finish")
     tables = assemble(cfg, [records[i] for i in range(n)], fit_seconds)
     res = Results(out, cfg, tables, reused=reused, computed=pending)
-    res.write()
+    res._catalog = catalog
+    res.write(plots=plots)
     return res
 
 

@@ -25,6 +25,18 @@ _GRIDDED = {
 _CATALOG = {"N": "number_test", "M": "magnitude_test", "S": "spatial_test", "PL": "pseudolikelihood_test"}
 
 
+def _pycsep_pair(forecast: Any, observed: Any) -> tuple[Any, Any]:
+    """(pycsep GriddedForecast, CSEPCatalog) from quakelab's objects; pycsep objects pass through."""
+    from quakelab.forecast.io import to_pycsep, to_pycsep_catalog
+
+    fc = to_pycsep(forecast) if hasattr(forecast, "data_vars") else forecast
+    if isinstance(observed, pd.DataFrame):
+        if not hasattr(forecast, "data_vars"):
+            raise TypeError("a DataFrame of observed events needs the quakelab forecast (xarray.Dataset)")
+        observed = to_pycsep_catalog(observed, forecast)
+    return fc, observed
+
+
 def _passed(test: str, quantile: float, quantile_2: float, alpha: float) -> bool | None:
     """CSEP reading: the N-tests are two-sided (both quantiles >= alpha/2), the others one-sided (>= alpha)."""
     if not np.isfinite(quantile):
@@ -47,10 +59,11 @@ def gridded_test_rows(
 
     Parameters
     ----------
-    forecast : xarray.Dataset
+    forecast : xarray.Dataset or csep GriddedForecast
         Gridded forecast of the window.
-    observed : pandas.DataFrame
-        Canonical catalog (events outside the window, cells or bins are left out).
+    observed : pandas.DataFrame or csep CSEPCatalog
+        Canonical catalog (events outside the window, cells or bins are left out), or the pycsep catalog
+        :func:`~quakelab.forecast.io.to_pycsep_catalog` made of it.
     tests : tuple of str
         Among ``N, M, S, L, CL``.
     num_simulations : int
@@ -67,10 +80,7 @@ def gridded_test_rows(
     """
     from csep.core import poisson_evaluations as pe
 
-    from quakelab.forecast.io import to_pycsep, to_pycsep_catalog
-
-    fc = to_pycsep(forecast)
-    cat = to_pycsep_catalog(observed, forecast)
+    fc, cat = _pycsep_pair(forecast, observed)
     n_obs = int(cat.event_count)
     rows = []
     for name in tests:
@@ -128,7 +138,7 @@ def catalog_test_rows(
 
     from quakelab.forecast.catalog import CatalogForecast
     from quakelab.forecast.gridded import grid_spec
-    from quakelab.forecast.io import to_pycsep, to_pycsep_catalog
+    from quakelab.forecast.io import to_pycsep
     from quakelab.stats import bin_magnitudes
 
     spec = grid_spec(forecast)
@@ -143,9 +153,8 @@ def catalog_test_rows(
         ev = ev[(idx[:, 0] >= 0) & (t >= spec.start).to_numpy() & (t < spec.end).to_numpy()]
     inside = CatalogForecast(ev.reset_index(drop=True), simulations.n_catalogs, spec, simulations.model)
     py = inside.to_pycsep()
-    region = to_pycsep(forecast).region
-    py.region = region
-    cat = to_pycsep_catalog(observed, forecast)
+    _, cat = _pycsep_pair(forecast, observed)
+    py.region = cat.region if getattr(cat, "region", None) is not None else to_pycsep(forecast).region
     n_obs = int(cat.event_count)
     rows = []
     for name in tests:
@@ -182,10 +191,8 @@ def comparison_rows(
     """
     from csep.core import poisson_evaluations as pe
 
-    from quakelab.forecast.io import to_pycsep, to_pycsep_catalog
-
-    fc, ref = to_pycsep(forecast), to_pycsep(reference)
-    cat = to_pycsep_catalog(observed, forecast)
+    fc, cat = _pycsep_pair(forecast, observed)
+    ref, _ = _pycsep_pair(reference, cat)
     n_obs = int(cat.event_count)
     rows = []
     for name in tests:

@@ -17,6 +17,7 @@ from conftest import ETAS_TRUTH
 from quakelab.experiment import (
     ExperimentError,
     block_bootstrap,
+    catalog_hash,
     load_experiment,
     moving_block_indices,
     run_experiment,
@@ -30,8 +31,19 @@ def _definition(**over) -> dict:
         "name": "tiny",
         "catalog": "simulated",
         "region": REGION,
-        "grid": {"cell_deg": 0.5, "min_magnitude": 2.0, "max_magnitude": 3.5, "delta_m": 0.5, "magnitude_resolution": 0.1},
-        "period": {"start": "2016-01-01", "end": "2016-01-22", "window": "weekly", "training_start": "2015-01-01"},
+        "grid": {
+            "cell_deg": 0.5,
+            "min_magnitude": 2.0,
+            "max_magnitude": 3.5,
+            "delta_m": 0.5,
+            "magnitude_resolution": 0.1,
+        },
+        "period": {
+            "start": "2016-01-01",
+            "end": "2016-01-22",
+            "window": "weekly",
+            "training_start": "2015-01-01",
+        },
         "models": [
             {"name": "Poisson", "model": "poisson", "refit_every": 1},
             {"name": "Smoothed", "model": "smoothed", "refit_every": 0},
@@ -88,7 +100,9 @@ def test_tables_hold_pycsep_results_and_hand_counts(baseline, catalog):
     g = res.config.grid
     for w, (s, e) in enumerate(res.config.windows):
         ev = catalog[(catalog["time"] >= s) & (catalog["time"] < e)]
-        inside = (np.round(ev["magnitude"], 1) >= 2.0 - 1e-9) & g.region.contains(ev["longitude"], ev["latitude"])
+        inside = (np.round(ev["magnitude"], 1) >= 2.0 - 1e-9) & g.region.contains(
+            ev["longitude"], ev["latitude"]
+        )
         n_hand = int(inside.sum())
         assert (ll.loc[ll["window"] == w, "n_observed"] == n_hand).all()
         # pycsep's N-test statistic is the observed count
@@ -109,11 +123,15 @@ def test_tables_hold_pycsep_results_and_hand_counts(baseline, catalog):
     # the bootstrap total is the sum over windows
     b = res.bootstrap.set_index(["statistic", "model"])
     assert b.loc[("information_gain", "ETAS"), "total"] == pytest.approx(et["information_gain"].sum())
-    assert b.loc[("information_gain", "ETAS"), "total_low"] <= b.loc[("information_gain", "ETAS"), "total_high"]
+    assert (
+        b.loc[("information_gain", "ETAS"), "total_low"] <= b.loc[("information_gain", "ETAS"), "total_high"]
+    )
     assert b.loc[("information_gain", "Poisson"), "total_high"] == 0.0
     # files: tables per test, forecasts pycsep can read, plots, summary
     for name in ("gridded_N", "gridded_CL", "catalog_PL", "T_test", "W_test", "likelihood", "bootstrap"):
-        assert (res.path / "tables" / f"{name}.parquet").exists() and (res.path / "tables" / f"{name}.csv").exists()
+        assert (res.path / "tables" / f"{name}.parquet").exists() and (
+            res.path / "tables" / f"{name}.csv"
+        ).exists()
     import csep
 
     dat = res.path / "windows" / "00002" / "forecasts" / "ETAS.dat"
@@ -143,9 +161,12 @@ def test_forecasts_use_only_events_before_the_window(catalog, tmp_path):
         }
     )
     cat2 = pd.concat([catalog, burst], ignore_index=True).sort_values("time", kind="mergesort")
-    d = _definition(models=[{"name": "Poisson", "model": "poisson", "refit_every": 1}], tests={"gridded": ["N"], "comparison": []})
-    a = run_experiment(d, catalog=catalog, output=tmp_path / "a").likelihood.set_index("window")
-    b = run_experiment(d, catalog=cat2, output=tmp_path / "b").likelihood.set_index("window")
+    d = _definition(
+        models=[{"name": "Poisson", "model": "poisson", "refit_every": 1}],
+        tests={"gridded": ["N"], "comparison": []},
+    )
+    a = run_experiment(d, catalog=catalog, output=tmp_path / "a", plots=False).likelihood.set_index("window")
+    b = run_experiment(d, catalog=cat2, output=tmp_path / "b", plots=False).likelihood.set_index("window")
     assert a.loc[0, "expected_count"] == b.loc[0, "expected_count"]
     assert a.loc[1, "expected_count"] == b.loc[1, "expected_count"]
     assert b.loc[1, "n_observed"] == a.loc[1, "n_observed"] + 40
@@ -162,21 +183,29 @@ def _fail_at(target: int, i: int) -> None:
         raise Interrupt(f"stopped before window {i}")
 
 
+@pytest.mark.slow
 def test_interrupted_run_continues_and_unchanged_rerun_reuses(baseline, catalog, tmp_path):
     out = tmp_path / "resume"
     with pytest.raises(Interrupt):
-        run_experiment(_definition(), catalog=catalog, output=out, _task_hook=functools.partial(_fail_at, 2))
-    assert sorted(p.name for p in (out / "windows").iterdir() if not p.name.startswith(".")) == ["00000", "00001"]
-    again = run_experiment(_definition(), catalog=catalog, output=out)
+        run_experiment(
+            _definition(), catalog=catalog, output=out, plots=False, _task_hook=functools.partial(_fail_at, 2)
+        )
+    assert sorted(p.name for p in (out / "windows").iterdir() if not p.name.startswith(".")) == [
+        "00000",
+        "00001",
+    ]
+    again = run_experiment(_definition(), catalog=catalog, output=out, plots=False)
     assert again.reused == [0, 1] and again.computed == [2]
     _assert_same(again, baseline)
     # unchanged inputs: every window reused; a changed setting or catalog recomputes
-    same = run_experiment(_definition(), catalog=catalog, output=out)
+    same = run_experiment(_definition(), catalog=catalog, output=out, plots=False)
     assert same.reused == [0, 1, 2] and same.computed == []
     changed = _definition()
     changed["models"][0]["settings"] = {"magnitude_resolution": 0.01}
-    assert run_experiment(changed, catalog=catalog, output=out).computed == [0, 1, 2]
-    assert run_experiment(changed, catalog=catalog.iloc[1:], output=out).computed == [0, 1, 2]
+    assert run_experiment(changed, catalog=catalog, output=out, plots=False).computed == [0, 1, 2]
+    assert catalog_hash(catalog.iloc[1:]) != catalog_hash(
+        catalog
+    )  # a changed catalog changes every fingerprint
 
 
 def test_cli_runs_an_experiment_file(catalog, tmp_path, capsys):
@@ -184,8 +213,12 @@ def test_cli_runs_an_experiment_file(catalog, tmp_path, capsys):
 
     from quakelab.cli import main
 
-    catalog.assign(time=catalog["time"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")).to_csv(tmp_path / "cat.csv", index=False)
-    d = _definition(catalog="cat.csv", models=[{"name": "Poisson", "model": "poisson"}], tests={"gridded": ["N", "L"]})
+    catalog.assign(time=catalog["time"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")).to_csv(
+        tmp_path / "cat.csv", index=False
+    )
+    d = _definition(
+        catalog="cat.csv", models=[{"name": "Poisson", "model": "poisson"}], tests={"gridded": ["N", "L"]}
+    )
     (tmp_path / "exp.yaml").write_text(yaml.safe_dump(d))
     rc = main(["experiment", "run", str(tmp_path / "exp.yaml"), "--output", str(tmp_path / "out")])
     assert rc == 0, capsys.readouterr().err
@@ -199,13 +232,21 @@ def test_cli_runs_an_experiment_file(catalog, tmp_path, capsys):
 # ---------------------------------------------------------------------------------------------- definitions
 def test_definitions_read_windows_and_floatcsep_keys(tmp_path):
     d = _definition()
-    assert [str(s.date()) for s, _ in load_experiment(d).windows] == ["2016-01-01", "2016-01-08", "2016-01-15"]
-    yearly = load_experiment(_definition(period={"start": "2016-01-01", "end": "2018-01-01", "window": "yearly"}))
+    assert [str(s.date()) for s, _ in load_experiment(d).windows] == [
+        "2016-01-01",
+        "2016-01-08",
+        "2016-01-15",
+    ]
+    yearly = load_experiment(
+        _definition(period={"start": "2016-01-01", "end": "2018-01-01", "window": "yearly"})
+    )
     assert [(str(s.date()), str(e.date())) for s, e in yearly.windows] == [
         ("2016-01-01", "2017-01-01"),
         ("2017-01-01", "2018-01-01"),
     ]
-    cum = load_experiment(_definition(period={"start": "2016-01-01", "end": "2016-03-01", "window": "cumulative"}))
+    cum = load_experiment(
+        _definition(period={"start": "2016-01-01", "end": "2016-03-01", "window": "cumulative"})
+    )
     assert len(cum.windows) == 1
     # floatCSEP's time_config / region_config / test_config
     (tmp_path / "tests.yml").write_text(
@@ -214,7 +255,12 @@ def test_definitions_read_windows_and_floatcsep_keys(tmp_path):
     )
     fl = {k: v for k, v in _definition().items() if k not in ("period", "grid", "tests")}
     fl.update(
-        time_config={"start_date": "2016-01-01", "end_date": "2016-01-07", "horizon": "2days", "exp_class": "td"},
+        time_config={
+            "start_date": "2016-01-01",
+            "end_date": "2016-01-07",
+            "horizon": "2days",
+            "exp_class": "td",
+        },
         region_config={"mag_min": 2.0, "mag_max": 3.5, "mag_bin": 0.5},
         grid={"cell_deg": 0.5},
         test_config=str(tmp_path / "tests.yml"),
@@ -260,19 +306,32 @@ def test_dask_same_numbers_on_1_and_2_workers_and_after_a_killed_worker(baseline
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         with Client(cluster) as client:
-            one = run_experiment(_definition(), catalog=catalog, output=tmp_path / "w1", scheduler=client)
+            one = run_experiment(
+                _definition(), catalog=catalog, output=tmp_path / "w1", scheduler=client, plots=False
+            )
             _assert_same(one, baseline)
             cluster.scale(2)
             client.wait_for_workers(2, timeout=60)
-            two = run_experiment(_definition(), catalog=catalog, output=tmp_path / "w2", scheduler=client)
+            two = run_experiment(
+                _definition(), catalog=catalog, output=tmp_path / "w2", scheduler=client, plots=False
+            )
             _assert_same(two, baseline)
             marker = tmp_path / "killed"
             hook = functools.partial(_kill_worker_once, str(marker), 1)
             killed = run_experiment(
-                _definition(), catalog=catalog, output=tmp_path / "kill", scheduler=client, _task_hook=hook
+                _definition(),
+                catalog=catalog,
+                output=tmp_path / "kill",
+                scheduler=client,
+                _task_hook=hook,
+                plots=False,
             )
             assert marker.exists() and int(marker.read_text()) != os.getpid()
             assert killed.computed == [0, 1, 2]
-            assert sorted(p.name for p in (tmp_path / "kill" / "windows").iterdir()) == ["00000", "00001", "00002"]
+            assert sorted(p.name for p in (tmp_path / "kill" / "windows").iterdir()) == [
+                "00000",
+                "00001",
+                "00002",
+            ]
             assert killed.likelihood["window"].value_counts().tolist() == [3, 3, 3]
             _assert_same(killed, baseline)

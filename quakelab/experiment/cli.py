@@ -7,8 +7,10 @@ import sys
 
 
 def _cmd_experiment_run(args: argparse.Namespace) -> int:
+    from quakelab.cli import _setup_progress_logging
     from quakelab.experiment import ExperimentError, run_experiment
 
+    _setup_progress_logging(args.quiet)
     try:
         res = run_experiment(
             args.experiment,
@@ -38,5 +40,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--workers", type=int, help="workers of a local Dask cluster (implies --scheduler local)"
     )
     run.add_argument("--output", help="results folder (default reports/experiments/<name>)")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     run.add_argument("--no-resume", action="store_true", help="recompute windows finished earlier")
     run.set_defaults(func=_cmd_experiment_run)

@@ -93,6 +93,7 @@ def _assert_same(a, b) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- known answers
+@pytest.mark.slow
 def test_tables_hold_pycsep_results_and_hand_counts(baseline, catalog):
     res = baseline
     ll = res.likelihood

@@ -5,6 +5,7 @@ Folder layout::
     OUTPUT/
       windows/00000/record.json        one finished window (fingerprint, score rows, timings)
       windows/00000/forecasts/*.dat    its forecasts (CSEP ASCII, pycsep's reader); *.catalogs.csv when asked
+      models/<model>-<window>-<hash>.json   fitted models (quakelab model files), reused by later runs
       tables/<table>.parquet, .csv     one tidy table per test and the summaries (see Results.TABLES)
       plots/*.png                      test results per window, cumulative information gain, forecast map
       summary.json                     the ranking with intervals

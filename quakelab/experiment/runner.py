@@ -365,7 +365,8 @@ def run_experiment(
     out.mkdir(parents=True, exist_ok=True)
     for spec in cfg.models:  # fail early on bad model settings
         build_model(spec, cfg)
-    fps = window_fingerprints(cfg, catalog_hash(catalog))
+    cat_hash = catalog_hash(catalog)
+    fps = window_fingerprints(cfg, cat_hash)
     n = len(cfg.windows)
     records: dict[int, dict[str, Any]] = {}
     if resume:
@@ -379,12 +380,13 @@ def run_experiment(
         "experiment %s: %d windows, %d finished earlier, %d to run", cfg.name, n, len(reused), len(pending)
     )
     fit_seconds: list[dict[str, Any]] = []
+    paths = {(s.name, a): _fit_path(out, cfg, s, a, cat_hash) for s, a in _needed_fits(cfg, pending)}
     if pending:
         if scheduler is None and workers is None:
-            _run_sequential(out, cfg, catalog, pending, fps, records, fit_seconds, _task_hook)
+            _run_sequential(out, cfg, catalog, pending, fps, records, fit_seconds, _task_hook, paths)
         else:
             with _get_client(scheduler or "local", n_workers=workers) as client:
-                _run_dask(client, out, cfg, catalog, pending, fps, records, fit_seconds, _task_hook)
+                _run_dask(client, out, cfg, catalog, pending, fps, records, fit_seconds, _task_hook, paths)
     missing = [i for i in range(n) if i not in records]
     if missing:
         raise ExperimentError(f"windows {missing} did not finish")
@@ -403,6 +405,41 @@ def _needed_fits(cfg: ExperimentConfig, pending: list[int]) -> list[tuple[ModelS
     return list(seen.values())
 
 
+def _fit_path(out: Path, cfg: ExperimentConfig, spec: ModelSpec, anchor: int, cat_hash: str) -> Path:
+    """File of a fitted model, named by the fingerprint of what the fit saw (reused by later runs)."""
+    grid = cfg.grid.to_dict()
+    grid.pop("start", None)
+    grid.pop("end", None)
+    doc = {
+        "record_version": RECORD_VERSION,
+        "catalog": cat_hash,
+        "model": spec.to_dict(),
+        "grid": grid,
+        "fit": [cfg.training_start.isoformat(), cfg.windows[anchor][0].isoformat()],
+    }
+    return out / "models" / f"{_slug(spec.name)}-{anchor:05d}-{fingerprint(doc)[:16]}.json"
+
+
+def _load_fit(path: Path) -> Any:
+    """A fitted model saved by an earlier run, or None."""
+    if not path.exists():
+        return None
+    from quakelab.forecast.protocol import load_model
+
+    try:
+        return load_model(path)
+    except Exception:  # noqa: BLE001 - an unreadable file means: fit again
+        return None
+
+
+def _save_fit(model: Any, path: Path) -> None:
+    """Keep a fitted model for later runs (models without a quakelab model file are refitted instead)."""
+    from quakelab.forecast.protocol import BaseForecastModel
+
+    if isinstance(model, BaseForecastModel):
+        model.save(path)
+
+
 def _finish(out, cfg, result, fps, records) -> None:
     i = result["index"]
     if i in records:  # a rerun task (worker lost after finishing): the record exists already
@@ -415,7 +452,7 @@ def _finish(out, cfg, result, fps, records) -> None:
     log.info("experiment %s: window %d/%d done", cfg.name, len(records), len(cfg.windows))
 
 
-def _run_sequential(out, cfg, catalog, pending, fps, records, fit_seconds, hook) -> None:
+def _run_sequential(out, cfg, catalog, pending, fps, records, fit_seconds, hook, paths) -> None:
     cache: dict[tuple[str, int], Any] = {}
     for i in pending:
         fitted = {}
@@ -424,21 +461,29 @@ def _run_sequential(out, cfg, catalog, pending, fps, records, fit_seconds, hook)
             if key not in cache:
                 for old in [k for k in cache if k[0] == spec.name]:
                     del cache[old]
-                model, sec = _fit_task(catalog, spec, cfg, key[1])
+                model = _load_fit(paths[key])
+                if model is None:
+                    model, sec = _fit_task(catalog, spec, cfg, key[1])
+                    fit_seconds.append({"model": spec.name, "anchor": key[1], "seconds": sec})
+                    _save_fit(model, paths[key])
                 cache[key] = model
-                fit_seconds.append({"model": spec.name, "anchor": key[1], "seconds": sec})
             fitted[spec.name] = cache[key]
         _finish(out, cfg, _window_task(catalog, cfg, i, fitted, hook), fps, records)
 
 
-def _run_dask(client, out, cfg, catalog, pending, fps, records, fit_seconds, hook) -> None:
+def _run_dask(client, out, cfg, catalog, pending, fps, records, fit_seconds, hook, paths) -> None:
     from distributed import as_completed
 
     [cat_f] = client.scatter([catalog], broadcast=True, hash=False)
     [cfg_f] = client.scatter([cfg], broadcast=True, hash=False)
     fits = {}
+    fitting = {}
     for spec, anchor in _needed_fits(cfg, pending):
-        fits[(spec.name, anchor)] = client.submit(
+        model = _load_fit(paths[(spec.name, anchor)])
+        if model is not None:
+            [fits[(spec.name, anchor)]] = client.scatter([(model, 0.0)], hash=False)
+            continue
+        fits[(spec.name, anchor)] = fitting[(spec.name, anchor)] = client.submit(
             _fit_task,
             cat_f,
             spec,
@@ -454,8 +499,12 @@ def _run_dask(client, out, cfg, catalog, pending, fps, records, fit_seconds, hoo
                 _window_task, cat_f, cfg_f, i, fitted, hook, key=f"experiment-window-{i}-{fps[i][:12]}"
             )
         )
-    for fut in as_completed(futures):
+    fit_keys = {f.key: k for k, f in fitting.items()}
+    for fut in as_completed([*fitting.values(), *futures]):
+        if fut.key in fit_keys:  # keep the fitted model as soon as it exists
+            (name, anchor) = fit_keys[fut.key]
+            model, sec = fut.result()
+            fit_seconds.append({"model": name, "anchor": anchor, "seconds": sec})
+            _save_fit(model, paths[(name, anchor)])
+            continue
         _finish(out, cfg, fut.result(), fps, records)
-    for (name, anchor), f in fits.items():
-        model, sec = f.result()
-        fit_seconds.append({"model": name, "anchor": anchor, "seconds": sec})

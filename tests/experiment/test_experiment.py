@@ -197,6 +197,15 @@ def test_interrupted_run_continues_and_unchanged_rerun_reuses(baseline, catalog,
     ]
     again = run_experiment(_definition(), catalog=catalog, output=out, plots=False)
     assert again.reused == [0, 1] and again.computed == [2]
+    # the models fitted before the interruption (window 2's included: fits precede the window) are read back
+    assert sorted(p.name.rsplit("-", 1)[0] for p in (out / "models").glob("*.json")) == [
+        "ETAS-00000",
+        "Poisson-00000",
+        "Poisson-00001",
+        "Poisson-00002",
+        "Smoothed-00000",
+    ]
+    assert not (again.timings["stage"] == "fit").any()
     _assert_same(again, baseline)
     # unchanged inputs: every window reused; a changed setting or catalog recomputes
     same = run_experiment(_definition(), catalog=catalog, output=out, plots=False)

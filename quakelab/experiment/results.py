@@ -371,7 +371,7 @@ class Results:
     def plot_forecast_map(self, window: int | None = None, axes: Any = None) -> Any:
         """Each model's forecast (log10 expected count per cell) beside the events observed in ``window``.
 
-        ``window`` defaults to the last one (its forecasts are always written).
+        ``window`` defaults to the last window whose forecasts were written (see ``write_forecasts``).
 
         Returns
         -------
@@ -381,7 +381,14 @@ class Results:
 
         from quakelab.catalog import open_catalog
 
-        window = len(self.config.windows) - 1 if window is None else int(window)
+        if window is None:  # the last window whose forecasts were written
+            written = [
+                i
+                for i in range(len(self.config.windows))
+                if (self.path / "windows" / f"{i:05d}" / "forecasts").is_dir()
+            ]
+            window = written[-1] if written else len(self.config.windows) - 1
+        window = int(window)
         names = [m.name for m in self.config.models]
         if axes is None:
             _, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.4), squeeze=False)

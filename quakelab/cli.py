@@ -478,8 +478,10 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--max-simulations", type=int, default=2000, help="cap on simulations per request")
     sv.set_defaults(func=_cmd_serve)
     from quakelab.cli_jobs import register  # catalog, stats, etas
+    from quakelab.experiment.cli import register as register_experiment
 
     register(sub)
+    register_experiment(sub)
     return parser
 
 

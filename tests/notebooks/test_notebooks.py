@@ -38,6 +38,8 @@ SMALL = {
         "test_end": "2019-07-13",
         "compare_published": False,
     },
+    # offline: a three-window experiment on the same sample (the acceptance experiment needs the shared data)
+    "08_experiment_report.ipynb": {"experiment": "experiments/ridgecrest_daily_small.yaml"},
 }
 
 

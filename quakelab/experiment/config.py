@@ -124,6 +124,7 @@ class ExperimentConfig:
     confidence: float = 0.95
     seed: int = 0
     write_catalog_forecasts: bool = False
+    storage_options: dict[str, Any] | None = None
     source: str = "<dict>"
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -208,6 +209,15 @@ def load_experiment(definition: str | os.PathLike | dict[str, Any]) -> Experimen
     return _parse(raw, source, base)
 
 
+def _storage_options(value: Any, source: str) -> dict[str, Any] | None:
+    """The fsspec options of a catalog URL (``storage_options:``; e.g. ``endpoint_url``, ``anon``)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise _err(source, "storage_options", f"a mapping of fsspec options, got {type(value).__name__}")
+    return dict(value)
+
+
 def _resolve(base: Path, value: Any) -> Any:
     if isinstance(value, str) and not re.match(r"^[a-z][a-z0-9+]*://", value):
         p = base / value
@@ -222,6 +232,7 @@ def _parse(raw: dict[str, Any], source: str, base: Path) -> ExperimentConfig:
     known = {
         "name", "catalog", "region", "grid", "period", "models", "tests", "bootstrap", "seed",
         "time_config", "region_config", "test_config", "write_catalog_forecasts", "write_forecasts", "description",
+        "storage_options",
     }  # fmt: skip
     unknown = sorted(set(raw) - known)
     if unknown:
@@ -329,6 +340,7 @@ def _parse(raw: dict[str, Any], source: str, base: Path) -> ExperimentConfig:
             confidence=float(boot.get("confidence", 0.95)),
             seed=int(raw.get("seed", 0)),
             write_catalog_forecasts=bool(raw.get("write_catalog_forecasts", False)),
+            storage_options=_storage_options(raw.get("storage_options"), source),
             source=source,
             raw=raw,
         )

@@ -9,7 +9,6 @@ model — so the numbers do not depend on where or in which order tasks run.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import importlib
 import inspect
@@ -18,7 +17,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -275,35 +274,19 @@ def _read_record(out: Path, i: int, fp: str) -> dict[str, Any] | None:
 
 
 # ---------------------------------------------------------------------------------------------- Dask
-@contextlib.contextmanager
-def _get_client(scheduler: Any = None, *, n_workers: int | None = None) -> Iterator[Any]:
-    """A ``dask.distributed`` client: an existing Client, a scheduler address, or a LocalCluster ("local").
+def _worker_catalog(source: Any, storage_options: dict[str, Any] | None, expected: str) -> pd.DataFrame:
+    """A worker opens the experiment's catalog itself (path or fsspec URL) and checks it is the same data."""
+    from quakelab.catalog import open_catalog
 
-    Private stand-in for ``quakelab.distributed.get_client`` (same arguments); LocalCluster workers are
-    processes with one thread each.
-    """
-    from quakelab._optional import require
-
-    distributed = require("distributed")
-    if isinstance(scheduler, distributed.Client):
-        yield scheduler
-        return
-    if scheduler in (None, "local"):
-        cluster = distributed.LocalCluster(
-            n_workers=n_workers or 2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
+    cat = open_catalog(source, storage_options=storage_options)
+    cat = cat.sort_values("time", kind="mergesort").reset_index(drop=True)
+    got = catalog_hash(cat)
+    if got != expected:
+        raise ExperimentError(
+            f"catalog {source!r} read on a worker differs from the one read by the client "
+            f"(content hash {got[:12]} vs {expected[:12]}): the workers must see the same file"
         )
-        try:
-            with distributed.Client(cluster) as client:
-                yield client
-        finally:
-            cluster.close()
-        return
-    with distributed.Client(str(scheduler)) as client:
-        yield client
+    return cat
 
 
 # ---------------------------------------------------------------------------------------------- driver
@@ -351,11 +334,12 @@ def run_experiment(
     from quakelab.experiment.results import Results, assemble
 
     cfg = experiment if isinstance(experiment, ExperimentConfig) else load_experiment(experiment)
+    catalog_given = catalog is not None
     if catalog is None:
         from quakelab.catalog import open_catalog
 
         try:
-            catalog = open_catalog(cfg.catalog)
+            catalog = open_catalog(cfg.catalog, storage_options=cfg.storage_options)
         except Exception as exc:  # noqa: BLE001
             raise ExperimentError(
                 f"{cfg.source}: field 'catalog': cannot open {cfg.catalog!r}: {exc}"
@@ -385,8 +369,13 @@ def run_experiment(
         if scheduler is None and workers is None:
             _run_sequential(out, cfg, catalog, pending, fps, records, fit_seconds, _task_hook, paths)
         else:
-            with _get_client(scheduler or "local", n_workers=workers) as client:
-                _run_dask(client, out, cfg, catalog, pending, fps, records, fit_seconds, _task_hook, paths)
+            from quakelab.distributed import get_client
+
+            with get_client(scheduler or "local", n_workers=workers or 2) as client:
+                source = None if catalog_given else (cfg.catalog, cfg.storage_options, cat_hash)
+                _run_dask(
+                    client, out, cfg, catalog, pending, fps, records, fit_seconds, _task_hook, paths, source
+                )
     missing = [i for i in range(n) if i not in records]
     if missing:
         raise ExperimentError(f"windows {missing} did not finish")
@@ -471,10 +460,15 @@ def _run_sequential(out, cfg, catalog, pending, fps, records, fit_seconds, hook,
         _finish(out, cfg, _window_task(catalog, cfg, i, fitted, hook), fps, records)
 
 
-def _run_dask(client, out, cfg, catalog, pending, fps, records, fit_seconds, hook, paths) -> None:
+def _run_dask(
+    client, out, cfg, catalog, pending, fps, records, fit_seconds, hook, paths, source=None
+) -> None:
     from distributed import as_completed
 
-    [cat_f] = client.scatter([catalog], broadcast=True, hash=False)
+    if source is not None:  # workers read the catalog from its path or URL (a task: recomputed if lost)
+        cat_f = client.submit(_worker_catalog, *source, key=f"experiment-catalog-{source[2][:16]}")
+    else:  # a catalog handed over as a DataFrame travels from here
+        [cat_f] = client.scatter([catalog], broadcast=True, hash=False)
     [cfg_f] = client.scatter([cfg], broadcast=True, hash=False)
     fits = {}
     fitting = {}

@@ -309,12 +309,25 @@ def _kill_worker_once(marker: str, target: int, i: int) -> None:
 
 
 @pytest.mark.slow
-def test_dask_same_numbers_on_1_and_2_workers_and_after_a_killed_worker(baseline, catalog, tmp_path):
-    """One worker, then two workers with one of them SIGKILLed while it runs window 1: the sequential numbers."""
+def test_dask_same_numbers_on_1_and_2_workers_and_after_a_killed_worker(
+    baseline, catalog, tmp_path, s3_storage_options
+):
+    """One worker, then two workers reading the catalog from s3:// themselves, with one of them SIGKILLed
+    while it runs window 1: the sequential numbers, every window once."""
     import cloudpickle
     from distributed import Client, LocalCluster
+    from s3_server import fill_bucket
+
+    from quakelab.catalog import open_catalog
+    from quakelab.catalog.store import write_parquet
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    fill_bucket(
+        s3_storage_options, {"catalogs/tiny.parquet": write_parquet(catalog, tmp_path / "tiny.parquet")}
+    )
+    url = "s3://quakelab-test/catalogs/tiny.parquet"
+    from_s3 = open_catalog(url, storage_options=s3_storage_options)
+    pd.testing.assert_frame_equal(from_s3[catalog.columns], catalog, check_exact=True, check_dtype=False)
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         with Client(cluster) as client:
             one = run_experiment(
@@ -326,8 +339,7 @@ def test_dask_same_numbers_on_1_and_2_workers_and_after_a_killed_worker(baseline
             marker = tmp_path / "killed"
             hook = functools.partial(_kill_worker_once, str(marker), 1)
             two = run_experiment(
-                _definition(),
-                catalog=catalog,
+                _definition(catalog=url, storage_options=s3_storage_options),
                 output=tmp_path / "w2",
                 scheduler=client,
                 _task_hook=hook,

@@ -383,6 +383,7 @@ class TemporalComparison:
         common = {"n_events": n, "start": test_start, "end": test_end}
         for subset, row in self.summary.iterrows():
             suffix = "" if subset == "all" else " (without largest sequence)"
+            common = {**common, "n_events": int(row["n_events"])}
             rows.append({"model": "temporal ETAS", "score": f"log_likelihood_temporal{suffix}", "value": row["tll_etas"], **common})
             rows.append(
                 {
@@ -405,6 +406,7 @@ class TemporalComparison:
                     **common,
                 }
             )
+        common = {**common, "n_events": n}
         for seed, row in self.per_seed.iterrows():
             rows.append({"model": f"neural TPP seed {seed}", "score": "log_likelihood_temporal", "value": row["tll_npp"], **common})
             rows.append(

@@ -309,7 +309,7 @@ def paired_gain(
     block_days : int, default 30
         Block length (see the module docstring for the choice).
     exclude : (start, end), optional
-        Drop the events and the days of ``[start, end)`` (e.g. :func:`largest_sequence`).
+        Drop the events of ``[start, end)`` (e.g. :func:`largest_sequence`) and the days wholly inside it.
     n_boot, alpha, seed
         Bootstrap settings.
 
@@ -320,11 +320,15 @@ def paired_gain(
         daily-gain autocorrelation reaches its noise level).
     """
     gain = np.asarray(tll_model, dtype=float) - np.asarray(tll_reference, dtype=float)
-    days = daily_totals(times, gain, start=test_start, end=test_end)
+    times = pd.DatetimeIndex(times)
     if exclude is not None:
         a, b = utc(exclude[0]), utc(exclude[1])
+        keep = np.asarray((times < a) | (times >= b))
+        days = daily_totals(times[keep], gain[keep], start=test_start, end=test_end)
         day_end = days.index + pd.Timedelta(days=1)
-        days = days[~((day_end > a) & (days.index < b))]
+        days = days[~((days.index >= a) & (day_end <= b))]  # days wholly inside the window leave the series
+    else:
+        days = daily_totals(times, gain, start=test_start, end=test_end)
     r = block_bootstrap_mean(
         days["total"].to_numpy(),
         weights=days["n_events"].to_numpy(),

@@ -89,6 +89,9 @@ class Dataset:
         Returns the path of a bundled file.
     fetch : dict
         Arguments of :func:`quakelab.catalog.fetch_catalog` (online datasets).
+    reader : callable, optional
+        Reads the file instead of a preset (e.g. the temporal-only RECAST sequences, which carry no
+        locations: :func:`quakelab.catalog.recast.read_recast_csv`).
     """
 
     name: str
@@ -100,6 +103,7 @@ class Dataset:
     sha256: str = ""
     locate: Callable[[], Path] | None = None
     fetch: dict = field(default_factory=dict)
+    reader: Callable[[Path], pd.DataFrame] | None = None
 
     def path(self) -> Path | None:
         """Path of the data file, or None when it is not on this machine (online datasets: None)."""
@@ -179,6 +183,8 @@ class Dataset:
             from quakelab.catalog import catalog_from_obspy
 
             return catalog_from_obspy(obspy.read_events(str(p)), source=str(p))
+        if self.reader is not None:
+            return self.reader(p)
         return read_catalog(p, preset=self.preset, strict=strict)
 
     def checksum(self) -> str:
@@ -272,6 +278,37 @@ def cached_sha256(path: str | os.PathLike) -> str:
     return digest
 
 
+def _read_recast(path: Path) -> pd.DataFrame:
+    from quakelab.catalog.recast import read_recast_csv
+
+    return read_recast_csv(path)
+
+
+def _recast_datasets() -> list[Dataset]:
+    from quakelab.catalog.recast import RECAST_CATALOGS
+
+    what = {
+        "White": "White et al. (2019) San Jacinto fault-zone catalog",
+        "QTMSaltonSea": "QTM relocated catalog (Ross et al. 2019), Salton Sea box",
+        "QTMSanJacinto": "QTM relocated catalog (Ross et al. 2019), San Jacinto box",
+        "SCEDC": "SCEDC southern California catalog, every event type, no spatial cut",
+    }
+    return [
+        Dataset(
+            f"recast-{c.name.lower()}",
+            "shared",
+            f"{what[c.name]}: times and magnitudes only (no locations), {c.n_events:,} events M>{c.mc:g}, "
+            f"{c.start[:4]}-{int(c.end[:4]) - 1}; temporal models only",
+            "RECAST benchmark (Dascher-Cousineau et al. 2023, keliankaz/recast b9b88c1) data/"
+            f"{c.name}/full_sequence.pt as CSV; see shared/data/recast/README.md",
+            filename=f"recast/{c.filename}",
+            sha256=c.sha256,
+            reader=_read_recast,
+        )
+        for c in RECAST_CATALOGS.values()
+    ]
+
+
 def _obspy_example() -> Path:
     return _package_file("obspy", "io", "quakeml", "tests", "data", "usgs_event.xml")
 
@@ -348,6 +385,7 @@ _REGISTRY: dict[str, Dataset] = {
                 "chunk_days": 3650.0,
             },
         ),
+        *_recast_datasets(),
     ]
 }
 

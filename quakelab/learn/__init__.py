@@ -15,6 +15,7 @@ from quakelab.learn.data import (
     time_masks,
 )
 from quakelab.learn.keras_models import NeuralTPP, SequenceForecaster, import_tensorflow, set_seed
+from quakelab.learn.leakage import truncation_leakage_check
 from quakelab.learn.references import active_cells, poisson_cell_probability
 from quakelab.learn.scores import (
     binary_scores,
@@ -58,4 +59,5 @@ __all__ = [
     "save_model",
     "set_seed",
     "time_masks",
+    "truncation_leakage_check",
 ]

@@ -212,6 +212,11 @@ def leakage_check(
     splits or scoring) then forecasts no better than chance, i.e. than the constant training base rate:
     its information gain per earthquake over that constant stays below ``tolerance`` (nats).
 
+    What it detects: test information reaching the predictions other than through the training labels (test
+    rows in the training set, a split or scoring bug). What it cannot detect: a leaking *feature* (one that
+    reads the future, e.g. the next window's count), since a model fitted to permuted labels learns nothing
+    from any feature; :func:`quakelab.learn.truncation_leakage_check` detects those.
+
     Rank scores are reported but not used: a model fitted to noise still ranks bins by whatever feature
     its small, random coefficients weight, and an informative feature then gives an AUC far from 0.5 in
     either direction while the probabilities stay at the base rate.

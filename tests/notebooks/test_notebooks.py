@@ -12,6 +12,7 @@ NEEDS_INPUTS = {
     "03_learned_forecasters.ipynb",
     "07_neural_point_process.ipynb",
     "09_spatiotemporal_npp.ipynb",
+    "10_temporal_baselines.ipynb",
 }
 ALL_NOTEBOOKS = sorted(
     p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
@@ -205,6 +206,30 @@ def test_neural_point_process_notebook(shared_data, tmp_path):
         0.5 < m["neural_tpp_test_ll_temporal"] < 1.3
     )  # three epochs: somewhere between Poisson-like and ETAS
     assert m["verdict"].startswith("neural TPP ")
+
+
+@pytest.mark.slow  # executes a notebook (a kernel, TensorFlow)
+def test_temporal_baselines_notebook(shared_data, tmp_path):
+    """10 on RECAST QTMSanJacinto with given ETAS parameters and a tiny network, two seeds."""
+    from quakelab.artifacts import read_artifact
+    from quakelab.models import ETAS
+
+    # a temporal ETAS fit on 2009-2015 targets (pair lag cap 365 days) of recast_QTMSanJacinto.csv
+    params = dict(log10_mu=0.370747, log10_k0=-1.531982, a=1.394993, log10_c=-4.170210, omega=-0.179384,
+                  log10_tau=1.518080, log10_d=-0.85, gamma=1.3, rho=0.66)
+    ETAS(mc=1.0, delta_m=0.0, spatial=False).set_params(params, beta=2.3).save(tmp_path / "etas.json")
+    m = _run("10_temporal_baselines.ipynb", tmp_path, dataset="recast-qtmsanjacinto", seeds=[0, 1], epochs=2,
+             patience=1, units=8, context=32, window=128, n_boot=200, etas_model_path=str(tmp_path / "etas.json"))
+    assert m["n_test_events"] == 4311  # RECAST's test count (README)
+    assert m["etas_test_ll_temporal"] == pytest.approx(1.1373, abs=2e-4)
+    assert m["recast_published_per_event"]["ETAS"] == pytest.approx(1.1315, abs=1e-4)
+    assert m["largest_sequence"][0].startswith("2016-06-10")  # the June 2016 Borrego Springs sequence
+    lo, hi = m["gain_vs_etas_ci"]
+    assert lo < m["gain_vs_etas"] < hi and len(m["neural_tpp_per_seed"]) == 2
+    board = read_artifact("leaderboard", tmp_path)
+    assert {"log_likelihood_temporal", "information_gain"} <= set(board["score"])
+    for f in ("gain_over_time.png", "seeds.png", "pit.png"):
+        assert (tmp_path / "figures" / f).exists()
 
 
 @pytest.mark.slow  # executes notebooks (a kernel each)

@@ -1,0 +1,179 @@
+"""Temporal comparisons: block bootstrap, largest sequence, RECAST catalogs, temporal ETAS scores."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from quakelab.evaluate.temporal import (
+    autocorrelation_length,
+    block_bootstrap_mean,
+    daily_totals,
+    etas_temporal_scores,
+    largest_sequence,
+    moving_block_indices,
+    paired_gain,
+)
+
+
+def _ar1(phi: float, n: int, seed: int) -> np.ndarray:
+    """AR(1) series with unit marginal variance."""
+    rng = np.random.default_rng(seed)
+    e = rng.normal(0.0, math.sqrt(1 - phi * phi), n)
+    x = np.empty(n)
+    x[0] = rng.normal()
+    for i in range(1, n):
+        x[i] = phi * x[i - 1] + e[i]
+    return x
+
+
+def test_moving_blocks_are_runs_of_consecutive_indices():
+    idx = moving_block_indices(10, 4, 50, np.random.default_rng(0))
+    assert idx.shape == (50, 10)
+    for row in idx:
+        for k in range(0, 8, 4):  # blocks at 0..3 and 4..7 are consecutive modulo 10
+            assert np.all(np.diff(row[k : k + 4]) % 10 == 1)
+
+
+def test_iid_interval_matches_the_textbook_width():
+    x = _ar1(0.0, 2000, seed=1)
+    r = block_bootstrap_mean(x, block_length=1, n_boot=2000, seed=0)
+    textbook = 2 * 1.96 * x.std(ddof=1) / math.sqrt(x.size)
+    assert r["mean"] == pytest.approx(x.mean())
+    assert r["ci_high"] - r["ci_low"] == pytest.approx(textbook, rel=0.12)
+
+
+def test_interval_widens_with_positive_autocorrelation():
+    # the long-run variance of an AR(1) mean is (1 + phi) / (1 - phi) times the iid one: 3x the width at 0.8
+    widths = {}
+    for phi in (0.0, 0.8):
+        x = _ar1(phi, 3000, seed=2)
+        r = block_bootstrap_mean(x, block_length=60, n_boot=1000, seed=0)
+        widths[phi] = r["ci_high"] - r["ci_low"]
+    assert 2.2 < widths[0.8] / widths[0.0] < 3.6
+    # and a block length of 1 misses it (too narrow) on the dependent series
+    x = _ar1(0.8, 3000, seed=2)
+    narrow = block_bootstrap_mean(x, block_length=1, n_boot=1000, seed=0)
+    assert narrow["ci_high"] - narrow["ci_low"] < 0.5 * widths[0.8]
+    assert autocorrelation_length(_ar1(0.8, 3000, seed=3)) > 10 > autocorrelation_length(_ar1(0.0, 3000, seed=3))
+
+
+def test_ratio_statistic_is_the_mean_per_event():
+    times = pd.to_datetime(["2020-01-01T01:00Z", "2020-01-01T05:00Z", "2020-01-03T00:00Z"])
+    d = daily_totals(times, [1.0, 2.0, 6.0], start="2020-01-01", end="2020-01-05")
+    assert d["total"].tolist() == [3.0, 0.0, 6.0, 0.0] and d["n_events"].tolist() == [2, 0, 1, 0]
+    r = block_bootstrap_mean(d["total"], weights=d["n_events"], block_length=2, n_boot=200)
+    assert r["mean"] == pytest.approx(3.0)  # (1 + 2 + 6) / 3, not the mean of daily means
+    assert 1.5 <= r["ci_low"] <= r["ci_high"] <= 6.0
+
+
+def test_largest_sequence_and_its_exclusion():
+    rng = np.random.default_rng(0)
+    background = pd.Timestamp("2016-01-01", tz="UTC") + pd.to_timedelta(np.sort(rng.uniform(0, 730, 200)), unit="D")
+    burst = pd.Timestamp("2016-06-10T12:00", tz="UTC") + pd.to_timedelta(np.sort(rng.uniform(0, 5, 100)), unit="D")
+    times = background.append(burst).sort_values()
+    a, b, n = largest_sequence(times)
+    assert burst[0] - pd.Timedelta(days=16) <= a <= burst[0] and b - a == pd.Timedelta(days=21)
+    inside = (times >= a) & (times < b)
+    assert n == int(inside.sum()) >= 100
+    gain = np.where(inside, 1.0, 0.0)  # the model gains only inside the sequence
+    kw = {"test_start": "2016-01-01", "test_end": "2018-01-01", "n_boot": 200}
+    all_ = paired_gain(times, gain, np.zeros(gain.size), **kw)
+    excl = paired_gain(times, gain, np.zeros(gain.size), exclude=(a, b), **kw)
+    assert all_["gain"] == pytest.approx(n / times.size) and all_["n_events"] == times.size
+    assert excl["gain"] == 0.0 and excl["n_events"] == times.size - n and excl["ci_high"] == 0.0
+
+
+# ------------------------------------------------------------------------------------------ RECAST data
+RECAST_COUNTS = {  # ../shared/data/recast/README.md: rows, then scored test events (test_start, end)
+    "recast-white": (134_975, 49_313),
+    "recast-qtmsaltonsea": (44_133, 4_026),
+    "recast-qtmsanjacinto": (20_790, 4_311),
+    "recast-scedc": (125_421, 12_545),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RECAST_COUNTS))
+def test_recast_loader_counts(shared_data, name):
+    from quakelab import datasets
+    from quakelab.catalog.recast import recast_catalog
+
+    d = datasets.get(name)
+    cat = d.load()
+    c = recast_catalog(name)
+    n_rows, n_test = RECAST_COUNTS[name]
+    assert len(cat) == n_rows == c.n_events
+    assert cat["latitude"].isna().all() and (cat["magnitude"] > c.mc).all()
+    assert cat["time"].is_monotonic_increasing and cat["time"].dt.tz is not None
+    in_test = (cat["time"] > pd.Timestamp(c.test_start, tz="UTC")) & (cat["time"] < pd.Timestamp(c.end, tz="UTC"))
+    assert int(in_test.sum()) == n_test == c.n_test_events
+    # time column and t_days agree (times good to a few tenths of a second, README)
+    days = (cat["time"] - pd.Timestamp(c.start, tz="UTC")) / pd.Timedelta(days=1)
+    assert np.abs(days - cat["t_days"]).max() * 86400 < 0.01
+
+
+def test_recast_reader_names_the_bad_line(tmp_path):
+    from quakelab.catalog.recast import read_recast_csv
+
+    p = tmp_path / "bad.csv"
+    p.write_text("time,magnitude,t_days,inter_time_days\n2008-01-01T00:00:01Z,1.2,0.1,0.1\n2008-01-01T00:00:02Z,x,0.2,0.1\n")
+    with pytest.raises(ValueError, match=r"bad.csv, line 3, field 'magnitude'"):
+        read_recast_csv(p)
+
+
+def test_published_numbers_per_event():
+    from quakelab.catalog.recast import published_per_event
+
+    t = published_per_event()
+    # README's derived values: -nll_test (5-seed mean) x test days / test events
+    assert t.loc[("QTMSanJacinto", "ETAS"), "ll_per_event_mean"] == pytest.approx(1.1315, abs=5e-5)
+    assert t.loc[("White", "RecurrentTPP"), "ll_per_event_mean"] == pytest.approx(2.6533, abs=5e-5)
+    assert t.loc[("SCEDC", "ETAS"), "ll_per_event_mean"] == pytest.approx(2.4893, abs=5e-5)
+
+
+@pytest.fixture(scope="module")
+def sanjac_slice(shared_data):
+    from quakelab import datasets
+
+    cat = datasets.load("recast-qtmsanjacinto")
+    return cat[(cat["time"] >= "2015-12-20") & (cat["time"] < "2016-01-08")].reset_index(drop=True)
+
+
+@pytest.mark.slow
+def test_temporal_etas_ll_equals_a_brute_force_sum(sanjac_slice):
+    from scipy.integrate import quad
+
+    from quakelab.models import ETAS
+
+    params = {"log10_mu": 0.3, "log10_k0": -1.6, "a": 1.1, "log10_c": -2.5, "omega": 0.05, "log10_tau": 1.5}
+    params.update(log10_d=-1.0, gamma=1.0, rho=0.5)  # spatial parameters, unused by the temporal model
+    model = ETAS(mc=1.0, delta_m=0.0, spatial=False).set_params(params, beta=2.3)
+    s = etas_temporal_scores(
+        model, sanjac_slice, auxiliary_start="2015-12-20", test_start="2016-01-01", test_end="2016-01-08"
+    )
+    mu, k0, a, c = 10**0.3, 10**-1.6, 1.1, 10**-2.5
+    omega, tau = 0.05, 10**1.5
+    t = ((sanjac_slice["time"] - pd.Timestamp("2015-12-20", tz="UTC")) / pd.Timedelta(days=1)).to_numpy()
+    m = sanjac_slice["magnitude"].to_numpy() - 1.0
+    t0 = 12.0
+    test = np.flatnonzero(t >= t0)
+    assert s.n_test_events == test.size > 20
+
+    def kernel(dt):
+        return math.exp(-dt / tau) / (dt + c) ** (1 + omega)
+
+    total = 0.0
+    for i in test:
+        total += math.log(mu + sum(k0 * math.exp(a * m[j]) * kernel(t[i] - t[j]) for j in range(i) if t[j] < t[i]))
+    t_last = t[test[-1]]
+    total -= mu * (t_last - t0)
+    for j in range(test[-1]):  # every source before the last test event
+        lo, hi = max(t0 - t[j], 0.0), t_last - t[j]
+        pts = [x for x in (c, 10 * c, 1.0) if lo < x < hi]
+        total -= k0 * math.exp(a * m[j]) * quad(kernel, lo, hi, points=pts or None, limit=200, epsabs=1e-12)[0]
+    assert s.per_event["tll"].sum() == pytest.approx(total, rel=1e-7, abs=1e-6)
+    pit = s.per_event["pit"].to_numpy()
+    assert np.all((pit > 0) & (pit < 1))

@@ -26,7 +26,7 @@ $(VENV)/.core-installed: $(BIN)/python pyproject.toml $(LOCK)
 
 $(VENV)/.test-installed: $(VENV)/.core-installed
 	$(PIP) install -c $(LOCK) -e '.[all,test]' 2>&1 | { grep -v "is ignored" || true; }
-	$(BIN)/python -c "import pytest, nbval, sklearn, tensorflow, voila, ipywidgets, distributed" && touch $@
+	$(BIN)/python -c "import pytest, xdist, nbval, sklearn, tensorflow, voila, ipywidgets, distributed" && touch $@
 
 setup: $(VENV)/.core-installed
 setup-test: $(VENV)/.test-installed
@@ -51,8 +51,11 @@ redis-server:
 	  (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null); \
 	else echo "note: redis-server is not installed and cannot be installed here; the bus tests will be skipped"; fi
 
+# The suite runs on TEST_WORKERS processes (pytest-xdist; 2 = the CI machine's cores); each test file stays on
+# one worker so that module fixtures are built once. TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= 2
 test: setup-test browser redis-server
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 # API reference from the numpydoc docstrings (pdoc) into docs/api/ (git-ignored); any warning is an error
 docs: setup-test

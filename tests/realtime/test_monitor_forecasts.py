@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from feed_server import FeedReplayServer, load_timeline
+from redis_test_server import RedisServer
 
 from quakelab.realtime import FDSNEventFeed, Monitor
 from quakelab.realtime.forecast import short_term_forecast
@@ -70,14 +71,26 @@ def ridgecrest_store(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def replayed(timeline, ridgecrest_store, tmp_path_factory):
-    """The Ridgecrest sample (with its M7.1) replayed in 3 batches through the monitor, ETAS and products on."""
+def redis_bus(tmp_path_factory):
+    from quakelab.realtime.bus import RedisBus
+
+    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
+        bus = RedisBus(server.url, prefix="replay:")
+        yield bus
+        bus.close()
+
+
+@pytest.fixture(scope="module")
+def replayed(timeline, ridgecrest_store, redis_bus, tmp_path_factory):
+    """The Ridgecrest sample (with its M7.1) replayed in 3 batches through the monitor, ETAS and products on,
+    publishing to a real redis-server."""
     live = tmp_path_factory.mktemp("live")
     lines = []
     with FeedReplayServer(timeline, release_per_request=350) as server:
         mon = Monitor(
             FDSNEventFeed(server.url),
             live,
+            bus=redis_bus,
             threshold=0.05,
             now=lambda: T_NOW,
             echo=lines.append,
@@ -149,6 +162,41 @@ def test_replay_writes_products_and_the_regional_etas_forecast(replayed, ridgecr
     p7 = float(table.loc[table["duration_days"] == 7.0, "probability"].iloc[0])
     assert fc["alert"]["probability"] == pytest.approx(p7) and results[-1].probability == pytest.approx(p7)
     assert lines[0].startswith("ALERT 2019-07-14") and lines[1] == f"forecast model: {fc['model']}"
+
+
+@pytest.mark.slow
+def test_replay_publishes_events_products_forecasts_and_alerts_to_redis(replayed, redis_bus):
+    live, mon, results, lines = replayed
+    consumer = redis_bus.consumer(
+        "check", ["events", "deletions", "products", "forecasts", "alerts"], name="t"
+    )
+    got: list = []
+    while batch := consumer.read(count=1000, block_ms=50):
+        got += batch
+    by = {
+        s: [m for m in got if m.stream == s]
+        for s in ("events", "deletions", "products", "forecasts", "alerts")
+    }
+    # every event version the store applied, once each; deletions; the store's final versions among them
+    final = mon.store.events.set_index("event_id")["updated"]
+    assert len({(m.key, m.version) for m in by["events"]}) == len(by["events"]) >= len(final) == 821
+    newest = {}
+    for m in by["events"]:
+        newest[m.key] = max(newest.get(m.key, m.version), m.version)
+    deleted = {m.key for m in by["deletions"]}
+    assert deleted and set(newest) - deleted == set(final.index.astype(str))  # the feed deletes some events
+    assert all(pd.Timestamp(newest[k]) == final[k] for k in final.index)
+    # the product of the M7.1 once per batch (the document written to products/), the regional forecast per poll
+    assert [m.key for m in by["products"]] == [MAINSHOCK_ID] * 3
+    doc = json.loads((live / "products" / f"{MAINSHOCK_ID}.json").read_text())
+    assert by["products"][-1].payload["models"][3]["key"] == "etas"
+    assert by["products"][-1].payload["mainshock"] == doc["mainshock"]
+    assert [m.key for m in by["forecasts"]] == ["regional"] * 3
+    assert by["forecasts"][-1].payload["model_name"] == "ridgecrest-temporal"
+    # the alert raised on the first poll (one ALERT line) is one message on the alerts stream
+    assert (
+        [m.payload["active"] for m in by["alerts"]] == [True] == [ln.startswith("ALERT ") for ln in lines[:1]]
+    )
 
 
 def test_fallback_to_generic_rates_says_why(timeline, tmp_path):

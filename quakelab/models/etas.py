@@ -193,6 +193,8 @@ class _Prepared:
     ``src[ptr[i]:ptr[i + 1]]`` with squared distances ``r2`` (spatial model, int32 + float32 per pair) or
     the events ``lo[i] .. hi[i] - 1`` (temporal model: all earlier events, nothing stored per pair).
     ``qptr, qcoef, qr2`` hold the region ray table of every source for the exact spatial integral.
+    ``bg_density``: the background density (per km², normalised over the region) at every target, or
+    None for a uniform background; the likelihood and E-step passes use it unless given another.
     """
 
     t: np.ndarray  # days since auxiliary start
@@ -214,6 +216,7 @@ class _Prepared:
     qptr: np.ndarray
     qcoef: np.ndarray
     qr2: np.ndarray
+    bg_density: np.ndarray | None = None
 
     @property
     def n_pairs(self) -> int:
@@ -222,20 +225,26 @@ class _Prepared:
             return int(np.sum(self.hi[self.first_target :] - self.lo[self.first_target :]))
         return int(self.ptr[-1])
 
-    def expanded(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``(src, tgt, dt, r2)`` of every pair as full arrays (for the reference EM only)."""
-        n = self.t.size
-        if self.implicit:
-            counts = self.hi - self.lo
-            tgt = np.repeat(np.arange(n, dtype=np.int64), counts)
-            offs = np.repeat(self.lo - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
-            src = np.arange(int(counts.sum()), dtype=np.int64) + offs
-            r2 = np.zeros(src.size)
-        else:
-            tgt = np.repeat(np.arange(n, dtype=np.int64), np.diff(self.ptr))
-            src = self.src.astype(np.int64)
-            r2 = self.r2.astype(np.float64)
-        return src, tgt, self.t[tgt] - self.t[src], r2
+    def pair_pointer(self) -> np.ndarray:
+        """Offset of every target's first pair in per-pair arrays (``ptr``; built for the implicit store)."""
+        if not self.implicit:
+            return self.ptr
+        ptr = np.zeros(self.t.size + 1, dtype=np.int64)
+        counts = (self.hi - self.lo)[self.first_target :]
+        np.cumsum(counts, out=ptr[self.first_target + 1 :])
+        return ptr
+
+
+def _bg_array(bg_density: np.ndarray | None, n_targets: int) -> np.ndarray:
+    """The kernels' form of a per-target background density: float64, empty for uniform."""
+    if bg_density is None:
+        return np.empty(0)
+    f = np.ascontiguousarray(bg_density, dtype=np.float64)
+    if f.shape != (n_targets,):
+        raise ETASError(f"bg_density must hold one value per target ({n_targets}), got shape {f.shape}")
+    if not np.all(np.isfinite(f) & (f > 0)):
+        raise ETASError("bg_density must be finite and positive at every target")
+    return f
 
 
 def _n_threads() -> int:
@@ -669,9 +678,12 @@ class ETAS:
         return total, grad, expected
 
     def _evaluate(
-        self, theta: np.ndarray, prep: _Prepared, mode: int = 0
+        self, theta: np.ndarray, prep: _Prepared, mode: int = 0, bg_density: np.ndarray | None = None
     ) -> tuple[float, np.ndarray, np.ndarray | None, np.ndarray]:
         """Log-likelihood (mode 0), its gradient (1) and Hessian (2), and the intensity at every target.
+
+        ``bg_density``: background density per km² (normalised over the region) at every target;
+        ``prep.bg_density`` when None (itself None: uniform).
 
         The Hessian of the pair sums is analytic; that of the expected-count term is a central difference
         of its analytic gradient (one pass over sources per parameter, no pair sums).
@@ -682,7 +694,9 @@ class ETAS:
         mu = 10**log10_mu
         prod = 10**log10_k0 * np.exp(a * prep.mprime)
         big_d = 10**log10_d * np.exp(gamma * prep.mprime)
-        lam = np.empty(prep.t.size - prep.first_target)
+        n_tg = prep.t.size - prep.first_target
+        lam = np.empty(n_tg)
+        bg = _bg_array(bg_density if bg_density is not None else prep.bg_density, n_tg)
         sumlog, g_pairs, h_pairs = target_pass(
             prep.first_target,
             prep.ptr,
@@ -704,6 +718,8 @@ class ETAS:
             mode,
             lam,
             _n_threads(),
+            bg,
+            self.area_km2,
         )
         background = mu * self.area_km2 * (prep.t_end - prep.t_start)
         comp, g_comp, _ = self._compensator(theta, prep, mode >= 1)
@@ -732,9 +748,10 @@ class ETAS:
                     continue
                 e = np.zeros(9)
                 e[k] = step
-                col = (self._evaluate(theta + e, prep, 1)[1] - self._evaluate(theta - e, prep, 1)[1]) / (
-                    2 * step
-                )
+                col = (
+                    self._evaluate(theta + e, prep, 1, bg_density)[1]
+                    - self._evaluate(theta - e, prep, 1, bg_density)[1]
+                ) / (2 * step)
                 hess[:, k] = col
                 hess[k, :] = col
         hess = 0.5 * (hess + hess.T)
@@ -757,28 +774,28 @@ class ETAS:
         self,
         theta: np.ndarray,
         prep: _Prepared,
-        pairs: tuple,
+        pptr: np.ndarray,
         prob: np.ndarray,
         l_hat: np.ndarray,
         n_hat: float,
+        dt_weight: float,
     ) -> np.ndarray:
         """Reference M-step: closed-form mu, then L-BFGS-B on the reference's complete-data objective."""
         from scipy.special import gammaln
 
         from quakelab.models._kernels import mstep_pair_sums, time_integrals_with_derivatives, upper_gamma
 
-        src, _, dt, r2 = pairs
         area, length = self.area_km2, prep.t_end - prep.t_start
         mu_hat = n_hat / (area * length)
-        p_total = float(prob.sum())
+        p_total = float(l_hat.sum())
         m_src_weight = float(np.dot(l_hat, prep.mprime))
-        dt_weight = float(np.dot(prob, dt))
         lg_sum = float(gammaln(l_hat + 1).sum())
         spatial = self.spatial
         ln10 = math.log(10)
         x0 = np.clip(prep.t_start - prep.t, 0, None)
         x1 = prep.t_end - prep.t
         mp = prep.mprime
+        n_threads = _n_threads()
 
         def scalar_terms(th: np.ndarray) -> float:
             log10_k0, a, log10_c, omega, log10_tau, log10_d, gamma, rho = th
@@ -794,7 +811,21 @@ class ETAS:
             log10_k0, a, log10_c, omega, log10_tau, log10_d, gamma, rho = th
             c, tau, d = 10**log10_c, 10**log10_tau, 10**log10_d
             big_d = d * np.exp(gamma * mp)
-            s1, s2, s3, s4, s5 = mstep_pair_sums(prob, src, dt, r2, big_d, mp, c, spatial)
+            s1, s2, s3, s4, s5 = mstep_pair_sums(
+                prep.first_target,
+                pptr,
+                prep.src,
+                prep.r2,
+                prep.lo,
+                prep.implicit,
+                prep.t,
+                prob,
+                big_d,
+                mp,
+                c,
+                spatial,
+                n_threads,
+            )
             grad = np.zeros(8)
             total = -(1 + omega) * s1 - dt_weight / tau - ((1 + rho) * s3 if spatial else 0.0)
             grad[2] = -(1 + omega) * s2 * c * ln10
@@ -844,46 +875,64 @@ class ETAS:
         )
         return np.concatenate([[math.log10(mu_hat)], res.x])
 
-    def _estep_pairs(
-        self, theta: np.ndarray, prep: _Prepared, pairs: tuple
-    ) -> tuple[np.ndarray, np.ndarray, float]:
-        from quakelab.models._kernels import pair_triggering
+    def _estep(
+        self,
+        theta: np.ndarray,
+        prep: _Prepared,
+        pptr: np.ndarray,
+        prob: np.ndarray,
+        bg_density: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, float, float, np.ndarray]:
+        """E-step on the compact pair store: fills ``prob`` (float32 per pair) in place.
 
-        src, tgt, dt, r2 = pairs
-        log10_mu, log10_k0, a, log10_c, omega, log10_tau, log10_d, gamma, rho = theta
-        mu = 10**log10_mu
-        g = pair_triggering(
-            src,
-            dt,
-            r2,
-            prep.mprime,
-            10**log10_k0,
-            a,
+        Returns ``(l_hat, n_hat, dt_weight, lam)``: expected aftershocks of every event among the targets,
+        expected background targets, probability-weighted sum of lags, intensity at every target.
+        ``bg_density`` as in :meth:`_evaluate`.
+        """
+        from quakelab.models._kernels import estep_pass, source_sums
+
+        log10_mu, log10_k0, a, log10_c, omega, log10_tau, log10_d, gamma, rho = (float(v) for v in theta)
+        n = prep.t.size
+        n_tg = n - prep.first_target
+        lam = np.empty(n_tg)
+        bg = _bg_array(bg_density if bg_density is not None else prep.bg_density, n_tg)
+        n_hat, dt_weight = estep_pass(
+            prep.first_target,
+            pptr,
+            prep.src,
+            prep.r2,
+            prep.lo,
+            prep.hi,
+            prep.implicit,
+            prep.t,
+            10**log10_k0 * np.exp(a * prep.mprime),
+            10**log10_d * np.exp(gamma * prep.mprime),
+            10**log10_mu,
             10**log10_c,
             omega,
             10**log10_tau,
-            10**log10_d,
-            gamma,
             rho,
             self.spatial,
+            bg,
+            self.area_km2,
+            prob,
+            lam,
+            _n_threads(),
         )
-        n = prep.t.size
-        lam = mu + np.bincount(tgt, weights=g, minlength=n)
-        prob = g / lam[tgt]
-        l_hat = np.bincount(src, weights=prob, minlength=n)
-        n_hat = float(np.sum(mu / lam[prep.is_target]))
-        return prob, l_hat, n_hat
+        l_hat = source_sums(prep.first_target, pptr, prep.src, prep.lo, prep.hi, prep.implicit, prob, n)
+        return l_hat, float(n_hat), float(dt_weight), lam
 
     def _fit_em_reference(
         self, theta: np.ndarray, prep: _Prepared, verbose: bool
     ) -> tuple[np.ndarray, int, list[float]]:
-        pairs = prep.expanded()
+        pptr = prep.pair_pointer()
+        prob = np.empty(max(int(pptr[-1]), 1), dtype=np.float32)  # the only per-pair array of the EM
         lo = np.array([PARAMETER_BOUNDS[n][0] for n in PARAMETER_NAMES])
         hi = np.array([PARAMETER_BOUNDS[n][1] for n in PARAMETER_NAMES])
 
         def em_step(th: np.ndarray) -> np.ndarray:
-            prob, l_hat, n_hat = self._estep_pairs(th, prep, pairs)
-            return self._mstep(th, prep, pairs, prob, l_hat, n_hat)
+            l_hat, n_hat, dt_weight, _ = self._estep(th, prep, pptr, prob)
+            return self._mstep(th, prep, pptr, prob, l_hat, n_hat, dt_weight)
 
         history: list[float] = []
         diff = math.inf

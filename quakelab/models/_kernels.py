@@ -585,6 +585,7 @@ def target_pass(
     hess = np.zeros((n_chunk, hdim, hdim))
     sumlog = np.zeros(n_chunk)
     ln10 = 2.302585092994046
+    nk = 8 if spatial else 5  # the temporal model has no spatial derivatives
     for ch in numba.prange(n_chunk):
         q0 = ch * n_tg // n_chunk
         q1 = (ch + 1) * n_tg // n_chunk
@@ -638,12 +639,12 @@ def target_pass(
                         lvec[5] = 0.0
                         lvec[6] = 0.0
                         lvec[7] = 0.0
-                    for k in range(8):
+                    for k in range(nk):
                         s1[k] += g * lvec[k]
                     if mode == 2:
-                        for k in range(8):
+                        for k in range(nk):
                             gk = g * lvec[k]
-                            for l2 in range(k, 8):
+                            for l2 in range(k, nk):
                                 s2[k, l2] += gk * lvec[l2]
                         s2[2, 2] += g * (-(1.0 + omega) * ln10 * ln10 * c * dt / (x * x))
                         s2[2, 3] += g * (-c * ln10 / x)

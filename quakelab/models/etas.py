@@ -185,6 +185,10 @@ class ETASSupercriticalWarning(QuakelabWarning):
     """A fitted ETAS model has branching ratio >= 1: every simulated sequence explodes."""
 
 
+class ETASFallbackWarning(QuakelabWarning):
+    """A Newton fit left the physical region and the reference EM was used instead."""
+
+
 @dataclass
 class _Prepared:
     """Events of a fit in time order and their source–target pairs (compact store).
@@ -393,7 +397,13 @@ class ETAS:
         fit recovers simulated parameters and reaches the likelihood's maximum on SanJac_10, but from the
         default starting point it can climb into a degenerate corner of the bounds on catalogs with
         near-coincident events (seen on the global significant-earthquakes catalog at Mc 5.7); use it
-        with a check of :meth:`parameter_table` until it is safeguarded.
+        with a check of :meth:`parameter_table` until it is safeguarded. A Newton estimate that is
+        supercritical or puts a triggering parameter on a bound of its search range is replaced, with
+        the plane integral (or the temporal model), by the reference EM's (an
+        :class:`ETASFallbackWarning` is issued and ``fit_info_["newton_fallback"]`` says why).
+        Memory: the pairs are held in a compact store (int32 source and float32 squared distance,
+        8 bytes a pair; the reference EM adds a float32 probability, 12 bytes a pair); the temporal
+        model stores nothing per pair.
     quadrature_nodes : int, default 16
         Gauss–Legendre nodes per angular sector of the exact region integral.
 
@@ -685,8 +695,9 @@ class ETAS:
         ``bg_density``: background density per km² (normalised over the region) at every target;
         ``prep.bg_density`` when None (itself None: uniform).
 
-        The Hessian of the pair sums is analytic; that of the expected-count term is a central difference
-        of its analytic gradient (one pass over sources per parameter, no pair sums).
+        The Hessian of the pair sums is analytic (one pass over the pairs); that of the expected-count
+        term is a central difference of its analytic gradient (one pass over sources per parameter, no
+        pair sums).
         """
         from quakelab.models._kernels import target_pass
 
@@ -741,19 +752,6 @@ class ETAS:
             gp = self._compensator(theta + e, prep, True)[1]
             gm = self._compensator(theta - e, prep, True)[1]
             hess[:, k] -= (gp - gm) / (2 * step)
-        if self.spatial:
-            # the spatial block (log10_d, gamma, rho) from central differences of the analytic gradient
-            for k in (6, 7, 8):
-                if k not in self._free_indices():
-                    continue
-                e = np.zeros(9)
-                e[k] = step
-                col = (
-                    self._evaluate(theta + e, prep, 1, bg_density)[1]
-                    - self._evaluate(theta - e, prep, 1, bg_density)[1]
-                ) / (2 * step)
-                hess[:, k] = col
-                hess[k, :] = col
         hess = 0.5 * (hess + hess.T)
         return ll, grad, hess, lam
 
@@ -1101,10 +1099,26 @@ class ETAS:
         theta = np.array([self.theta0[n] for n in PARAMETER_NAMES], dtype=float)
         if not self.spatial:
             theta[0] = math.log10(max(prep.is_target.sum() / (2 * (prep.t_end - prep.t_start)), 1e-10))
+        fallback = None
         if self.method == "em-reference":
             theta, it, history = self._fit_em_reference(theta, prep, verbose)
         else:
+            start_theta = theta.copy()
             theta, it, history = self._fit_newton(theta, prep, verbose)
+            fallback = self._unphysical(theta)
+            if fallback is not None and not self._exact:
+                # the exact likelihood's maximum left the physical region: the reference EM (whose
+                # M-step normalises the time kernel over [0, inf) and so keeps tau finite) instead
+                warnings.warn(
+                    f"ETAS Newton fit {fallback}; fitted by the reference EM instead",
+                    ETASFallbackWarning,
+                    stacklevel=2,
+                )
+                theta, it_em, history_em = self._fit_em_reference(start_theta, prep, verbose)
+                it += it_em
+                history = history + history_em
+            else:
+                fallback = None
         ll, grad, hess, lam = self._evaluate(theta, prep, 2 if standard_errors else 1)
         mu = 10 ** theta[0]
         p0 = mu / lam
@@ -1121,6 +1135,10 @@ class ETAS:
             "n_targets": int(prep.is_target.sum()),
             "n_sources": int(prep.t.size),
             "n_pairs": prep.n_pairs,
+            "pair_store_bytes": int(
+                (0 if prep.implicit else prep.src.nbytes + prep.r2.nbytes)
+                + (4 * prep.n_pairs if self.method == "em-reference" or fallback is not None else 0)
+            ),
             "area_km2": self.area_km2,
             "beta": self.beta_,
             "n_background_expected": float(p0.sum()),
@@ -1128,7 +1146,8 @@ class ETAS:
             "fit_s": round(t_fit, 3),
             "total_s": round(_time.perf_counter() - t0, 3),
             "changes": history,
-            "method": self.method,
+            "method": self.method if fallback is None else "em-reference (fallback)",
+            "newton_fallback": fallback,
             "region_integral": self.region_integral if self.spatial else "none",
             "gradient_norm": self._active_gradient_norm(theta, grad),
             "branching_ratio_in_region": self._branching_ratio_in_region(prep),
@@ -1140,6 +1159,22 @@ class ETAS:
         self.log_likelihood_ = ll
         self._warn_if_supercritical()
         return self
+
+    def _unphysical(self, theta: np.ndarray) -> str | None:
+        """Why a Newton estimate is outside the physical region (None when it is inside).
+
+        Supercritical (branching ratio >= 1 over the plane and all time) or a free triggering parameter
+        on a bound of its search range (the likelihood still rising beyond it: a degenerate corner).
+        """
+        eta = branching_ratio(ETASParameters.from_array(theta), self.beta_, self.spatial)
+        if not eta < 1:
+            return f"is supercritical (branching ratio {eta:.3g})"
+        for k in self._free_indices():
+            name = PARAMETER_NAMES[k]
+            lo, hi = PARAMETER_BOUNDS[name]
+            if k > 0 and min(abs(theta[k] - lo), abs(theta[k] - hi)) < 1e-6:
+                return f"put {name} on its bound ({theta[k]:.4g})"
+        return None
 
     def _active_gradient_norm(self, theta: np.ndarray, grad: np.ndarray) -> float:
         """Largest gradient component over the free parameters not held at a bound by their gradient."""
@@ -1826,6 +1861,7 @@ __all__ = [
     "ETASConvergenceError",
     "ETASError",
     "ETASParameters",
+    "ETASFallbackWarning",
     "ETASSupercriticalWarning",
     "PARAMETER_NAMES",
     "branching_ratio",

@@ -15,8 +15,10 @@ background) triggered it; the M-step sets ``mu`` in closed form and maximises th
 log-likelihood over the eight triggering parameters. EM is chosen over direct optimisation because each
 M-step is a smooth, well-conditioned problem (no sums inside logarithms) and because it yields the
 stochastic declustering (background probabilities) for free. The inner sums over source–target pairs are
-compiled with numba and pairs are found with a k-d tree, so the cost grows with the number of pairs
-inside the spatial truncation radius, not with N².
+compiled with numba and run in parallel over targets; pairs are found from a time-sorted cell index and
+written straight into a compact store (int32 source, float32 squared distance; the reference EM adds a
+float32 probability), so memory grows with the number of pairs inside the spatial truncation radius at
+8–12 bytes a pair, and no per-pair Python or 64-bit temporaries are built.
 """
 
 from __future__ import annotations

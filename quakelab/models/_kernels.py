@@ -111,45 +111,146 @@ def time_integrals(c: float, omega: float, tau: float, x0: np.ndarray, x1: np.nd
 
 
 @numba.njit(cache=True, parallel=True)
-def pair_triggering(src, dt, r2, mprime, k0, a, c, omega, tau, d, gamma, rho, spatial):
-    """Triggering density g_ij of every (source, target) pair."""
-    n = src.size
-    g = np.empty(n)
-    for p in numba.prange(n):
-        m = mprime[src[p]]
-        val = k0 * math.exp(a * m) * math.exp(-dt[p] / tau) / (dt[p] + c) ** (1.0 + omega)
-        if spatial:
-            val /= (r2[p] + d * math.exp(gamma * m)) ** (1.0 + rho)
-        g[p] = val
-    return g
+def estep_pass(
+    first_target,
+    ptr,
+    src,
+    r2,
+    lo,
+    hi,
+    implicit,
+    t,
+    prod,
+    big_d,
+    mu,
+    c,
+    omega,
+    tau,
+    rho,
+    spatial,
+    bg_density,
+    area,
+    prob,
+    lam,
+    n_threads,
+):
+    """E-step over the compact pair store, in parallel over targets (no per-pair temporaries).
+
+    Writes into ``prob`` (float32, one entry per pair, in pair-store order: ``ptr`` for the spatial
+    model; for the implicit temporal store ``ptr[i]`` is the offset of target ``i``'s first pair) the
+    probability that the pair's source triggered its target, and into ``lam`` the intensity at every
+    target. ``bg_density`` as in :func:`target_pass`. Returns ``(n_hat, sum P dt)``: the expected number
+    of background targets and the probability-weighted sum of lags.
+    """
+    n = t.size
+    n_tg = n - first_target
+    n_chunk = min(max(n_tg, 1), 16 * n_threads)
+    acc_bg = np.zeros(n_chunk)
+    acc_dt = np.zeros(n_chunk)
+    for ch in numba.prange(n_chunk):
+        q0 = ch * n_tg // n_chunk
+        q1 = (ch + 1) * n_tg // n_chunk
+        for q in range(q0, q1):
+            i = first_target + q
+            ti = t[i]
+            base = ptr[i]
+            if implicit:
+                j0 = lo[i]
+                n_src = hi[i] - lo[i]
+            else:
+                j0 = 0
+                n_src = ptr[i + 1] - ptr[i]
+            s0 = 0.0
+            for k in range(n_src):
+                p = base + k
+                j = j0 + k if implicit else src[p]
+                dt = ti - t[j]
+                val = prod[j] * math.exp(-dt / tau - (1.0 + omega) * math.log(dt + c))
+                if spatial:
+                    val *= math.exp(-(1.0 + rho) * math.log(r2[p] + big_d[j]))
+                prob[p] = val
+                s0 += val
+            mu_i = mu * bg_density[q] * area if bg_density.size > 0 else mu
+            lam_i = mu_i + s0
+            lam[q] = lam_i
+            inv = 1.0 / lam_i
+            sdt = 0.0
+            for k in range(n_src):
+                p = base + k
+                j = j0 + k if implicit else src[p]
+                w = prob[p] * inv
+                prob[p] = w
+                sdt += w * (ti - t[j])
+            acc_bg[ch] += mu_i * inv
+            acc_dt[ch] += sdt
+    return acc_bg.sum(), acc_dt.sum()
+
+
+@numba.njit(cache=True)
+def source_sums(first_target, ptr, src, lo, hi, implicit, prob, n):
+    """Expected number of aftershocks of every event among the targets: sum of ``prob`` by source.
+
+    A scatter by source index, serial (one cheap pass; a parallel scatter would race).
+    """
+    out = np.zeros(n)
+    for i in range(first_target, n):
+        base = ptr[i]
+        if implicit:
+            for k in range(hi[i] - lo[i]):
+                out[lo[i] + k] += prob[base + k]
+        else:
+            for p in range(base, ptr[i + 1]):
+                out[src[p]] += prob[p]
+    return out
 
 
 @numba.njit(cache=True, parallel=True, fastmath=True)
-def mstep_pair_sums(prob, src, dt, r2, big_d, mprime, c, spatial):
-    """Sums over pairs needed by the M-step objective and its gradient.
+def mstep_pair_sums(first_target, ptr, src, r2, lo, implicit, t, prob, big_d, mprime, c, spatial, n_threads):
+    """Sums over pairs needed by the M-step objective and its gradient (compact store, parallel).
 
     Returns ``(sum P log(dt + c), sum P / (dt + c), sum P log(r2 + D), sum P D / (r2 + D),
-    sum P m' D / (r2 + D))`` with ``D = big_d[source]`` (``d exp(gamma m')``).
+    sum P m' D / (r2 + D))`` with ``D = big_d[source]`` (``d exp(gamma m')``); pair layout as in
+    :func:`estep_pass`.
     """
-    s1 = 0.0
-    s2 = 0.0
-    s3 = 0.0
-    s4 = 0.0
-    s5 = 0.0
-    for p in numba.prange(src.size):
-        w = prob[p]
-        x = dt[p] + c
-        s1 += w * math.log(x)
-        s2 += w / x
-        if spatial:
-            j = src[p]
-            dj = big_d[j]
-            y = r2[p] + dj
-            q = w * dj / y
-            s3 += w * math.log(y)
-            s4 += q
-            s5 += q * mprime[j]
-    return s1, s2, s3, s4, s5
+    n = t.size
+    n_tg = n - first_target
+    n_chunk = min(max(n_tg, 1), 16 * n_threads)
+    acc = np.zeros((n_chunk, 5))
+    for ch in numba.prange(n_chunk):
+        q0 = ch * n_tg // n_chunk
+        q1 = (ch + 1) * n_tg // n_chunk
+        s1 = 0.0
+        s2 = 0.0
+        s3 = 0.0
+        s4 = 0.0
+        s5 = 0.0
+        for q in range(q0, q1):
+            i = first_target + q
+            ti = t[i]
+            base = ptr[i]
+            for p in range(base, ptr[i + 1]):
+                j = lo[i] + (p - base) if implicit else src[p]
+                w = prob[p]
+                x = ti - t[j] + c
+                s1 += w * math.log(x)
+                s2 += w / x
+                if spatial:
+                    dj = big_d[j]
+                    y = r2[p] + dj
+                    qq = w * dj / y
+                    s3 += w * math.log(y)
+                    s4 += qq
+                    s5 += qq * mprime[j]
+        acc[ch, 0] = s1
+        acc[ch, 1] = s2
+        acc[ch, 2] = s3
+        acc[ch, 3] = s4
+        acc[ch, 4] = s5
+    out = np.zeros(5)
+    for ch in range(n_chunk):
+        for k in range(5):
+            out[k] += acc[ch, k]
+    return out[0], out[1], out[2], out[3], out[4]
 
 
 @numba.njit(cache=True, parallel=True)
@@ -462,12 +563,17 @@ def target_pass(
     mode,
     lam,
     n_threads,
+    bg_density,
+    area,
 ):
     """Fill ``lam`` (intensity at every target) and return the gradient / Hessian of sum log lam.
 
     ``prod = k0 e^{a m'}`` and ``big_d = d e^{gamma m'}`` per event. ``implicit``: the sources of target i
     are events ``lo[i] .. hi[i] - 1`` (temporal model, no pair store); otherwise ``src[ptr[i]:ptr[i+1]]``
     with squared distances ``r2``. ``mode`` 0: intensities only; 1: + gradient; 2: + Hessian.
+    ``bg_density``: the background density f (per km², normalised over the region) at every target
+    (length ``n - first_target``), so that the background rate there is ``mu * area * f``; an empty
+    array means uniform (``f = 1 / area``: the rate is ``mu``).
     """
     n = t.size
     n_tg = n - first_target
@@ -479,6 +585,7 @@ def target_pass(
     hess = np.zeros((n_chunk, hdim, hdim))
     sumlog = np.zeros(n_chunk)
     ln10 = 2.302585092994046
+    nk = 8 if spatial else 5  # the temporal model has no spatial derivatives
     for ch in numba.prange(n_chunk):
         q0 = ch * n_tg // n_chunk
         q1 = (ch + 1) * n_tg // n_chunk
@@ -532,12 +639,12 @@ def target_pass(
                         lvec[5] = 0.0
                         lvec[6] = 0.0
                         lvec[7] = 0.0
-                    for k in range(8):
+                    for k in range(nk):
                         s1[k] += g * lvec[k]
                     if mode == 2:
-                        for k in range(8):
+                        for k in range(nk):
                             gk = g * lvec[k]
-                            for l2 in range(k, 8):
+                            for l2 in range(k, nk):
                                 s2[k, l2] += gk * lvec[l2]
                         s2[2, 2] += g * (-(1.0 + omega) * ln10 * ln10 * c * dt / (x * x))
                         s2[2, 3] += g * (-c * ln10 / x)
@@ -549,18 +656,19 @@ def target_pass(
                             s2[6, 6] += g * (-(1.0 + rho) * m * m * e)
                             s2[5, 7] += g * (-qq * ln10)
                             s2[6, 7] += g * (-qq * m)
-            lam_i = mu + s0
+            mu_i = mu * bg_density[q] * area if bg_density.size > 0 else mu
+            lam_i = mu_i + s0
             lam[q] = lam_i
             sumlog[ch] += math.log(lam_i)
             if mode >= 1:
-                dl[0] = mu * ln10
+                dl[0] = mu_i * ln10
                 for k in range(8):
                     dl[k + 1] = s1[k]
                 for k in range(9):
                     grad[ch, k] += dl[k] / lam_i
                 if mode == 2:
                     inv2 = 1.0 / (lam_i * lam_i)
-                    hess[ch, 0, 0] += mu * ln10 * ln10 / lam_i
+                    hess[ch, 0, 0] += mu_i * ln10 * ln10 / lam_i
                     for k in range(8):
                         for l2 in range(k, 8):
                             hess[ch, k + 1, l2 + 1] += s2[k, l2] / lam_i

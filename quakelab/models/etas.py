@@ -15,8 +15,10 @@ background) triggered it; the M-step sets ``mu`` in closed form and maximises th
 log-likelihood over the eight triggering parameters. EM is chosen over direct optimisation because each
 M-step is a smooth, well-conditioned problem (no sums inside logarithms) and because it yields the
 stochastic declustering (background probabilities) for free. The inner sums over source–target pairs are
-compiled with numba and pairs are found with a k-d tree, so the cost grows with the number of pairs
-inside the spatial truncation radius, not with N².
+compiled with numba and run in parallel over targets; pairs are found from a time-sorted cell index and
+written straight into a compact store (int32 source, float32 squared distance; the reference EM adds a
+float32 probability), so memory grows with the number of pairs inside the spatial truncation radius at
+8–12 bytes a pair, and no per-pair Python or 64-bit temporaries are built.
 """
 
 from __future__ import annotations
@@ -185,6 +187,10 @@ class ETASSupercriticalWarning(QuakelabWarning):
     """A fitted ETAS model has branching ratio >= 1: every simulated sequence explodes."""
 
 
+class ETASFallbackWarning(QuakelabWarning):
+    """A Newton fit left the physical region and the reference EM was used instead."""
+
+
 @dataclass
 class _Prepared:
     """Events of a fit in time order and their source–target pairs (compact store).
@@ -193,6 +199,8 @@ class _Prepared:
     ``src[ptr[i]:ptr[i + 1]]`` with squared distances ``r2`` (spatial model, int32 + float32 per pair) or
     the events ``lo[i] .. hi[i] - 1`` (temporal model: all earlier events, nothing stored per pair).
     ``qptr, qcoef, qr2`` hold the region ray table of every source for the exact spatial integral.
+    ``bg_density``: the background density (per km², normalised over the region) at every target, or
+    None for a uniform background; the likelihood and E-step passes use it unless given another.
     """
 
     t: np.ndarray  # days since auxiliary start
@@ -214,6 +222,7 @@ class _Prepared:
     qptr: np.ndarray
     qcoef: np.ndarray
     qr2: np.ndarray
+    bg_density: np.ndarray | None = None
 
     @property
     def n_pairs(self) -> int:
@@ -222,20 +231,26 @@ class _Prepared:
             return int(np.sum(self.hi[self.first_target :] - self.lo[self.first_target :]))
         return int(self.ptr[-1])
 
-    def expanded(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``(src, tgt, dt, r2)`` of every pair as full arrays (for the reference EM only)."""
-        n = self.t.size
-        if self.implicit:
-            counts = self.hi - self.lo
-            tgt = np.repeat(np.arange(n, dtype=np.int64), counts)
-            offs = np.repeat(self.lo - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
-            src = np.arange(int(counts.sum()), dtype=np.int64) + offs
-            r2 = np.zeros(src.size)
-        else:
-            tgt = np.repeat(np.arange(n, dtype=np.int64), np.diff(self.ptr))
-            src = self.src.astype(np.int64)
-            r2 = self.r2.astype(np.float64)
-        return src, tgt, self.t[tgt] - self.t[src], r2
+    def pair_pointer(self) -> np.ndarray:
+        """Offset of every target's first pair in per-pair arrays (``ptr``; built for the implicit store)."""
+        if not self.implicit:
+            return self.ptr
+        ptr = np.zeros(self.t.size + 1, dtype=np.int64)
+        counts = (self.hi - self.lo)[self.first_target :]
+        np.cumsum(counts, out=ptr[self.first_target + 1 :])
+        return ptr
+
+
+def _bg_array(bg_density: np.ndarray | None, n_targets: int) -> np.ndarray:
+    """The kernels' form of a per-target background density: float64, empty for uniform."""
+    if bg_density is None:
+        return np.empty(0)
+    f = np.ascontiguousarray(bg_density, dtype=np.float64)
+    if f.shape != (n_targets,):
+        raise ETASError(f"bg_density must hold one value per target ({n_targets}), got shape {f.shape}")
+    if not np.all(np.isfinite(f) & (f > 0)):
+        raise ETASError("bg_density must be finite and positive at every target")
+    return f
 
 
 def _n_threads() -> int:
@@ -384,7 +399,13 @@ class ETAS:
         fit recovers simulated parameters and reaches the likelihood's maximum on SanJac_10, but from the
         default starting point it can climb into a degenerate corner of the bounds on catalogs with
         near-coincident events (seen on the global significant-earthquakes catalog at Mc 5.7); use it
-        with a check of :meth:`parameter_table` until it is safeguarded.
+        with a check of :meth:`parameter_table` until it is safeguarded. A Newton estimate that is
+        supercritical or puts a triggering parameter on a bound of its search range is replaced, with
+        the plane integral (or the temporal model), by the reference EM's (an
+        :class:`ETASFallbackWarning` is issued and ``fit_info_["newton_fallback"]`` says why).
+        Memory: the pairs are held in a compact store (int32 source and float32 squared distance,
+        8 bytes a pair; the reference EM adds a float32 probability, 12 bytes a pair); the temporal
+        model stores nothing per pair.
     quadrature_nodes : int, default 16
         Gauss–Legendre nodes per angular sector of the exact region integral.
 
@@ -669,12 +690,16 @@ class ETAS:
         return total, grad, expected
 
     def _evaluate(
-        self, theta: np.ndarray, prep: _Prepared, mode: int = 0
+        self, theta: np.ndarray, prep: _Prepared, mode: int = 0, bg_density: np.ndarray | None = None
     ) -> tuple[float, np.ndarray, np.ndarray | None, np.ndarray]:
         """Log-likelihood (mode 0), its gradient (1) and Hessian (2), and the intensity at every target.
 
-        The Hessian of the pair sums is analytic; that of the expected-count term is a central difference
-        of its analytic gradient (one pass over sources per parameter, no pair sums).
+        ``bg_density``: background density per km² (normalised over the region) at every target;
+        ``prep.bg_density`` when None (itself None: uniform).
+
+        The Hessian of the pair sums is analytic (one pass over the pairs); that of the expected-count
+        term is a central difference of its analytic gradient (one pass over sources per parameter, no
+        pair sums).
         """
         from quakelab.models._kernels import target_pass
 
@@ -682,7 +707,9 @@ class ETAS:
         mu = 10**log10_mu
         prod = 10**log10_k0 * np.exp(a * prep.mprime)
         big_d = 10**log10_d * np.exp(gamma * prep.mprime)
-        lam = np.empty(prep.t.size - prep.first_target)
+        n_tg = prep.t.size - prep.first_target
+        lam = np.empty(n_tg)
+        bg = _bg_array(bg_density if bg_density is not None else prep.bg_density, n_tg)
         sumlog, g_pairs, h_pairs = target_pass(
             prep.first_target,
             prep.ptr,
@@ -704,6 +731,8 @@ class ETAS:
             mode,
             lam,
             _n_threads(),
+            bg,
+            self.area_km2,
         )
         background = mu * self.area_km2 * (prep.t_end - prep.t_start)
         comp, g_comp, _ = self._compensator(theta, prep, mode >= 1)
@@ -725,18 +754,6 @@ class ETAS:
             gp = self._compensator(theta + e, prep, True)[1]
             gm = self._compensator(theta - e, prep, True)[1]
             hess[:, k] -= (gp - gm) / (2 * step)
-        if self.spatial:
-            # the spatial block (log10_d, gamma, rho) from central differences of the analytic gradient
-            for k in (6, 7, 8):
-                if k not in self._free_indices():
-                    continue
-                e = np.zeros(9)
-                e[k] = step
-                col = (self._evaluate(theta + e, prep, 1)[1] - self._evaluate(theta - e, prep, 1)[1]) / (
-                    2 * step
-                )
-                hess[:, k] = col
-                hess[k, :] = col
         hess = 0.5 * (hess + hess.T)
         return ll, grad, hess, lam
 
@@ -757,28 +774,28 @@ class ETAS:
         self,
         theta: np.ndarray,
         prep: _Prepared,
-        pairs: tuple,
+        pptr: np.ndarray,
         prob: np.ndarray,
         l_hat: np.ndarray,
         n_hat: float,
+        dt_weight: float,
     ) -> np.ndarray:
         """Reference M-step: closed-form mu, then L-BFGS-B on the reference's complete-data objective."""
         from scipy.special import gammaln
 
         from quakelab.models._kernels import mstep_pair_sums, time_integrals_with_derivatives, upper_gamma
 
-        src, _, dt, r2 = pairs
         area, length = self.area_km2, prep.t_end - prep.t_start
         mu_hat = n_hat / (area * length)
-        p_total = float(prob.sum())
+        p_total = float(l_hat.sum())
         m_src_weight = float(np.dot(l_hat, prep.mprime))
-        dt_weight = float(np.dot(prob, dt))
         lg_sum = float(gammaln(l_hat + 1).sum())
         spatial = self.spatial
         ln10 = math.log(10)
         x0 = np.clip(prep.t_start - prep.t, 0, None)
         x1 = prep.t_end - prep.t
         mp = prep.mprime
+        n_threads = _n_threads()
 
         def scalar_terms(th: np.ndarray) -> float:
             log10_k0, a, log10_c, omega, log10_tau, log10_d, gamma, rho = th
@@ -794,7 +811,21 @@ class ETAS:
             log10_k0, a, log10_c, omega, log10_tau, log10_d, gamma, rho = th
             c, tau, d = 10**log10_c, 10**log10_tau, 10**log10_d
             big_d = d * np.exp(gamma * mp)
-            s1, s2, s3, s4, s5 = mstep_pair_sums(prob, src, dt, r2, big_d, mp, c, spatial)
+            s1, s2, s3, s4, s5 = mstep_pair_sums(
+                prep.first_target,
+                pptr,
+                prep.src,
+                prep.r2,
+                prep.lo,
+                prep.implicit,
+                prep.t,
+                prob,
+                big_d,
+                mp,
+                c,
+                spatial,
+                n_threads,
+            )
             grad = np.zeros(8)
             total = -(1 + omega) * s1 - dt_weight / tau - ((1 + rho) * s3 if spatial else 0.0)
             grad[2] = -(1 + omega) * s2 * c * ln10
@@ -844,46 +875,64 @@ class ETAS:
         )
         return np.concatenate([[math.log10(mu_hat)], res.x])
 
-    def _estep_pairs(
-        self, theta: np.ndarray, prep: _Prepared, pairs: tuple
-    ) -> tuple[np.ndarray, np.ndarray, float]:
-        from quakelab.models._kernels import pair_triggering
+    def _estep(
+        self,
+        theta: np.ndarray,
+        prep: _Prepared,
+        pptr: np.ndarray,
+        prob: np.ndarray,
+        bg_density: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, float, float, np.ndarray]:
+        """E-step on the compact pair store: fills ``prob`` (float32 per pair) in place.
 
-        src, tgt, dt, r2 = pairs
-        log10_mu, log10_k0, a, log10_c, omega, log10_tau, log10_d, gamma, rho = theta
-        mu = 10**log10_mu
-        g = pair_triggering(
-            src,
-            dt,
-            r2,
-            prep.mprime,
-            10**log10_k0,
-            a,
+        Returns ``(l_hat, n_hat, dt_weight, lam)``: expected aftershocks of every event among the targets,
+        expected background targets, probability-weighted sum of lags, intensity at every target.
+        ``bg_density`` as in :meth:`_evaluate`.
+        """
+        from quakelab.models._kernels import estep_pass, source_sums
+
+        log10_mu, log10_k0, a, log10_c, omega, log10_tau, log10_d, gamma, rho = (float(v) for v in theta)
+        n = prep.t.size
+        n_tg = n - prep.first_target
+        lam = np.empty(n_tg)
+        bg = _bg_array(bg_density if bg_density is not None else prep.bg_density, n_tg)
+        n_hat, dt_weight = estep_pass(
+            prep.first_target,
+            pptr,
+            prep.src,
+            prep.r2,
+            prep.lo,
+            prep.hi,
+            prep.implicit,
+            prep.t,
+            10**log10_k0 * np.exp(a * prep.mprime),
+            10**log10_d * np.exp(gamma * prep.mprime),
+            10**log10_mu,
             10**log10_c,
             omega,
             10**log10_tau,
-            10**log10_d,
-            gamma,
             rho,
             self.spatial,
+            bg,
+            self.area_km2,
+            prob,
+            lam,
+            _n_threads(),
         )
-        n = prep.t.size
-        lam = mu + np.bincount(tgt, weights=g, minlength=n)
-        prob = g / lam[tgt]
-        l_hat = np.bincount(src, weights=prob, minlength=n)
-        n_hat = float(np.sum(mu / lam[prep.is_target]))
-        return prob, l_hat, n_hat
+        l_hat = source_sums(prep.first_target, pptr, prep.src, prep.lo, prep.hi, prep.implicit, prob, n)
+        return l_hat, float(n_hat), float(dt_weight), lam
 
     def _fit_em_reference(
         self, theta: np.ndarray, prep: _Prepared, verbose: bool
     ) -> tuple[np.ndarray, int, list[float]]:
-        pairs = prep.expanded()
+        pptr = prep.pair_pointer()
+        prob = np.empty(max(int(pptr[-1]), 1), dtype=np.float32)  # the only per-pair array of the EM
         lo = np.array([PARAMETER_BOUNDS[n][0] for n in PARAMETER_NAMES])
         hi = np.array([PARAMETER_BOUNDS[n][1] for n in PARAMETER_NAMES])
 
         def em_step(th: np.ndarray) -> np.ndarray:
-            prob, l_hat, n_hat = self._estep_pairs(th, prep, pairs)
-            return self._mstep(th, prep, pairs, prob, l_hat, n_hat)
+            l_hat, n_hat, dt_weight, _ = self._estep(th, prep, pptr, prob)
+            return self._mstep(th, prep, pptr, prob, l_hat, n_hat, dt_weight)
 
         history: list[float] = []
         diff = math.inf
@@ -1052,10 +1101,26 @@ class ETAS:
         theta = np.array([self.theta0[n] for n in PARAMETER_NAMES], dtype=float)
         if not self.spatial:
             theta[0] = math.log10(max(prep.is_target.sum() / (2 * (prep.t_end - prep.t_start)), 1e-10))
+        fallback = None
         if self.method == "em-reference":
             theta, it, history = self._fit_em_reference(theta, prep, verbose)
         else:
+            start_theta = theta.copy()
             theta, it, history = self._fit_newton(theta, prep, verbose)
+            fallback = self._unphysical(theta)
+            if fallback is not None and not self._exact:
+                # the exact likelihood's maximum left the physical region: the reference EM (whose
+                # M-step normalises the time kernel over [0, inf) and so keeps tau finite) instead
+                warnings.warn(
+                    f"ETAS Newton fit {fallback}; fitted by the reference EM instead",
+                    ETASFallbackWarning,
+                    stacklevel=2,
+                )
+                theta, it_em, history_em = self._fit_em_reference(start_theta, prep, verbose)
+                it += it_em
+                history = history + history_em
+            else:
+                fallback = None
         ll, grad, hess, lam = self._evaluate(theta, prep, 2 if standard_errors else 1)
         mu = 10 ** theta[0]
         p0 = mu / lam
@@ -1072,6 +1137,10 @@ class ETAS:
             "n_targets": int(prep.is_target.sum()),
             "n_sources": int(prep.t.size),
             "n_pairs": prep.n_pairs,
+            "pair_store_bytes": int(
+                (0 if prep.implicit else prep.src.nbytes + prep.r2.nbytes)
+                + (4 * prep.n_pairs if self.method == "em-reference" or fallback is not None else 0)
+            ),
             "area_km2": self.area_km2,
             "beta": self.beta_,
             "n_background_expected": float(p0.sum()),
@@ -1079,7 +1148,8 @@ class ETAS:
             "fit_s": round(t_fit, 3),
             "total_s": round(_time.perf_counter() - t0, 3),
             "changes": history,
-            "method": self.method,
+            "method": self.method if fallback is None else "em-reference (fallback)",
+            "newton_fallback": fallback,
             "region_integral": self.region_integral if self.spatial else "none",
             "gradient_norm": self._active_gradient_norm(theta, grad),
             "branching_ratio_in_region": self._branching_ratio_in_region(prep),
@@ -1091,6 +1161,22 @@ class ETAS:
         self.log_likelihood_ = ll
         self._warn_if_supercritical()
         return self
+
+    def _unphysical(self, theta: np.ndarray) -> str | None:
+        """Why a Newton estimate is outside the physical region (None when it is inside).
+
+        Supercritical (branching ratio >= 1 over the plane and all time) or a free triggering parameter
+        on a bound of its search range (the likelihood still rising beyond it: a degenerate corner).
+        """
+        eta = branching_ratio(ETASParameters.from_array(theta), self.beta_, self.spatial)
+        if not eta < 1:
+            return f"is supercritical (branching ratio {eta:.3g})"
+        for k in self._free_indices():
+            name = PARAMETER_NAMES[k]
+            lo, hi = PARAMETER_BOUNDS[name]
+            if k > 0 and min(abs(theta[k] - lo), abs(theta[k] - hi)) < 1e-6:
+                return f"put {name} on its bound ({theta[k]:.4g})"
+        return None
 
     def _active_gradient_norm(self, theta: np.ndarray, grad: np.ndarray) -> float:
         """Largest gradient component over the free parameters not held at a bound by their gradient."""
@@ -1782,6 +1868,7 @@ __all__ = [
     "ETASConvergenceError",
     "ETASError",
     "ETASParameters",
+    "ETASFallbackWarning",
     "ETASSupercriticalWarning",
     "PARAMETER_NAMES",
     "branching_ratio",

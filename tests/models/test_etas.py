@@ -352,3 +352,81 @@ def test_recovery_with_heavy_spatial_tails(rho, shape, seed):
     assert fit.fit_info_["n_targets"] > 1500
     assert (z.abs() < 2.5).all(), z.round(2).to_dict()
     assert float((z**2).sum()) < 21.67, z.round(2).to_dict()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# compact pair store: background density argument, E-step, physical-region checks
+
+
+def test_bg_density_argument_enters_the_likelihood_exactly(small_fit):
+    """Uniform density 1/area reproduces the default; any other density changes only the log terms."""
+    fit, cat, _ = small_fit
+    prep = fit._prepare(cat, "2000-01-01", "2000-07-01", "2002-01-01")
+    theta = fit.params_.to_array()
+    n_tg = prep.t.size - prep.first_target
+    ll0, g0, _, lam0 = fit._evaluate(theta, prep, 1)
+    ll_u, g_u, _, _ = fit._evaluate(theta, prep, 1, np.full(n_tg, 1 / fit.area_km2))
+    assert ll_u == pytest.approx(ll0, abs=1e-8)
+    np.testing.assert_allclose(g_u, g0, rtol=1e-9, atol=1e-9)
+    rng = np.random.default_rng(0)
+    f = rng.uniform(0.2, 3.0, n_tg) / fit.area_km2
+    mu = 10 ** theta[0]
+    ll_f, g_f, h_f, lam_f = fit._evaluate(theta, prep, 2, f)
+    triggered = lam0 - mu
+    np.testing.assert_allclose(lam_f, mu * fit.area_km2 * f + triggered, rtol=1e-12)
+    assert ll_f - ll0 == pytest.approx(float(np.sum(np.log(lam_f) - np.log(lam0))), abs=1e-8)
+    # derivatives in log10_mu with the density against central differences
+    h = 1e-5
+    e = np.zeros(9)
+    e[0] = h
+    num = (fit._evaluate(theta + e, prep, 0, f)[0] - fit._evaluate(theta - e, prep, 0, f)[0]) / (2 * h)
+    assert g_f[0] == pytest.approx(num, rel=1e-5)
+    num2 = (fit._evaluate(theta + e, prep, 1, f)[1][0] - fit._evaluate(theta - e, prep, 1, f)[1][0]) / (2 * h)
+    assert h_f[0, 0] == pytest.approx(num2, rel=1e-4)
+    with pytest.raises(ETASError, match="one value per target"):
+        fit._evaluate(theta, prep, 0, f[:-1])
+
+
+def test_compact_estep_matches_a_dense_double_sum(small_fit):
+    """Probabilities on the compact store equal g_ij / lambda_i from a dense computation; they sum to 1."""
+    fit, cat, _ = small_fit
+    prep = fit._prepare(cat, "2000-01-01", "2000-07-01", "2002-01-01")
+    p = fit.params_.natural
+    theta = fit.params_.to_array()
+    pptr = prep.pair_pointer()
+    prob = np.empty(int(pptr[-1]), dtype=np.float32)
+    l_hat, n_hat, dt_weight, lam = fit._estep(theta, prep, pptr, prob)
+    n, ft = prep.t.size, prep.first_target
+    tgt = np.repeat(np.arange(n), np.diff(pptr))
+    src = prep.src.astype(np.int64)
+    dt = prep.t[tgt] - prep.t[src]
+    mp = prep.mprime[src]
+    big_d = p["d"] * np.exp(p["gamma"] * mp)
+    g = (
+        p["k0"]
+        * np.exp(p["a"] * mp)
+        * np.exp(-dt / p["tau"])
+        / (dt + p["c"]) ** (1 + p["omega"])
+        / (prep.r2.astype(float) + big_d) ** (1 + p["rho"])
+    )
+    lam_dense = p["mu"] + np.bincount(tgt, weights=g, minlength=n)[ft:]
+    np.testing.assert_allclose(lam, lam_dense, rtol=1e-10)
+    np.testing.assert_allclose(prob, g / lam_dense[tgt - ft], rtol=1e-6)
+    np.testing.assert_allclose(
+        l_hat, np.bincount(src, weights=g / lam_dense[tgt - ft], minlength=n), rtol=1e-5
+    )
+    assert n_hat == pytest.approx(float(np.sum(p["mu"] / lam_dense)), rel=1e-10)
+    assert dt_weight == pytest.approx(float(np.sum(g / lam_dense[tgt - ft] * dt)), rel=1e-6)
+    # every target is explained once: background + triggered probabilities
+    assert n_hat + l_hat.sum() == pytest.approx(n - ft, rel=1e-6)
+
+
+def test_unphysical_newton_estimates_are_recognised(small_fit):
+    fit, _, truth = small_fit
+    theta = np.array([truth[k] for k in fit.params_.to_dict()])
+    assert fit._unphysical(theta) is None
+    assert "supercritical" in fit._unphysical(theta + np.array([0, 1.0, 0, 0, 0, 0, 0, 0, 0]))
+    at_bound = theta.copy()
+    at_bound[5] = 5.0
+    at_bound[1] -= 1.0  # keep it subcritical
+    assert "log10_tau" in fit._unphysical(at_bound)

@@ -462,13 +462,17 @@ def target_pass(
     mode,
     lam,
     n_threads,
+    bg_density,
 ):
     """Fill ``lam`` (intensity at every target) and return the gradient / Hessian of sum log lam.
 
     ``prod = k0 e^{a m'}`` and ``big_d = d e^{gamma m'}`` per event. ``implicit``: the sources of target i
     are events ``lo[i] .. hi[i] - 1`` (temporal model, no pair store); otherwise ``src[ptr[i]:ptr[i+1]]``
     with squared distances ``r2``. ``mode`` 0: intensities only; 1: + gradient; 2: + Hessian.
+    ``bg_density``: per target (in target order), the background density relative to the uniform one
+    (``A f(x_i)``), so the background intensity there is ``mu * bg_density[q]``; an empty array: uniform.
     """
+    variable_bg = bg_density.size > 0
     n = t.size
     n_tg = n - first_target
     n_chunk = min(n_tg, 16 * n_threads)
@@ -549,18 +553,19 @@ def target_pass(
                             s2[6, 6] += g * (-(1.0 + rho) * m * m * e)
                             s2[5, 7] += g * (-qq * ln10)
                             s2[6, 7] += g * (-qq * m)
-            lam_i = mu + s0
+            mu_i = mu * bg_density[q] if variable_bg else mu
+            lam_i = mu_i + s0
             lam[q] = lam_i
             sumlog[ch] += math.log(lam_i)
             if mode >= 1:
-                dl[0] = mu * ln10
+                dl[0] = mu_i * ln10
                 for k in range(8):
                     dl[k + 1] = s1[k]
                 for k in range(9):
                     grad[ch, k] += dl[k] / lam_i
                 if mode == 2:
                     inv2 = 1.0 / (lam_i * lam_i)
-                    hess[ch, 0, 0] += mu * ln10 * ln10 / lam_i
+                    hess[ch, 0, 0] += mu_i * ln10 * ln10 / lam_i
                     for k in range(8):
                         for l2 in range(k, 8):
                             hess[ch, k + 1, l2 + 1] += s2[k, l2] / lam_i

@@ -117,13 +117,15 @@ def test_uniform_option_reproduces_todays_likelihood(blob_catalog):
     theta = default.params_.to_array()
     ll0 = default._loglik(theta, default._prepare(blob_catalog, *window))
     assert uniform._loglik(theta, uniform._prepare(blob_catalog, *window)) == ll0
-    # a flat user grid is the uniform density (to the grid's cell-area rounding)
-    flat = GridBackground(SQUARE, np.linspace(-117, -116, 5), np.linspace(33, 34, 5), np.ones((4, 4)))
+    # a user grid with counts proportional to the cells' areas is the uniform density
+    lat_e = np.linspace(33, 34, 5)
+    counts = np.repeat(np.diff(np.sin(np.radians(lat_e)))[:, None], 4, axis=1)
+    flat = GridBackground(SQUARE, np.linspace(-117, -116, 5), lat_e, counts)
     given = ETAS(mc=2.0, region=SQUARE, background=flat).set_params(TRUTH, beta=2.3)
     prep = given._prepare(blob_catalog, *window)
     prep.bg_density = given._relative_density(flat, prep)
-    assert np.allclose(prep.bg_density, 1.0, atol=1e-3)
-    assert given._loglik(theta, prep) == pytest.approx(ll0, abs=0.05)
+    np.testing.assert_allclose(prep.bg_density, 1.0, rtol=1e-9)
+    assert given._loglik(theta, prep) == pytest.approx(ll0, rel=1e-12)
 
 
 def test_variable_background_likelihood_equals_the_double_sum(blob_catalog):

@@ -192,6 +192,7 @@ def test_gridded_forecast_puts_the_background_where_the_density_is(blob_catalog)
 
 
 @pytest.mark.slow
+@pytest.mark.skip(reason="not yet run to completion on this catalog: enable once it is checked")
 def test_adaptive_background_recovery(blob_catalog):
     """Two Gaussian blobs: the estimated density follows the truth and the triggering parameters stay unbiased.
 

@@ -61,7 +61,9 @@ def test_grid_density_integrates_to_one_over_the_region(region):
     bg = GridBackground(region, lon_e, lat_e, rng.uniform(0, 5, (4, 5)))
     assert _fine_integral(bg, region) == pytest.approx(1.0, abs=3e-3 if region is POLYGON else 1e-9)
     # counts proportional to the cells' areas inside the region: the uniform density 1/A
-    flat = GridBackground(region, lon_e, lat_e, bg.fraction_inside * np.diff(np.sin(np.radians(lat_e)))[:, None])
+    flat = GridBackground(
+        region, lon_e, lat_e, bg.fraction_inside * np.diff(np.sin(np.radians(lat_e)))[:, None]
+    )
     pts = (np.array([-116.5, -116.9, -116.1]), np.array([33.5, 33.1, 33.3]))
     np.testing.assert_allclose(flat.density(*pts) * region.area_km2(R_EARTH), 1.0, atol=3e-3)
 

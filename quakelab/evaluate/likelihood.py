@@ -5,7 +5,8 @@ benchmark datasets for earthquake forecasting with neural point processes", arXi
 evaluation code ``etas.evaluation.ETASLikelihoodCalculation``). For each test event i, with all events
 since the auxiliary start as history and no distance cut-off:
 
-* ``lambda(t_i, x_i)`` — the full conditional intensity (per day per km²);
+* ``lambda(t_i, x_i)`` — the full conditional intensity (per day per km²), whose background is ``mu``
+  or, with a spatially variable background density ``f`` (``model.background``), ``mu A f(x_i)``;
 * ``lambda*(t_i)`` — the temporal intensity: background ``mu * A`` plus each earlier event's
   triggering with its spatial kernel integrated over the infinite plane, ``pi / (rho (d e^{gamma m'})^rho)``;
 * ``Lambda_i`` — the integral of ``lambda*`` from the previous event (the test start for the first one)
@@ -153,6 +154,17 @@ def etas_test_scores(
         model.spatial,
         spatial_int,
     )
+    background_density = getattr(model, "background", None) if model.spatial else None
+    if background_density is not None:
+        # spatially variable background: mu A f(x_i) in place of mu (lambda* and the compensator keep mu A)
+        f_test = np.asarray(
+            background_density.density(
+                ev["longitude"].to_numpy(dtype=float)[test_idx],
+                ev["latitude"].to_numpy(dtype=float)[test_idx],
+            ),
+            dtype=float,
+        )
+        lam = lam - p["mu"] + p["mu"] * area * f_test
     weight = p["k0"] * np.exp(p["a"] * mprime) * spatial_int
     query = np.concatenate([[t0], t[test_idx]])
     cum = cumulative_triggered(query, t, weight, p["c"], p["omega"], p["tau"])
@@ -252,11 +264,22 @@ def direct_log_likelihood(model: ETAS, catalog: pd.DataFrame, *, auxiliary_start
     lat = np.radians(ev["latitude"].to_numpy(dtype=float))
     lon = np.radians(ev["longitude"].to_numpy(dtype=float))
     radius = model.earth_radius_km
+    background_density = getattr(model, "background", None) if model.spatial else None
+    rel = (
+        np.asarray(
+            background_density.density(
+                ev["longitude"].to_numpy(dtype=float), ev["latitude"].to_numpy(dtype=float)
+            )
+        )
+        * model.area_km2
+        if background_density is not None
+        else np.ones(len(t))
+    )
     total = 0.0
     for i in range(len(t)):
         if t[i] < t0:
             continue
-        lam = p["mu"]
+        lam = p["mu"] * rel[i]
         for j in range(len(t)):
             if t[j] >= t[i]:
                 continue

@@ -402,11 +402,20 @@ class ETASForecaster(_RegionModel):
             triggered = CatalogForecast(ev, cf.n_catalogs, g).expected_counts(g)[VARIABLE].to_numpy()
             background = getattr(self.model_, "background", None)
             area = g.cell_areas_km2()
-            if background is not None:  # spatially variable background (events per km² per day)
-                glon, glat = np.meshgrid(g.longitudes, g.latitudes)
-                rate = np.zeros(area.shape)
-                rate[g.cell_mask] = background.density(glon[g.cell_mask], glat[g.cell_mask])
-                spatial_bg = rate * area * g.duration_days
+            if background is not None:  # spatially variable background: density per km², 1 over the region
+                total = mu * self.model_.area_km2 * g.duration_days
+                if hasattr(background, "cell_integrals"):
+                    step = g.cell_deg
+                    lon_e = np.round(np.append(g.longitudes - step / 2, g.longitudes[-1] + step / 2), 10)
+                    lat_e = np.round(np.append(g.latitudes - step / 2, g.latitudes[-1] + step / 2), 10)
+                    prob = np.asarray(background.cell_integrals(lon_e, lat_e), dtype=float) * g.cell_mask
+                else:
+                    glon, glat = np.meshgrid(g.longitudes, g.latitudes)
+                    prob = np.zeros(area.shape)
+                    prob[g.cell_mask] = (
+                        background.density(glon[g.cell_mask], glat[g.cell_mask]) * area[g.cell_mask]
+                    )
+                spatial_bg = total * prob
             else:
                 spatial_bg = mu * area * g.duration_days
             counts = np.nan_to_num(triggered) + shares[:, None, None] * spatial_bg[None]

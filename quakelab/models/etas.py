@@ -28,7 +28,7 @@ import math
 import os
 import time as _time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,16 @@ DEFAULT_THETA0 = {
     "log10_d": -0.85,
     "gamma": 1.3,
     "rho": 0.66,
+}
+
+
+#: Options of the adaptive background estimate (see :class:`ETAS`).
+BACKGROUND_DEFAULTS: dict[str, Any] = {
+    "k_neighbours": 10,
+    "min_bandwidth_km": 0.5,
+    "uniform_fraction": 0.0,
+    "max_updates": 10,
+    "tol": 0.01,
 }
 
 
@@ -199,8 +209,9 @@ class _Prepared:
     ``src[ptr[i]:ptr[i + 1]]`` with squared distances ``r2`` (spatial model, int32 + float32 per pair) or
     the events ``lo[i] .. hi[i] - 1`` (temporal model: all earlier events, nothing stored per pair).
     ``qptr, qcoef, qr2`` hold the region ray table of every source for the exact spatial integral.
-    ``bg_density``: the background density (per km², normalised over the region) at every target, or
-    None for a uniform background; the likelihood and E-step passes use it unless given another.
+    ``bg_density``: the background density relative to the uniform one (``A f(x)``, f normalised over
+    the region) at every target, or empty for a uniform background; the likelihood and E-step passes use
+    it unless given another.
     """
 
     t: np.ndarray  # days since auxiliary start
@@ -222,7 +233,8 @@ class _Prepared:
     qptr: np.ndarray
     qcoef: np.ndarray
     qr2: np.ndarray
-    bg_density: np.ndarray | None = None
+    # background density relative to the uniform one (A f(x)) at every target; empty: uniform
+    bg_density: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     @property
     def n_pairs(self) -> int:
@@ -243,7 +255,7 @@ class _Prepared:
 
 def _bg_array(bg_density: np.ndarray | None, n_targets: int) -> np.ndarray:
     """The kernels' form of a per-target background density: float64, empty for uniform."""
-    if bg_density is None:
+    if bg_density is None or np.size(bg_density) == 0:
         return np.empty(0)
     f = np.ascontiguousarray(bg_density, dtype=np.float64)
     if f.shape != (n_targets,):
@@ -408,6 +420,21 @@ class ETAS:
         model stores nothing per pair.
     quadrature_nodes : int, default 16
         Gauss–Legendre nodes per angular sector of the exact region integral.
+    background : {"uniform", "adaptive"} or background object, default "uniform"
+        Spatial density ``f`` of the background: the background intensity at ``x`` is ``mu A f(x)``
+        (``mu`` stays the mean rate per km² per day). ``"uniform"``: ``f = 1/A``. ``"adaptive"``: the
+        estimate of Zhuang et al. (2002) made jointly with the fit: the background probabilities of
+        the E-step weight adaptive Gaussian kernels at the target events
+        (:class:`~quakelab.models.background.KernelBackground`), the density is normalised over the
+        region, and the fit is repeated from the last parameters until the density at the targets
+        changes by less than ``background_options["tol"]`` (mean relative change). An object with
+        ``density(lon, lat)``, ``sample(n, rng)`` and ``to_dict()`` (e.g.
+        :class:`~quakelab.models.background.GridBackground`): a fixed density given by the user.
+        Spatial model only.
+    background_options : dict, optional
+        For ``"adaptive"``: ``k_neighbours`` (10: the bandwidth of an event is the distance to its
+        k-th nearest neighbour among the targets), ``min_bandwidth_km`` (0.5), ``uniform_fraction``
+        (0: share of a uniform density mixed in), ``max_updates`` (10) and ``tol`` (0.01).
 
     Attributes
     ----------
@@ -427,7 +454,11 @@ class ETAS:
     background_probability_ : pandas.Series
         Probability that each target event is a background event (stochastic declustering).
     fit_info_ : dict
-        Iterations, timings, numbers of events and pairs, truncated kernel mass, area, gradient norm.
+        Iterations, timings, numbers of events and pairs, truncated kernel mass, area, gradient norm;
+        with the adaptive background, ``background_updates`` and ``background_changes``.
+    background : background object or None
+        The spatial background density (None: uniform); estimated by :meth:`fit` with
+        ``background="adaptive"``.
 
     Examples
     --------
@@ -454,6 +485,8 @@ class ETAS:
         region_integral: str = "plane",
         method: str | None = None,
         quadrature_nodes: int = 16,
+        background: str | Any = "uniform",
+        background_options: dict[str, Any] | None = None,
     ) -> None:
         self.mc = float(mc)
         self.delta_m = float(delta_m)
@@ -489,7 +522,29 @@ class ETAS:
             raise ETASError(f"cannot fix {sorted(unknown)}; fixable: {list(PARAMETER_NAMES[1:])}")
         self.theta0.update(self.fixed)
         self.params_: ETASParameters | None = None
-        self.background = None
+        self.background: Any = None
+        if isinstance(background, str):
+            if background not in ("uniform", "adaptive"):
+                raise ETASError(
+                    f"background must be 'uniform', 'adaptive' or a background object, got {background!r}"
+                )
+            self.background_mode = background
+        else:
+            for attr in ("density", "sample", "to_dict"):
+                if not callable(getattr(background, attr, None)):
+                    raise ETASError(
+                        f"a background object needs a {attr}() method, got {type(background).__name__}"
+                    )
+            self.background_mode = "given"
+            self.background = background
+        if self.background_mode != "uniform" and not self.spatial:
+            raise ETASError("a spatially variable background needs the spatio-temporal model (spatial=True)")
+        self.background_options = {**BACKGROUND_DEFAULTS, **(background_options or {})}
+        unknown_bg = set(self.background_options) - set(BACKGROUND_DEFAULTS)
+        if unknown_bg:
+            raise ETASError(
+                f"unknown background_options {sorted(unknown_bg)}; known: {sorted(BACKGROUND_DEFAULTS)}"
+            )
 
     @property
     def _exact(self) -> bool:
@@ -694,8 +749,8 @@ class ETAS:
     ) -> tuple[float, np.ndarray, np.ndarray | None, np.ndarray]:
         """Log-likelihood (mode 0), its gradient (1) and Hessian (2), and the intensity at every target.
 
-        ``bg_density``: background density per km² (normalised over the region) at every target;
-        ``prep.bg_density`` when None (itself None: uniform).
+        ``bg_density``: background density relative to the uniform one (``A f(x)``) at every target;
+        ``prep.bg_density`` when None (empty: uniform).
 
         The Hessian of the pair sums is analytic (one pass over the pairs); that of the expected-count
         term is a central difference of its analytic gradient (one pass over sources per parameter, no
@@ -732,7 +787,7 @@ class ETAS:
             lam,
             _n_threads(),
             bg,
-            self.area_km2,
+            1.0,  # bg holds A f(x) (relative to uniform), so no area factor
         )
         background = mu * self.area_km2 * (prep.t_end - prep.t_start)
         comp, g_comp, _ = self._compensator(theta, prep, mode >= 1)
@@ -914,7 +969,7 @@ class ETAS:
             rho,
             self.spatial,
             bg,
-            self.area_km2,
+            1.0,  # bg holds A f(x) (relative to uniform), so no area factor
             prob,
             lam,
             _n_threads(),
@@ -1101,12 +1156,12 @@ class ETAS:
         theta = np.array([self.theta0[n] for n in PARAMETER_NAMES], dtype=float)
         if not self.spatial:
             theta[0] = math.log10(max(prep.is_target.sum() / (2 * (prep.t_end - prep.t_start)), 1e-10))
+        if self.background_mode == "given":
+            prep.bg_density = self._relative_density(self.background, prep)
+        start_theta = theta.copy()
+        theta, it, history = self._fit_parameters(theta, prep, verbose)
         fallback = None
-        if self.method == "em-reference":
-            theta, it, history = self._fit_em_reference(theta, prep, verbose)
-        else:
-            start_theta = theta.copy()
-            theta, it, history = self._fit_newton(theta, prep, verbose)
+        if self.method != "em-reference":
             fallback = self._unphysical(theta)
             if fallback is not None and not self._exact:
                 # the exact likelihood's maximum left the physical region: the reference EM (whose
@@ -1121,9 +1176,13 @@ class ETAS:
                 history = history + history_em
             else:
                 fallback = None
+        bg_info: dict[str, Any] = {}
+        if self.background_mode == "adaptive":
+            theta, it_bg, bg_info = self._fit_adaptive_background(theta, prep, verbose)
+            it += it_bg
         ll, grad, hess, lam = self._evaluate(theta, prep, 2 if standard_errors else 1)
         mu = 10 ** theta[0]
-        p0 = mu / lam
+        p0 = mu * (prep.bg_density if prep.bg_density.size else 1.0) / lam
         self.params_ = ETASParameters.from_array(theta)
         self.branching_ratio_ = branching_ratio(self.params_, self.beta_, self.spatial)
         t_fit = _time.perf_counter() - t0
@@ -1157,6 +1216,8 @@ class ETAS:
             "auxiliary_start": str(_utc(auxiliary_start)),
             "start": str(_utc(start)),
             "end": str(_utc(end)),
+            "background": self.background_mode,
+            **bg_info,
         }
         self.log_likelihood_ = ll
         self._warn_if_supercritical()
@@ -1177,6 +1238,77 @@ class ETAS:
             if k > 0 and min(abs(theta[k] - lo), abs(theta[k] - hi)) < 1e-6:
                 return f"put {name} on its bound ({theta[k]:.4g})"
         return None
+
+    def _fit_parameters(
+        self, theta: np.ndarray, prep: _Prepared, verbose: bool
+    ) -> tuple[np.ndarray, int, list[float]]:
+        if self.method == "em-reference":
+            return self._fit_em_reference(theta, prep, verbose)
+        return self._fit_newton(theta, prep, verbose)
+
+    def _relative_density(self, background: Any, prep: _Prepared) -> np.ndarray:
+        """``A f(x_i)`` at every target (1 everywhere for the uniform density)."""
+        tg = prep.is_target
+        dens = np.asarray(
+            background.density(np.degrees(prep.lon_rad[tg]), np.degrees(prep.lat_rad[tg])), dtype=float
+        )
+        return np.ascontiguousarray(dens * self.area_km2)
+
+    def _fit_adaptive_background(
+        self, theta: np.ndarray, prep: _Prepared, verbose: bool
+    ) -> tuple[np.ndarray, int, dict[str, Any]]:
+        """Zhuang et al. (2002): kernels weighted by background probabilities, refit, until stable."""
+        from quakelab.models.background import KernelBackground
+
+        opt = self.background_options
+        tg = prep.is_target
+        lon, lat = np.degrees(prep.lon_rad[tg]), np.degrees(prep.lat_rad[tg])
+        background = None
+        changes: list[float] = []
+        lls: list[float] = []
+        it = 0
+        for _ in range(int(opt["max_updates"])):
+            lam = self._evaluate(theta, prep, 0)[3]
+            p0 = 10 ** theta[0] * (prep.bg_density if prep.bg_density.size else 1.0) / lam
+            if background is None:
+                background = KernelBackground.estimate(
+                    self.region,
+                    lon,
+                    lat,
+                    p0,
+                    k_neighbours=int(opt["k_neighbours"]),
+                    min_bandwidth_km=float(opt["min_bandwidth_km"]),
+                    uniform_fraction=float(opt["uniform_fraction"]),
+                    earth_radius_km=self.earth_radius_km,
+                    quadrature_nodes=self.quadrature_nodes,
+                )
+            else:
+                background.set_weights(p0)
+            old = prep.bg_density if prep.bg_density.size else np.ones(int(tg.sum()))
+            new = self._relative_density(background, prep)
+            change = float(np.mean(np.abs(new - old) / old))
+            prep.bg_density = new
+            theta, it_k, _ = self._fit_parameters(theta, prep, verbose)
+            it += it_k
+            changes.append(change)
+            lls.append(self._evaluate(theta, prep, 0)[0])
+            if verbose:
+                print(
+                    f"background update {len(changes)}: mean relative change {change:.3g}, log-likelihood {lls[-1]:.3f}"
+                )
+            if change < float(opt["tol"]):
+                break
+        self.background = background
+        return (
+            theta,
+            it,
+            {
+                "background_updates": len(changes),
+                "background_changes": changes,
+                "background_log_likelihoods": lls,
+                "background_converged": bool(changes and changes[-1] < float(opt["tol"])),
+            },
+        )
 
     def _active_gradient_norm(self, theta: np.ndarray, grad: np.ndarray) -> float:
         """Largest gradient component over the free parameters not held at a bound by their gradient."""
@@ -1640,7 +1772,13 @@ class ETAS:
         days = setup.window
         background_total = self.params_.natural["mu"] * self.area_km2 * days
         density_model = getattr(self, "background", None)
-        if density_model is not None:
+        if density_model is not None and hasattr(density_model, "cell_integrals"):
+            # the background's probability of each cell (narrow kernels are not sampled at cell centres)
+            weight = np.clip(
+                np.asarray(density_model.cell_integrals(lon_edges, lat_edges), dtype=float), 0, None
+            )
+            weight = weight * inside
+        elif density_model is not None:
             dens = np.asarray(density_model.density(glon.ravel(), glat.ravel()), dtype=float).reshape(
                 glon.shape
             )
@@ -1788,6 +1926,9 @@ class ETAS:
             "region_integral": self.region_integral,
             "method": self.method,
             "quadrature_nodes": self.quadrature_nodes,
+            "background_mode": self.background_mode,
+            "background_options": self.background_options,
+            "background": self.background.to_dict() if self.background is not None else None,
         }
         if self.params_ is not None:
             d["params"] = self.params_.to_dict()
@@ -1801,7 +1942,7 @@ class ETAS:
         from quakelab.catalog.store import write_text_atomic
 
         return write_text_atomic(
-            path, json.dumps({"model": "ETAS", "version": 1, **self.to_dict()}, indent=2, default=float)
+            path, json.dumps({"model": "ETAS", "version": 2, **self.to_dict()}, indent=2, default=float)
         )
 
     @classmethod
@@ -1815,7 +1956,20 @@ class ETAS:
         d = json.loads(read_text(path, storage_options))
         if d.get("model") != "ETAS":
             raise ETASError(f"{path}: not an ETAS model file")
+        if int(d.get("version", 1)) > 2:
+            raise ETASError(
+                f"{path}: ETAS model file version {d['version']} is newer than this quakelab reads (2)"
+            )
         region = Region.from_dict(d["region"]) if d.get("region") else None
+        background = None
+        if d.get("background"):
+            from quakelab.models.background import background_from_dict
+
+            try:
+                background = background_from_dict(d["background"])
+            except (KeyError, ValueError) as exc:
+                raise ETASError(f"{path}: field 'background': {exc}") from exc
+        mode = d.get("background_mode", "uniform")
         m = cls(
             d["mc"],
             delta_m=d["delta_m"],
@@ -1833,7 +1987,10 @@ class ETAS:
             region_integral=d.get("region_integral", "plane"),
             method=d.get("method"),
             quadrature_nodes=d.get("quadrature_nodes", 16),
+            background=background if mode == "given" else mode,
+            background_options=d.get("background_options"),
         )
+        m.background = background
         if "params" in d:
             m.params_ = ETASParameters(**d["params"])
             for attr in ("beta", "branching_ratio", "log_likelihood", "std_errors", "fit_info"):

@@ -359,21 +359,21 @@ def test_recovery_with_heavy_spatial_tails(rho, shape, seed):
 
 
 def test_bg_density_argument_enters_the_likelihood_exactly(small_fit):
-    """Uniform density 1/area reproduces the default; any other density changes only the log terms."""
+    """The uniform density (relative density 1) reproduces the default; another changes only the log terms."""
     fit, cat, _ = small_fit
     prep = fit._prepare(cat, "2000-01-01", "2000-07-01", "2002-01-01")
     theta = fit.params_.to_array()
     n_tg = prep.t.size - prep.first_target
     ll0, g0, _, lam0 = fit._evaluate(theta, prep, 1)
-    ll_u, g_u, _, _ = fit._evaluate(theta, prep, 1, np.full(n_tg, 1 / fit.area_km2))
+    ll_u, g_u, _, _ = fit._evaluate(theta, prep, 1, np.ones(n_tg))
     assert ll_u == pytest.approx(ll0, abs=1e-8)
     np.testing.assert_allclose(g_u, g0, rtol=1e-9, atol=1e-9)
     rng = np.random.default_rng(0)
-    f = rng.uniform(0.2, 3.0, n_tg) / fit.area_km2
+    f = rng.uniform(0.2, 3.0, n_tg)  # A f(x) at the targets
     mu = 10 ** theta[0]
     ll_f, g_f, h_f, lam_f = fit._evaluate(theta, prep, 2, f)
     triggered = lam0 - mu
-    np.testing.assert_allclose(lam_f, mu * fit.area_km2 * f + triggered, rtol=1e-12)
+    np.testing.assert_allclose(lam_f, mu * f + triggered, rtol=1e-12)
     assert ll_f - ll0 == pytest.approx(float(np.sum(np.log(lam_f) - np.log(lam0))), abs=1e-8)
     # derivatives in log10_mu with the density against central differences
     h = 1e-5

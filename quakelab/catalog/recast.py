@@ -209,7 +209,9 @@ def read_recast_csv(path: str | os.PathLike) -> pd.DataFrame:
     time = pd.to_datetime(raw["time"], format="ISO8601", utc=True, errors="coerce")
     bad = np.flatnonzero(time.isna().to_numpy())
     if bad.size:
-        raise ValueError(f"file {path}, line {bad[0] + 2}, field 'time': unparseable {raw['time'].iloc[bad[0]]!r}")
+        raise ValueError(
+            f"file {path}, line {bad[0] + 2}, field 'time': unparseable {raw['time'].iloc[bad[0]]!r}"
+        )
     numbers = {}
     for col in ("magnitude", "t_days", "inter_time_days"):
         v = pd.to_numeric(raw[col], errors="coerce").to_numpy(dtype=float)

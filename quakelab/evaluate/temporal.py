@@ -180,7 +180,9 @@ def autocorrelation_length(series, *, max_lag: int = 120) -> int:
 
 
 # ---------------------------------------------------------------------------------------------- sequences
-def largest_sequence(times, *, window_days: float = SEQUENCE_WINDOW_DAYS) -> tuple[pd.Timestamp, pd.Timestamp, int]:
+def largest_sequence(
+    times, *, window_days: float = SEQUENCE_WINDOW_DAYS
+) -> tuple[pd.Timestamp, pd.Timestamp, int]:
     """The densest window of ``window_days`` among the given event times (the "largest sequence").
 
     Parameters
@@ -207,7 +209,9 @@ def largest_sequence(times, *, window_days: float = SEQUENCE_WINDOW_DAYS) -> tup
 
 
 # ---------------------------------------------------------------------------------------------- scores
-def etas_temporal_scores(model, catalog: pd.DataFrame, *, auxiliary_start, test_start, test_end, name: str = "temporal ETAS"):
+def etas_temporal_scores(
+    model, catalog: pd.DataFrame, *, auxiliary_start, test_start, test_end, name: str = "temporal ETAS"
+):
     """Temporal ETAS scored per test event, with the PIT of each inter-event time.
 
     The EarthquakeNPP temporal score (:func:`quakelab.evaluate.etas_test_scores`) of a temporal ETAS model
@@ -388,7 +392,14 @@ class TemporalComparison:
         for subset, row in self.summary.iterrows():
             suffix = "" if subset == "all" else " (without largest sequence)"
             common = {**common, "n_events": int(row["n_events"])}
-            rows.append({"model": "temporal ETAS", "score": f"log_likelihood_temporal{suffix}", "value": row["tll_etas"], **common})
+            rows.append(
+                {
+                    "model": "temporal ETAS",
+                    "score": f"log_likelihood_temporal{suffix}",
+                    "value": row["tll_etas"],
+                    **common,
+                }
+            )
             rows.append(
                 {
                     "model": f"neural TPP ({self.info.get('n_seeds', '')} seeds, mean)",
@@ -412,7 +423,14 @@ class TemporalComparison:
             )
         common = {**common, "n_events": n}
         for seed, row in self.per_seed.iterrows():
-            rows.append({"model": f"neural TPP seed {seed}", "score": "log_likelihood_temporal", "value": row["tll_npp"], **common})
+            rows.append(
+                {
+                    "model": f"neural TPP seed {seed}",
+                    "score": "log_likelihood_temporal",
+                    "value": row["tll_npp"],
+                    **common,
+                }
+            )
             rows.append(
                 {
                     "model": f"neural TPP seed {seed}",
@@ -493,12 +511,16 @@ def compare_temporal(
         kw = {"delta_m": 0.0, "spatial": False, **(etas_kwargs or {})}
         etas = ETAS(mc=mc, **kw)
         t0 = _time.perf_counter()
-        etas.fit(ev, auxiliary_start=auxiliary_start, start=train_start, end=test_start, standard_errors=False)
+        etas.fit(
+            ev, auxiliary_start=auxiliary_start, start=train_start, end=test_start, standard_errors=False
+        )
         info["etas_fit_seconds"] = _time.perf_counter() - t0
         info["etas_fit_info"] = {k: v for k, v in etas.fit_info_.items() if k != "changes"}
     info["etas_params"] = etas.params_.to_dict()
     info["etas_max_lag_days"] = etas.max_lag_days
-    es = etas_temporal_scores(etas, ev, auxiliary_start=auxiliary_start, test_start=test_start, test_end=test_end)
+    es = etas_temporal_scores(
+        etas, ev, auxiliary_start=auxiliary_start, test_start=test_start, test_end=test_end
+    )
     per = pd.DataFrame(
         {
             "time": es.per_event["time"].to_numpy(),
@@ -539,7 +561,9 @@ def compare_temporal(
             }
         )
         if verbose:
-            print(f"seed {seed}: TLL {ns.tll:.4f}, gain {g['gain']:+.4f} [{g['ci_low']:+.4f}, {g['ci_high']:+.4f}], {secs:.0f} s")
+            print(
+                f"seed {seed}: TLL {ns.tll:.4f}, gain {g['gain']:+.4f} [{g['ci_low']:+.4f}, {g['ci_high']:+.4f}], {secs:.0f} s"
+            )
     per_seed = pd.DataFrame(seed_rows).set_index("seed")
     npp_cols = [f"tll_npp_{s}" for s in seeds]
     per["tll_npp_mean"] = per[npp_cols].mean(axis=1)
@@ -549,8 +573,14 @@ def compare_temporal(
         ("without largest sequence", ~per["in_largest_sequence"].to_numpy(), seq[:2]),
     ):
         g = paired_gain(
-            per["time"], per["tll_npp_mean"], per["tll_etas"], test_start=test_start, test_end=test_end,
-            block_days=block_days, exclude=excl, n_boot=n_boot,
+            per["time"],
+            per["tll_npp_mean"],
+            per["tll_etas"],
+            test_start=test_start,
+            test_end=test_end,
+            block_days=block_days,
+            exclude=excl,
+            n_boot=n_boot,
         )
         s = seed_summary(per.loc[mask, npp_cols].mean(axis=0).to_numpy())
         rows[label] = {

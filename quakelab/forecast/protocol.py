@@ -125,7 +125,9 @@ class BaseForecastModel:
         return write_text_atomic(path, json.dumps(doc, indent=1, allow_nan=True))
 
     @classmethod
-    def load(cls, path: str | os.PathLike, *, storage_options: dict[str, Any] | None = None) -> BaseForecastModel:
+    def load(
+        cls, path: str | os.PathLike, *, storage_options: dict[str, Any] | None = None
+    ) -> BaseForecastModel:
         """Read a model file; refuses other formats, other versions and other model classes.
 
         ``path`` may be an fsspec URL (``s3://bucket/model.json``) with its ``storage_options``.
@@ -145,7 +147,9 @@ class BaseForecastModel:
         return f"{type(self).__name__}({cfg})"
 
 
-def _read_model_file(path: str | os.PathLike, storage_options: dict[str, Any] | None = None) -> dict[str, Any]:
+def _read_model_file(
+    path: str | os.PathLike, storage_options: dict[str, Any] | None = None
+) -> dict[str, Any]:
     from quakelab.storage import is_remote, read_text
 
     path = path if is_remote(str(path)) else Path(path)
@@ -172,7 +176,9 @@ def _read_model_file(path: str | os.PathLike, storage_options: dict[str, Any] | 
     return doc
 
 
-def load_model(path: str | os.PathLike, *, storage_options: dict[str, Any] | None = None) -> BaseForecastModel:
+def load_model(
+    path: str | os.PathLike, *, storage_options: dict[str, Any] | None = None
+) -> BaseForecastModel:
     """Load any quakelab adapter from its file or fsspec URL (the class is recorded in the file)."""
     import quakelab.forecast.adapters  # noqa: F401 - fills the registry
 

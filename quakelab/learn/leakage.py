@@ -85,7 +85,9 @@ def truncation_leakage_check(
                     "feature": name,
                     "n_compared": int(a.size),
                     "n_mismatch": int((~same).sum()),
-                    "max_abs_diff": float(np.nanmax(diff)) if diff.size and np.isfinite(diff).any() else (np.inf if diff.size else 0.0),
+                    "max_abs_diff": float(np.nanmax(diff))
+                    if diff.size and np.isfinite(diff).any()
+                    else (np.inf if diff.size else 0.0),
                     "first_mismatch_time": grid_times[bad_t[0]] if bad_t.size else pd.NaT,
                     "passed": bool(same.all()),
                 }

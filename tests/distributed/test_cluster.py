@@ -117,7 +117,10 @@ def test_cli_etas_forecast_on_a_scheduler_with_s3_inputs(cluster, s3_storage_opt
     common += ["--days", "3", "--n-simulations", "30", "--cell-deg", "0.5", "--seed", "4", "--json"]
     model = "s3://quakelab-test/models/etas.json"
     assert main(["etas", "forecast", model, *common, "-o", "here.nc"]) == 0
-    assert main(["etas", "forecast", model, *common, "-o", "there.nc", "--scheduler", cluster.scheduler_address]) == 0
+    assert (
+        main(["etas", "forecast", model, *common, "-o", "there.nc", "--scheduler", cluster.scheduler_address])
+        == 0
+    )
     with xr.open_dataset("here.nc", engine="scipy") as a, xr.open_dataset("there.nc", engine="scipy") as b:
         assert a.attrs["n_history_events"] == 4  # the four events of tests/data/comcat_small.csv
         assert float(a["expected_count"].sum()) > 0
@@ -133,7 +136,9 @@ def test_feature_grid_on_dask_equals_the_one_computed_here(client, etas_simulate
     from quakelab.features.grid import build_feature_grid
 
     model, cat = etas_simulated
-    part = cat[cat["time"].between(pd.Timestamp("2011-01-01", tz="UTC"), pd.Timestamp("2012-06-01", tz="UTC"))]
+    part = cat[
+        cat["time"].between(pd.Timestamp("2011-01-01", tz="UTC"), pd.Timestamp("2012-06-01", tz="UTC"))
+    ]
     kw = dict(bbox=(-118, -117, 35, 36), cell_deg=0.25, start="2012-01-01", end="2012-03-15")
     kw.update(lookbacks_days=(7, 30), horizon_days=7, target_magnitude=3.0, mc=1.0, pa_events=20)
     here = build_feature_grid(part, etas=model, **kw)
@@ -144,7 +149,9 @@ def test_feature_grid_on_dask_equals_the_one_computed_here(client, etas_simulate
     rkw = dict(bbox=(-118, -117, 35, 36.5), cell_deg=0.5, start="2019-07-01", end="2019-07-20")
     rkw.update(lookbacks_days=(1, 3), horizon_days=1, target_magnitude=4.0, pa_events=None)
     local = build_feature_grid(open_catalog(url, storage_options=s3_storage_options), **rkw)
-    remote = build_feature_grid(url, scheduler=client, chunk_steps=4, storage_options=s3_storage_options, **rkw)
+    remote = build_feature_grid(
+        url, scheduler=client, chunk_steps=4, storage_options=s3_storage_options, **rkw
+    )
     xr.testing.assert_identical(local, remote)
     assert int(local["n_next"].sum()) > 100
 

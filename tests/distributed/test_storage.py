@@ -55,7 +55,9 @@ def test_bad_remote_file_names_the_url(s3_storage_options, tmp_path):
     from s3_server import fill_bucket
 
     bad = tmp_path / "bad.csv"
-    bad.write_text("time,latitude,longitude,magnitude\n2020-01-01T00:00:00Z,35.0,-117.0,2.0\nnot-a-time,1,2,3\n")
+    bad.write_text(
+        "time,latitude,longitude,magnitude\n2020-01-01T00:00:00Z,35.0,-117.0,2.0\nnot-a-time,1,2,3\n"
+    )
     fill_bucket(s3_storage_options, {"catalogs/bad.csv": bad})
     with pytest.raises(CatalogError) as info:
         open_catalog(f"{BUCKET}/catalogs/bad.csv", storage_options=s3_storage_options, strict=True)
@@ -107,7 +109,9 @@ def test_forecast_model_file_from_s3(s3_storage_options, sample_catalog, tmp_pat
     from quakelab.forecast import load_model
     from quakelab.forecast.adapters import PoissonForecaster
 
-    model = PoissonForecaster((-118.5, -116.5, 35.0, 36.5), 2.5).fit(sample_catalog, "2019-07-01", "2019-08-01")
+    model = PoissonForecaster((-118.5, -116.5, 35.0, 36.5), 2.5).fit(
+        sample_catalog, "2019-07-01", "2019-08-01"
+    )
     assert model.n_events_ > 100
     fill_bucket(s3_storage_options, {"models/poisson.json": model.save(tmp_path / "poisson.json")})
     remote = load_model(f"{BUCKET}/models/poisson.json", storage_options=s3_storage_options)
@@ -128,5 +132,7 @@ def test_missing_packages_name_the_dist_extra(monkeypatch):
         with get_client("local"):
             pass
     monkeypatch.setitem(sys.modules, "s3fs", None)
-    with pytest.raises(MissingOptionalDependency, match=r"s3fs is not installed.*reading s3:// URLs.*\[dist\]"):
+    with pytest.raises(
+        MissingOptionalDependency, match=r"s3fs is not installed.*reading s3:// URLs.*\[dist\]"
+    ):
         open_catalog("s3://any-bucket/catalog.csv")

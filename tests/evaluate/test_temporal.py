@@ -58,7 +58,9 @@ def test_interval_widens_with_positive_autocorrelation():
     x = _ar1(0.8, 3000, seed=2)
     narrow = block_bootstrap_mean(x, block_length=1, n_boot=1000, seed=0)
     assert narrow["ci_high"] - narrow["ci_low"] < 0.5 * widths[0.8]
-    assert autocorrelation_length(_ar1(0.8, 3000, seed=3)) > 10 > autocorrelation_length(_ar1(0.0, 3000, seed=3))
+    assert (
+        autocorrelation_length(_ar1(0.8, 3000, seed=3)) > 10 > autocorrelation_length(_ar1(0.0, 3000, seed=3))
+    )
 
 
 def test_ratio_statistic_is_the_mean_per_event():
@@ -72,8 +74,12 @@ def test_ratio_statistic_is_the_mean_per_event():
 
 def test_largest_sequence_and_its_exclusion():
     rng = np.random.default_rng(0)
-    background = pd.Timestamp("2016-01-01", tz="UTC") + pd.to_timedelta(np.sort(rng.uniform(0, 730, 200)), unit="D")
-    burst = pd.Timestamp("2016-06-10T12:00", tz="UTC") + pd.to_timedelta(np.sort(rng.uniform(0, 5, 100)), unit="D")
+    background = pd.Timestamp("2016-01-01", tz="UTC") + pd.to_timedelta(
+        np.sort(rng.uniform(0, 730, 200)), unit="D"
+    )
+    burst = pd.Timestamp("2016-06-10T12:00", tz="UTC") + pd.to_timedelta(
+        np.sort(rng.uniform(0, 5, 100)), unit="D"
+    )
     times = background.append(burst).sort_values()
     a, b, n = largest_sequence(times)
     assert burst[0] - pd.Timedelta(days=16) <= a <= burst[0] and b - a == pd.Timedelta(days=21)
@@ -108,7 +114,9 @@ def test_recast_loader_counts(shared_data, name):
     assert len(cat) == n_rows == c.n_events
     assert cat["latitude"].isna().all() and (cat["magnitude"] > c.mc).all()
     assert cat["time"].is_monotonic_increasing and cat["time"].dt.tz is not None
-    in_test = (cat["time"] > pd.Timestamp(c.test_start, tz="UTC")) & (cat["time"] < pd.Timestamp(c.end, tz="UTC"))
+    in_test = (cat["time"] > pd.Timestamp(c.test_start, tz="UTC")) & (
+        cat["time"] < pd.Timestamp(c.end, tz="UTC")
+    )
     assert int(in_test.sum()) == n_test == c.n_test_events
     # time column and t_days agree (times good to a few tenths of a second, README)
     days = (cat["time"] - pd.Timestamp(c.start, tz="UTC")) / pd.Timedelta(days=1)
@@ -119,7 +127,9 @@ def test_recast_reader_names_the_bad_line(tmp_path):
     from quakelab.catalog.recast import read_recast_csv
 
     p = tmp_path / "bad.csv"
-    p.write_text("time,magnitude,t_days,inter_time_days\n2008-01-01T00:00:01Z,1.2,0.1,0.1\n2008-01-01T00:00:02Z,x,0.2,0.1\n")
+    p.write_text(
+        "time,magnitude,t_days,inter_time_days\n2008-01-01T00:00:01Z,1.2,0.1,0.1\n2008-01-01T00:00:02Z,x,0.2,0.1\n"
+    )
     with pytest.raises(ValueError, match=r"bad.csv, line 3, field 'magnitude'"):
         read_recast_csv(p)
 
@@ -167,13 +177,17 @@ def test_temporal_etas_ll_equals_a_brute_force_sum(sanjac_slice):
 
     total = 0.0
     for i in test:
-        total += math.log(mu + sum(k0 * math.exp(a * m[j]) * kernel(t[i] - t[j]) for j in range(i) if t[j] < t[i]))
+        total += math.log(
+            mu + sum(k0 * math.exp(a * m[j]) * kernel(t[i] - t[j]) for j in range(i) if t[j] < t[i])
+        )
     t_last = t[test[-1]]
     total -= mu * (t_last - t0)
     for j in range(test[-1]):  # every source before the last test event
         lo, hi = max(t0 - t[j], 0.0), t_last - t[j]
         pts = [x for x in (c, 10 * c, 1.0) if lo < x < hi]
-        total -= k0 * math.exp(a * m[j]) * quad(kernel, lo, hi, points=pts or None, limit=200, epsabs=1e-12)[0]
+        total -= (
+            k0 * math.exp(a * m[j]) * quad(kernel, lo, hi, points=pts or None, limit=200, epsabs=1e-12)[0]
+        )
     assert s.per_event["tll"].sum() == pytest.approx(total, rel=1e-7, abs=1e-6)
     pit = s.per_event["pit"].to_numpy()
     assert np.all((pit > 0) & (pit < 1))

@@ -215,11 +215,31 @@ def test_temporal_baselines_notebook(shared_data, tmp_path):
     from quakelab.models import ETAS
 
     # a temporal ETAS fit on 2009-2015 targets (pair lag cap 365 days) of recast_QTMSanJacinto.csv
-    params = dict(log10_mu=0.370747, log10_k0=-1.531982, a=1.394993, log10_c=-4.170210, omega=-0.179384,
-                  log10_tau=1.518080, log10_d=-0.85, gamma=1.3, rho=0.66)
+    params = dict(
+        log10_mu=0.370747,
+        log10_k0=-1.531982,
+        a=1.394993,
+        log10_c=-4.170210,
+        omega=-0.179384,
+        log10_tau=1.518080,
+        log10_d=-0.85,
+        gamma=1.3,
+        rho=0.66,
+    )
     ETAS(mc=1.0, delta_m=0.0, spatial=False).set_params(params, beta=2.3).save(tmp_path / "etas.json")
-    m = _run("10_temporal_baselines.ipynb", tmp_path, dataset="recast-qtmsanjacinto", seeds=[0, 1], epochs=2,
-             patience=1, units=8, context=32, window=128, n_boot=200, etas_model_path=str(tmp_path / "etas.json"))
+    m = _run(
+        "10_temporal_baselines.ipynb",
+        tmp_path,
+        dataset="recast-qtmsanjacinto",
+        seeds=[0, 1],
+        epochs=2,
+        patience=1,
+        units=8,
+        context=32,
+        window=128,
+        n_boot=200,
+        etas_model_path=str(tmp_path / "etas.json"),
+    )
     assert m["n_test_events"] == 4311  # RECAST's test count (README)
     assert m["etas_test_ll_temporal"] == pytest.approx(1.1373, abs=2e-4)
     assert m["recast_published_per_event"]["ETAS"] == pytest.approx(1.1315, abs=1e-4)

@@ -28,7 +28,7 @@ def test_parameter_recovery(simulated):
     realisation: log10_tau at +2.18, sum z² 10.3).
     """
     _, cat = simulated
-    # the fit of the exact likelihood (the reference EM's M-step leaves log10_tau biased, issue 14)
+    # the fit of the exact likelihood (the reference EM's M-step leaves log10_tau biased)
     fit = ETAS(mc=1.0, region=REGION, coppersmith_multiplier=300, method="newton", region_integral="exact")
     fit.fit(cat, auxiliary_start="2007-01-01", start="2008-01-01", end="2017-01-01")
     table = fit.parameter_table()

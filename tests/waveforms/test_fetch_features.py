@@ -12,7 +12,8 @@ T0 = "2009-08-24T00:20:03"
 
 def test_fetch_chunks_cache_and_retries(tmp_path):
     sleeps = []
-    with WaveformServer(hold_s=1.5) as srv:
+    # time-out well above a loaded machine's reply time (else a slow normal reply adds a retry)
+    with WaveformServer(hold_s=4.0) as srv:
         srv.faults.extend(["500", "timeout"])
         st, inv = fetch_waveforms(
             "BW",
@@ -24,7 +25,7 @@ def test_fetch_chunks_cache_and_retries(tmp_path):
             provider=srv.url,
             chunk_hours=10 / 3600,
             cache_dir=tmp_path,
-            timeout_s=0.5,
+            timeout_s=2.0,
             backoff_s=0.1,
             sleep=sleeps.append,
             progress=False,

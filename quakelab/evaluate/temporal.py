@@ -250,25 +250,16 @@ def neural_tpp_pit(npp, events: pd.DataFrame, *, test_start, test_end) -> np.nda
     numpy.ndarray
         One value per test event, in time order.
     """
-    from scipy.special import log_softmax, ndtr
+    from scipy.special import ndtr
 
-    t0, t1 = utc(test_start), utc(test_end)
-    ev = events[events["time"] < t1].sort_values("time", kind="mergesort").reset_index(drop=True)
-    times = pd.DatetimeIndex(ev["time"])
-    targets = np.flatnonzero(np.asarray(times >= t0))
-    if targets.size == 0 or targets[0] == 0:
-        raise ValueError("need test events and at least one event before the test start")
-    _, tau, params = npp._mixture(ev, targets)
-    K = npp.n_components
-    w = np.exp(log_softmax(params[:, :K], axis=1))
-    mu, sig = params[:, K : 2 * K], np.exp(np.clip(params[:, 2 * K :], -5, 3))
+    _, targets, tau, log_w, mu, sig, gap0 = npp._test_mixture(events, test_start, test_end)
+    w = np.exp(log_w)
 
     def cdf(x, rows=slice(None)):
         z = ((np.log(x) - npp.log_tau_mean_) / npp.log_tau_std_)[:, None]
         return (w[rows] * ndtr((z - mu[rows]) / sig[rows])).sum(axis=1)
 
     pit = cdf(tau[targets])
-    gap0 = (t0 - times[targets[0] - 1]) / pd.Timedelta(days=1)
     if gap0 > 0:
         f0 = float(cdf(np.array([gap0]), slice(0, 1))[0])
         pit[0] = (pit[0] - f0) / max(1 - f0, 1e-300)

@@ -94,16 +94,21 @@ def gridded_test_rows(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             res = func(fc, cat) if name == "N" else func(fc, cat, num_simulations=num_simulations, seed=seed)
-        q = np.atleast_1d(np.asarray(res.quantile, dtype=float))
-        q1, q2 = float(q[0]), float(q[1]) if q.size > 1 else np.nan
-        row.update(
-            observed_statistic=float(res.observed_statistic),
-            quantile=q1,
-            quantile_2=q2,
-            passed=_passed(name, q1, q2, alpha),
-        )
+        row.update(_result_fields(res, name, alpha))
         rows.append(row)
     return rows
+
+
+def _result_fields(res: Any, name: str, alpha: float) -> dict[str, Any]:
+    """Observed statistic, quantile(s) and verdict of one pycsep evaluation result."""
+    q = np.atleast_1d(np.asarray(res.quantile, dtype=float))
+    q1, q2 = float(q[0]), float(q[1]) if q.size > 1 else np.nan
+    return {
+        "observed_statistic": float(res.observed_statistic),
+        "quantile": q1,
+        "quantile_2": q2,
+        "passed": _passed(name, q1, q2, alpha),
+    }
 
 
 def catalog_test_rows(
@@ -166,14 +171,7 @@ def catalog_test_rows(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             res = getattr(ce, _CATALOG[name])(py, cat)
-        q = np.atleast_1d(np.asarray(res.quantile, dtype=float))
-        q1, q2 = float(q[0]), float(q[1]) if q.size > 1 else np.nan
-        row.update(
-            observed_statistic=float(res.observed_statistic),
-            quantile=q1,
-            quantile_2=q2,
-            passed=_passed(name, q1, q2, alpha),
-        )
+        row.update(_result_fields(res, name, alpha))
         rows.append(row)
     return rows
 

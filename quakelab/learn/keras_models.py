@@ -332,20 +332,15 @@ class NeuralTPP:
         params[tgt[sel]] = out[sel]
         return t, tau, params[targets]
 
-    def score(self, events: pd.DataFrame, *, test_start, test_end, name: str = "neural TPP"):
-        """EarthquakeNPP temporal log-likelihood per test event (see the class docstring).
+    def _test_mixture(self, events: pd.DataFrame, test_start, test_end) -> tuple:
+        """The predicted mixture at every test event: ``(events, targets, tau, log_w, mu, sig, gap0)``.
 
-        Returns
-        -------
-        quakelab.evaluate.LikelihoodScore
-            ``tll`` (and ``ll``) the mean, ``sll`` NaN; ``per_event`` with ``time, magnitude, tll``.
+        ``events`` are those before ``test_end`` in time order, ``targets`` their indices in the test window,
+        ``gap0`` the days from the last event before the window to its start (its first interval is
+        conditioned on that quiet gap).
         """
-        from scipy.special import log_ndtr, log_softmax, logsumexp
+        from scipy.special import log_softmax
 
-        from quakelab.evaluate.likelihood import LikelihoodScore
-
-        if self.model_ is None:
-            raise RuntimeError("fit the model first")
         t0, t1 = utc(test_start), utc(test_end)
         ev = events[events["time"] < t1].sort_values("time", kind="mergesort").reset_index(drop=True)
         times = pd.DatetimeIndex(ev["time"])
@@ -356,6 +351,24 @@ class NeuralTPP:
         K = self.n_components
         log_w = log_softmax(params[:, :K], axis=1)
         mu, sig = params[:, K : 2 * K], np.exp(np.clip(params[:, 2 * K :], -5, 3))
+        gap0 = (t0 - times[targets[0] - 1]) / pd.Timedelta(days=1)
+        return ev, targets, tau, log_w, mu, sig, gap0
+
+    def score(self, events: pd.DataFrame, *, test_start, test_end, name: str = "neural TPP"):
+        """EarthquakeNPP temporal log-likelihood per test event (see the class docstring).
+
+        Returns
+        -------
+        quakelab.evaluate.LikelihoodScore
+            ``tll`` (and ``ll``) the mean, ``sll`` NaN; ``per_event`` with ``time, magnitude, tll``.
+        """
+        from scipy.special import log_ndtr, logsumexp
+
+        from quakelab.evaluate.likelihood import LikelihoodScore
+
+        if self.model_ is None:
+            raise RuntimeError("fit the model first")
+        ev, targets, tau, log_w, mu, sig, gap0 = self._test_mixture(events, test_start, test_end)
 
         def log_pdf(x):  # density of tau: Gaussian mixture in z, Jacobian 1 / (tau * std)
             z = ((np.log(x) - self.log_tau_mean_) / self.log_tau_std_)[:, None]
@@ -365,10 +378,7 @@ class NeuralTPP:
             return lz - np.log(x) - np.log(self.log_tau_std_)
 
         tll = log_pdf(tau[targets])
-        gap0 = (t0 - times[targets[0] - 1]) / pd.Timedelta(
-            days=1
-        )  # no event in [t_prev, T0): condition on it
-        if gap0 > 0:
+        if gap0 > 0:  # no event in [t_prev, T0): condition on it
             z0 = (math.log(gap0) - self.log_tau_mean_) / self.log_tau_std_
             tll[0] -= float(logsumexp(log_w[0] + log_ndtr(-(z0 - mu[0]) / sig[0])))
         per = pd.DataFrame(

@@ -218,7 +218,7 @@ def poisson_test_scores(
     LikelihoodScore
         Closed-form scores and a per-event table (compensators between consecutive events).
     """
-    test = model._select(catalog, test_start, test_end).sort_values("time", kind="mergesort")
+    test = model.select_events(catalog, test_start, test_end).sort_values("time", kind="mergesort")
     n = len(test)
     if n == 0:
         raise ValueError("no test events")

@@ -252,7 +252,7 @@ def neural_tpp_pit(npp, events: pd.DataFrame, *, test_start, test_end) -> np.nda
     """
     from scipy.special import ndtr
 
-    _, targets, tau, log_w, mu, sig, gap0 = npp._test_mixture(events, test_start, test_end)
+    _, targets, tau, log_w, mu, sig, gap0 = npp.window_mixture(events, test_start, test_end)
     w = np.exp(log_w)
 
     def cdf(x, rows=slice(None)):

@@ -332,12 +332,26 @@ class NeuralTPP:
         params[tgt[sel]] = out[sel]
         return t, tau, params[targets]
 
-    def _test_mixture(self, events: pd.DataFrame, test_start, test_end) -> tuple:
+    def window_mixture(self, events: pd.DataFrame, test_start, test_end) -> tuple:
         """The predicted mixture at every test event: ``(events, targets, tau, log_w, mu, sig, gap0)``.
 
         ``events`` are those before ``test_end`` in time order, ``targets`` their indices in the test window,
         ``gap0`` the days from the last event before the window to its start (its first interval is
         conditioned on that quiet gap).
+
+        Parameters
+        ----------
+        events : pandas.DataFrame
+            Canonical catalog (history and test window).
+        test_start, test_end : time-like
+            Test window, half open, UTC.
+
+        Returns
+        -------
+        tuple
+            ``(events, targets, tau, log_w, mu, sig, gap0)``: the events before ``test_end``, the indices of the
+            test events, their inter-event times, and the mixture's log-weights, means and scales (one row per
+            test event).
         """
         from scipy.special import log_softmax
 
@@ -368,7 +382,7 @@ class NeuralTPP:
 
         if self.model_ is None:
             raise RuntimeError("fit the model first")
-        ev, targets, tau, log_w, mu, sig, gap0 = self._test_mixture(events, test_start, test_end)
+        ev, targets, tau, log_w, mu, sig, gap0 = self.window_mixture(events, test_start, test_end)
 
         def log_pdf(x):  # density of tau: Gaussian mixture in z, Jacobian 1 / (tau * std)
             z = ((np.log(x) - self.log_tau_mean_) / self.log_tau_std_)[:, None]

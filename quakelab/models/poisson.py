@@ -51,7 +51,22 @@ class PoissonModel:
         """Area of the region on the sphere."""
         return self.region.area_km2(self.earth_radius_km)
 
-    def _select(self, catalog: pd.DataFrame, start, end) -> pd.DataFrame:
+    def select_events(self, catalog: pd.DataFrame, start, end) -> pd.DataFrame:
+        """The events the model counts: in ``[start, end)``, at or above its magnitude threshold (magnitudes
+        binned at the catalog's resolution), inside its region.
+
+        Parameters
+        ----------
+        catalog : pandas.DataFrame
+            Canonical catalog.
+        start, end : time-like
+            Window, half open, UTC.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The selected rows of ``catalog``.
+        """
         from quakelab.models.etas import round_half_up
 
         t0, t1 = _utc(start), _utc(end)
@@ -68,7 +83,7 @@ class PoissonModel:
         PoissonModel
             ``self``.
         """
-        cat = self._select(catalog, start, end)
+        cat = self.select_events(catalog, start, end)
         days = (_utc(end) - _utc(start)) / pd.Timedelta(days=1)
         if len(cat) == 0:
             raise ValueError(f"no events with M >= {self.mc} in the region between {start} and {end}")

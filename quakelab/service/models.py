@@ -64,7 +64,7 @@ def save_etas_model(model, name: str, root: str | os.PathLike, *, metadata: dict
     from quakelab.catalog.store import atomic_directory
 
     check_name(name)
-    model._check_fitted()
+    model.check_is_fitted()
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     with atomic_directory(root / name) as tmp:

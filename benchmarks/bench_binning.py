@@ -27,7 +27,7 @@ import pandas as pd
 
 from quakelab.evaluate.benchmarks import SANJAC_10
 
-REGION = SANJAC_10["bbox"]
+REGION = SANJAC_10["region"]
 MC, DM = 1.0, 0.1
 FIT = (SANJAC_10["start"], SANJAC_10["end"])
 TEST = (SANJAC_10["end"], SANJAC_10["test_end"])
@@ -52,7 +52,7 @@ def before(cat: pd.DataFrame) -> dict:
     from quakelab.region import Region
 
     region = Region.from_bbox(*REGION)
-    model = PoissonModel(MC, region, delta_m=DM).fit(cat, start=FIT[0], end=FIT[1])
+    model = PoissonModel(MC, region, magnitude_resolution=DM).fit(cat, start=FIT[0], end=FIT[1])
     t0, t1 = pd.Timestamp(FIT[0], tz="UTC"), pd.Timestamp(FIT[1], tz="UTC")
     raw = cat[
         (cat["time"] >= t0)
@@ -130,13 +130,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
     parser.add_argument(
+        "--min-magnitude",
         "--mc",
+        dest="min_magnitude",
         type=float,
         default=1.0,
         help="magnitude threshold (1.0: SanJac_10's; 1.3: Mc by maximum curvature + 0.2)",
     )
     args = parser.parse_args()
-    MC = args.mc
+    MC = args.min_magnitude
     cat = _load_catalog("qtm-sanjacinto")
     rows = {
         "before": before(cat),

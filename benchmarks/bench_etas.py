@@ -84,7 +84,7 @@ def _simulate(n_events: int, path: str) -> dict:
     from quakelab.models import ETAS
 
     truth = _truth()
-    model = ETAS(mc=2.0, region=BOX).set_params(truth, beta=2.3)
+    model = ETAS(min_magnitude=2.0, region=BOX).set_params(truth, beta=2.3)
     rate = 10 ** truth["log10_mu"] * model.area_km2 / (1 - 0.6)  # events per day
     days = n_events / rate * 1.1 + 365.0
     start = pd.Timestamp("2000-01-01", tz="UTC")
@@ -101,7 +101,7 @@ def _fit_simulated(path: str, days: float, method: str | None) -> dict:
     truth = _truth()
     cat = pd.read_parquet(path)
     start = pd.Timestamp("2000-01-01", tz="UTC")
-    fit = ETAS(mc=2.0, region=BOX, theta0=truth, method=method)
+    fit = ETAS(min_magnitude=2.0, region=BOX, theta0=truth, method=method)
     load0 = _load()
     t = time.perf_counter()
     fit.fit(
@@ -146,7 +146,7 @@ def _fit_sanjac(label: str) -> dict:
     from quakelab.models import ETAS
 
     cat = load("qtm-sanjacinto")
-    model = ETAS(mc=1.0, region=SANJAC_10["bbox"], theta0=SANJAC_10["theta0"], **SANJAC_FITS[label])
+    model = ETAS(min_magnitude=1.0, region=SANJAC_10["region"], theta0=SANJAC_10["theta0"], **SANJAC_FITS[label])
     load0 = _load()
     t = time.perf_counter()
     model.fit(cat, auxiliary_start="2008-01-01", start="2009-01-01", end="2016-01-01", standard_errors=False)
@@ -188,9 +188,9 @@ def _fit_temporal_sanjac() -> dict:
     from quakelab.region import as_region
 
     cat = load("qtm-sanjacinto")
-    box = as_region(SANJAC_10["bbox"])
+    box = as_region(SANJAC_10["region"])
     cat = cat[box.contains(cat["longitude"].to_numpy(), cat["latitude"].to_numpy())]
-    model = ETAS(mc=1.0, spatial=False, theta0=SANJAC_10["theta0"])
+    model = ETAS(min_magnitude=1.0, spatial=False, theta0=SANJAC_10["theta0"])
     load0 = _load()
     t = time.perf_counter()
     model.fit(cat, auxiliary_start="2008-01-01", start="2009-01-01", end="2016-01-01")
@@ -231,8 +231,8 @@ def _recovery(rho: float, shape: str, seed: int, years: float) -> dict:
     truth = _truth(rho=rho, log10_mu=-3.9)
     start = pd.Timestamp("2000-01-01", tz="UTC")
     end = start + pd.Timedelta(days=182.0 + 365.25 * years)
-    cat = ETAS(mc=2.0, region=region).set_params(truth, beta=2.3).simulate(start, end, seed=seed)
-    fit = ETAS(mc=2.0, region=region, coppersmith_multiplier=None, method="newton", region_integral="exact")
+    cat = ETAS(min_magnitude=2.0, region=region).set_params(truth, beta=2.3).simulate(start, end, seed=seed)
+    fit = ETAS(min_magnitude=2.0, region=region, coppersmith_multiplier=None, method="newton", region_integral="exact")
     t = time.perf_counter()
     fit.fit(cat, auxiliary_start=start, start=start + pd.Timedelta(days=182.0), end=end)
     table = fit.parameter_table()

@@ -38,7 +38,7 @@ def fit_or_load(qtm: pd.DataFrame, background: str, integral: str, out: Path, re
     if reuse and path.exists():
         return ETAS.load(path), json.loads(path.read_text()).get("fit_info", {}).get("total_s", float("nan"))
     t0 = time.perf_counter()
-    model = ETAS(mc=1.0, region=BOX, region_integral=integral, background=background, theta0=theta0)
+    model = ETAS(min_magnitude=1.0, region=BOX, region_integral=integral, background=background, theta0=theta0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # supercritical fits are reported in the table
         model.fit(qtm, auxiliary_start=AUX, start=START, end=END, standard_errors=False)

@@ -50,7 +50,7 @@ def _load_catalog() -> pd.DataFrame:
 def _model(etas_class):
     from quakelab.evaluate import SANJAC_10
 
-    model = etas_class(mc=SANJAC_10["mc"], delta_m=SANJAC_10["delta_m"], region=SANJAC_10["bbox"])
+    model = etas_class(min_magnitude=SANJAC_10["min_magnitude"], magnitude_resolution=SANJAC_10["magnitude_resolution"], region=SANJAC_10["region"])
     return model.set_params(SANJAC_10["reference_parameters"], beta=2.2393)
 
 

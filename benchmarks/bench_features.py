@@ -24,7 +24,7 @@ from quakelab.models import ETAS
 
 BBOX = (-117.0, -116.0, 33.0, 34.0)
 KW = dict(
-    bbox=BBOX,
+    region=BBOX,
     cell_deg=0.05,
     start="2008-01-01",
     end="2018-01-01",
@@ -32,7 +32,7 @@ KW = dict(
     lookbacks_days=(7.0, 30.0, 365.0),
     horizon_days=7.0,
     target_magnitude=3.0,
-    mc=1.0,
+    min_magnitude=1.0,
 )
 
 
@@ -75,7 +75,7 @@ def main() -> None:
     t = time.perf_counter()
     ds = build_feature_grid(catalog, **KW)
     fast = time.perf_counter() - t
-    etas = ETAS(mc=1.0, region=BBOX).set_params(SANJAC_10["reference_parameters"], beta=2.2393)
+    etas = ETAS(min_magnitude=1.0, region=BBOX).set_params(SANJAC_10["reference_parameters"], beta=2.2393)
     t = time.perf_counter()
     ds_etas = build_feature_grid(catalog, **KW, etas=etas)
     fast_etas = time.perf_counter() - t

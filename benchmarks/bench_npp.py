@@ -27,7 +27,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=200)
     args = ap.parse_args()
     catalog = datasets.load("qtm-sanjacinto")
-    etas = ETAS(mc=1.0, region=BBOX, theta0=SANJAC_10["theta0"])
+    etas = ETAS(min_magnitude=1.0, region=BBOX, theta0=SANJAC_10["theta0"])
     t = time.perf_counter()
     etas.fit(
         catalog, auxiliary_start="2008-01-01", start="2009-01-01", end="2016-01-01", standard_errors=False
@@ -36,7 +36,7 @@ def main() -> None:
     events = etas.select_events(catalog, "2008-01-01", "2018-01-01")
     npp = NeuralTPP(epochs=args.epochs, seed=0)
     t = time.perf_counter()
-    npp.fit(events, mc=1.0, train_start="2009-01-01", train_end="2014-01-01", val_end="2016-01-01")
+    npp.fit(events, min_magnitude=1.0, train_start="2009-01-01", train_end="2014-01-01", val_end="2016-01-01")
     npp_s = time.perf_counter() - t
     score = npp.score(events, test_start="2016-01-01", test_end="2018-01-01")
     print(f"CPU cores: {os.cpu_count()}")

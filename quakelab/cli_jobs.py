@@ -28,6 +28,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from quakelab._compat import renamed_kwargs
+
 if TYPE_CHECKING:  # heavy imports stay lazy: `quakelab --help` and `quakelab run` start fast
     import numpy as np
     import pandas as pd
@@ -507,7 +509,7 @@ def _selection_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         raise UsageError("--max-depth", f"{args.max_depth} is above --min-depth {args.min_depth}")
     kw["min_depth_km"], kw["max_depth_km"] = args.min_depth, args.max_depth
     if args.bbox is not None:
-        kw["bbox"] = _check_bbox(args.bbox, "--bbox")
+        kw["region"] = _check_bbox(args.bbox, "--bbox")
     if args.polygon is not None:
         kw["polygon"] = _region([args.polygon], "--polygon")
     if args.event_types is not None:
@@ -547,8 +549,9 @@ def _cmd_catalog_select(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------- stats
+@renamed_kwargs(delta_m="magnitude_resolution")
 def magnitude_statistics(
-    magnitudes: pd.Series | np.ndarray, *, delta_m: float = 0.1, method: str = "maxc"
+    magnitudes: pd.Series | np.ndarray, *, magnitude_resolution: float = 0.1, method: str = "maxc"
 ) -> dict[str, Any]:
     """Mc by every method of :mod:`quakelab.stats` and the b-value above each, as ``quakelab stats`` reports.
 
@@ -556,8 +559,8 @@ def magnitude_statistics(
     ----------
     magnitudes : array-like
         Magnitudes.
-    delta_m : float, default 0.1
-        Magnitude bin width.
+    magnitude_resolution : float, default 0.1
+        The magnitudes' resolution (bin width of the Mc methods). Old name ``delta_m`` (deprecated).
     method : {"maxc", "gft", "mbs"}, default "maxc"
         The method of the headline Mc and b.
 
@@ -583,24 +586,25 @@ def magnitude_statistics(
     from quakelab.reports import caveats
 
     m = np.asarray(magnitudes, dtype=float)
-    mc = {k: float(stats.magnitude_of_completeness(m, method=k, delta_m=delta_m)) for k in MC_METHODS}
+    r = magnitude_resolution
+    mc = {k: float(stats.magnitude_of_completeness(m, method=k, magnitude_resolution=r)) for k in MC_METHODS}
     fits = {}
     for k, v in mc.items():
         try:
-            fits[k] = dataclasses.asdict(stats.b_value(m, v, delta_m))
+            fits[k] = dataclasses.asdict(stats.b_value(m, v, r))
         except ValueError:
             fits[k] = {
                 "b": math.nan,
                 "b_std": math.nan,
                 "a": math.nan,
-                "mc": v,
+                "min_magnitude": v,
                 "n": int((m >= v - 1e-9).sum()),
-                "delta_m": delta_m,
+                "magnitude_resolution": r,
             }
     head = fits[method]
     return {
         "n_events": int(np.isfinite(m).sum()),
-        "delta_m": delta_m,
+        "magnitude_resolution": r,
         "method": method,
         "mc_used": mc[method],
         "b_value": head["b"],
@@ -609,7 +613,7 @@ def magnitude_statistics(
         "n_above_mc": head["n"],
         "mc": mc,
         "b": fits,
-        "caveats": caveats(mc=mc, magnitudes=m, mc_used=mc[method], delta_m=delta_m),
+        "caveats": caveats(mc=mc, magnitudes=m, mc_used=mc[method], magnitude_resolution=r),
     }
 
 
@@ -623,7 +627,7 @@ def _cmd_stats(args: argparse.Namespace) -> int:
         raise UsageError("SOURCE", f"{args.source}: {len(cat)} events; the statistics need at least 2")
     s = {
         "source": args.source,
-        **magnitude_statistics(cat["magnitude"], delta_m=args.delta_m, method=args.mc_method),
+        **magnitude_statistics(cat["magnitude"], magnitude_resolution=args.delta_m, method=args.mc_method),
     }
     if plot is not None:
         import matplotlib
@@ -633,7 +637,7 @@ def _cmd_stats(args: argparse.Namespace) -> int:
 
         gr = stats.b_value(cat["magnitude"], s["mc_used"], args.delta_m)
         ax = viz.frequency_magnitude_plot(
-            cat["magnitude"], fit=gr, delta_m=args.delta_m, title=str(args.source)
+            cat["magnitude"], fit=gr, magnitude_resolution=args.delta_m, title=str(args.source)
         )
         for k, v in s["mc"].items():
             if k != args.mc_method:
@@ -699,7 +703,13 @@ def _cmd_etas_fit(args: argparse.Namespace) -> int:
     from quakelab.models.etas import ETASConvergenceError, ETASError
     from quakelab.reports import caveats
 
-    model = ETAS(mc=args.mc, delta_m=args.delta_m, region=region, fixed=fixed, max_iter=args.max_iter)
+    model = ETAS(
+        min_magnitude=args.min_magnitude,
+        magnitude_resolution=args.delta_m,
+        region=region,
+        fixed=fixed,
+        max_iter=args.max_iter,
+    )
     cat = _open_source(args.source)
     try:
         model.fit(
@@ -737,7 +747,7 @@ def _cmd_etas_fit(args: argparse.Namespace) -> int:
 
     def human() -> None:
         print(
-            f"ETAS fitted to {s['n_targets']:,} events M>={args.mc:g} in {args.start} .. {args.end} "
+            f"ETAS fitted to {s['n_targets']:,} events M>={args.min_magnitude:g} in {args.start} .. {args.end} "
             f"({s['n_iterations']} EM steps, {s['fit_seconds']:.1f} s)"
         )
         print(
@@ -812,7 +822,7 @@ def forecast_dataset(
     ds["longitude"].attrs.update(units="degrees_east", long_name="cell centre longitude")
     ds.attrs.update(
         days=float(days),
-        mc=float(model.mc),
+        min_magnitude=float(model.min_magnitude),
         n_history_events=int(len(past)),
         branching_ratio=float(getattr(model, "branching_ratio_", math.nan)),
     )
@@ -875,7 +885,7 @@ def _cmd_etas_forecast(args: argparse.Namespace) -> int:
         "end": args.start + pd.Timedelta(days=args.days),
         "days": args.days,
         "n_simulations": args.n_simulations,
-        "mc": model.mc,
+        "min_magnitude": model.min_magnitude,
         "expected_events": float(total.sum()),
         "n_events_median": ds.attrs["n_events_median"],
         "n_events_q025": ds.attrs["n_events_q025"],
@@ -889,7 +899,7 @@ def _cmd_etas_forecast(args: argparse.Namespace) -> int:
 
     def human() -> None:
         print(
-            f"ETAS forecast of M>={model.mc:g} events, {args.start} + {args.days:g} days, "
+            f"ETAS forecast of M>={model.min_magnitude:g} events, {args.start} + {args.days:g} days, "
             f"{args.n_simulations} simulations, {len(ds['latitude'])}×{len(ds['longitude'])} cells of {args.cell_deg:g}°"
         )
         print(
@@ -996,7 +1006,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="R",
         help="'LONMIN LONMAX LATMIN LATMAX' or a polygon file (JSON/GeoJSON or 'lon lat' lines)",
     )
-    fit.add_argument("--mc", type=_magnitude, required=True, help="magnitude of completeness")
+    fit.add_argument(
+        "--min-magnitude",
+        "--mc",
+        dest="min_magnitude",
+        type=_magnitude,
+        required=True,
+        help="magnitude threshold, usually the magnitude of completeness (--mc: old name)",
+    )
     fit.add_argument("--start", type=_time, required=True, help="first target time (UTC)")
     fit.add_argument("--end", type=_time, required=True, help="end of the fitting window (exclusive)")
     fit.add_argument(

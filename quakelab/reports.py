@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from quakelab._compat import renamed_kwargs
+
 #: Readable names of the Mc methods of :func:`quakelab.stats.magnitude_of_completeness`.
 MC_METHOD_NAMES: dict[str, str] = {
     "maxc": "maximum curvature (+0.2)",
@@ -43,11 +45,12 @@ def _fmt_list(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+@renamed_kwargs(delta_m="magnitude_resolution")
 def mc_caveats(
     mc: Mapping[str, float],
     *,
     magnitudes: ArrayLike | None = None,
-    delta_m: float = 0.1,
+    magnitude_resolution: float = 0.1,
     tolerance: float = 0.25,
 ) -> list[str]:
     """A caveat when the Mc methods disagree by more than ``tolerance``.
@@ -58,8 +61,8 @@ def mc_caveats(
         Method name (``maxc``, ``gft``, ``mbs`` or any label) -> Mc.
     magnitudes : array-like, optional
         The magnitudes; when given, the caveat quotes the b-value above the lowest and the highest Mc.
-    delta_m : float, default 0.1
-        Magnitude bin width.
+    magnitude_resolution : float, default 0.1
+        The magnitudes' resolution (old name ``delta_m``, deprecated).
     tolerance : float, default 0.25
         Largest spread of the Mc estimates that is not reported (a little over two bins of 0.1).
 
@@ -93,7 +96,8 @@ def mc_caveats(
         from quakelab.stats import b_value
 
         try:
-            lo, hi = b_value(magnitudes, vals[lo_k], delta_m), b_value(magnitudes, vals[hi_k], delta_m)
+            r = magnitude_resolution
+            lo, hi = b_value(magnitudes, vals[lo_k], r), b_value(magnitudes, vals[hi_k], r)
         except ValueError:
             return [text]
         text += (
@@ -103,11 +107,12 @@ def mc_caveats(
     return [text]
 
 
+@renamed_kwargs(delta_m="magnitude_resolution")
 def gr_fit_caveats(
     magnitudes: ArrayLike,
     mc: float,
     *,
-    delta_m: float = 0.1,
+    magnitude_resolution: float = 0.1,
     min_expected: float = 5.0,
     p_threshold: float = 0.01,
 ) -> list[str]:
@@ -123,8 +128,8 @@ def gr_fit_caveats(
         Magnitudes.
     mc : float
         Magnitude of completeness of the fit.
-    delta_m : float, default 0.1
-        Magnitude bin width.
+    magnitude_resolution : float, default 0.1
+        The magnitudes' resolution (old name ``delta_m``, deprecated).
     min_expected : float, default 5
         Bins where the line predicts fewer events are not checked (too few to tell).
     p_threshold : float, default 0.01
@@ -138,7 +143,7 @@ def gr_fit_caveats(
     Examples
     --------
     >>> from quakelab.stats import simulate_gutenberg_richter
-    >>> gr_fit_caveats(simulate_gutenberg_richter(5000, b=1.0, mc=2.0, seed=1), 2.0)
+    >>> gr_fit_caveats(simulate_gutenberg_richter(5000, b=1.0, min_magnitude=2.0, seed=1), 2.0)
     []
     """
     from scipy import stats as sps
@@ -148,10 +153,11 @@ def gr_fit_caveats(
     m = np.asarray(magnitudes, dtype=float)
     m = m[np.isfinite(m)]
     try:
-        fit = b_value(m, mc, delta_m)
+        fit = b_value(m, mc, magnitude_resolution)
     except ValueError:
         return []
-    grid = np.round(np.arange(mc + delta_m, m.max() + delta_m / 2, delta_m), 10)
+    r = magnitude_resolution
+    grid = np.round(np.arange(mc + r, m.max() + r / 2, r), 10)
     for mag in grid:
         expected = float(fit.expected_count(mag))
         if expected < min_expected:
@@ -378,12 +384,13 @@ def label_csep_table(table: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFram
     )
 
 
+@renamed_kwargs(delta_m="magnitude_resolution")
 def caveats(
     *,
     mc: Mapping[str, float] | None = None,
     magnitudes: ArrayLike | None = None,
     mc_used: float | None = None,
-    delta_m: float = 0.1,
+    magnitude_resolution: float = 0.1,
     parameter_table: pd.DataFrame | None = None,
     branching_ratio: float | None = None,
     csep_table: pd.DataFrame | None = None,
@@ -399,8 +406,8 @@ def caveats(
         Magnitudes (quoted b-values; with ``mc_used``, the fit check of :func:`gr_fit_caveats`).
     mc_used : float, optional
         The Mc of the headline b-value.
-    delta_m : float, default 0.1
-        Magnitude bin width.
+    magnitude_resolution : float, default 0.1
+        The magnitudes' resolution (old name ``delta_m``, deprecated).
     parameter_table : pandas.DataFrame, optional
         ETAS parameter table (:func:`bound_caveats`).
     branching_ratio : float, optional
@@ -424,9 +431,9 @@ def caveats(
     """
     out: list[str] = []
     if mc is not None:
-        out += mc_caveats(mc, magnitudes=magnitudes, delta_m=delta_m)
+        out += mc_caveats(mc, magnitudes=magnitudes, magnitude_resolution=magnitude_resolution)
     if magnitudes is not None and mc_used is not None:
-        out += gr_fit_caveats(magnitudes, mc_used, delta_m=delta_m)
+        out += gr_fit_caveats(magnitudes, mc_used, magnitude_resolution=magnitude_resolution)
     if parameter_table is not None:
         out += bound_caveats(parameter_table)
     if branching_ratio is not None:

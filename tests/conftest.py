@@ -67,7 +67,7 @@ def etas_simulated():
     """(model with the true parameters, catalog simulated from it over 2007-2017 with seed 1)."""
     from quakelab.models import ETAS
 
-    model = ETAS(mc=1.0, region=ETAS_REGION).set_params(ETAS_TRUTH, beta=2.3)
+    model = ETAS(min_magnitude=1.0, region=ETAS_REGION).set_params(ETAS_TRUTH, beta=2.3)
     return model, model.simulate("2007-01-01", "2017-01-01", seed=1)
 
 
@@ -90,7 +90,7 @@ def s3_storage_options(tmp_path_factory, data_dir, sample_catalog):
     server = MotoS3Server().launch()  # starts while the files are prepared
     folder = tmp_path_factory.mktemp("s3-upload")
     parquet = write_parquet(sample_catalog, folder / "ridgecrest.parquet", partition_by_year=True)
-    model = ETAS(mc=1.0, region=ETAS_REGION).set_params(ETAS_TRUTH, beta=2.3).save(folder / "etas.json")
+    model = ETAS(min_magnitude=1.0, region=ETAS_REGION).set_params(ETAS_TRUTH, beta=2.3).save(folder / "etas.json")
     try:
         try:
             server.wait()

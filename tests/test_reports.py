@@ -14,7 +14,7 @@ def test_mc_disagreement_threshold_and_quoted_b_values():
     assert reports.mc_caveats({"maxc": 2.0, "gft": 2.2, "mbs": 2.25}) == []  # spread 0.25: not reported
     assert reports.mc_caveats({"maxc": 2.0}) == []
     assert reports.mc_caveats({"maxc": 2.0, "mbs": float("nan")}) == []
-    mags = np.concatenate([simulate_gutenberg_richter(3000, b=1.0, mc=2.0, seed=2)])
+    mags = np.concatenate([simulate_gutenberg_richter(3000, b=1.0, min_magnitude=2.0, seed=2)])
     (text,) = reports.mc_caveats({"maxc": 2.0, "gft": 2.1, "mbs": 2.6}, magnitudes=mags)
     assert text.startswith(
         "Mc depends on the method: maximum curvature (+0.2) gives 2.0, b-value stability gives 2.6."
@@ -25,13 +25,13 @@ def test_mc_disagreement_threshold_and_quoted_b_values():
 
 
 def test_gr_fit_caveat_on_pure_and_broken_distributions():
-    pure = simulate_gutenberg_richter(20000, b=1.0, mc=1.0, seed=5)
+    pure = simulate_gutenberg_richter(20000, b=1.0, min_magnitude=1.0, seed=5)
     assert reports.gr_fit_caveats(pure, 1.0) == []
     # b = 0.6 below M3, b = 1.4 above: one line over M>=1 must miss the large events
     rng = np.random.default_rng(0)
-    small = simulate_gutenberg_richter(20000, b=0.6, mc=1.0, seed=rng)
+    small = simulate_gutenberg_richter(20000, b=0.6, min_magnitude=1.0, seed=rng)
     broken = np.concatenate(
-        [small[small < 3.0], 3.0 + simulate_gutenberg_richter(4000, b=1.4, mc=0.0, seed=rng)]
+        [small[small < 3.0], 3.0 + simulate_gutenberg_richter(4000, b=1.4, min_magnitude=0.0, seed=rng)]
     )
     (text,) = reports.gr_fit_caveats(broken, 1.0)
     assert text.startswith("The Gutenberg–Richter line fitted above Mc 1.0")
@@ -57,7 +57,7 @@ def test_ridgecrest_sample_headline_gets_a_caveat(sample_catalog):
 def test_parameters_at_bounds_from_a_real_parameter_table():
     from quakelab.models import ETAS
 
-    m = ETAS(mc=3.0, region=(-118, -117, 35, 36)).set_params(
+    m = ETAS(min_magnitude=3.0, region=(-118, -117, 35, 36)).set_params(
         dict(
             log10_mu=-5.0,
             log10_k0=-2.0,

@@ -527,7 +527,7 @@ def _etas_forecast(
     if not fit:
         notes.append("sequence-specific ETAS fit not requested")
     elif n_targets >= min_events and t_complete < start:
-        cand = ETAS(mc=mc, spatial=False, fixed={"log10_tau": 3.5}, max_iter=fit_max_iter)
+        cand = ETAS(min_magnitude=mc, spatial=False, fixed={"log10_tau": 3.5}, max_iter=fit_max_iter)
         try:
             cand.fit(
                 hist, auxiliary_start=hist["time"].min(), start=t_complete, end=start, standard_errors=False
@@ -590,13 +590,13 @@ def _etas_forecast(
     params = {
         **{k: float(v) for k, v in p.items()},
         "beta": float(model.beta_),
-        "mc": model.mc,
+        "mc": model.min_magnitude,
         "branching_ratio": float(getattr(model, "branching_ratio_", float("nan"))),
         "n_simulations": n_simulations,
         "source": source,
     }
-    if model.mc > min(magnitudes):
-        notes.append(f"the model's magnitude floor is {model.mc:g}: thresholds below it are not simulated")
+    if model.min_magnitude > min(magnitudes):
+        notes.append(f"the model's magnitude floor is {model.min_magnitude:g}: thresholds below it are not simulated")
     return ModelForecast(
         "etas",
         "ETAS",

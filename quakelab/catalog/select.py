@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from quakelab._compat import renamed_kwargs
 from quakelab.catalog.schema import EVENT_TYPE
 from quakelab.timeutils import utc as _utc
 
@@ -184,6 +186,17 @@ def select_event_types(catalog: pd.DataFrame, event_types: Iterable[str] = ("ear
     return catalog.loc[catalog[EVENT_TYPE].str.lower().isin(wanted).to_numpy()].copy()
 
 
+def _select_region(catalog: pd.DataFrame, region: Any) -> pd.DataFrame:
+    """Events in a :class:`~quakelab.region.Region`, a bbox (as :func:`select_box`) or a list of vertices."""
+    from quakelab.region import Region, as_region
+
+    if not isinstance(region, Region) and len(region) == 4 and all(np.isscalar(v) for v in region):
+        return select_box(catalog, *(float(v) for v in region))
+    inside = as_region(region).contains(catalog["longitude"].to_numpy(), catalog["latitude"].to_numpy())
+    return catalog.loc[inside].copy()
+
+
+@renamed_kwargs(bbox="region")
 def select(
     catalog: pd.DataFrame,
     *,
@@ -193,7 +206,7 @@ def select(
     max_magnitude: float | None = None,
     min_depth_km: float | None = None,
     max_depth_km: float | None = None,
-    bbox: tuple[float, float, float, float] | None = None,
+    region: Any = None,
     polygon: Sequence[tuple[float, float]] | None = None,
     event_types: Iterable[str] | None = None,
 ) -> pd.DataFrame:
@@ -209,8 +222,9 @@ def select(
         Magnitude bounds.
     min_depth_km, max_depth_km : float, optional
         Depth bounds (events without depth are dropped only when a depth bound is given).
-    bbox : (min_lon, max_lon, min_lat, max_lat), optional
-        Box in degrees.
+    region : Region or bbox ``(min_lon, max_lon, min_lat, max_lat)`` or vertices, optional
+        Events inside or on the boundary (a bbox selects the box in degrees, as :func:`select_box`).
+        Old name: ``bbox`` (deprecated).
     polygon : sequence of (lon, lat), optional
         Polygon region.
     event_types : iterable of str, optional
@@ -228,8 +242,8 @@ def select(
         out = select_magnitude(out, min_magnitude, max_magnitude)
     if min_depth_km is not None or max_depth_km is not None:
         out = select_depth(out, min_depth_km, max_depth_km)
-    if bbox is not None:
-        out = select_box(out, *bbox)
+    if region is not None:
+        out = _select_region(out, region)
     if polygon is not None:
         out = select_polygon(out, polygon)
     if event_types is not None:

@@ -105,7 +105,7 @@ def rj_model(path: str, name: str):
 
 @functools.lru_cache(maxsize=64)
 def _rate_grid(path: str, horizon_days: float, model_name: str = "ETAS"):
-    """Expected number of ``M >= mc`` events per cell over the horizon for the chosen model.
+    """Expected number of ``M >= min_magnitude`` events per cell over the horizon for the chosen model.
 
     ETAS: background + direct aftershocks of the history. Reasenberg–Jones: the model's expected number after
     the largest event, spread evenly over the cells whose centre lies in its aftershock zone (one
@@ -127,7 +127,7 @@ def _rate_grid(path: str, horizon_days: float, model_name: str = "ETAS"):
     zone = _zone_cells(path, lat_edges, lon_edges)
     main = _mainshock(history)
     t1 = (start - main["time"]) / pd.Timedelta(days=1)
-    total = rj.expected_number(model.mc, t1, t1 + horizon_days)
+    total = rj.expected_number(model.min_magnitude, t1, t1 + horizon_days)
     rate[zone] = total / max(int(zone.sum()), 1)
     return rate, lat_edges, lon_edges
 
@@ -349,12 +349,12 @@ class ForecastDashboard:
             & (lon_c[None, :] <= self.lon.value[1])
         )
         if name == "ETAS":
-            share = np.exp(-model.beta_ * max(magnitude - model.delta_m / 2 - model.m_ref, 0.0))
+            share = np.exp(-model.beta_ * max(magnitude - model.magnitude_resolution / 2 - model.m_ref, 0.0))
         else:
             rj = rj_model(self.path, name)
             if rj is None:
                 return float("nan")
-            share = 10 ** (-rj.b * (magnitude - model.mc))
+            share = 10 ** (-rj.b * (magnitude - model.min_magnitude))
         return float(-np.expm1(-np.nansum(rate[inside]) * share))
 
     def update(self) -> None:
@@ -383,7 +383,7 @@ class ForecastDashboard:
             fig.colorbar(
                 mesh,
                 ax=ax,
-                label=f"log10 expected M≥{model.mc:g} events per cell in {h:g} d (same scale for every horizon)",
+                label=f"log10 expected M≥{model.min_magnitude:g} events per cell in {h:g} d (same scale for every horizon)",
             )
             ax.add_patch(
                 plt.Rectangle(
@@ -395,14 +395,14 @@ class ForecastDashboard:
                     lw=2,
                 )
             )
-            big = history[history["magnitude"] >= model.mc + 2]
+            big = history[history["magnitude"] >= model.min_magnitude + 2]
             ax.scatter(
                 big["longitude"], big["latitude"], s=4 * 2 ** big["magnitude"], fc="none", ec="k", lw=0.6
             )
             handles = [
                 Line2D([], [], ls="", marker="o", mfc="none", mec="k", ms=np.sqrt(4 * 2**m), label=f"M{m:g}")
-                for m in (model.mc + 2, 6.0, 7.0)
-                if m >= model.mc + 2
+                for m in (model.min_magnitude + 2, 6.0, 7.0)
+                if m >= model.min_magnitude + 2
             ]
             handles.append(Line2D([], [], color="tab:cyan", lw=2, label="selected area"))
             if name != "ETAS":
@@ -424,7 +424,7 @@ class ForecastDashboard:
                 )
             ax.legend(
                 handles=handles,
-                title=f"history events M≥{model.mc + 2:g}",
+                title=f"history events M≥{model.min_magnitude + 2:g}",
                 fontsize=7,
                 title_fontsize=7,
                 loc="lower left",
@@ -464,7 +464,7 @@ class ForecastDashboard:
         total = np.nansum(rate)
         self.summary.value = (
             f"<b>{self.run.value}</b>: {len(history):,} events in the history, ETAS branching ratio "
-            f"{model.branching_ratio_:.2f}; map: {name}; total expected M≥{model.mc:g} in {h:g} d: {total:.1f}"
+            f"{model.branching_ratio_:.2f}; map: {name}; total expected M≥{model.min_magnitude:g} in {h:g} d: {total:.1f}"
         )
 
     def _explanation(self, name: str, area: dict, report: dict | None) -> str:

@@ -91,7 +91,7 @@ def etas_test_scores(
         History start, test window (UTC, half-open).
     kernel_mc : float, optional
         Magnitude subtracted in the kernels (``m' = m - kernel_mc``); the model's ``m_ref`` when None.
-        EarthquakeNPP fits with ``mc - delta_m/2`` but evaluates with ``mc``: pass ``model.mc`` to
+        EarthquakeNPP fits with ``mc - delta_m/2`` but evaluates with ``mc``: pass ``model.min_magnitude`` to
         reproduce its numbers exactly.
     name : str
         Model name in the result.
@@ -116,7 +116,7 @@ def etas_test_scores(
     t0 = (t_test0 - t_aux) / pd.Timedelta(days=1)
     test_idx = np.flatnonzero(t >= t0)
     if test_idx.size == 0:
-        raise ValueError(f"no test events with M >= {model.mc} between {t_test0} and {t_test1}")
+        raise ValueError(f"no test events with M >= {model.min_magnitude} between {t_test0} and {t_test1}")
     p = model.params_.natural
     ref = model.m_ref if kernel_mc is None else float(kernel_mc)
     mprime = ev["magnitude"].to_numpy(dtype=float) - ref

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from quakelab._compat import renamed_kwargs
 from quakelab.timeutils import utc
 
 #: Default block length (days) of the moving-block bootstrap; see the module docstring.
@@ -439,10 +440,11 @@ class TemporalComparison:
         return ARTIFACTS["leaderboard"].conform(board)
 
 
+@renamed_kwargs(mc="min_magnitude")
 def compare_temporal(
     events: pd.DataFrame,
     *,
-    mc: float,
+    min_magnitude: float,
     auxiliary_start,
     train_start,
     val_start,
@@ -468,16 +470,19 @@ def compare_temporal(
     Parameters
     ----------
     events : pandas.DataFrame
-        ``time, magnitude`` (and for ETAS ``latitude, longitude``, NaN allowed) of the events above ``mc``.
-    mc : float
-        Completeness magnitude (events at or above are used; ETAS's kernel reference magnitude).
+        ``time, magnitude`` (and for ETAS ``latitude, longitude``, NaN allowed) of the events above
+        ``min_magnitude``.
+    min_magnitude : float
+        Magnitude threshold, usually the completeness magnitude (events at or above are used; ETAS's kernel
+        reference magnitude). Old name: ``mc`` (deprecated).
     auxiliary_start, train_start, val_start, test_start, test_end : time-like
         Splits.
     seeds : sequence of int, default 0..4
     etas : quakelab.models.ETAS, optional
         A fitted temporal ETAS to score instead of fitting one.
     etas_kwargs : dict, optional
-        Extra arguments of :class:`quakelab.models.ETAS` (e.g. ``max_lag_days``); ``delta_m`` defaults to 0
+        Extra arguments of :class:`quakelab.models.ETAS` (e.g. ``max_lag_days``); ``magnitude_resolution``
+        defaults to 0
         (magnitudes used as given).
     npp_kwargs : dict, optional
         Arguments of :class:`quakelab.learn.NeuralTPP` (``seed`` is set per run).
@@ -495,12 +500,12 @@ def compare_temporal(
     info: dict[str, Any] = {"n_seeds": len(seeds), "block_days": block_days}
     t_run = _time.perf_counter()
     ev = events[(events["time"] >= utc(auxiliary_start)) & (events["time"] < utc(test_end))]
-    ev = ev[ev["magnitude"] >= mc - 1e-9].sort_values("time", kind="mergesort").reset_index(drop=True)
+    ev = ev[ev["magnitude"] >= min_magnitude - 1e-9].sort_values("time", kind="mergesort").reset_index(drop=True)
     if "latitude" not in ev:
         ev = ev.assign(latitude=np.nan, longitude=np.nan)
     if etas is None:
-        kw = {"delta_m": 0.0, "spatial": False, **(etas_kwargs or {})}
-        etas = ETAS(mc=mc, **kw)
+        kw = {"magnitude_resolution": 0.0, "spatial": False, **(etas_kwargs or {})}
+        etas = ETAS(min_magnitude=min_magnitude, **kw)
         t0 = _time.perf_counter()
         etas.fit(
             ev, auxiliary_start=auxiliary_start, start=train_start, end=test_start, standard_errors=False
@@ -526,7 +531,7 @@ def compare_temporal(
     for seed in seeds:
         npp = NeuralTPP(**{**(npp_kwargs or {}), "seed": int(seed)})
         t0 = _time.perf_counter()
-        npp.fit(ev, mc=mc, train_start=train_start, train_end=val_start, val_end=test_start)
+        npp.fit(ev, min_magnitude=min_magnitude, train_start=train_start, train_end=val_start, val_end=test_start)
         secs = _time.perf_counter() - t0
         ns = npp.score(ev, test_start=test_start, test_end=test_end)
         if ns.n_test_events != len(per):

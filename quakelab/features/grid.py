@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
+from quakelab._compat import renamed_kwargs
+from quakelab.region import as_region
 from quakelab.timeutils import utc
 
 
@@ -34,10 +36,11 @@ def _bin(catalog: pd.DataFrame, t0: pd.Timestamp, step_days: float, n_steps: int
     return it[ok], iy[ok], ix[ok], catalog["magnitude"].to_numpy(dtype=float)[ok], days[ok]
 
 
+@renamed_kwargs(bbox="region", mc="min_magnitude", delta_m="magnitude_resolution")
 def build_feature_grid(
     catalog: pd.DataFrame | str,
     *,
-    bbox: tuple[float, float, float, float],
+    region: Any,
     cell_deg: float,
     start,
     end,
@@ -45,8 +48,8 @@ def build_feature_grid(
     lookbacks_days: Sequence[float] = (7.0, 30.0, 365.0),
     horizon_days: float = 7.0,
     target_magnitude: float = 4.0,
-    mc: float | None = None,
-    delta_m: float = 0.1,
+    min_magnitude: float | None = None,
+    magnitude_resolution: float = 0.1,
     b_min_events: int = 20,
     pa_events: int | None = 50,
     etas=None,
@@ -64,8 +67,9 @@ def build_feature_grid(
         Canonical catalog (events before ``start`` feed the look-back windows), or a source of
         :func:`quakelab.catalog.open_catalog` (a path or a URL such as ``s3://bucket/catalog.parquet``;
         on Dask each worker reads it itself).
-    bbox : (min_lon, max_lon, min_lat, max_lat)
-        Grid extent.
+    region : Region or bbox ``(min_lon, max_lon, min_lat, max_lat)`` or vertices
+        The lattice covers the region's bounding box, from its south-west corner (old name: ``bbox``,
+        deprecated).
     cell_deg : float
         Cell size in degrees.
     start, end : time-like
@@ -78,11 +82,11 @@ def build_feature_grid(
         Label horizon (a multiple of ``step_days``).
     target_magnitude : float, default 4
         Magnitude of the occurrence label and of ``days_since_m_target``.
-    mc : float, optional
+    min_magnitude : float, optional
         Events below are ignored (none when None); also the completeness magnitude of the b-values
-        (the smallest magnitude of the catalog when None).
-    delta_m : float, default 0.1
-        Magnitude bin width (b-value bin correction).
+        (the smallest magnitude of the catalog when None). Old name: ``mc`` (deprecated).
+    magnitude_resolution : float, default 0.1
+        The catalog's magnitude resolution (b-value bin correction). Old name: ``delta_m`` (deprecated).
     b_min_events : int, default 20
         Fewest events for a b-value (NaN below).
     pa_events : int or None, default 50
@@ -140,9 +144,10 @@ def build_feature_grid(
     history = off * step_days
     t0 = t_start - pd.Timedelta(days=history)
     n_steps = off + n_out + steps_h
-    cat = catalog if mc is None else catalog[catalog["magnitude"] >= mc - 1e-9]
-    lon_edges = np.round(np.arange(bbox[0], bbox[1] + cell_deg / 2, cell_deg), 10)
-    lat_edges = np.round(np.arange(bbox[2], bbox[3] + cell_deg / 2, cell_deg), 10)
+    cat = catalog if min_magnitude is None else catalog[catalog["magnitude"] >= min_magnitude - 1e-9]
+    x0, x1, y0, y1 = as_region(region).bounds
+    lon_edges = np.round(np.arange(x0, x1 + cell_deg / 2, cell_deg), 10)
+    lat_edges = np.round(np.arange(y0, y1 + cell_deg / 2, cell_deg), 10)
     ny, nx = lat_edges.size - 1, lon_edges.size - 1
     it, iy, ix, mag, days = _bin(cat, t0, step_days, n_steps, lon_edges, lat_edges)
 
@@ -165,7 +170,8 @@ def build_feature_grid(
         return np.concatenate([np.zeros((1, ny, nx)), c])  # c[k] = sum of steps < k
 
     c_count, c_msum, c_msq, c_ben = cum(count), cum(msum), cum(msq), cum(benioff)
-    m_low = (float(mc) if mc is not None else (float(mag.min()) if mag.size else 0.0)) - delta_m / 2
+    m_low = (float(min_magnitude) if min_magnitude is not None else (float(mag.min()) if mag.size else 0.0))
+    m_low -= magnitude_resolution / 2
     k0, k1 = _steps if _steps is not None else (0, n_out)
     times = np.arange(off + k0, off + k1)  # feature step k uses steps < k
     data = {}
@@ -378,7 +384,7 @@ def etas_expected_counts(
     Returns
     -------
     (expected_count, p_target) : numpy arrays (time, lat, lon)
-        Events with ``M >= model.mc``; probability of at least one ``M >= target_magnitude`` (NaN when
+        Events with ``M >= model.min_magnitude``; probability of at least one ``M >= target_magnitude`` (NaN when
         not requested).
     """
     from scipy import sparse
@@ -433,7 +439,7 @@ def etas_expected_counts(
     expected = (out + p["mu"] * area * horizon_days).reshape(tq.size, ny, nx)
     if target_magnitude is None:
         return expected, np.full(expected.shape, np.nan)
-    share_target = np.exp(-model.beta_ * max(target_magnitude - model.delta_m / 2 - model.m_ref, 0.0))
+    share_target = np.exp(-model.beta_ * max(target_magnitude - model.magnitude_resolution / 2 - model.m_ref, 0.0))
     return expected, -np.expm1(-expected * share_target)
 
 

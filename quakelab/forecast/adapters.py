@@ -129,7 +129,7 @@ class PoissonForecaster(_RegionModel):
                 f"{start} and {end}; need at least 2"
             )
         # the catalog handed to PoissonModel is already binned, so its own rounding is a no-op
-        model = PoissonModel(self.min_magnitude, self.region, delta_m=self.magnitude_resolution).fit(
+        model = PoissonModel(self.min_magnitude, self.region, magnitude_resolution=self.magnitude_resolution).fit(
             events, start=start, end=end
         )
         self.mu_per_day_km2_ = float(model.mu_)
@@ -335,7 +335,7 @@ class ETASForecaster(_RegionModel):
 
         model = ETAS(
             self.min_magnitude,
-            delta_m=self.magnitude_resolution,
+            magnitude_resolution=self.magnitude_resolution,
             region=self.region if self.spatial else None,
             spatial=self.spatial,
             **{k: v for k, v in self.fit_options.items() if k != "standard_errors"},
@@ -396,7 +396,7 @@ class ETASForecaster(_RegionModel):
         ev = cf.events
         if self.spatial and "generation" in ev:
             ev = ev[ev["generation"].to_numpy() > 0]
-        shares = _magnitude_shares(g, self.model_.beta_, self.model_.mc)
+        shares = _magnitude_shares(g, self.model_.beta_, self.model_.min_magnitude)
         mu = self.model_.params_.natural["mu"]
         if self.spatial:
             triggered = CatalogForecast(ev, cf.n_catalogs, g).expected_counts(g)[VARIABLE].to_numpy()
@@ -501,7 +501,7 @@ class ReasenbergJonesForecaster(_RegionModel):
                     float(main["magnitude"]),
                     self.min_magnitude,
                     t_end=_days(main["time"], end),
-                    delta_m=self.magnitude_resolution,
+                    magnitude_resolution=self.magnitude_resolution,
                 )
             except (ValueError, RuntimeError):
                 params = None
@@ -674,7 +674,7 @@ class LearnedForecaster(_RegionModel):
         )
         return build_feature_grid(
             cat,
-            bbox=self.region.bounds,
+            region=self.region,
             cell_deg=self.cell_deg,
             start=start,
             end=end,
@@ -682,8 +682,8 @@ class LearnedForecaster(_RegionModel):
             lookbacks_days=self.lookbacks_days,
             horizon_days=self.horizon_days,
             target_magnitude=self.target_magnitude,
-            mc=self.min_magnitude,
-            delta_m=self.magnitude_resolution,
+            min_magnitude=self.min_magnitude,
+            magnitude_resolution=self.magnitude_resolution,
             pa_events=None,
         )
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from quakelab._compat import renamed_attribute, renamed_kwargs
 from quakelab._optional import require
 from quakelab.timeutils import utc
 
@@ -169,7 +170,7 @@ class NeuralTPP:
     """Neural temporal point process: GRU history encoder, log-normal mixture of the next inter-event time.
 
     Following RECAST (Dascher-Cousineau et al. 2023): each event enters as (log inter-event time,
-    magnitude − mc); after event i a GRU state gives the weights, means and spreads of a mixture of
+    magnitude − min_magnitude); after event i a GRU state gives the weights, means and spreads of a mixture of
     ``n_components`` log-normal distributions for the time to event i + 1. Trained by maximum likelihood
     on windows of ``window`` events whose first ``context`` outputs are history only (so every scored
     interval has at least ``context`` events of history), early stopping on a later validation window.
@@ -235,7 +236,7 @@ class NeuralTPP:
     def _inputs(self, tau: np.ndarray, mags: np.ndarray) -> np.ndarray:
         z = (np.log(tau) - self.log_tau_mean_) / self.log_tau_std_
         z = np.where(np.isnan(z), 0.0, z)
-        return np.column_stack([z, mags - self.mc_]).astype(np.float32)
+        return np.column_stack([z, mags - self.min_magnitude_]).astype(np.float32)
 
     def _windows(self, n: int, first_target: int, last_target: int) -> np.ndarray:
         """Window starts whose scored targets (s + context + 1 .. s + window) cover the targets."""
@@ -263,19 +264,23 @@ class NeuralTPP:
         )
         return model
 
-    def fit(self, events: pd.DataFrame, *, mc: float, train_start, train_end, val_end) -> NeuralTPP:
+    mc_ = renamed_attribute("min_magnitude_")
+
+    @renamed_kwargs(mc="min_magnitude")
+    def fit(self, events: pd.DataFrame, *, min_magnitude: float, train_start, train_end, val_end) -> NeuralTPP:
         """Fit on the intervals ending in ``[train_start, train_end)``, stop early on ``[train_end, val_end)``.
 
         Parameters
         ----------
         events : pandas.DataFrame
-            ``time, magnitude`` of the events of the region above ``mc`` (earlier events are history).
-        mc : float
+            ``time, magnitude`` of the events of the region above ``min_magnitude`` (earlier events are history).
+        min_magnitude : float
+            Magnitude threshold of the events (old name ``mc``, deprecated).
         train_start, train_end, val_end : time-like
         """
         keras = import_tensorflow().keras
         set_seed(self.seed)
-        self.mc_ = float(mc)
+        self.min_magnitude_ = float(min_magnitude)
         ev = events[events["time"] < utc(val_end)]
         t, tau, mags = self._sequence(ev)
         train = np.asarray((t >= utc(train_start)) & (t < utc(train_end)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from quakelab._compat import renamed_kwargs
 from quakelab.timeutils import utc
 
 
@@ -42,19 +43,21 @@ def active_cells(catalog: pd.DataFrame, ds, start, end, min_magnitude: float, mi
     )
 
 
+@renamed_kwargs(target_magnitude="min_magnitude")
 def poisson_cell_probability(
     catalog: pd.DataFrame,
     ds,
     start,
     end,
     *,
-    target_magnitude: float,
+    min_magnitude: float,
     horizon_days: float,
     floor_weight: float = 0.01,
 ):
-    """Time-independent Poisson forecast: probability of at least one ``M >= target`` per cell and horizon.
+    """Time-independent Poisson forecast: probability of at least one ``M >= min_magnitude`` per cell and horizon.
 
-    The rate of each cell is its count of target events in ``[start, end)`` over the window's length,
+    ``min_magnitude`` is the magnitude of the label (old name: ``target_magnitude``, deprecated). The rate of
+    each cell is its count of target events in ``[start, end)`` over the window's length,
     mixed with a small uniform share (``floor_weight`` of the total rate spread over all cells) so that a
     cell without past events is improbable rather than impossible.
 
@@ -65,7 +68,7 @@ def poisson_cell_probability(
     """
     import xarray as xr
 
-    counts = _cell_counts(catalog, ds, start, end, target_magnitude)
+    counts = _cell_counts(catalog, ds, start, end, min_magnitude)
     days = (utc(end) - utc(start)) / pd.Timedelta(days=1)
     rate = ((1 - floor_weight) * counts + floor_weight * counts.sum() / counts.size) / days
     return xr.DataArray(

@@ -3,7 +3,7 @@
 :class:`SpatioTemporalNPP` models the next event's time and, given its time, its location, from the whole
 history:
 
-* a GRU reads the events (standardised log inter-event time, magnitude above ``mc``, position in the region);
+* a GRU reads the events (standardised log inter-event time, magnitude above ``min_magnitude``, position in the region);
 * **time**: its state after event i gives a mixture of log-normal distributions of the time to event i + 1
   (as :class:`quakelab.learn.NeuralTPP`);
 * **space**: given the next event's time t, its location density is a mixture of
@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from quakelab._compat import renamed_attribute, renamed_kwargs
 from quakelab.learn.keras_models import import_tensorflow, set_seed
 from quakelab.timeutils import utc
 
@@ -288,14 +289,14 @@ class SpatioTemporalNPP:
             & (events["longitude"] <= lon1)
             & (events["latitude"] >= lat0)
             & (events["latitude"] <= lat1)
-            & (events["magnitude"] >= self.mc_ - 1e-9)
+            & (events["magnitude"] >= self.min_magnitude_ - 1e-9)
         ]
         ev = ev.sort_values("time", kind="mergesort").reset_index(drop=True)
         times = pd.DatetimeIndex(ev["time"])
         days = ((times - times[0]) / pd.Timedelta(days=1)).to_numpy(dtype=float)
         tau = np.maximum(np.diff(days, prepend=np.nan), self.min_interval_days)
         u, v = self.plane_.to_plane(ev["longitude"].to_numpy(float), ev["latitude"].to_numpy(float))
-        mprime = ev["magnitude"].to_numpy(float) - self.mc_
+        mprime = ev["magnitude"].to_numpy(float) - self.min_magnitude_
         n, K = len(ev), self.n_neighbours
         nb = np.arange(n)[:, None] - 1 - np.arange(K)[None, :]
         valid = nb >= 0
@@ -461,8 +462,11 @@ class SpatioTemporalNPP:
         return tf.reduce_logsumexp(lp, axis=-1)
 
     # ------------------------------------------------------------------ training
+    mc_ = renamed_attribute("min_magnitude_")
+
+    @renamed_kwargs(mc="min_magnitude")
     def fit(
-        self, events: pd.DataFrame, *, mc: float, region, train_start, train_end, val_end
+        self, events: pd.DataFrame, *, min_magnitude: float, region, train_start, train_end, val_end
     ) -> SpatioTemporalNPP:
         """Fit on the events in ``[train_start, train_end)``, stop early on ``[train_end, val_end)``.
 
@@ -470,8 +474,9 @@ class SpatioTemporalNPP:
         ----------
         events : pandas.DataFrame
             ``time, longitude, latitude, magnitude``; earlier events (before ``train_start``) are history.
-        mc : float
-            Magnitude of completeness (smaller events are dropped).
+        min_magnitude : float
+            Magnitude threshold, usually the magnitude of completeness (smaller events are dropped). Old
+            name: ``mc`` (deprecated).
         region : tuple of float
             ``(min_lon, max_lon, min_lat, max_lat)``; events outside are dropped.
         train_start, train_end, val_end : time-like
@@ -484,7 +489,7 @@ class SpatioTemporalNPP:
         tf = import_tensorflow()
         set_seed(self.seed)
         t_prep = _time.perf_counter()
-        self.mc_, self.plane_ = float(mc), RegionPlane(region)
+        self.min_magnitude_, self.plane_ = float(min_magnitude), RegionPlane(region)
         d = self._prepare(events[events["time"] < utc(val_end)])
         t = d["times"]
         train = np.asarray((t >= utc(train_start)) & (t < utc(train_end)))
@@ -751,7 +756,7 @@ class SpatioTemporalNPP:
                 "time": [at],
                 "longitude": [last["longitude"]],
                 "latitude": [last["latitude"]],
-                "magnitude": [max(float(last["magnitude"]), self.mc_)],
+                "magnitude": [max(float(last["magnitude"]), self.min_magnitude_)],
             }
         )
         d = self._prepare(
@@ -782,7 +787,7 @@ class SpatioTemporalNPP:
                 "time": [utc(at)],
                 "longitude": [last["longitude"]],
                 "latitude": [last["latitude"]],
-                "magnitude": [max(float(last["magnitude"]), self.mc_)],
+                "magnitude": [max(float(last["magnitude"]), self.min_magnitude_)],
             }
         )
         d = self._prepare(

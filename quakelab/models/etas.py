@@ -37,6 +37,7 @@ import pandas as pd
 from scipy import optimize
 
 from quakelab import QuakelabWarning
+from quakelab._compat import renamed_attribute, renamed_kwargs
 from quakelab.region import EARTH_RADIUS_KM, Region, as_region, cell_area_km2
 from quakelab.timeutils import utc as _utc
 
@@ -166,12 +167,14 @@ def branching_ratio(params: ETASParameters, beta: float, spatial: bool = True) -
     return float(beta * p["k0"] * space_part * time_part / denom)
 
 
-def estimate_beta(magnitudes: np.ndarray, mc: float, delta_m: float) -> float:
-    """Tinti & Mulargia (1987) maximum-likelihood ``beta`` for binned magnitudes above ``mc``."""
+@renamed_kwargs(mc="min_magnitude", delta_m="magnitude_resolution")
+def estimate_beta(magnitudes: np.ndarray, min_magnitude: float, magnitude_resolution: float) -> float:
+    """Tinti & Mulargia (1987) maximum-likelihood ``beta`` for binned magnitudes above ``min_magnitude``."""
     m = np.asarray(magnitudes, dtype=float)
-    mean_excess = float(np.mean(m - mc))
-    if delta_m > 0:
-        return float(1 / delta_m * np.log(1 + delta_m / mean_excess))
+    mean_excess = float(np.mean(m - min_magnitude))
+    r = magnitude_resolution
+    if r > 0:
+        return float(1 / r * np.log(1 + r / mean_excess))
     return 1.0 / mean_excess
 
 
@@ -191,6 +194,13 @@ def round_half_up(x: np.ndarray, delta: float, *, exact_halves: bool = True) -> 
     """
     eps = 1e-9 if exact_halves else 0.0
     return np.floor(np.asarray(x, dtype=float) / delta + 0.5 + eps) * delta
+
+
+MODEL_FILE_VERSION = 3
+"""Version of the ETAS model file :meth:`ETAS.save` writes (3: glossary names ``min_magnitude`` and
+``magnitude_resolution`` instead of ``mc`` and ``delta_m``; 2: background; 1: first)."""
+
+_RENAMED_FILE_KEYS = {"mc": "min_magnitude", "delta_m": "magnitude_resolution"}
 
 
 class ETASSupercriticalWarning(QuakelabWarning):
@@ -363,16 +373,19 @@ class ETAS:
 
     Parameters
     ----------
-    mc : float
-        Magnitude of completeness; events below it are ignored.
-    delta_m : float, default 0.1
-        Magnitude bin width (magnitudes are rounded half up to it).
+    min_magnitude : float
+        Magnitude threshold (usually the magnitude of completeness); events below it are ignored. Old
+        name: ``mc`` (deprecated, also as an attribute).
+    magnitude_resolution : float, default 0.1
+        The catalog's magnitude resolution (magnitudes are rounded half up to it). Old name: ``delta_m``
+        (deprecated, also as an attribute).
     region : Region or bbox or vertices, optional
         Study region (required for the spatio-temporal model).
     spatial : bool, default True
         False for the temporal-only variant.
     m_ref : float, optional
-        Reference magnitude of the kernels; ``mc - delta_m / 2`` when None (Mizrahi et al.).
+        Reference magnitude of the kernels; ``min_magnitude - magnitude_resolution / 2`` when None
+        (Mizrahi et al.).
     coppersmith_multiplier : float, default 100
         Pairs further apart than this many Wells–Coppersmith rupture lengths of the source are not
         considered in the triggering sums of the fit (the neglected kernel mass is reported in
@@ -462,15 +475,19 @@ class ETAS:
 
     Examples
     --------
-    >>> model = ETAS(mc=1.0, region=(-117, -116, 33, 34))  # doctest: +SKIP
+    >>> model = ETAS(min_magnitude=1.0, region=(-117, -116, 33, 34))  # doctest: +SKIP
     >>> model.fit(catalog, auxiliary_start="2008-01-01", start="2009-01-01", end="2016-01-01")  # doctest: +SKIP
     """
 
+    mc = renamed_attribute("min_magnitude")
+    delta_m = renamed_attribute("magnitude_resolution")
+
+    @renamed_kwargs(mc="min_magnitude", delta_m="magnitude_resolution")
     def __init__(
         self,
-        mc: float,
+        min_magnitude: float,
         *,
-        delta_m: float = 0.1,
+        magnitude_resolution: float = 0.1,
         region: Region | Any = None,
         spatial: bool = True,
         m_ref: float | None = None,
@@ -488,13 +505,13 @@ class ETAS:
         background: str | Any = "uniform",
         background_options: dict[str, Any] | None = None,
     ) -> None:
-        self.mc = float(mc)
-        self.delta_m = float(delta_m)
+        self.min_magnitude = float(min_magnitude)
+        self.magnitude_resolution = float(magnitude_resolution)
         self.region = as_region(region) if region is not None else None
         self.spatial = bool(spatial)
         if self.spatial and self.region is None:
             raise ETASError("the spatio-temporal ETAS model needs a region (polygon or bbox)")
-        self.m_ref = float(m_ref) if m_ref is not None else self.mc - self.delta_m / 2
+        self.m_ref = float(m_ref) if m_ref is not None else self.min_magnitude - self.magnitude_resolution / 2
         self.coppersmith_multiplier = coppersmith_multiplier
         self.max_lag_days = max_lag_days
         self.earth_radius_km = float(earth_radius_km)
@@ -565,19 +582,19 @@ class ETAS:
         cat = catalog[(catalog["time"] >= auxiliary_start) & (catalog["time"] < end)].copy()
         cat["magnitude"] = (
             round_half_up(
-                cat["magnitude"].to_numpy(), self.delta_m, exact_halves=self.method != "em-reference"
+                cat["magnitude"].to_numpy(), self.magnitude_resolution, exact_halves=self.method != "em-reference"
             )
-            if self.delta_m > 0
+            if self.magnitude_resolution > 0
             else cat["magnitude"]
         )
-        cat = cat[cat["magnitude"] >= self.mc - 1e-9]
+        cat = cat[cat["magnitude"] >= self.min_magnitude - 1e-9]
         if self.spatial:
             inside = self.region.contains(cat["longitude"].to_numpy(), cat["latitude"].to_numpy())
             cat = cat[inside]
         return cat.sort_values("time", kind="mergesort").reset_index(drop=True)
 
     def select_events(self, catalog: pd.DataFrame, start, end) -> pd.DataFrame:
-        """The events this model sees in ``[start, end)``: magnitudes binned, ``M >= mc``, inside the region.
+        """The events this model sees in ``[start, end)``: magnitudes binned, ``M >= min_magnitude``, inside the region.
 
         The same selection as fitting and :func:`quakelab.evaluate.etas_test_scores`, so other models
         (e.g. a neural point process) can be scored on exactly the same events.
@@ -605,12 +622,12 @@ class ETAS:
         n_targets = int(is_target.sum())
         if n_targets == 0:
             raise ETASError(
-                f"no events with M >= {self.mc} in the target window {t_start} .. {t_end}"
+                f"no events with M >= {self.min_magnitude} in the target window {t_start} .. {t_end}"
                 + (f" inside the region ({n_out} catalog events lie outside it)" if n_out else "")
             )
         if n_targets < min_targets:
             raise ETASError(
-                f"only {n_targets} events with M >= {self.mc} in the target window; at least "
+                f"only {n_targets} events with M >= {self.min_magnitude} in the target window; at least "
                 f"{min_targets} are needed to fit ETAS"
             )
         lat = np.radians(cat["latitude"].to_numpy(dtype=float))
@@ -1128,7 +1145,7 @@ class ETAS:
         Parameters
         ----------
         catalog : pandas.DataFrame
-            Canonical catalog (events outside the region or below ``mc`` are ignored).
+            Canonical catalog (events outside the region or below ``min_magnitude`` are ignored).
         auxiliary_start, start, end : time-like
             Auxiliary history start, target window start and end (UTC).
         standard_errors : bool, default True
@@ -1152,7 +1169,7 @@ class ETAS:
         prep = self._prepare(catalog, auxiliary_start, start, end)
         t_prep = _time.perf_counter() - t0
         target_mags = prep.mprime[prep.is_target] + self.m_ref
-        self.beta_ = estimate_beta(target_mags, self.mc, self.delta_m)
+        self.beta_ = estimate_beta(target_mags, self.min_magnitude, self.magnitude_resolution)
         theta = np.array([self.theta0[n] for n in PARAMETER_NAMES], dtype=float)
         if not self.spatial:
             theta[0] = math.log10(max(prep.is_target.sum() / (2 * (prep.t_end - prep.t_start)), 1e-10))
@@ -1723,8 +1740,8 @@ class ETAS:
         cell_deg : float, default 0.1
             Cell size in degrees.
         magnitude_bins : array, optional
-            Lower edges of magnitude bins (the last bin is open); ``mc .. mc + 4`` by ``delta_m`` (by 0.1
-            for continuous magnitudes, ``delta_m = 0``) when None.
+            Lower edges of magnitude bins (the last bin is open); ``min_magnitude .. min_magnitude + 4`` by
+            ``magnitude_resolution`` (by 0.1 for continuous magnitudes, resolution 0) when None.
         seed : int, optional
             Random seed.
         m_max : float, optional
@@ -1749,8 +1766,8 @@ class ETAS:
         lon_edges = np.round(np.arange(x0, x1 + cell_deg / 2, cell_deg), 10)
         lat_edges = np.round(np.arange(y0, y1 + cell_deg / 2, cell_deg), 10)
         if magnitude_bins is None:
-            step = self.delta_m if self.delta_m > 0 else 0.1
-            magnitude_bins = np.round(np.arange(self.mc, self.mc + 4.0 + 1e-9, step), 10)
+            step = self.magnitude_resolution if self.magnitude_resolution > 0 else 0.1
+            magnitude_bins = np.round(np.arange(self.min_magnitude, self.min_magnitude + 4.0 + 1e-9, step), 10)
         mags = np.asarray(magnitude_bins, dtype=float)
         counts, n_events = run_simulations(
             setup,
@@ -1786,7 +1803,7 @@ class ETAS:
         else:
             weight = cell_area
         spatial_share = weight / weight.sum() if weight.sum() > 0 else weight
-        lower = np.clip(mags - self.delta_m / 2 - self.m_ref, 0, None)
+        lower = np.clip(mags - self.magnitude_resolution / 2 - self.m_ref, 0, None)
         surv = np.exp(-self.beta_ * lower)
         if m_max is not None:  # truncated GR, as simulated
             tail = math.exp(-self.beta_ * (m_max - self.m_ref))
@@ -1910,8 +1927,8 @@ class ETAS:
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable state (configuration and fitted values)."""
         d = {
-            "mc": self.mc,
-            "delta_m": self.delta_m,
+            "min_magnitude": self.min_magnitude,
+            "magnitude_resolution": self.magnitude_resolution,
             "spatial": self.spatial,
             "m_ref": self.m_ref,
             "region": self.region.to_dict() if self.region else None,
@@ -1938,16 +1955,20 @@ class ETAS:
         return d
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the model as JSON (atomically)."""
+        """Write the model as JSON (atomically), file format version :data:`MODEL_FILE_VERSION`."""
         from quakelab.catalog.store import write_text_atomic
 
         return write_text_atomic(
-            path, json.dumps({"model": "ETAS", "version": 2, **self.to_dict()}, indent=2, default=float)
+            path,
+            json.dumps({"model": "ETAS", "version": MODEL_FILE_VERSION, **self.to_dict()}, indent=2, default=float),
         )
 
     @classmethod
     def load(cls, path: str | os.PathLike, *, storage_options: dict[str, Any] | None = None) -> ETAS:
         """Read a model written by :meth:`save` from a path or an fsspec URL (``s3://bucket/model.json``).
+
+        Files of versions 1 and 2 (written before the glossary names) keep ``mc`` and ``delta_m``; they
+        are read as ``min_magnitude`` and ``magnitude_resolution`` (:meth:`from_dict`).
 
         ``storage_options`` are the fsspec filesystem's options (see :func:`quakelab.storage.filesystem`).
         """
@@ -1956,10 +1977,33 @@ class ETAS:
         d = json.loads(read_text(path, storage_options))
         if d.get("model") != "ETAS":
             raise ETASError(f"{path}: not an ETAS model file")
-        if int(d.get("version", 1)) > 2:
+        if int(d.get("version", 1)) > MODEL_FILE_VERSION:
             raise ETASError(
-                f"{path}: ETAS model file version {d['version']} is newer than this quakelab reads (2)"
+                f"{path}: ETAS model file version {d['version']} is newer than this quakelab reads "
+                f"({MODEL_FILE_VERSION})"
             )
+        try:
+            return cls.from_dict(d)
+        except KeyError as exc:
+            raise ETASError(f"{path}: field {exc.args[0]!r} missing") from exc
+        except ETASError as exc:
+            raise ETASError(f"{path}: {exc}") from exc
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ETAS:
+        """The model of :meth:`to_dict` (also the older keys ``mc`` and ``delta_m`` of file versions 1-2).
+
+        Examples
+        --------
+        >>> old = ETAS(min_magnitude=2.0, spatial=False).to_dict()
+        >>> old["mc"], old["delta_m"] = old.pop("min_magnitude"), old.pop("magnitude_resolution")
+        >>> ETAS.from_dict(old).min_magnitude
+        2.0
+        """
+        d = dict(d)
+        for old, new in _RENAMED_FILE_KEYS.items():
+            if old in d and new not in d:
+                d[new] = d.pop(old)
         region = Region.from_dict(d["region"]) if d.get("region") else None
         background = None
         if d.get("background"):
@@ -1968,11 +2012,11 @@ class ETAS:
             try:
                 background = background_from_dict(d["background"])
             except (KeyError, ValueError) as exc:
-                raise ETASError(f"{path}: field 'background': {exc}") from exc
+                raise ETASError(f"field 'background': {exc}") from exc
         mode = d.get("background_mode", "uniform")
         m = cls(
-            d["mc"],
-            delta_m=d["delta_m"],
+            d["min_magnitude"],
+            magnitude_resolution=d["magnitude_resolution"],
             region=region,
             spatial=d["spatial"],
             m_ref=d["m_ref"],

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from quakelab._compat import renamed_attribute, renamed_kwargs
 from quakelab.region import EARTH_RADIUS_KM, Region, as_region
 from quakelab.timeutils import utc as _utc
 
@@ -16,12 +17,14 @@ class PoissonModel:
 
     Parameters
     ----------
-    mc : float
-        Magnitude of completeness.
+    min_magnitude : float
+        Magnitude threshold (usually the catalog's magnitude of completeness). Old name: ``mc``
+        (deprecated, also as an attribute).
     region : Region or bbox or vertices
         Study region.
-    delta_m : float, default 0.1
-        Magnitude bin width (magnitudes are rounded half up before the cut).
+    magnitude_resolution : float, default 0.1
+        The catalog's magnitude resolution (magnitudes are rounded half up to it before the cut). Old
+        name: ``delta_m`` (deprecated, also as an attribute).
     earth_radius_km : float, default 6378.1
         Sphere radius for the area.
 
@@ -33,17 +36,21 @@ class PoissonModel:
         Events used.
     """
 
+    mc = renamed_attribute("min_magnitude")
+    delta_m = renamed_attribute("magnitude_resolution")
+
+    @renamed_kwargs(mc="min_magnitude", delta_m="magnitude_resolution")
     def __init__(
         self,
-        mc: float,
+        min_magnitude: float,
         region: Region | Any,
         *,
-        delta_m: float = 0.1,
+        magnitude_resolution: float = 0.1,
         earth_radius_km: float = EARTH_RADIUS_KM,
     ) -> None:
-        self.mc = float(mc)
+        self.min_magnitude = float(min_magnitude)
         self.region = as_region(region)
-        self.delta_m = float(delta_m)
+        self.magnitude_resolution = float(magnitude_resolution)
         self.earth_radius_km = float(earth_radius_km)
 
     @property
@@ -71,8 +78,9 @@ class PoissonModel:
 
         t0, t1 = _utc(start), _utc(end)
         cat = catalog[(catalog["time"] >= t0) & (catalog["time"] < t1)]
-        m = round_half_up(cat["magnitude"].to_numpy(), self.delta_m) if self.delta_m > 0 else cat["magnitude"]
-        cat = cat[np.asarray(m) >= self.mc - 1e-9]
+        r = self.magnitude_resolution
+        m = round_half_up(cat["magnitude"].to_numpy(), r) if r > 0 else cat["magnitude"]
+        cat = cat[np.asarray(m) >= self.min_magnitude - 1e-9]
         return cat[self.region.contains(cat["longitude"].to_numpy(), cat["latitude"].to_numpy())]
 
     def fit(self, catalog: pd.DataFrame, *, start, end) -> PoissonModel:
@@ -86,7 +94,7 @@ class PoissonModel:
         cat = self.select_events(catalog, start, end)
         days = (_utc(end) - _utc(start)) / pd.Timedelta(days=1)
         if len(cat) == 0:
-            raise ValueError(f"no events with M >= {self.mc} in the region between {start} and {end}")
+            raise ValueError(f"no events with M >= {self.min_magnitude} in the region between {start} and {end}")
         self.n_events_ = len(cat)
         self.duration_days_ = float(days)
         self.mu_ = len(cat) / (self.area_km2 * days)

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from quakelab._compat import renamed_kwargs
+
 
 @dataclass(frozen=True)
 class ReasenbergJones:
@@ -35,20 +37,21 @@ class ReasenbergJones:
         return cls(a=-1.67, b=0.91, p=1.08, c=0.05, mainshock_magnitude=float(mainshock_magnitude))
 
     @classmethod
+    @renamed_kwargs(mc="min_magnitude", delta_m="magnitude_resolution")
     def fit_sequence(
         cls,
         t_days: np.ndarray,
         magnitudes: np.ndarray,
         mainshock_magnitude: float,
-        mc: float,
+        min_magnitude: float,
         *,
         t_start: float = 0.0,
         t_end: float | None = None,
-        delta_m: float = 0.1,
+        magnitude_resolution: float = 0.1,
         b: float | None = None,
     ) -> ReasenbergJones:
-        """Sequence-specific parameters: Omori (K, c, p) by maximum likelihood above ``mc``, b by Aki–Utsu
-        (or given), and ``a = log10 K - b (Mm - mc)``.
+        """Sequence-specific parameters: Omori (K, c, p) by maximum likelihood above ``min_magnitude``, b by
+        Aki–Utsu (or given), and ``a = log10 K - b (Mm - min_magnitude)``.
 
         Parameters
         ----------
@@ -58,12 +61,12 @@ class ReasenbergJones:
             Their magnitudes.
         mainshock_magnitude : float
             Mm.
-        mc : float
-            Completeness of the aftershocks used.
+        min_magnitude : float
+            Magnitude threshold (completeness) of the aftershocks used. Old name: ``mc`` (deprecated).
         t_start, t_end : float
             Fitting window (days).
-        delta_m : float
-            Magnitude bin width.
+        magnitude_resolution : float
+            The catalog's magnitude resolution. Old name: ``delta_m`` (deprecated).
         b : float, optional
             Use this b-value instead of estimating it.
 
@@ -76,10 +79,10 @@ class ReasenbergJones:
 
         t = np.asarray(t_days, dtype=float)
         m = np.asarray(magnitudes, dtype=float)
-        keep = m >= mc - 1e-9
+        keep = m >= min_magnitude - 1e-9
         fit = omori_fit(t[keep], t_start=t_start, t_end=t_end)
-        bb = b if b is not None else b_value(m[keep], mc, delta_m).b
-        a = math.log10(fit.K) - bb * (mainshock_magnitude - mc)
+        bb = b if b is not None else b_value(m[keep], min_magnitude, magnitude_resolution).b
+        a = math.log10(fit.K) - bb * (mainshock_magnitude - min_magnitude)
         return cls(a=float(a), b=float(bb), p=fit.p, c=fit.c, mainshock_magnitude=float(mainshock_magnitude))
 
     def expected_number(self, magnitude: float, t1_days: float, t2_days: float) -> float:

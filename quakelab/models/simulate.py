@@ -560,7 +560,7 @@ class SimulationSetup:
             rho=p["rho"],
             beta=float(model.beta_),
             m_ref=float(model.m_ref),
-            delta_m=float(model.delta_m),
+            delta_m=float(model.magnitude_resolution),
             m_max=math.inf if m_max is None else float(m_max),
             spatial=spatial,
             region=model.region if spatial else None,

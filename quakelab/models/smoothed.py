@@ -8,6 +8,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from quakelab._compat import renamed_attribute, renamed_kwargs
 from quakelab.region import EARTH_RADIUS_KM, Region, as_region, cell_area_km2, haversine_km
 from quakelab.timeutils import utc as _utc
 
@@ -23,8 +24,9 @@ class SmoothedSeismicity:
 
     Parameters
     ----------
-    mc : float
-        Magnitude of completeness of the training events.
+    min_magnitude : float
+        Magnitude threshold of the training events (usually their magnitude of completeness). Old name:
+        ``mc`` (deprecated, also as an attribute).
     region : Region or bbox or vertices
         Study region.
     kernel : {"gaussian", "power_law"}, default "power_law"
@@ -37,9 +39,12 @@ class SmoothedSeismicity:
         Lower limit of the adaptive bandwidth (location errors).
     """
 
+    mc = renamed_attribute("min_magnitude")
+
+    @renamed_kwargs(mc="min_magnitude")
     def __init__(
         self,
-        mc: float,
+        min_magnitude: float,
         region: Region | Any,
         *,
         kernel: Literal["gaussian", "power_law"] = "power_law",
@@ -49,7 +54,7 @@ class SmoothedSeismicity:
     ) -> None:
         if kernel not in ("gaussian", "power_law"):
             raise ValueError(f"unknown kernel {kernel!r}; use 'gaussian' or 'power_law'")
-        self.mc = float(mc)
+        self.min_magnitude = float(min_magnitude)
         self.region = as_region(region)
         self.kernel = kernel
         self.bandwidth_km = bandwidth_km
@@ -57,7 +62,7 @@ class SmoothedSeismicity:
         self.min_bandwidth_km = float(min_bandwidth_km)
 
     def fit(self, catalog: pd.DataFrame, *, start, end, b_value: float | None = None) -> SmoothedSeismicity:
-        """Use the events with ``M >= mc`` inside the region in ``[start, end)``.
+        """Use the events with ``M >= min_magnitude`` inside the region in ``[start, end)``.
 
         Returns
         -------
@@ -67,7 +72,7 @@ class SmoothedSeismicity:
         from quakelab.catalog.select import select
         from quakelab.stats import b_value as estimate_b
 
-        cat = select(catalog, start=start, end=end, min_magnitude=self.mc)
+        cat = select(catalog, start=start, end=end, min_magnitude=self.min_magnitude)
         cat = cat[self.region.contains(cat["longitude"].to_numpy(), cat["latitude"].to_numpy())]
         if len(cat) <= self.k_neighbours:
             raise ValueError(
@@ -93,7 +98,7 @@ class SmoothedSeismicity:
         self.bandwidths_km_ = d
         days = (_utc(end) - _utc(start)) / pd.Timedelta(days=1)
         self.rate_per_day_ = len(cat) / days
-        self.b_value_ = b_value if b_value is not None else estimate_b(cat["magnitude"], self.mc).b
+        self.b_value_ = b_value if b_value is not None else estimate_b(cat["magnitude"], self.min_magnitude).b
         return self
 
     def density(self, lon: np.ndarray, lat: np.ndarray, chunk: int = 2000) -> np.ndarray:
@@ -145,7 +150,7 @@ class SmoothedSeismicity:
         spatial = dens / dens.sum()
         days = (_utc(end) - _utc(start)) / pd.Timedelta(days=1)
         mags = (
-            np.round(np.arange(self.mc, self.mc + 4.0 + 1e-9, delta_m), 10)
+            np.round(np.arange(self.min_magnitude, self.min_magnitude + 4.0 + 1e-9, delta_m), 10)
             if magnitude_bins is None
             else np.asarray(magnitude_bins, dtype=float)
         )

@@ -218,32 +218,45 @@ def resolve_catalog_parameters(
     return out
 
 
-def bbox_problem(bbox: Any) -> str:
+#: Notebook parameters renamed to the glossary names (docs/glossary.md, "Deprecated names"): a run in
+#: ``papermill_runs.yaml`` still using the old name is rejected by :func:`validate_runs` with the new name.
+RENAMED_PARAMETERS = {
+    "mc": "min_magnitude",
+    "bbox": "region",
+    "delta_m": "magnitude_resolution",
+}
+
+
+def bbox_problem(bbox: Any, name: str = "bbox") -> str:
     """What is wrong with a ``[min_lon, max_lon, min_lat, max_lat]`` box ('' when nothing).
+
+    ``name`` is the parameter's name in the messages (``region`` for the notebooks' region parameter).
 
     Examples
     --------
     >>> bbox_problem([-118, -116, 37, 35])
     'bbox [-118, -116, 37, 35]: min_lat 37 > max_lat 35'
+    >>> bbox_problem([-118, -116, 37], name="region")
+    'region [-118, -116, 37] must be [min_lon, max_lon, min_lat, max_lat] (4 numbers, got 3)'
     """
     if bbox is None:
         return ""
     if not isinstance(bbox, list | tuple) or len(bbox) != 4:
         n = len(bbox) if isinstance(bbox, list | tuple) else type(bbox).__name__
-        return f"bbox {bbox!r} must be [min_lon, max_lon, min_lat, max_lat] (4 numbers, got {n})"
+        return f"{name} {bbox!r} must be [min_lon, max_lon, min_lat, max_lat] (4 numbers, got {n})"
     if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in bbox):
-        return f"bbox {bbox!r}: values must be numbers"
+        return f"{name} {bbox!r}: values must be numbers"
     lon0, lon1, lat0, lat1 = bbox
     if lon0 > lon1:
-        return f"bbox {list(bbox)!r}: min_lon {lon0} > max_lon {lon1}"
+        return f"{name} {list(bbox)!r}: min_lon {lon0} > max_lon {lon1}"
     if lat0 > lat1:
-        return f"bbox {list(bbox)!r}: min_lat {lat0} > max_lat {lat1}"
+        return f"{name} {list(bbox)!r}: min_lat {lat0} > max_lat {lat1}"
     bad_lat = [v for v in (lat0, lat1) if abs(v) > 90]
     if bad_lat:
-        return f"bbox {list(bbox)!r}: latitude {bad_lat[0]} outside -90..90"
+        return f"{name} {list(bbox)!r}: latitude {bad_lat[0]} outside -90..90"
     bad_lon = [v for v in (lon0, lon1) if not -180 <= v <= 360]
     if bad_lon:
-        return f"bbox {list(bbox)!r}: longitude {bad_lon[0]} outside -180..360"
+        return f"{name} {list(bbox)!r}: longitude {bad_lon[0]} outside -180..360"
     return ""
 
 
@@ -252,7 +265,7 @@ def catalog_problems(run: Run) -> list[str]:
 
     Reported: an unknown catalog or dataset name (with the closest known name), a missing file, a
     format nobody reads, a column mapping naming columns absent from the file's header, and a
-    malformed ``bbox``. A registered shared dataset absent from this machine is not a problem (the
+    malformed ``region`` box. A registered shared dataset absent from this machine is not a problem (the
     run is reported as skipped).
 
     Parameters
@@ -271,7 +284,7 @@ def catalog_problems(run: Run) -> list[str]:
 
     problems: list[str] = []
     where = f"run {run.name!r}"
-    why = bbox_problem(run.parameters.get("bbox"))
+    why = bbox_problem(run.parameters.get("region"), "region")
     if why:
         problems.append(f"{where}: {why}")
     for key in ("catalog", "dataset"):
@@ -488,8 +501,9 @@ def notebook_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
 def validate_runs(runs: list[Run], injected: tuple[str, ...] = ("output_dir",)) -> list[str]:
     """Check every run's parameters against its notebook; returns the problems (empty when all good).
 
-    Unknown names (with a close match suggested) and values whose type does not match the
-    notebook's annotation are reported, and each run's catalog and ``bbox`` are checked by
+    Unknown names (with a close match suggested; an old name of :data:`RENAMED_PARAMETERS` with its new
+    name) and values whose type does not match the notebook's annotation are reported, and each run's
+    catalog and ``region`` are checked by
     :func:`catalog_problems` (unknown name with "did you mean", missing file, mapping to absent
     columns, malformed box). Nothing is executed.
 
@@ -524,6 +538,13 @@ def validate_runs(runs: list[Run], injected: tuple[str, ...] = ("output_dir",)) 
             if name in run.parameters:
                 problems.append(f"run {run.name!r}: parameter {name!r} is set by the runner; remove it")
         for name, value in run.parameters.items():
+            if name not in declared and RENAMED_PARAMETERS.get(name) in declared:
+                problems.append(
+                    f"run {run.name!r}: parameter {name!r} of {run.notebook.name} was renamed "
+                    f"{RENAMED_PARAMETERS[name]!r} (docs/glossary.md, 'Deprecated names'); use "
+                    f"{RENAMED_PARAMETERS[name]!r} in the run's parameters"
+                )
+                continue
             if name not in declared:
                 hint = difflib.get_close_matches(name, list(declared), n=1)
                 problems.append(

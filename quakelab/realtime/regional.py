@@ -146,7 +146,7 @@ def simulated_probabilities(
     """
     t0 = utc(now)
     longest = max(durations_days)
-    m_top = float(history["magnitude"].max()) if len(history) else model.mc
+    m_top = float(history["magnitude"].max()) if len(history) else model.min_magnitude
     sims = model.catalog_forecast(
         history if len(history) else None,
         t0,
@@ -225,7 +225,7 @@ def regional_forecast(
         return None, info
     model = chosen.model
     inside = chosen.region.contains(past["longitude"].to_numpy(float), past["latitude"].to_numpy(float))
-    history = past[inside & (past["magnitude"].to_numpy(float) >= model.mc - 1e-9)]
+    history = past[inside & (past["magnitude"].to_numpy(float) >= model.min_magnitude - 1e-9)]
     history = history[["event_id", "time", "latitude", "longitude", "depth_km", "magnitude"]].reset_index(
         drop=True
     )
@@ -245,7 +245,7 @@ def regional_forecast(
         sha256=chosen.sha256,
         region=list(chosen.region.bounds),
         spatial=bool(getattr(model, "spatial", False)),
-        mc=float(model.mc),
+        min_magnitude=float(model.min_magnitude),
         n_history=int(len(history)),
         n_simulations=int(n_simulations),
         seed=seed,

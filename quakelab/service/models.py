@@ -77,7 +77,7 @@ def save_etas_model(model, name: str, root: str | os.PathLike, *, metadata: dict
             "artifact": "model.json",
             "sha256": sha256_file(tmp / "model.json"),
             "spatial": bool(model.spatial),
-            "mc": model.mc,
+            "min_magnitude": model.min_magnitude,
             "region": model.region.to_dict() if model.region is not None else None,
             "quakelab_version": quakelab.__version__,
             "saved_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),

@@ -9,12 +9,14 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from quakelab._compat import renamed_attribute, renamed_kwargs
+
 LOG10_E = np.log10(np.e)
 
 
 @dataclass(frozen=True)
 class GutenbergRichter:
-    """A Gutenberg–Richter fit ``log10 N(>=M) = a - b M`` above ``mc``.
+    """A Gutenberg–Richter fit ``log10 N(>=M) = a - b M`` above ``min_magnitude``.
 
     Attributes
     ----------
@@ -24,28 +26,33 @@ class GutenbergRichter:
         Shi & Bolt (1982) standard error of ``b``.
     a : float
         a-value: ``log10`` of the number of events with ``M >= 0`` implied by the fit
-        (``log10 N(>=mc) + b * mc``).
-    mc : float
-        Magnitude of completeness used.
+        (``log10 N(>=min_magnitude) + b * min_magnitude``).
+    min_magnitude : float
+        Magnitude threshold of the fit (usually an estimated magnitude of completeness). The old name
+        ``mc`` still reads it (deprecated).
     n : int
-        Number of events with ``M >= mc``.
-    delta_m : float
-        Magnitude bin width (0 for continuous magnitudes).
+        Number of events with ``M >= min_magnitude``.
+    magnitude_resolution : float
+        Resolution the magnitudes were binned to (0 for continuous magnitudes). The old name ``delta_m``
+        still reads it (deprecated).
     """
 
     b: float
     b_std: float
     a: float
-    mc: float
+    min_magnitude: float
     n: int
-    delta_m: float
+    magnitude_resolution: float
+
+    mc = renamed_attribute("min_magnitude")
+    delta_m = renamed_attribute("magnitude_resolution")
 
     def to_series(self) -> pd.Series:
         """The fit as a :class:`pandas.Series`."""
         return pd.Series(asdict(self))
 
     def expected_count(self, magnitude: float | ArrayLike) -> np.ndarray:
-        """Expected number of events with ``M >= magnitude`` (for magnitudes on the bin grid, >= mc)."""
+        """Expected number of events with ``M >= magnitude`` (magnitudes on the bin grid, >= min_magnitude)."""
         return 10 ** (self.a - self.b * np.asarray(magnitude, dtype=float))
 
 
@@ -57,18 +64,20 @@ def _mags(magnitudes: ArrayLike | pd.Series) -> np.ndarray:
     return m
 
 
-def bin_magnitudes(magnitudes: ArrayLike, delta_m: float = 0.1) -> np.ndarray:
-    """Round magnitudes to bins of width ``delta_m`` (bin centres), free of float noise: quakelab's one binning.
+@renamed_kwargs(delta_m="magnitude_resolution")
+def bin_magnitudes(magnitudes: ArrayLike, magnitude_resolution: float = 0.1) -> np.ndarray:
+    """Round magnitudes to bins of width ``r = magnitude_resolution`` (bin centres), free of float noise.
 
-    Halves round up, so the bin labelled ``m`` holds ``[m - delta_m/2, m + delta_m/2)``: a magnitude threshold
-    ``min_magnitude`` on binned magnitudes is the cut ``M >= min_magnitude - delta_m/2`` on the original ones
+    quakelab's one binning. Halves round up, so the bin labelled ``m`` holds ``[m - r/2, m + r/2)``: a
+    magnitude threshold ``min_magnitude`` on binned magnitudes is the cut ``M >= min_magnitude - r/2`` on the
+    original ones
     (the CSEP convention: bin 5.0 of a CSEP forecast is ``[4.95, 5.05)``). See ``docs/glossary.md``.
 
     Parameters
     ----------
     magnitudes : array-like
         Magnitudes.
-    delta_m : float, default 0.1
+    magnitude_resolution : float, default 0.1
         Bin width; 0 returns the input unchanged.
 
     Returns
@@ -82,22 +91,25 @@ def bin_magnitudes(magnitudes: ArrayLike, delta_m: float = 0.1) -> np.ndarray:
     [2.0, 2.1, 2.1]
     """
     m = np.asarray(magnitudes, dtype=float)
-    if delta_m <= 0:
+    if magnitude_resolution <= 0:
         return m
-    return np.round(np.floor(m / delta_m + 0.5 + 1e-9) * delta_m, 10)
+    return np.round(np.floor(m / magnitude_resolution + 0.5 + 1e-9) * magnitude_resolution, 10)
 
 
-def estimate_beta(magnitudes: ArrayLike | pd.Series, min_magnitude: float, delta_m: float = 0.1) -> float:
+@renamed_kwargs(delta_m="magnitude_resolution")
+def estimate_beta(
+    magnitudes: ArrayLike | pd.Series, min_magnitude: float, magnitude_resolution: float = 0.1
+) -> float:
     """Maximum-likelihood Gutenberg–Richter ``beta`` (``= b ln 10``) above ``min_magnitude``: quakelab's one estimator.
 
-    The binning convention (see ``docs/glossary.md``): magnitudes are first binned to ``delta_m`` with
-    :func:`bin_magnitudes` (round half up), so the bin labelled ``m`` holds ``[m - delta_m/2, m + delta_m/2)``;
+    The binning convention (see ``docs/glossary.md``): magnitudes are first binned to ``r = magnitude_resolution``
+    with :func:`bin_magnitudes` (round half up), so the bin labelled ``m`` holds ``[m - r/2, m + r/2)``;
     events whose *binned* magnitude is ``>= min_magnitude`` are kept, i.e. the cut on the original magnitudes is
-    ``min_magnitude - delta_m/2``. On binned magnitudes the exact maximum-likelihood estimate is the one of
-    the discrete exponential (Tinti & Mulargia 1987): ``beta = ln(1 + delta_m / mean_excess) / delta_m`` with
-    ``mean_excess = mean(M_binned - min_magnitude)``; ``delta_m = 0`` gives the continuous ``1 / mean_excess``.
+    ``min_magnitude - r/2``. On binned magnitudes the exact maximum-likelihood estimate is the one of
+    the discrete exponential (Tinti & Mulargia 1987): ``beta = ln(1 + r / mean_excess) / r`` with
+    ``mean_excess = mean(M_binned - min_magnitude)``; ``r = 0`` gives the continuous ``1 / mean_excess``.
 
-    ``delta_m`` is the step at which the magnitudes are reported (their resolution): 0.01 for two-decimal
+    ``r`` is the step at which the magnitudes are reported (their resolution): 0.01 for two-decimal
     catalogs such as QTM. Cutting two-decimal magnitudes at ``min_magnitude`` and applying a 0.1-bin correction, or
     rounding them to 0.1 when the catalog itself starts at ``min_magnitude``, leaves the lowest bin half filled and
     biases beta low (``tests/stats``; ``benchmarks/bench_binning.py``).
@@ -108,7 +120,7 @@ def estimate_beta(magnitudes: ArrayLike | pd.Series, min_magnitude: float, delta
         Magnitudes (any resolution; NaN are ignored).
     min_magnitude : float
         Magnitude threshold, on the bin grid (the centre of the lowest bin).
-    delta_m : float, default 0.1
+    magnitude_resolution : float, default 0.1
         Resolution of the magnitudes (0 for continuous magnitudes, no binning).
 
     Returns
@@ -127,16 +139,16 @@ def estimate_beta(magnitudes: ArrayLike | pd.Series, min_magnitude: float, delta
     3.0103
     """
     m = _mags(magnitudes)
-    if delta_m > 0:
-        m = bin_magnitudes(m, delta_m)
+    if magnitude_resolution > 0:
+        m = bin_magnitudes(m, magnitude_resolution)
     m = m[m >= min_magnitude - 1e-9]
     if m.size < 2:
         raise ValueError(f"need at least 2 events with M >= {min_magnitude} to estimate b, got {m.size}")
     excess = float(np.mean(m - min_magnitude))
     if excess <= 1e-12:
         raise ValueError(f"all {m.size} magnitudes are in the lowest bin {min_magnitude}: beta is unbounded")
-    if delta_m > 0:
-        return float(np.log1p(delta_m / excess) / delta_m)
+    if magnitude_resolution > 0:
+        return float(np.log1p(magnitude_resolution / excess) / magnitude_resolution)
     return 1.0 / excess
 
 
@@ -176,64 +188,75 @@ def magnitude_bin_fractions(
     return surv - np.append(surv[1:], 0.0)
 
 
-def b_value(magnitudes: ArrayLike | pd.Series, mc: float, delta_m: float = 0.1) -> GutenbergRichter:
-    """Maximum-likelihood b-value above ``mc`` with the Shi–Bolt uncertainty.
+@renamed_kwargs(mc="min_magnitude", delta_m="magnitude_resolution")
+def b_value(
+    magnitudes: ArrayLike | pd.Series, min_magnitude: float, magnitude_resolution: float = 0.1
+) -> GutenbergRichter:
+    """Maximum-likelihood b-value above ``min_magnitude`` with the Shi–Bolt uncertainty.
 
-    ``b = estimate_beta(...) / ln 10`` (:func:`estimate_beta`: magnitudes binned to ``delta_m`` first, the cut
-    at ``mc - delta_m/2`` on the original magnitudes, Tinti & Mulargia 1987 for binned data) and
+    ``b = estimate_beta(...) / ln 10`` (:func:`estimate_beta`: magnitudes binned to ``r = magnitude_resolution``
+    first, the cut at ``min_magnitude - r/2`` on the original magnitudes, Tinti & Mulargia 1987 for binned data) and
     ``sigma_b = 2.3 b^2 sqrt(sum((M - mean)^2) / (n (n - 1)))`` (Shi & Bolt 1982) on the binned magnitudes.
 
     Parameters
     ----------
     magnitudes : array-like
-        Magnitudes (binned to ``delta_m`` here; continuous with ``delta_m=0``).
-    mc : float
-        Magnitude of completeness on the bin grid; events whose binned magnitude is ``>= mc`` are used.
-    delta_m : float, default 0.1
+        Magnitudes (binned to ``magnitude_resolution`` here; continuous with ``magnitude_resolution=0``).
+    min_magnitude : float
+        Magnitude of completeness on the bin grid; events whose binned magnitude is ``>= min_magnitude`` are used.
+    magnitude_resolution : float, default 0.1
         Magnitude bin width.
 
     Returns
     -------
     GutenbergRichter
-        b, its standard error, a, mc, n.
+        b, its standard error, a, min_magnitude, n.
 
     Raises
     ------
     ValueError
-        With fewer than 2 events above ``mc``.
+        With fewer than 2 events above ``min_magnitude``.
 
     Examples
     --------
-    >>> fit = b_value([1.0, 1.0, 1.1, 1.3, 1.0, 1.2], mc=1.0)
+    >>> fit = b_value([1.0, 1.0, 1.1, 1.3, 1.0, 1.2], min_magnitude=1.0)
     >>> round(fit.b, 4)
     3.0103
     """
     m = _mags(magnitudes)
-    if delta_m > 0:
-        m = bin_magnitudes(m, delta_m)
-    m = m[m >= mc - 1e-9]
+    if magnitude_resolution > 0:
+        m = bin_magnitudes(m, magnitude_resolution)
+    m = m[m >= min_magnitude - 1e-9]
     n = m.size
     if n < 2:
-        raise ValueError(f"need at least 2 events with M >= {mc} to estimate b, got {n}")
+        raise ValueError(f"need at least 2 events with M >= {min_magnitude} to estimate b, got {n}")
     mean = m.mean()
-    if mean - mc <= 1e-12:
-        raise ValueError(f"mean magnitude {mean:.3f} does not exceed mc = {mc:.3f}")
-    b = estimate_beta(m, mc, delta_m) / np.log(10)
+    if mean - min_magnitude <= 1e-12:
+        raise ValueError(f"mean magnitude {mean:.3f} does not exceed min_magnitude = {min_magnitude:.3f}")
+    b = estimate_beta(m, min_magnitude, magnitude_resolution) / np.log(10)
     b_std = 2.3 * b**2 * np.sqrt(np.sum((m - mean) ** 2) / (n * (n - 1)))
-    a = np.log10(n) + b * mc
+    a = np.log10(n) + b * min_magnitude
     return GutenbergRichter(
-        b=float(b), b_std=float(b_std), a=float(a), mc=float(mc), n=int(n), delta_m=float(delta_m)
+        b=float(b),
+        b_std=float(b_std),
+        a=float(a),
+        min_magnitude=float(min_magnitude),
+        n=int(n),
+        magnitude_resolution=float(magnitude_resolution),
     )
 
 
-def frequency_magnitude(magnitudes: ArrayLike | pd.Series, delta_m: float = 0.1) -> pd.DataFrame:
+@renamed_kwargs(delta_m="magnitude_resolution")
+def frequency_magnitude(
+    magnitudes: ArrayLike | pd.Series, magnitude_resolution: float = 0.1
+) -> pd.DataFrame:
     """Non-cumulative and cumulative frequency–magnitude distribution.
 
     Parameters
     ----------
     magnitudes : array-like
         Magnitudes.
-    delta_m : float, default 0.1
+    magnitude_resolution : float, default 0.1
         Bin width.
 
     Returns
@@ -242,16 +265,19 @@ def frequency_magnitude(magnitudes: ArrayLike | pd.Series, delta_m: float = 0.1)
         Index ``magnitude`` (bin centres from min to max), columns ``count`` (events in the bin) and
         ``cumulative`` (events with ``M >=`` the bin).
     """
-    m = bin_magnitudes(_mags(magnitudes), delta_m)
+    m = bin_magnitudes(_mags(magnitudes), magnitude_resolution)
     lo, hi = m.min(), m.max()
-    centres = np.round(np.arange(lo, hi + delta_m / 2, delta_m), 10)
-    idx = np.clip(np.rint((m - lo) / delta_m).astype(int), 0, centres.size - 1)
+    centres = np.round(np.arange(lo, hi + magnitude_resolution / 2, magnitude_resolution), 10)
+    idx = np.clip(np.rint((m - lo) / magnitude_resolution).astype(int), 0, centres.size - 1)
     counts = np.bincount(idx, minlength=centres.size)
     cum = counts[::-1].cumsum()[::-1]
     return pd.DataFrame({"count": counts, "cumulative": cum}, index=pd.Index(centres, name="magnitude"))
 
 
-def mc_maxc(magnitudes: ArrayLike | pd.Series, delta_m: float = 0.1, correction: float = 0.2) -> float:
+@renamed_kwargs(delta_m="magnitude_resolution")
+def mc_maxc(
+    magnitudes: ArrayLike | pd.Series, magnitude_resolution: float = 0.1, correction: float = 0.2
+) -> float:
     """Maximum-curvature magnitude of completeness (Wiemer & Wyss 2000) plus a correction.
 
     The maximum-curvature estimate is the most populated magnitude bin; it underestimates Mc for
@@ -261,7 +287,7 @@ def mc_maxc(magnitudes: ArrayLike | pd.Series, delta_m: float = 0.1, correction:
     ----------
     magnitudes : array-like
         Magnitudes.
-    delta_m : float, default 0.1
+    magnitude_resolution : float, default 0.1
         Bin width.
     correction : float, default 0.2
         Added to the maximum-curvature estimate.
@@ -271,13 +297,14 @@ def mc_maxc(magnitudes: ArrayLike | pd.Series, delta_m: float = 0.1, correction:
     float
         Mc.
     """
-    fmd = frequency_magnitude(magnitudes, delta_m)
+    fmd = frequency_magnitude(magnitudes, magnitude_resolution)
     return float(np.round(fmd["count"].idxmax() + correction, 10))
 
 
+@renamed_kwargs(delta_m="magnitude_resolution")
 def mc_goodness_of_fit(
     magnitudes: ArrayLike | pd.Series,
-    delta_m: float = 0.1,
+    magnitude_resolution: float = 0.1,
     levels: tuple[float, ...] = (95.0, 90.0),
     min_events: int = 50,
 ) -> float:
@@ -292,7 +319,7 @@ def mc_goodness_of_fit(
     ----------
     magnitudes : array-like
         Magnitudes.
-    delta_m : float, default 0.1
+    magnitude_resolution : float, default 0.1
         Bin width.
     levels : tuple of float, default (95, 90)
         Acceptance levels tried in order.
@@ -304,15 +331,15 @@ def mc_goodness_of_fit(
     float
         Mc.
     """
-    m = bin_magnitudes(_mags(magnitudes), delta_m)
-    fmd = frequency_magnitude(m, delta_m)
+    m = bin_magnitudes(_mags(magnitudes), magnitude_resolution)
+    fmd = frequency_magnitude(m, magnitude_resolution)
     trials = fmd.index.to_numpy()
     residuals = np.full(trials.size, np.nan)
     for i, mc in enumerate(trials):
         above = m[m >= mc - 1e-9]
         if above.size < min_events:
             break
-        fit = b_value(above, mc, delta_m)
+        fit = b_value(above, mc, magnitude_resolution)
         obs = fmd["cumulative"].to_numpy()[i:]
         pred = above.size * 10 ** (-fit.b * (trials[i:] - mc))
         residuals[i] = 100 - 100 * np.abs(obs - pred).sum() / obs.sum()
@@ -320,11 +347,15 @@ def mc_goodness_of_fit(
         ok = np.flatnonzero(residuals >= level)
         if ok.size:
             return float(trials[ok[0]])
-    return mc_maxc(m, delta_m)
+    return mc_maxc(m, magnitude_resolution)
 
 
+@renamed_kwargs(delta_m="magnitude_resolution")
 def mc_b_stability(
-    magnitudes: ArrayLike | pd.Series, delta_m: float = 0.1, window: float = 0.5, min_events: int = 50
+    magnitudes: ArrayLike | pd.Series,
+    magnitude_resolution: float = 0.1,
+    window: float = 0.5,
+    min_events: int = 50,
 ) -> float:
     """b-value-stability magnitude of completeness (Cao & Gao 2002; Woessner & Wiemer 2005).
 
@@ -335,7 +366,7 @@ def mc_b_stability(
     ----------
     magnitudes : array-like
         Magnitudes.
-    delta_m : float, default 0.1
+    magnitude_resolution : float, default 0.1
         Bin width.
     window : float, default 0.5
         Magnitude range averaged.
@@ -347,28 +378,29 @@ def mc_b_stability(
     float
         Mc (the maximum-curvature estimate + 0.2 when no trial is stable).
     """
-    m = bin_magnitudes(_mags(magnitudes), delta_m)
-    trials = frequency_magnitude(m, delta_m).index.to_numpy()
+    m = bin_magnitudes(_mags(magnitudes), magnitude_resolution)
+    trials = frequency_magnitude(m, magnitude_resolution).index.to_numpy()
     bs, sds = [], []
     for mc in trials:
         above = m[m >= mc - 1e-9]
         if above.size < min_events:
             break
-        fit = b_value(above, mc, delta_m)
+        fit = b_value(above, mc, magnitude_resolution)
         bs.append(fit.b)
         sds.append(fit.b_std)
-    k = int(round(window / delta_m))
+    k = int(round(window / magnitude_resolution))
     for i in range(len(bs) - k):
         if abs(np.mean(bs[i : i + k + 1]) - bs[i]) <= sds[i]:
             return float(trials[i])
-    return mc_maxc(m, delta_m)
+    return mc_maxc(m, magnitude_resolution)
 
 
 McMethod = Literal["maxc", "gft", "mbs"]
 
 
+@renamed_kwargs(delta_m="magnitude_resolution")
 def magnitude_of_completeness(
-    magnitudes: ArrayLike | pd.Series, method: McMethod = "maxc", delta_m: float = 0.1
+    magnitudes: ArrayLike | pd.Series, method: McMethod = "maxc", magnitude_resolution: float = 0.1
 ) -> float:
     """Magnitude of completeness by maximum curvature (+0.2), goodness of fit, or b-value stability.
 
@@ -378,7 +410,7 @@ def magnitude_of_completeness(
         Magnitudes.
     method : {"maxc", "gft", "mbs"}, default "maxc"
         See :func:`mc_maxc`, :func:`mc_goodness_of_fit`, :func:`mc_b_stability`.
-    delta_m : float, default 0.1
+    magnitude_resolution : float, default 0.1
         Bin width.
 
     Returns
@@ -389,19 +421,21 @@ def magnitude_of_completeness(
     funcs = {"maxc": mc_maxc, "gft": mc_goodness_of_fit, "mbs": mc_b_stability}
     if method not in funcs:
         raise ValueError(f"unknown Mc method {method!r}; choose one of {sorted(funcs)}")
-    return funcs[method](magnitudes, delta_m=delta_m)
+    return funcs[method](magnitudes, magnitude_resolution=magnitude_resolution)
 
 
+@renamed_kwargs(mc="min_magnitude", delta_m="magnitude_resolution")
 def simulate_gutenberg_richter(
     n: int,
     b: float = 1.0,
-    mc: float = 2.0,
-    delta_m: float = 0.1,
+    min_magnitude: float = 2.0,
+    magnitude_resolution: float = 0.1,
     seed: int | np.random.Generator | None = None,
 ) -> np.ndarray:
-    """Draw ``n`` Gutenberg–Richter magnitudes ``>= mc`` (binned to ``delta_m`` when positive).
+    """Draw ``n`` Gutenberg–Richter magnitudes ``>= min_magnitude`` (binned to ``r = magnitude_resolution``).
 
-    Continuous magnitudes start at ``mc - delta_m/2`` so that after binning the smallest bin is ``mc``.
+    Continuous magnitudes start at ``min_magnitude - r/2`` so that after binning the smallest bin is
+    ``min_magnitude`` (continuous magnitudes from ``min_magnitude`` when ``r = 0``).
 
     Parameters
     ----------
@@ -409,10 +443,10 @@ def simulate_gutenberg_richter(
         Number of events.
     b : float, default 1.0
         b-value.
-    mc : float, default 2.0
+    min_magnitude : float, default 2.0
         Smallest magnitude bin.
-    delta_m : float, default 0.1
-        Bin width (0 for continuous magnitudes starting at ``mc``).
+    magnitude_resolution : float, default 0.1
+        Bin width (0 for continuous magnitudes starting at ``min_magnitude``).
     seed : int or Generator, optional
         Random seed.
 
@@ -422,5 +456,5 @@ def simulate_gutenberg_richter(
         Magnitudes.
     """
     rng = np.random.default_rng(seed)
-    m = mc - delta_m / 2 + rng.exponential(LOG10_E / b, size=n)
-    return bin_magnitudes(m, delta_m)
+    m = min_magnitude - magnitude_resolution / 2 + rng.exponential(LOG10_E / b, size=n)
+    return bin_magnitudes(m, magnitude_resolution)

@@ -11,6 +11,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from numpy.typing import ArrayLike
 
+from quakelab._compat import renamed_kwargs
 from quakelab.stats.gutenberg_richter import GutenbergRichter, b_value, frequency_magnitude
 from quakelab.stats.omori import OmoriFit
 
@@ -187,13 +188,14 @@ def cumulative_count(
     return ax
 
 
+@renamed_kwargs(delta_m="magnitude_resolution")
 def frequency_magnitude_plot(
     magnitudes: ArrayLike | pd.Series,
     ax: Axes | None = None,
     *,
     mc: float | None = None,
     fit: GutenbergRichter | None = None,
-    delta_m: float = 0.1,
+    magnitude_resolution: float = 0.1,
     title: str | None = None,
 ) -> Axes:
     """Frequency–magnitude distribution (cumulative and per bin) with the Gutenberg–Richter fit.
@@ -208,8 +210,9 @@ def frequency_magnitude_plot(
         Magnitude of completeness; the fit is computed above it when ``fit`` is None.
     fit : GutenbergRichter, optional
         A fit to draw (from :func:`quakelab.stats.b_value`).
-    delta_m : float, default 0.1
-        Bin width.
+    magnitude_resolution : float, default 0.1
+        The magnitudes' resolution, also the bin width of the distribution (old name ``delta_m``,
+        deprecated).
     title : str, optional
         Axes title.
 
@@ -220,15 +223,15 @@ def frequency_magnitude_plot(
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4.5))
-    fmd = frequency_magnitude(magnitudes, delta_m)
+    fmd = frequency_magnitude(magnitudes, magnitude_resolution)
     mags = fmd.index.to_numpy()
     ax.semilogy(mags, fmd["cumulative"], "s", ms=4, color="k", mfc="none", label="cumulative N(≥M)")
     nz = fmd["count"] > 0
     ax.semilogy(mags[nz], fmd["count"][nz], "^", ms=4, color="0.5", label="per bin")
     if fit is None and mc is not None:
-        fit = b_value(magnitudes, mc, delta_m)
+        fit = b_value(magnitudes, mc, magnitude_resolution)
     if fit is not None:
-        mm = mags[mags >= fit.mc - 1e-9]
+        mm = mags[mags >= fit.min_magnitude - 1e-9]
         ax.semilogy(
             mm,
             fit.expected_count(mm),
@@ -236,7 +239,7 @@ def frequency_magnitude_plot(
             color="tab:red",
             label=f"b = {fit.b:.2f} ± {fit.b_std:.2f}, a = {fit.a:.2f}",
         )
-        ax.axvline(fit.mc, color="tab:red", ls="--", lw=1, label=f"Mc = {fit.mc:.1f}")
+        ax.axvline(fit.min_magnitude, color="tab:red", ls="--", lw=1, label=f"Mc = {fit.min_magnitude:.1f}")
     elif mc is not None:
         ax.axvline(mc, color="tab:red", ls="--", lw=1, label=f"Mc = {mc:.1f}")
     ax.set_xlabel("magnitude")

@@ -148,7 +148,7 @@ def test_etas_numbers_match_a_brute_force_simulation():
         rho=1.5,
     )
     beta, mc, mm = 2.3, 2.5, 6.0
-    model = ETAS(mc=mc, spatial=False).set_params(theta, beta=beta)
+    model = ETAS(min_magnitude=mc, spatial=False).set_params(theta, beta=beta)
     ms = Mainshock("2020-01-01", 10.0, 10.0, mm)
     cat = pd.DataFrame(
         {

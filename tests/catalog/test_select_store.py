@@ -47,7 +47,7 @@ def test_polygon_triangle_and_invalid():
 
 
 def test_select_combines(sample_catalog):
-    out = select(sample_catalog, start="2019-07-06T06:00", min_magnitude=3.0, bbox=(-118, -117, 35, 36.5))
+    out = select(sample_catalog, start="2019-07-06T06:00", min_magnitude=3.0, region=(-118, -117, 35, 36.5))
     assert (out["magnitude"] >= 3.0).all() and out["longitude"].between(-118, -117).all()
 
 

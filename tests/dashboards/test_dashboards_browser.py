@@ -71,8 +71,8 @@ def dashboard_reports(tmp_path_factory):
         str(out / "run.ipynb"),
         parameters={
             "dataset": "ridgecrest-2019-sample",
-            "bbox": [-118.2, -117.0, 35.2, 36.4],
-            "mc": 2.5,
+            "region": [-118.2, -117.0, 35.2, 36.4],
+            "min_magnitude": 2.5,
             "auxiliary_start": "2019-07-06",
             "start": "2019-07-07",
             "end": "2019-07-10",

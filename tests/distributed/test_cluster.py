@@ -96,7 +96,7 @@ def test_workers_read_inputs_from_s3_themselves(client, s3_storage_options):
         pd.testing.assert_frame_equal(cat, local)
     load = functools.partial(ETAS.load, storage_options=s3_storage_options)
     (model,) = map_ordered(client, load, [("s3://quakelab-test/models/etas.json",)])
-    truth = ETAS(mc=1.0, region=ETAS_REGION).set_params(ETAS_TRUTH, beta=2.3)
+    truth = ETAS(min_magnitude=1.0, region=ETAS_REGION).set_params(ETAS_TRUTH, beta=2.3)
     assert model.params_.to_dict() == truth.params_.to_dict()
 
 
@@ -139,14 +139,14 @@ def test_feature_grid_on_dask_equals_the_one_computed_here(client, etas_simulate
     part = cat[
         cat["time"].between(pd.Timestamp("2011-01-01", tz="UTC"), pd.Timestamp("2012-06-01", tz="UTC"))
     ]
-    kw = dict(bbox=(-118, -117, 35, 36), cell_deg=0.25, start="2012-01-01", end="2012-03-15")
-    kw.update(lookbacks_days=(7, 30), horizon_days=7, target_magnitude=3.0, mc=1.0, pa_events=20)
+    kw = dict(region=(-118, -117, 35, 36), cell_deg=0.25, start="2012-01-01", end="2012-03-15")
+    kw.update(lookbacks_days=(7, 30), horizon_days=7, target_magnitude=3.0, min_magnitude=1.0, pa_events=20)
     here = build_feature_grid(part, etas=model, **kw)
     there = build_feature_grid(part, etas=model, scheduler=client, chunk_steps=10, **kw)  # 64-step blocks
     assert here.sizes["time"] == 74 and float(here["count_30d"].sum()) > 0
     xr.testing.assert_identical(here, there)
     url = "s3://quakelab-test/catalogs/ridgecrest.parquet"
-    rkw = dict(bbox=(-118, -117, 35, 36.5), cell_deg=0.5, start="2019-07-01", end="2019-07-20")
+    rkw = dict(region=(-118, -117, 35, 36.5), cell_deg=0.5, start="2019-07-01", end="2019-07-20")
     rkw.update(lookbacks_days=(1, 3), horizon_days=1, target_magnitude=4.0, pa_events=None)
     local = build_feature_grid(open_catalog(url, storage_options=s3_storage_options), **rkw)
     remote = build_feature_grid(

@@ -69,7 +69,7 @@ def test_etas_model_from_s3_equals_local(s3_storage_options, tmp_path):
     from quakelab.models import ETAS
 
     remote = ETAS.load(f"{BUCKET}/models/etas.json", storage_options=s3_storage_options)
-    local = ETAS(mc=1.0, region=ETAS_REGION).set_params(ETAS_TRUTH, beta=2.3)
+    local = ETAS(min_magnitude=1.0, region=ETAS_REGION).set_params(ETAS_TRUTH, beta=2.3)
     assert remote.params_.to_dict() == local.params_.to_dict()
     assert remote.beta_ == 2.3 and remote.branching_ratio_ == pytest.approx(0.6824, abs=1e-4)
     assert remote.to_dict() == ETAS.load(local.save(tmp_path / "m.json")).to_dict()

@@ -127,7 +127,7 @@ def test_catalog_forecast_csv_round_trip_through_pycsep(tmp_path):
         gamma=1.0,
         rho=1.5,
     )
-    model = ETAS(mc=1.0, region=(-120, -116, 33, 37)).set_params(truth, beta=2.3)
+    model = ETAS(min_magnitude=1.0, region=(-120, -116, 33, 37)).set_params(truth, beta=2.3)
     # six hours: about 0.9 events per catalog, so some catalogs are empty (~40 %)
     sims = model.catalog_forecast(None, "2020-01-01", "2020-01-01T06:00", n_simulations=20, seed=1)
     path = write_catalog_forecast_csv(sims, tmp_path / "forecast.csv")

@@ -37,7 +37,7 @@ def qtm(shared_data):
 
 def test_published_etas_scores_from_the_reference_parameters(qtm):
     """Our evaluation, fed the reference parameters, gives EarthquakeNPP's numbers (kernel mc = 1.0)."""
-    model = ETAS(mc=1.0, region=BOX, region_integral="plane").set_params(REFERENCE, beta=2.2393)
+    model = ETAS(min_magnitude=1.0, region=BOX, region_integral="plane").set_params(REFERENCE, beta=2.2393)
     s = etas_test_scores(model, qtm, auxiliary_start=AUX, test_start=END, test_end=TEST_END, kernel_mc=1.0)
     assert s.n_test_events == 4399
     assert s.tll == pytest.approx(PUBLISHED["ETAS"][0], abs=0.002)
@@ -56,7 +56,7 @@ def test_poisson_scores(qtm):
 
 @pytest.mark.slow
 def test_our_fit_reproduces_the_benchmark(qtm):
-    model = ETAS(mc=1.0, region=BOX, region_integral="plane", method="em-reference").fit(
+    model = ETAS(min_magnitude=1.0, region=BOX, region_integral="plane", method="em-reference").fit(
         qtm, auxiliary_start=AUX, start=START, end=END, standard_errors=False
     )
     assert model.fit_info_["n_targets"] == 15217 and model.fit_info_["n_sources"] == 16889

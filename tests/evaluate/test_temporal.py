@@ -160,7 +160,7 @@ def test_temporal_etas_ll_equals_a_brute_force_sum(sanjac_slice):
 
     params = {"log10_mu": 0.3, "log10_k0": -1.6, "a": 1.1, "log10_c": -2.5, "omega": 0.05, "log10_tau": 1.5}
     params.update(log10_d=-1.0, gamma=1.0, rho=0.5)  # spatial parameters, unused by the temporal model
-    model = ETAS(mc=1.0, delta_m=0.0, spatial=False).set_params(params, beta=2.3)
+    model = ETAS(min_magnitude=1.0, magnitude_resolution=0.0, spatial=False).set_params(params, beta=2.3)
     s = etas_temporal_scores(
         model, sanjac_slice, auxiliary_start="2015-12-20", test_start="2016-01-01", test_end="2016-01-08"
     )

@@ -67,7 +67,7 @@ def _definition(**over) -> dict:
 def catalog():
     from quakelab.models import ETAS
 
-    model = ETAS(mc=2.0, region=REGION).set_params(ETAS_TRUTH, beta=2.3)
+    model = ETAS(min_magnitude=2.0, region=REGION).set_params(ETAS_TRUTH, beta=2.3)
     cat = model.simulate("2015-01-01", "2016-01-22", seed=3)
     cat["magnitude"] = np.round(cat["magnitude"].to_numpy(), 2)
     cat["event_id"] = [f"e{i}" for i in range(len(cat))]

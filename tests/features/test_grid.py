@@ -30,7 +30,7 @@ def tiny():
 def test_hand_counted_values():
     ds = build_feature_grid(
         tiny(),
-        bbox=(0, 0.2, 0, 0.2),
+        region=(0, 0.2, 0, 0.2),
         cell_deg=0.1,
         start="2020-01-06",
         end="2020-01-12",
@@ -80,7 +80,7 @@ def test_features_are_causal():
     )
     changed = pd.concat([changed, extra], ignore_index=True)
     kw = dict(
-        bbox=(0, 1, 0, 1),
+        region=(0, 1, 0, 1),
         cell_deg=0.25,
         start="2020-02-01",
         end="2020-05-01",
@@ -102,7 +102,7 @@ def test_features_are_causal():
 def test_dask_chunks():
     ds = build_feature_grid(
         tiny(),
-        bbox=(0, 0.2, 0, 0.2),
+        region=(0, 0.2, 0, 0.2),
         cell_deg=0.1,
         start="2020-01-06",
         end="2020-01-12",
@@ -117,7 +117,7 @@ def test_dask_chunks():
 def _etas_model():
     from quakelab.models import ETAS
 
-    model = ETAS(mc=2.0, region=(0, 1, 0, 1))
+    model = ETAS(min_magnitude=2.0, region=(0, 1, 0, 1))
     return model.set_params(
         {
             "log10_mu": -3.0,
@@ -141,14 +141,14 @@ def test_panakkat_adeli_hand_computed():
     )
     ds = build_feature_grid(
         cat,
-        bbox=(0, 1, 0, 1),
+        region=(0, 1, 0, 1),
         cell_deg=1.0,
         start="2020-01-12",
         end="2020-01-14",
         lookbacks_days=(7,),
         horizon_days=1,
         target_magnitude=3.0,
-        mc=2.0,
+        min_magnitude=2.0,
         pa_events=4,
     )
     at = ds.isel(time=0, latitude=0, longitude=0)  # last 4 events before Jan 12: days 1, 3, 6, 10
@@ -181,12 +181,12 @@ def test_b_value_recovered_from_simulated_catalog():
     )
     ds = build_feature_grid(
         cat,
-        bbox=(0, 1, 0, 1),
+        region=(0, 1, 0, 1),
         cell_deg=1.0,
         start="2020-10-01",
         end="2020-10-02",
         lookbacks_days=(100,),
-        mc=2.0,
+        min_magnitude=2.0,
         pa_events=None,
     )
     b, s = float(ds["b_value_100d"][0, 0, 0]), float(ds["b_sigma_100d"][0, 0, 0])
@@ -259,14 +259,14 @@ def test_all_features_causal_with_etas():
         ignore_index=True,
     )
     kw = dict(
-        bbox=(0, 1, 0, 1),
+        region=(0, 1, 0, 1),
         cell_deg=0.5,
         start="2020-02-01",
         end="2020-05-01",
         lookbacks_days=(7, 30),
         horizon_days=7,
         target_magnitude=3.0,
-        mc=2.0,
+        min_magnitude=2.0,
         pa_events=10,
         b_min_events=3,
         etas=_etas_model(),
@@ -286,7 +286,7 @@ def test_zarr_round_trip_is_atomic(tmp_path):
 
     ds = build_feature_grid(
         tiny(),
-        bbox=(0, 0.2, 0, 0.2),
+        region=(0, 0.2, 0, 0.2),
         cell_deg=0.1,
         start="2020-01-06",
         end="2020-01-12",
@@ -317,7 +317,7 @@ def test_causal_when_history_is_not_a_whole_number_of_steps(step_days, lookback)
         }
     )
     kw = dict(
-        bbox=(0, 1, 0, 1),
+        region=(0, 1, 0, 1),
         cell_deg=0.5,
         start="2004-01-01",
         end="2010-01-01",
@@ -325,7 +325,7 @@ def test_causal_when_history_is_not_a_whole_number_of_steps(step_days, lookback)
         lookbacks_days=(lookback,),
         horizon_days=step_days,
         target_magnitude=3.0,
-        mc=2.0,
+        min_magnitude=2.0,
         pa_events=5,
     )
     full = build_feature_grid(cat, **kw)

@@ -24,7 +24,7 @@ def test_neural_tpp_recovers_lognormal_renewal_likelihood_and_is_reproducible():
     T = ev["time"]
     kw = dict(units=16, context=32, window=128, epochs=40, patience=4, seed=1)
     a, b, c = T.iloc[3000], T.iloc[4000], T.iloc[-1] + pd.Timedelta(days=1)
-    m = NeuralTPP(**kw).fit(ev, mc=2.0, train_start=T.iloc[0], train_end=a, val_end=b)
+    m = NeuralTPP(**kw).fit(ev, min_magnitude=2.0, train_start=T.iloc[0], train_end=a, val_end=b)
     s = m.score(ev, test_start=b, test_end=c)
     test = (T >= b).to_numpy()
     true = stats.lognorm.logpdf(tau[test], s=1.2, scale=np.exp(-1.0))
@@ -33,7 +33,7 @@ def test_neural_tpp_recovers_lognormal_renewal_likelihood_and_is_reproducible():
     true[0] -= stats.lognorm.logsf(gap0, s=1.2, scale=np.exp(-1.0))
     assert s.n_test_events == test.sum() == 1000
     assert s.tll == pytest.approx(true.mean(), abs=0.03)  # the true model's TLL per event
-    again = NeuralTPP(**kw).fit(ev, mc=2.0, train_start=T.iloc[0], train_end=a, val_end=b)
+    again = NeuralTPP(**kw).fit(ev, min_magnitude=2.0, train_start=T.iloc[0], train_end=a, val_end=b)
     assert again.score(ev, test_start=b, test_end=c).tll == s.tll  # seeded: identical
 
 
@@ -42,7 +42,7 @@ def test_neural_tpp_first_interval_is_conditioned_on_the_quiet_start():
     ev, _ = renewal_events(3000, seed=2)
     T = ev["time"]
     m = NeuralTPP(units=8, context=16, window=64, epochs=5, seed=0).fit(
-        ev, mc=2.0, train_start=T.iloc[0], train_end=T.iloc[2000], val_end=T.iloc[2500]
+        ev, min_magnitude=2.0, train_start=T.iloc[0], train_end=T.iloc[2000], val_end=T.iloc[2500]
     )
     start = T.iloc[2600] - (T.iloc[2600] - T.iloc[2599]) / 2  # half-way through an interval
     s = m.score(ev, test_start=start, test_end=T.iloc[2999])

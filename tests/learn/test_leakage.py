@@ -10,7 +10,7 @@ from quakelab.learn import truncation_leakage_check
 
 CUTS = ["2019-07-08", "2019-07-10T12:00", "2019-07-12"]
 GRID = dict(
-    bbox=(-118.0, -117.0, 35.3, 36.3),
+    region=(-118.0, -117.0, 35.3, 36.3),
     cell_deg=0.25,
     start="2019-07-07",
     end="2019-07-13",
@@ -18,7 +18,7 @@ GRID = dict(
     lookbacks_days=(0.5, 1.0),
     horizon_days=1.0,
     target_magnitude=3.5,
-    mc=2.5,
+    min_magnitude=2.5,
     pa_events=5,
 )
 

@@ -73,7 +73,7 @@ def test_block_bootstrap_interval_widens_with_clustering():
 def simulated():
     from quakelab.models import ETAS
 
-    truth = ETAS(mc=2.0, region=BOX, region_integral="exact").set_params(TRUTH, beta=2.3)
+    truth = ETAS(min_magnitude=2.0, region=BOX, region_integral="exact").set_params(TRUTH, beta=2.3)
     cat = truth.simulate("2010-01-01", "2014-01-01", seed=3)
     return truth, truth.select_events(cat, "2010-01-01", "2014-01-01")
 
@@ -82,7 +82,7 @@ def simulated():
 def tiny_model(simulated):
     pytest.importorskip("tensorflow")
     _, ev = simulated
-    return SpatioTemporalNPP(**TRAINED, **TINY).fit(ev, mc=2.0, region=BOX, **SPLIT)
+    return SpatioTemporalNPP(**TRAINED, **TINY).fit(ev, min_magnitude=2.0, region=BOX, **SPLIT)
 
 
 @pytest.mark.slow
@@ -139,7 +139,7 @@ def test_likelihood_approaches_the_true_etas_as_training_grows(simulated, tiny_m
     truth, ev = simulated
     # the true model's intensity of in-region events: kernels integrated over the region
     true = etas_test_scores(truth, ev, auxiliary_start="2010-01-01", kernel_mc=2.0, **TEST)
-    one_epoch = SpatioTemporalNPP(**{**TRAINED, "epochs": 1}, **TINY).fit(ev, mc=2.0, region=BOX, **SPLIT)
+    one_epoch = SpatioTemporalNPP(**{**TRAINED, "epochs": 1}, **TINY).fit(ev, min_magnitude=2.0, region=BOX, **SPLIT)
     gaps = []
     for m in (one_epoch, tiny_model):
         s = m.score(ev, **TEST)

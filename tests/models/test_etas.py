@@ -29,7 +29,7 @@ def test_parameter_recovery(simulated):
     """
     _, cat = simulated
     # the fit of the exact likelihood (the reference EM's M-step leaves log10_tau biased)
-    fit = ETAS(mc=1.0, region=REGION, coppersmith_multiplier=300, method="newton", region_integral="exact")
+    fit = ETAS(min_magnitude=1.0, region=REGION, coppersmith_multiplier=300, method="newton", region_integral="exact")
     fit.fit(cat, auxiliary_start="2007-01-01", start="2008-01-01", end="2017-01-01")
     table = fit.parameter_table()
     z = (table["value"] - pd.Series(TRUTH)) / table["std_error"]
@@ -47,7 +47,7 @@ def test_parameter_recovery(simulated):
 @pytest.mark.parametrize("region_integral", ["plane", "exact"])
 def test_fast_loglik_equals_direct_double_sum(region_integral):
     model = ETAS(
-        mc=1.0, region=REGION, coppersmith_multiplier=None, region_integral=region_integral
+        min_magnitude=1.0, region=REGION, coppersmith_multiplier=None, region_integral=region_integral
     ).set_params(TRUTH, beta=2.3)
     cat = model.simulate("2010-01-01", "2010-03-01", seed=5)
     assert 100 < len(cat) < 1500
@@ -59,7 +59,7 @@ def test_fast_loglik_equals_direct_double_sum(region_integral):
     assert fast == pytest.approx(slow, rel=1e-8)
     if region_integral == "plane":
         return
-    temporal = ETAS(mc=1.0, spatial=False).set_params({**TRUTH, "log10_mu": 0.0}, beta=2.3)
+    temporal = ETAS(min_magnitude=1.0, spatial=False).set_params({**TRUTH, "log10_mu": 0.0}, beta=2.3)
     prep = temporal._prepare(cat, "2010-01-01", "2010-01-15", "2010-03-01")
     fast = temporal._loglik(temporal.params_.to_array(), prep)
     slow = direct_log_likelihood(
@@ -101,17 +101,17 @@ def test_branching_ratio_closed_form_against_integration():
 def test_bad_input_is_rejected_before_work(simulated):
     _, cat = simulated
     with pytest.raises(RegionError, match="invalid region polygon"):
-        ETAS(mc=1.0, region=[(0, 0), (1, 1), (1, 0), (0, 1)])
+        ETAS(min_magnitude=1.0, region=[(0, 0), (1, 1), (1, 0), (0, 1)])
     with pytest.raises(ETASError, match="needs a region"):
-        ETAS(mc=1.0)
-    model = ETAS(mc=1.0, region=REGION)
+        ETAS(min_magnitude=1.0)
+    model = ETAS(min_magnitude=1.0, region=REGION)
     with pytest.raises(ETASError, match="no events with M >= 1.0 in the target window"):
         model.fit(cat, auxiliary_start="2020-01-01", start="2021-01-01", end="2022-01-01")
     with pytest.raises(ETASError, match="only .* events .* at least 50"):
-        ETAS(mc=4.5, region=REGION).fit(
+        ETAS(min_magnitude=4.5, region=REGION).fit(
             cat, auxiliary_start="2007-01-01", start="2008-01-01", end="2017-01-01"
         )
-    far = ETAS(mc=1.0, region=(10, 11, 10, 11))
+    far = ETAS(min_magnitude=1.0, region=(10, 11, 10, 11))
     with pytest.raises(ETASError, match="lie outside it"):
         far.fit(cat, auxiliary_start="2007-01-01", start="2008-01-01", end="2017-01-01")
     with pytest.raises(ETASError, match="auxiliary_start <= start < end"):
@@ -122,7 +122,7 @@ def test_bad_input_is_rejected_before_work(simulated):
 
 def test_non_convergence_is_reported(simulated):
     _, cat = simulated
-    model = ETAS(mc=2.0, region=REGION, max_iter=1)
+    model = ETAS(min_magnitude=2.0, region=REGION, max_iter=1)
     with pytest.raises(ETASConvergenceError, match="did not converge in 1 iterations") as err:
         model.fit(cat, auxiliary_start="2007-01-01", start="2008-01-01", end="2017-01-01")
     assert set(err.value.state["params"]) == set(TRUTH) and err.value.state["last_change"] > 1e-3
@@ -132,18 +132,18 @@ def test_non_convergence_is_reported(simulated):
 def test_fixed_parameters_stay_fixed(simulated):
     _, cat = simulated
     small = cat[cat["magnitude"] >= 2.0]
-    model = ETAS(mc=2.0, region=REGION, coppersmith_multiplier=300, fixed={"log10_tau": 2.0, "omega": 0.1})
+    model = ETAS(min_magnitude=2.0, region=REGION, coppersmith_multiplier=300, fixed={"log10_tau": 2.0, "omega": 0.1})
     model.fit(small, auxiliary_start="2007-01-01", start="2008-01-01", end="2017-01-01")
     table = model.parameter_table()
     assert table.loc["log10_tau", "value"] == 2.0 and table.loc["omega", "value"] == 0.1
     assert table.loc["log10_tau", "fixed"] and np.isnan(table.loc["log10_tau", "std_error"])
     assert np.isfinite(table.loc["log10_c", "std_error"])
     with pytest.raises(ETASError, match="cannot fix"):
-        ETAS(mc=2.0, region=REGION, fixed={"log10_mu": -5})
+        ETAS(min_magnitude=2.0, region=REGION, fixed={"log10_mu": -5})
 
 
 def test_save_load_roundtrip(tmp_path):
-    model = ETAS(mc=1.0, region=REGION).set_params(TRUTH, beta=2.3)
+    model = ETAS(min_magnitude=1.0, region=REGION).set_params(TRUTH, beta=2.3)
     path = model.save(tmp_path / "etas.json")
     back = ETAS.load(path)
     assert back.params_ == model.params_ and back.beta_ == 2.3
@@ -164,10 +164,10 @@ def test_temporal_variant_recovers_parameters():
         gamma=0.0,
         rho=1.0,
     )
-    truth = ETAS(mc=2.0, spatial=False).set_params(params, beta=2.3)
+    truth = ETAS(min_magnitude=2.0, spatial=False).set_params(params, beta=2.3)
     cat = truth.simulate("2000-01-01", "2006-06-01", seed=11)
     assert len(cat) > 4000
-    fit = ETAS(mc=2.0, spatial=False, max_lag_days=200.0, theta0={"log10_k0": -1.0, "log10_c": -2.5})
+    fit = ETAS(min_magnitude=2.0, spatial=False, max_lag_days=200.0, theta0={"log10_k0": -1.0, "log10_c": -2.5})
     fit.fit(cat, auxiliary_start="2000-01-01", start="2000-03-01", end="2006-06-01")
     table = fit.parameter_table()
     for name in ("log10_mu", "log10_k0", "a", "log10_c", "omega", "log10_tau"):
@@ -196,9 +196,9 @@ def small_fit():
     )
     truth["log10_k0"] = math.log10(0.5 / branching_ratio(ETASParameters(**truth), 2.3))
     box = (-117, -116, 33, 34)
-    cat = ETAS(mc=2.0, region=box).set_params(truth, beta=2.3).simulate("2000-01-01", "2002-01-01", seed=4)
+    cat = ETAS(min_magnitude=2.0, region=box).set_params(truth, beta=2.3).simulate("2000-01-01", "2002-01-01", seed=4)
     assert 1000 < len(cat) < 3000
-    fit = ETAS(mc=2.0, region=box, coppersmith_multiplier=None, method="newton", region_integral="exact")
+    fit = ETAS(min_magnitude=2.0, region=box, coppersmith_multiplier=None, method="newton", region_integral="exact")
     fit.fit(cat, auxiliary_start="2000-01-01", start="2000-07-01", end="2002-01-01")
     return fit, cat, truth
 
@@ -299,14 +299,14 @@ def test_public_kernel_methods(small_fit):
 def test_supercritical_fit_is_flagged(recwarn):
     from quakelab.models import ETASSupercriticalWarning
 
-    model = ETAS(mc=1.0, region=REGION).set_params({**TRUTH, "log10_k0": -2.0}, beta=2.3)
+    model = ETAS(min_magnitude=1.0, region=REGION).set_params({**TRUTH, "log10_k0": -2.0}, beta=2.3)
     assert model.branching_ratio_ > 1
     table = model.parameter_table()
     assert table["supercritical"].all() and table.attrs["supercritical"]
     with pytest.warns(ETASSupercriticalWarning, match="supercritical"):
         model._warn_if_supercritical()
     assert (
-        not ETAS(mc=1.0, region=REGION).set_params(TRUTH, beta=2.3).parameter_table().attrs["supercritical"]
+        not ETAS(min_magnitude=1.0, region=REGION).set_params(TRUTH, beta=2.3).parameter_table().attrs["supercritical"]
     )
 
 
@@ -341,11 +341,11 @@ def test_recovery_with_heavy_spatial_tails(rho, shape, seed):
     )
     truth["log10_k0"] = math.log10(0.6 / branching_ratio(ETASParameters(**truth), 2.3))
     cat = (
-        ETAS(mc=2.0, region=region)
+        ETAS(min_magnitude=2.0, region=region)
         .set_params(truth, beta=2.3)
         .simulate("2000-01-01", "2002-07-01", seed=seed)
     )
-    fit = ETAS(mc=2.0, region=region, coppersmith_multiplier=None, method="newton", region_integral="exact")
+    fit = ETAS(min_magnitude=2.0, region=region, coppersmith_multiplier=None, method="newton", region_integral="exact")
     fit.fit(cat, auxiliary_start="2000-01-01", start="2000-07-01", end="2002-07-01")
     table = fit.parameter_table()
     z = (table["value"] - pd.Series(truth)) / table["std_error"]

@@ -108,14 +108,14 @@ TWO_BLOBS = KernelBackground(SQUARE, [-116.7, -116.3], [33.3, 33.7], [8.0, 12.0]
 
 @pytest.fixture(scope="module")
 def blob_catalog():
-    model = ETAS(mc=2.0, region=SQUARE, background=TWO_BLOBS).set_params(TRUTH, beta=2.3)
+    model = ETAS(min_magnitude=2.0, region=SQUARE, background=TWO_BLOBS).set_params(TRUTH, beta=2.3)
     return model.simulate("2000-01-01", "2001-01-01", seed=4)
 
 
 def test_uniform_option_reproduces_todays_likelihood(blob_catalog):
     window = ("2000-01-01", "2000-02-01", "2001-01-01")
-    default = ETAS(mc=2.0, region=SQUARE).set_params(TRUTH, beta=2.3)
-    uniform = ETAS(mc=2.0, region=SQUARE, background="uniform").set_params(TRUTH, beta=2.3)
+    default = ETAS(min_magnitude=2.0, region=SQUARE).set_params(TRUTH, beta=2.3)
+    uniform = ETAS(min_magnitude=2.0, region=SQUARE, background="uniform").set_params(TRUTH, beta=2.3)
     theta = default.params_.to_array()
     ll0 = default._loglik(theta, default._prepare(blob_catalog, *window))
     assert uniform._loglik(theta, uniform._prepare(blob_catalog, *window)) == ll0
@@ -123,7 +123,7 @@ def test_uniform_option_reproduces_todays_likelihood(blob_catalog):
     lat_e = np.linspace(33, 34, 5)
     counts = np.repeat(np.diff(np.sin(np.radians(lat_e)))[:, None], 4, axis=1)
     flat = GridBackground(SQUARE, np.linspace(-117, -116, 5), lat_e, counts)
-    given = ETAS(mc=2.0, region=SQUARE, background=flat).set_params(TRUTH, beta=2.3)
+    given = ETAS(min_magnitude=2.0, region=SQUARE, background=flat).set_params(TRUTH, beta=2.3)
     prep = given._prepare(blob_catalog, *window)
     prep.bg_density = given._relative_density(flat, prep)
     np.testing.assert_allclose(prep.bg_density, 1.0, rtol=1e-9)
@@ -131,7 +131,7 @@ def test_uniform_option_reproduces_todays_likelihood(blob_catalog):
 
 
 def test_variable_background_likelihood_equals_the_double_sum(blob_catalog):
-    model = ETAS(mc=2.0, region=SQUARE, background=TWO_BLOBS, coppersmith_multiplier=None).set_params(
+    model = ETAS(min_magnitude=2.0, region=SQUARE, background=TWO_BLOBS, coppersmith_multiplier=None).set_params(
         TRUTH, beta=2.3
     )
     window = ("2000-01-01", "2000-03-01", "2000-04-01")
@@ -143,12 +143,12 @@ def test_variable_background_likelihood_equals_the_double_sum(blob_catalog):
     )
     assert fast == pytest.approx(slow, rel=1e-9)
     # the true (two-blob) background explains the catalog better than the uniform one
-    uniform = ETAS(mc=2.0, region=SQUARE, coppersmith_multiplier=None).set_params(TRUTH, beta=2.3)
+    uniform = ETAS(min_magnitude=2.0, region=SQUARE, coppersmith_multiplier=None).set_params(TRUTH, beta=2.3)
     assert fast > uniform._loglik(uniform.params_.to_array(), uniform._prepare(blob_catalog, *window)) + 10
 
 
 def test_save_load_round_trip(tmp_path, blob_catalog):
-    model = ETAS(mc=2.0, region=SQUARE, background=TWO_BLOBS).set_params(TRUTH, beta=2.3)
+    model = ETAS(min_magnitude=2.0, region=SQUARE, background=TWO_BLOBS).set_params(TRUTH, beta=2.3)
     path = model.save(tmp_path / "etas.json")
     back = ETAS.load(path)
     assert back.background_mode == "given" and isinstance(back.background, KernelBackground)
@@ -171,15 +171,15 @@ def test_save_load_round_trip(tmp_path, blob_catalog):
 
 def test_bad_background_options_are_rejected():
     with pytest.raises(ValueError, match="background must be"):
-        ETAS(mc=2.0, region=SQUARE, background="smooth")
+        ETAS(min_magnitude=2.0, region=SQUARE, background="smooth")
     with pytest.raises(ValueError, match="spatio-temporal"):
-        ETAS(mc=2.0, spatial=False, background="adaptive")
+        ETAS(min_magnitude=2.0, spatial=False, background="adaptive")
     with pytest.raises(ValueError, match="unknown background_options"):
-        ETAS(mc=2.0, region=SQUARE, background="adaptive", background_options={"bandwidth": 3})
+        ETAS(min_magnitude=2.0, region=SQUARE, background="adaptive", background_options={"bandwidth": 3})
 
 
 def test_gridded_forecast_puts_the_background_where_the_density_is(blob_catalog):
-    model = ETAS(mc=2.0, region=SQUARE, background=TWO_BLOBS).set_params(TRUTH, beta=2.3)
+    model = ETAS(min_magnitude=2.0, region=SQUARE, background=TWO_BLOBS).set_params(TRUTH, beta=2.3)
     ds = model.forecast(None, "2001-01-01", "2001-02-01", n_simulations=20, cell_deg=0.1, seed=1)
     total = ds["expected_count"].sum("magnitude").to_numpy()
     expected_bg = model.params_.natural["mu"] * model.area_km2 * 31
@@ -200,7 +200,7 @@ def test_adaptive_background_recovery(blob_catalog):
     Joint criterion as in the other recovery tests: each |z| < 2.5 and sum z² below the 99 % point of chi²(9).
     """
     fit = ETAS(
-        mc=2.0,
+        min_magnitude=2.0,
         region=SQUARE,
         method="newton",
         region_integral="exact",

@@ -173,7 +173,7 @@ def test_reducers_agree_with_the_simulated_catalogs(simulated):
 
 def test_supercritical_model_stops_at_the_cap():
     params = {**TRUTH, "log10_k0": -1.0}
-    model = ETAS(mc=1.0, region=REGION).set_params(params, beta=2.3)
+    model = ETAS(min_magnitude=1.0, region=REGION).set_params(params, beta=2.3)
     assert model.branching_ratio_ > 1
     with pytest.raises(
         SimulationCapError, match=r"max_events=20,000 .*branching ratio .*supercritical"
@@ -183,7 +183,7 @@ def test_supercritical_model_stops_at_the_cap():
         )
     assert err.value.max_events == 20_000 and err.value.n_events > 20_000 and err.value.simulation == 0
     # one parent whose direct aftershocks alone exceed the cap: refused at the draw, before allocating them
-    temporal = ETAS(mc=2.0, spatial=False).set_params({**TEMPORAL, "a": 2.5}, beta=2.3)
+    temporal = ETAS(min_magnitude=2.0, spatial=False).set_params({**TEMPORAL, "a": 2.5}, beta=2.3)
     with pytest.raises(SimulationCapError) as err:
         temporal.simulate(T0, T0 + pd.Timedelta(days=1), history=_mainshock(9.5), seed=1, max_events=10_000)
     assert err.value.n_events > 1_000_000
@@ -191,7 +191,7 @@ def test_supercritical_model_stops_at_the_cap():
 
 def test_forecast_with_continuous_magnitudes():
     """delta_m = 0 used to raise ZeroDivisionError; magnitudes are then not binned."""
-    model = ETAS(mc=2.0, delta_m=0.0, region=REGION).set_params(TRUTH, beta=2.3)
+    model = ETAS(min_magnitude=2.0, magnitude_resolution=0.0, region=REGION).set_params(TRUTH, beta=2.3)
     ds = model.forecast(
         _mainshock(6.0), T0, T0 + pd.Timedelta(days=7), n_simulations=30, cell_deg=0.5, seed=1, quiet=True
     )
@@ -219,7 +219,7 @@ class _BoxBackground:
 
 
 def test_variable_background_is_sampled_from_the_model():
-    model = ETAS(mc=1.0, region=REGION).set_params(TRUTH, beta=2.3)
+    model = ETAS(min_magnitude=1.0, region=REGION).set_params(TRUTH, beta=2.3)
     model.background = _BoxBackground((-119.5, -119.0, 34.0, 34.5))
     cat = model.catalog_forecast(None, "2000-01-01", "2000-07-01", n_simulations=10, seed=2, quiet=True)
     bg = cat[cat["generation"] == 0]
@@ -240,7 +240,7 @@ def test_variable_background_is_sampled_from_the_model():
 
 def test_mean_count_from_one_parent_is_productivity_over_one_minus_n():
     """All generations from one M5 parent: E[N] = (direct aftershocks) / (1 - branching ratio)."""
-    model = ETAS(mc=2.0, spatial=False).set_params(TEMPORAL, beta=2.3)
+    model = ETAS(min_magnitude=2.0, spatial=False).set_params(TEMPORAL, beta=2.3)
     eta = model.branching_ratio_
     assert 0.4 < eta < 0.8
     nat = model.params_.natural
@@ -265,7 +265,7 @@ def test_mean_count_from_one_parent_is_productivity_over_one_minus_n():
 def test_stationary_count_is_mu_t_over_one_minus_n():
     """Mean count over simulations equals mu T / (1 - eta) (long window: edge effects < 0.5 %)."""
     params = {**TEMPORAL, "log10_mu": 0.0}
-    model = ETAS(mc=2.0, spatial=False).set_params(params, beta=2.3)
+    model = ETAS(min_magnitude=2.0, spatial=False).set_params(params, beta=2.3)
     days = 20000.0
     n = (
         model.catalog_forecast(
@@ -286,7 +286,7 @@ def test_magnitudes_omori_times_and_distances_follow_the_model():
     """GR magnitudes with the model's beta; Omori–Utsu lags and (r² + D)^-(1+rho) distances of direct
     aftershocks of one history event, against their exact distributions (KS tests)."""
     params = {**TRUTH, "log10_mu": -12.0, "omega": -0.1, "log10_tau": 1.5}
-    model = ETAS(mc=2.0, delta_m=0.0, region=REGION).set_params(params, beta=2.1)
+    model = ETAS(min_magnitude=2.0, magnitude_resolution=0.0, region=REGION).set_params(params, beta=2.1)
     window = 20.0
     sims = model.catalog_forecast(
         _mainshock(6.0, lag_days=0.5),

@@ -21,7 +21,7 @@ def test_reasenberg_jones_sequence_specific_recovers_parameters():
     mm, mc, a_true, b_true, p_true, c_true = 6.5, 2.0, -1.8, 1.0, 1.1, 0.05
     k = 10 ** (a_true + b_true * (mm - mc))
     t = simulate_omori(K=k, c=c_true, p=p_true, t_end_days=100, seed=3)
-    m = simulate_gutenberg_richter(t.size, b=b_true, mc=mc, seed=4)
+    m = simulate_gutenberg_richter(t.size, b=b_true, min_magnitude=mc, seed=4)
     rj = ReasenbergJones.fit_sequence(t, m, mm, mc, t_end=100)
     assert rj.p == pytest.approx(p_true, abs=0.05)
     assert rj.b == pytest.approx(b_true, abs=0.05)

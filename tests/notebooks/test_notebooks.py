@@ -31,8 +31,8 @@ SMALL = {
     # offline smoke run of the evaluation story on the bundled Ridgecrest sample
     "05_evaluate_forecasts.ipynb": {
         "dataset": "ridgecrest-2019-sample",
-        "bbox": [-118.2, -117.0, 35.2, 36.4],
-        "mc": 2.5,
+        "region": [-118.2, -117.0, 35.2, 36.4],
+        "min_magnitude": 2.5,
         "auxiliary_start": "2019-07-06",
         "start": "2019-07-07",
         "end": "2019-07-10",
@@ -87,9 +87,9 @@ def test_feature_and_learned_forecaster_notebooks(shared_data, tmp_path):
         tmp_path / "features",
         dataset="usgs-global-significant",
         event_types=["earthquake"],
-        bbox=[-180.0, 180.0, -90.0, 90.0],
+        region=[-180.0, 180.0, -90.0, 90.0],
         cell_deg=10.0,
-        mc=5.7,
+        min_magnitude=5.7,
         target_magnitude=6.0,
         step_days=90.0,
         horizon_days=90.0,
@@ -183,7 +183,7 @@ def test_neural_point_process_notebook(shared_data, tmp_path):
     from quakelab.evaluate import SANJAC_10
     from quakelab.models import ETAS
 
-    etas = ETAS(mc=1.0, region=(-117.0, -116.0, 33.0, 34.0)).set_params(
+    etas = ETAS(min_magnitude=1.0, region=(-117.0, -116.0, 33.0, 34.0)).set_params(
         SANJAC_10["reference_parameters"], beta=2.2393
     )
     etas.save(tmp_path / "etas.json")
@@ -226,7 +226,7 @@ def test_temporal_baselines_notebook(shared_data, tmp_path):
         gamma=1.3,
         rho=0.66,
     )
-    ETAS(mc=1.0, delta_m=0.0, spatial=False).set_params(params, beta=2.3).save(tmp_path / "etas.json")
+    ETAS(min_magnitude=1.0, magnitude_resolution=0.0, spatial=False).set_params(params, beta=2.3).save(tmp_path / "etas.json")
     m = _run(
         "10_temporal_baselines.ipynb",
         tmp_path,

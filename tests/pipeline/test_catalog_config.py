@@ -18,7 +18,8 @@ PARAMS = """from typing import Optional
 output_dir: str = "out"  # set by the runner
 dataset: str = "ridgecrest-2019-sample"  # a dataset name
 catalog: Optional[dict] = None  # an entry
-bbox: Optional[list] = None  # region
+region: Optional[list] = None  # [min_lon, max_lon, min_lat, max_lat]
+min_magnitude: Optional[float] = None  # magnitude threshold
 """
 BODY = """from quakelab.catalog import open_catalog
 from quakelab.pipeline import record_metrics
@@ -78,9 +79,9 @@ def test_user_errors_are_rejected_before_any_kernel_starts(tmp_path, capsys):
             {"name": "typo-dataset", "parameters": {"dataset": "ridgecrest-2019-smaple"}},
             {"name": "nofile", "parameters": {"catalog": "gone"}},
             {"name": "badcols", "parameters": {"catalog": "badcols"}},
-            {"name": "bbox-len", "parameters": {"bbox": [1.0, 2.0, 3.0]}},
-            {"name": "bbox-order", "parameters": {"bbox": [-116.0, -117.0, 33.0, 34.0]}},
-            {"name": "bbox-lat", "parameters": {"bbox": [-117.0, -116.0, 33.0, 95.0]}},
+            {"name": "bbox-len", "parameters": {"region": [1.0, 2.0, 3.0]}},
+            {"name": "bbox-order", "parameters": {"region": [-116.0, -117.0, 33.0, 34.0]}},
+            {"name": "bbox-lat", "parameters": {"region": [-117.0, -116.0, 33.0, 95.0]}},
         ],
         catalogs={
             "mine": SEMICOLON,
@@ -173,3 +174,18 @@ def test_run_input_paths_include_the_catalog_file(tmp_path):
     config = load_config(cfg)
     assert run_input_paths(config.runs["a"]) == [DATA / "user_catalog_semicolon.csv"]
     assert run_input_paths(config.runs["b"])[0].name == "sample_comcat_catalog.csv"
+
+
+def test_old_parameter_names_are_rejected_with_the_new_name(tmp_path):
+    cfg = project(
+        tmp_path,
+        [
+            {"name": "old-mc", "parameters": {"mc": 2.0}},
+            {"name": "old-bbox", "parameters": {"bbox": [-117.0, -116.0, 33.0, 34.0]}},
+            {"name": "new", "parameters": {"min_magnitude": 2.0, "region": [-117.0, -116.0, 33.0, 34.0]}},
+        ],
+    )
+    problems = validate_runs(select_runs(load_config(cfg)))
+    assert len(problems) == 2, problems
+    assert "run 'old-mc': parameter 'mc' of toy.ipynb was renamed 'min_magnitude'" in problems[0]
+    assert "run 'old-bbox': parameter 'bbox' of toy.ipynb was renamed 'region'" in problems[1]

@@ -116,11 +116,11 @@ def served(tmp_path_factory, sample_catalog):
 
     base = tmp_path_factory.mktemp("serve")
     models, store = base / "models", base / "live"
-    spatial = ETAS(mc=2.5, region=REGION).set_params(SANJAC, beta=2.3)
+    spatial = ETAS(min_magnitude=2.5, region=REGION).set_params(SANJAC, beta=2.3)
     save_etas_model(
         spatial, "ridgecrest-spatial", models, metadata={"source": "EarthquakeNPP SanJac reference"}
     )
-    temporal = ETAS(mc=2.5, spatial=False).set_params(TEMPORAL, beta=2.3)
+    temporal = ETAS(min_magnitude=2.5, spatial=False).set_params(TEMPORAL, beta=2.3)
     save_etas_model(temporal, "ridgecrest-temporal", models)
     bad = save_etas_model(spatial, "tampered", models)
     (bad / "model.json").write_text((bad / "model.json").read_text().replace("2.5", "2.6", 1))
@@ -253,7 +253,7 @@ def test_store_changes_are_picked_up_and_metrics(served):
 
     before = get(served, "/v1/models").json()["reloads"]
     save_etas_model(
-        ETAS(mc=3.0, spatial=False).set_params(TEMPORAL, beta=2.3), "added-later", served["models"]
+        ETAS(min_magnitude=3.0, spatial=False).set_params(TEMPORAL, beta=2.3), "added-later", served["models"]
     )
     listing = get(served, "/v1/models").json()
     assert "added-later" in {m["name"] for m in listing["models"]} and listing["reloads"] > before

@@ -53,7 +53,7 @@ def test_windows_and_nearest_neighbours_on_simulated_etas(simulated):
 
 def test_etas_stochastic_declustering(simulated):
     sub = simulated  # the whole catalog: thinning it would turn triggered events into apparent background
-    model = ETAS(mc=1.0, region=REGION, coppersmith_multiplier=300).fit(
+    model = ETAS(min_magnitude=1.0, region=REGION, coppersmith_multiplier=300).fit(
         sub, auxiliary_start="2007-01-01", start="2008-01-01", end="2017-01-01", standard_errors=False
     )
     lab = etas_declustering(model, sub)

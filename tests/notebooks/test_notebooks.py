@@ -247,7 +247,7 @@ def test_temporal_baselines_notebook(shared_data, tmp_path):
     lo, hi = m["gain_vs_etas_ci"]
     assert lo < m["gain_vs_etas"] < hi and len(m["neural_tpp_per_seed"]) == 2
     board = read_artifact("leaderboard", tmp_path)
-    assert {"log_likelihood_temporal", "information_gain"} <= set(board["score"])
+    assert {"temporal_log_likelihood", "temporal_information_gain"} <= set(board["score"])
     for f in ("gain_over_time.png", "seeds.png", "pit.png"):
         assert (tmp_path / "figures" / f).exists()
 

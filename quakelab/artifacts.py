@@ -99,7 +99,7 @@ _CASTS: dict[str, Callable[[pd.Series], pd.Series]] = {
 #: dtype of a column of missing values
 _EMPTY = {"str": "string", "float": float, "int": "Int64", "bool": "boolean", "time": "datetime64[ns, UTC]"}
 #: numpy dtype kinds accepted for a dataset variable of each dtype kind
-_NUMPY_KINDS = {"float": "fc", "int": "iu", "bool": "b"}
+_NUMPY_KINDS = {"float": "fciu", "int": "iu", "bool": "b"}
 
 
 @dataclass(frozen=True)
@@ -351,7 +351,11 @@ FEATURE_VARIABLES = (
         "occurs_next", _GRID, "bool", description="label: a target event in the cell within the horizon"
     ),
     Variable(
-        "n_next", _GRID, "int", required=False, description="target events in the cell within the horizon"
+        "n_next",
+        _GRID,
+        "float",
+        required=False,
+        description="target events in the cell within the horizon (a count; float: NaN where unknown)",
     ),
 )
 

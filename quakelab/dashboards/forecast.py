@@ -1,9 +1,10 @@
 """Forecast dashboard: model and horizon, rate map, P(M>=5) in 7 and 30 days for an area, the aftershock
 product of a mainshock, leaderboards and CSEP tests.
 
-Reads what the pipeline wrote under the reports folder: ETAS forecast runs (``etas_model.json`` with the
-``history.parquet`` the forecast starts from, ``aftershock_probabilities.csv`` and ``metrics.json``),
-``leaderboard.csv`` and ``csep_tests.csv`` of evaluation runs. What is computed here is cheap: the expected
+Reads the artifacts (:mod:`quakelab.artifacts`) the pipeline wrote under the reports folder, each with its
+declared reader: ETAS forecast runs (``etas_model`` with the ``history`` the forecast starts from,
+``aftershock_probabilities`` and ``metrics``), the ``leaderboard`` (long: one row per model and score, shown
+one row per model) and ``test_results`` (CSEP tests) of evaluation runs. What is computed here is cheap: the expected
 count of the chosen model over the chosen horizon on a grid (ETAS: background + direct aftershocks of the
 history, no simulation; Reasenberg–Jones: the model's expected number spread evenly over the aftershock zone
 of the largest event), and the aftershock product (:func:`quakelab.aftershock.aftershock_forecast`) of the
@@ -21,43 +22,30 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from quakelab.artifacts import ArtifactError, artifact, find_runs, pivot_leaderboard, read_artifact
 from quakelab.dashboards.common import fill, loading, redraw, reports_dir, table_html
 
 
 def forecast_runs(root: Path | None = None) -> dict[str, Path]:
-    """Report folders holding an ETAS forecast the dashboard can use (model + history)."""
-    root = root or reports_dir()
-    return {
-        p.parent.name: p.parent
-        for p in sorted(root.glob("*/etas_model.json"))
-        if _published(p.parent) and (p.parent / "history.parquet").exists()
-    }
+    """Report folders holding an ETAS forecast the dashboard can use (``etas_model`` + ``history``)."""
+    return find_runs("etas_model", root or reports_dir(), also=("history",))
 
 
-def _published(folder: Path) -> bool:
-    """A finished report: not a run's staging folder (``.NAME.XXXX``) nor a kept failure (``failed/``)."""
-    return not folder.name.startswith(".") and folder.name != "failed"
-
-
-def table_runs(filename: str, root: Path | None = None) -> dict[str, Path]:
-    """Report folders holding ``filename`` (e.g. ``leaderboard.csv``)."""
-    root = root or reports_dir()
-    return {p.parent.name: p for p in sorted(root.glob(f"*/{filename}")) if _published(p.parent)}
+def table_runs(name: str, root: Path | None = None) -> dict[str, Path]:
+    """Report folders holding the table artifact ``name`` (e.g. ``leaderboard``, ``test_results``)."""
+    return find_runs(name, root or reports_dir())
 
 
 @functools.lru_cache(maxsize=8)
 def _load_run(path: str):
-    from quakelab.catalog import read_parquet
-    from quakelab.models import ETAS
-
     p = Path(path)
-    model = ETAS.load(p / "etas_model.json")
-    history = read_parquet(p / "history.parquet")
+    model = read_artifact("etas_model", p)
+    history = read_artifact("history", p)
     run = json.loads((p / "run.json").read_text()) if (p / "run.json").exists() else {}
     start = run.get("parameters", {}).get("forecast_start") or str(history["time"].max())
     probs = (
-        pd.read_csv(p / "aftershock_probabilities.csv")
-        if (p / "aftershock_probabilities.csv").exists()
+        read_artifact("aftershock_probabilities", p)
+        if artifact("aftershock_probabilities").path(p).exists()
         else None
     )
     return (
@@ -98,8 +86,8 @@ def rj_model(path: str, name: str):
     mm = float(_mainshock(history)["magnitude"])
     if name == "Reasenberg-Jones generic":
         return ReasenbergJones.generic_california(mm)
-    mp = Path(path) / "metrics.json"
-    seq = json.loads(mp.read_text()).get("reasenberg_jones_sequence") if mp.exists() else None
+    metrics = read_artifact("metrics", path) if artifact("metrics").path(path).exists() else {}
+    seq = metrics.get("reasenberg_jones_sequence")
     return ReasenbergJones(**seq) if seq else None
 
 
@@ -249,8 +237,8 @@ class ForecastDashboard:
         self.explain = w.HTML()
         self.mainshock = w.Dropdown(description="mainshock", layout=w.Layout(width="520px"))
         self.product = w.HTML()
-        boards = table_runs("leaderboard.csv")
-        csep = table_runs("csep_tests.csv")
+        boards = table_runs("leaderboard")
+        csep = table_runs("test_results")
         self.board_run = w.Dropdown(options=list(boards) or ["(none)"], description="leaderboard")
         self.board = w.HTML()
         self.csep_run = w.Dropdown(options=list(csep) or ["(none)"], description="CSEP tests")
@@ -510,9 +498,15 @@ class ForecastDashboard:
 
     def _board(self) -> None:
         p = self._boards.get(self.board_run.value)
-        self.board.value = (
-            table_html(pd.read_csv(p).round(4)) if p else "<i>no leaderboard in the reports</i>"
-        )
+        if not p:
+            self.board.value = "<i>no leaderboard in the reports</i>"
+            return
+        try:
+            wide = pivot_leaderboard(read_artifact("leaderboard", p))
+        except ArtifactError as exc:  # e.g. a report written before the long schema: rerun it
+            self.board.value = f"<i>unreadable leaderboard: {exc}</i>"
+            return
+        self.board.value = table_html(wide.round(4).reset_index())
 
     def _csep_plot(self) -> None:
         p = self._csep.get(self.csep_run.value)
@@ -523,7 +517,13 @@ class ForecastDashboard:
             return
         from quakelab import viz
 
-        table = pd.read_csv(p)
+        try:
+            table = read_artifact("test_results", p)
+        except ArtifactError as exc:
+            self.csep_out.clear_output()
+            with self.csep_out:
+                print(f"unreadable CSEP test results: {exc}")
+            return
         redraw(self.csep_out, lambda: viz.csep_test_plot(table, title=f"CSEP tests: {self.csep_run.value}"))
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -66,6 +67,25 @@ class LikelihoodScore:
             "sll": self.sll,
             "n_test_events": self.n_test_events,
         }
+
+    def leaderboard_rows(
+        self, *, temporal_only: bool = False, start: Any = None, end: Any = None
+    ) -> list[dict[str, Any]]:
+        """Rows of the ``leaderboard`` artifact (:mod:`quakelab.artifacts`): ``log_likelihood``,
+        ``temporal_log_likelihood`` and ``spatial_log_likelihood`` per test event (the temporal one only with
+        ``temporal_only``), with ``n_events`` and the test window.
+
+        Examples
+        --------
+        >>> s = LikelihoodScore("ETAS", ll=-4.3, tll=1.1, sll=-5.4, n_test_events=10)
+        >>> [(r["score"], r["value"]) for r in s.leaderboard_rows(temporal_only=True)]
+        [('temporal_log_likelihood', 1.1)]
+        """
+        parts = [("temporal_log_likelihood", self.tll)]
+        if not temporal_only:
+            parts = [("log_likelihood", self.ll), *parts, ("spatial_log_likelihood", self.sll)]
+        common = {"model": self.model, "n_events": self.n_test_events, "start": start, "end": end}
+        return [{**common, "score": score, "value": float(value)} for score, value in parts]
 
 
 def etas_test_scores(

@@ -375,7 +375,9 @@ class TemporalComparison:
     info: dict = field(default_factory=dict)
 
     def leaderboard(self, *, catalog: str = "", test_start=None, test_end=None) -> pd.DataFrame:
-        """The results in the schema of :mod:`quakelab.artifacts` (``leaderboard``)."""
+        """The results in the schema of :mod:`quakelab.artifacts` (``leaderboard``): scores
+        ``temporal_log_likelihood`` and ``temporal_information_gain`` (over ``temporal ETAS``) per test event; the
+        scores without the largest sequence are rows of the model named ``... (without largest sequence)``."""
         from quakelab.artifacts import ARTIFACTS
 
         rows = []
@@ -386,16 +388,16 @@ class TemporalComparison:
             common = {**common, "n_events": int(row["n_events"])}
             rows.append(
                 {
-                    "model": "temporal ETAS",
-                    "score": f"log_likelihood_temporal{suffix}",
+                    "model": f"temporal ETAS{suffix}",
+                    "score": "temporal_log_likelihood",
                     "value": row["tll_etas"],
                     **common,
                 }
             )
             rows.append(
                 {
-                    "model": f"neural TPP ({self.info.get('n_seeds', '')} seeds, mean)",
-                    "score": f"log_likelihood_temporal{suffix}",
+                    "model": f"neural TPP ({self.info.get('n_seeds', '')} seeds, mean){suffix}",
+                    "score": "temporal_log_likelihood",
                     "value": row["tll_npp_mean"],
                     "ci_low": row["tll_npp_min"],
                     "ci_high": row["tll_npp_max"],
@@ -404,12 +406,12 @@ class TemporalComparison:
             )
             rows.append(
                 {
-                    "model": "neural TPP (seed-mean per event)",
-                    "score": f"information_gain{suffix}",
+                    "model": f"neural TPP (seed-mean per event){suffix}",
+                    "score": "temporal_information_gain",
                     "value": row["gain"],
                     "ci_low": row["ci_low"],
                     "ci_high": row["ci_high"],
-                    "reference": "temporal ETAS",
+                    "reference": f"temporal ETAS{suffix}",
                     **common,
                 }
             )
@@ -418,7 +420,7 @@ class TemporalComparison:
             rows.append(
                 {
                     "model": f"neural TPP seed {seed}",
-                    "score": "log_likelihood_temporal",
+                    "score": "temporal_log_likelihood",
                     "value": row["tll_npp"],
                     **common,
                 }
@@ -426,7 +428,7 @@ class TemporalComparison:
             rows.append(
                 {
                     "model": f"neural TPP seed {seed}",
-                    "score": "information_gain",
+                    "score": "temporal_information_gain",
                     "value": row["gain"],
                     "ci_low": row["ci_low"],
                     "ci_high": row["ci_high"],

@@ -253,3 +253,33 @@ def leakage_check(
             "passed": bool(ig["value"] < tolerance),
         }
     )
+
+
+def leaderboard_long(board: pd.DataFrame, **common) -> pd.DataFrame:
+    """The wide table of :func:`leaderboard` in the ``leaderboard`` artifact's long schema.
+
+    Scores are named as in :data:`quakelab.artifacts.SCORES`: ``log_likelihood_per_bin``, ``roc_auc``,
+    ``pr_auc``, ``brier``, ``brier_skill``, ``molchan_area_skill_score`` and, for each ``ig_per_eq_vs_<name>``
+    column, ``information_gain_per_positive_bin`` with ``reference`` ``<name>`` (the gain is divided by the
+    number of bins holding a target event, not by the number of earthquakes). Intervals go to
+    ``ci_low``/``ci_high``.
+
+    Parameters
+    ----------
+    board : pandas.DataFrame
+        Output of :func:`leaderboard`.
+    **common
+        ``n_events``, ``start``, ``end`` shared by every row.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (model, score).
+    """
+    from quakelab.artifacts import leaderboard_from_wide
+
+    scores: dict[str, str | tuple[str, str]] = {"molchan_ass": "molchan_area_skill_score"}
+    for c in board.columns:
+        if c.startswith("ig_per_eq_vs_") and not c.endswith(("_lo", "_hi")):
+            scores[c] = ("information_gain_per_positive_bin", c.removeprefix("ig_per_eq_vs_"))
+    return leaderboard_from_wide(board, scores=scores, drop=("n_bins", "n_positive"), **common)

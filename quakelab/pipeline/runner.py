@@ -80,7 +80,8 @@ class RunResult:
 
 
 def record_metrics(output_dir: str | os.PathLike, metrics: dict[str, Any]) -> Path:
-    """Write (merge into) ``output_dir/metrics.json`` atomically. Called from notebooks.
+    """Write (merge into) the run's ``metrics`` artifact (``output_dir/metrics.json``) atomically. Called from
+    notebooks.
 
     Parameters
     ----------
@@ -94,10 +95,12 @@ def record_metrics(output_dir: str | os.PathLike, metrics: dict[str, Any]) -> Pa
     pathlib.Path
         The metrics file.
     """
-    path = Path(output_dir) / METRICS
-    current = json.loads(path.read_text()) if path.exists() else {}
+    from quakelab.artifacts import artifact
+
+    art = artifact("metrics")
+    current = art.read(output_dir) if art.path(output_dir).exists() else {}
     current.update({k: _jsonable(v) for k, v in metrics.items()})
-    return write_text_atomic(path, json.dumps(current, indent=2, sort_keys=True) + "\n")
+    return art.write(current, output_dir)
 
 
 def _jsonable(v: Any) -> Any:

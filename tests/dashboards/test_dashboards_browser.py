@@ -169,6 +169,15 @@ def test_forecast_dashboard(browser, dashboard_reports, tmp_path, record_propert
         assert f"{metrics['p_m5_7d']:.3f}" in probs  # the pipeline's simulated ETAS probability
         assert "ridgecrest-2019-evaluation" in page.inner_text("body")  # leaderboard and CSEP runs listed
         assert page.query_selector(".ql-csep img") is not None
+        # the long leaderboard artifact, shown one row per model and one column per score
+        evaluation = json.loads(
+            (dashboard_reports / "ridgecrest-2019-evaluation" / "metrics.json").read_text()
+        )
+        rows = {r.split("\t")[0]: r.split("\t")[1:] for r in page.inner_text(".ql-leaderboard").splitlines()}
+        header = rows.pop("model")
+        etas_tll = rows["ETAS (quakelab)"][header.index("temporal_log_likelihood")]
+        assert etas_tll == f"{evaluation['test_ll_temporal']:.3f}"
+        assert "total_information_gain vs Poisson (quakelab)" in header
         before = _img_src(page, ".ql-map")
         summary = page.inner_text(".ql-summary")
         page.click(".ql-horizon button:has-text('30 days')")

@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import pandas as pd
 import papermill as pm
 import pytest
 
@@ -44,6 +45,45 @@ SMALL = {
 }
 
 
+def _check_evaluation(out):
+    """05 on the Ridgecrest sample: its leaderboard and CSEP results are artifacts with real values."""
+    import numpy as np
+
+    from quakelab.artifacts import SCORES, read_artifact
+
+    m = json.loads((out / "metrics.json").read_text())
+    board = read_artifact("leaderboard", out)
+    assert set(board["score"]) <= set(SCORES) and np.isfinite(board["value"]).all()
+    ll = board.pivot_table(index="model", columns="score", values="value")
+    assert ll.loc["ETAS (quakelab)", "temporal_log_likelihood"] == pytest.approx(m["test_ll_temporal"])
+    assert ll.loc["Poisson (quakelab)", "log_likelihood"] == pytest.approx(
+        m["poisson_test_ll_temporal"] + m["poisson_test_ll_spatial"]
+    )
+    gain = board[board["score"] == "total_information_gain"].iloc[0]
+    assert gain["reference"] == "Poisson (quakelab)" and gain["ci_low"] < gain["value"] < gain["ci_high"]
+    assert gain["value"] == pytest.approx(m["information_gain_per_event"])
+    # the paired per-event mean leaves out Poisson's compensator after the last test event (closed form keeps it)
+    assert gain["value"] == pytest.approx(
+        ll.loc["ETAS (quakelab)", "log_likelihood"] - ll.loc["Poisson (quakelab)", "log_likelihood"], abs=0.02
+    )
+    assert set(board["n_events"].dropna()) == {m["n_test_events"]}
+    assert ll.loc["ETAS (quakelab)", "molchan_area_skill_score"] == pytest.approx(
+        m["area_skill_score"]["ETAS"]
+    )
+    tests = read_artifact("test_results", out)
+    assert len(tests) == 3 * 5 + 2 * 2  # N, M, S, L, CL for three models; T and W against Poisson for two
+    assert (tests["start"] == pd.Timestamp("2019-07-10", tz="UTC")).all()
+    n = tests[tests["test"] == "N-test"].set_index("model")
+    assert 0 <= n.loc["ETAS", "quantile"] <= 1 and n["passed"].notna().all()
+    t = tests[tests["test"] == "T-test"]
+    assert set(t["reference"]) == {"Poisson"} and t["passed"].isna().all()
+    assert (t["ig_low"] < t["information_gain"]).all() and (t["information_gain"] < t["ig_high"]).all()
+
+
+# artifacts checked after the generic run of a notebook
+CHECKS = {"05_evaluate_forecasts.ipynb": _check_evaluation}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_executes(nb, tmp_path):
@@ -58,6 +98,8 @@ def test_notebook_executes(nb, tmp_path):
         execution_timeout=600,
     )
     assert (tmp_path / "metrics.json").exists()
+    if nb.name in CHECKS:
+        CHECKS[nb.name](tmp_path)
 
 
 def _run(name, out, **params):
@@ -103,6 +145,13 @@ def test_feature_and_learned_forecaster_notebooks(shared_data, tmp_path):
         etas_fixed=None,
     )
     assert feats["grid_sizes"] == {"time": 171, "latitude": 18, "longitude": 36} and feats["n_features"] == 38
+    from quakelab.artifacts import SCORES, read_artifact
+
+    grid = read_artifact("features", tmp_path / "features")
+    assert dict(grid.sizes) == feats["grid_sizes"] and grid.attrs["horizon_days"] == 90.0
+    assert read_artifact("etas_model", tmp_path / "features").branching_ratio_ == pytest.approx(
+        feats["etas_branching_ratio"]
+    )
     store = tmp_path / "models"
     m = _run(
         "03_learned_forecasters.ipynb",
@@ -117,10 +166,16 @@ def test_feature_and_learned_forecaster_notebooks(shared_data, tmp_path):
         model_store=str(store),
         run_name="t",
     )
-    board = m["leaderboard"]
+    long = read_artifact("leaderboard", tmp_path / "learned")
+    assert set(long["score"]) <= set(SCORES) and long["value"].notna().all()
+    board = long.pivot_table(index="model", columns="score", values="value").to_dict(orient="index")
     assert set(board) == {"Poisson", "ETAS", "logistic_regression", "hist_gradient_boosting", "GRU"}
     assert all(0.5 < row["roc_auc"] < 1 for row in board.values())  # every forecast locates activity
-    assert board["Poisson"]["ig_per_eq_vs_Poisson"] == 0.0
+    assert all(-1 < row["log_likelihood_per_bin"] < 0 for row in board.values())
+    gain = long[long["score"] == "information_gain_per_positive_bin"]
+    assert set(gain["reference"]) == {"Poisson", "ETAS"} and len(gain) == 2 * len(board)
+    assert gain.set_index(["model", "reference"]).loc[("Poisson", "Poisson"), "value"] == 0.0
+    assert (gain["ci_low"] <= gain["value"]).all() and (gain["value"] <= gain["ci_high"]).all()
     assert all(v["passed"] for v in m["leakage_check"].values())
     assert m["best_model"] in board and m["verdict"][0].startswith("Best on the test window")
     assert sorted(p.name for p in store.iterdir()) == [
@@ -135,10 +190,9 @@ def test_feature_and_learned_forecaster_notebooks(shared_data, tmp_path):
         and meta["format"] == "keras"
     )
     assert meta["test_scores"]["roc_auc"] == pytest.approx(board["GRU"]["roc_auc"])
-    import pandas as pd
-
-    csv = pd.read_csv(tmp_path / "learned" / "leaderboard.csv", index_col=0)
-    assert csv.loc["ETAS", "roc_auc"] == pytest.approx(board["ETAS"]["roc_auc"])
+    assert meta["test_scores"]["ig_per_eq_vs_ETAS"] == pytest.approx(
+        gain.set_index(["model", "reference"]).loc[("GRU", "ETAS"), "value"]
+    )
 
 
 @pytest.mark.slow  # executes a notebook
@@ -206,6 +260,21 @@ def test_neural_point_process_notebook(shared_data, tmp_path):
         0.5 < m["neural_tpp_test_ll_temporal"] < 1.3
     )  # three epochs: somewhere between Poisson-like and ETAS
     assert m["verdict"].startswith("neural TPP ")
+    from quakelab.artifacts import read_artifact
+
+    board = read_artifact("leaderboard", tmp_path)
+    tll = board[board["score"] == "temporal_log_likelihood"].set_index("model")
+    assert tll.loc["ETAS (quakelab)", "value"] == pytest.approx(m["etas_test_ll_temporal"])
+    assert tll.loc["neural TPP (quakelab)", "value"] == pytest.approx(m["neural_tpp_test_ll_temporal"])
+    assert tll.loc["ETAS (EarthquakeNPP published)", "value"] == 1.133
+    assert set(tll["n_events"].dropna()) == {4399}
+    gain = board[board["score"] == "temporal_information_gain"].set_index(["model", "reference"])
+    vs_etas = gain.loc[("neural TPP (quakelab)", "ETAS (quakelab)")]
+    assert vs_etas["value"] == pytest.approx(m["information_gain_vs_etas"])
+    assert [vs_etas["ci_low"], vs_etas["ci_high"]] == pytest.approx(m["information_gain_vs_etas_ci"])
+    assert gain.loc[("ETAS (quakelab)", "Poisson (quakelab)"), "value"] == pytest.approx(
+        m["etas_test_ll_temporal"] - m["poisson_test_ll_temporal"], abs=2e-3
+    )
 
 
 @pytest.mark.slow  # executes a notebook (a kernel, TensorFlow)
@@ -247,7 +316,7 @@ def test_temporal_baselines_notebook(shared_data, tmp_path):
     lo, hi = m["gain_vs_etas_ci"]
     assert lo < m["gain_vs_etas"] < hi and len(m["neural_tpp_per_seed"]) == 2
     board = read_artifact("leaderboard", tmp_path)
-    assert {"log_likelihood_temporal", "information_gain"} <= set(board["score"])
+    assert {"temporal_log_likelihood", "temporal_information_gain"} <= set(board["score"])
     for f in ("gain_over_time.png", "seeds.png", "pit.png"):
         assert (tmp_path / "figures" / f).exists()
 
@@ -289,6 +358,17 @@ def test_cli_runs_the_default_pipeline(tmp_path, capsys, monkeypatch):
     assert "ridgecrest-2019-sample: success" in out and "ridgecrest-2019-etas: success" in out
     etas = json.loads((tmp_path / "ridgecrest-2019-etas" / "metrics.json").read_text())
     assert etas["n_targets"] == 307 and etas["observed_count"] == 77
+    from quakelab.artifacts import read_artifact
+
+    run = tmp_path / "ridgecrest-2019-etas"
+    assert read_artifact("etas_model", run).branching_ratio_ == pytest.approx(etas["branching_ratio"])
+    history = read_artifact("history", run)
+    assert history["time"].max() < pd.Timestamp("2019-07-10", tz="UTC") and len(history) > 307
+    probs = read_artifact("aftershock_probabilities", run)
+    assert set(probs["model"]) == {"ETAS", "RJ generic California", "RJ sequence-specific"}
+    p5 = probs.set_index(["model", "magnitude", "duration_days"])["probability"]
+    assert p5[("ETAS", 5.0, 7.0)] == pytest.approx(etas["p_m5_7d"])
+    assert p5[("RJ sequence-specific", 5.0, 7.0)] == pytest.approx(etas["rj_sequence_p_m5_7d"])
     assert etas["forecast_q025"] <= etas["forecast_median"] <= etas["forecast_q975"]
     assert 0 <= etas["p_m6_7d"] <= etas["p_m5_7d"] <= etas["p_m5_30d"] <= 1
     m = json.loads((tmp_path / "ridgecrest-2019-sample" / "metrics.json").read_text())

@@ -381,3 +381,97 @@ def mstep_pair_pass(first_target, ptr, src, r2, lo, implicit, t, prob, mprime, b
         for k in range(9):
             out[k] += acc[ch, k]
     return out
+
+
+@numba.njit(cache=True, parallel=True)
+def estep_with_pair_sums(
+    first_target,
+    ptr,
+    src,
+    r2,
+    lo,
+    hi,
+    implicit,
+    t,
+    mprime,
+    prod,
+    big_d,
+    mu,
+    c,
+    omega,
+    tau,
+    rho,
+    spatial,
+    bg_density,
+    prob,
+    lam,
+):
+    """The E-step of ``_kernels.estep_pass`` and, in the same pass, the sums of :func:`mstep_pair_pass`
+    at the same parameters with the new probabilities (the M-step's first evaluation).
+
+    ``bg_density``: ``A f(x)`` at every target (empty: uniform). Returns ``(n_hat, sum P dt, sums)``.
+    """
+    n = t.size
+    n_tg = n - first_target
+    n_chunk = min(max(n_tg, 1), _N_CHUNK)
+    acc = np.zeros((n_chunk, 11))
+    for ch in numba.prange(n_chunk):
+        q0 = ch * n_tg // n_chunk
+        q1 = (ch + 1) * n_tg // n_chunk
+        s = np.zeros(11)
+        for q in range(q0, q1):
+            i = first_target + q
+            ti = t[i]
+            base = ptr[i]
+            if implicit:
+                j0 = lo[i]
+                n_src = hi[i] - lo[i]
+            else:
+                j0 = 0
+                n_src = ptr[i + 1] - ptr[i]
+            s0 = 0.0
+            for k in range(n_src):
+                p = base + k
+                j = j0 + k if implicit else src[p]
+                dt = ti - t[j]
+                val = prod[j] * math.exp(-dt / tau - (1.0 + omega) * math.log(dt + c))
+                if spatial:
+                    val *= math.exp(-(1.0 + rho) * math.log(r2[p] + big_d[j]))
+                prob[p] = val
+                s0 += val
+            mu_i = mu * bg_density[q] if bg_density.size > 0 else mu
+            lam_i = mu_i + s0
+            lam[q] = lam_i
+            inv = 1.0 / lam_i
+            for k in range(n_src):
+                p = base + k
+                j = j0 + k if implicit else src[p]
+                prob[p] = prob[p] * inv
+                w = float(prob[p])  # the stored (float32) probability, as the M-step reads it
+                dt = ti - t[j]
+                x = dt + c
+                ix = 1.0 / x
+                s[0] += w * math.log(x)
+                s[1] += w * ix
+                s[2] += w * ix * ix
+                s[10] += w * dt
+                if spatial:
+                    m = mprime[j]
+                    dj = big_d[j]
+                    y = r2[p] + dj
+                    qq = dj / y
+                    e = w * qq * (1.0 - qq)
+                    s[3] += w * math.log(y)
+                    s[4] += w * qq
+                    s[5] += w * qq * m
+                    s[6] += e
+                    s[7] += e * m
+                    s[8] += e * m * m
+            s[9] += mu_i * inv
+        for k in range(11):
+            acc[ch, k] = s[k]
+    out = np.zeros(11)
+    for ch in range(n_chunk):
+        for k in range(11):
+            out[k] += acc[ch, k]
+    return out[9], out[10], out[:9].copy()

@@ -1099,10 +1099,12 @@ class ETAS:
         def em_step(th: np.ndarray) -> tuple[np.ndarray, float]:
             """One EM step from ``th`` and the log-likelihood at ``th`` (its pair part comes free with the
             E-step's intensities)."""
-            l_hat, n_hat, dt_weight, lam, sums = self._estep(th, prep, pptr, prob, pair_sums=True)
+            # (the fused E-step, pair_sums=True, saves one pass over the pairs per step but measured slower
+            # on a loaded machine: its second loop recomputes two logarithms per pair)
+            l_hat, n_hat, dt_weight, lam = self._estep(th, prep, pptr, prob)
             ll = float(np.log(lam).sum()) - 10 ** th[0] * self.area_km2 * length
             ll -= self._compensator(th, prep, False)[0]
-            return self._mstep(th, prep, pptr, prob, l_hat, n_hat, dt_weight, sums), ll
+            return self._mstep(th, prep, pptr, prob, l_hat, n_hat, dt_weight), ll
 
         history: list[float] = []
         diff = math.inf

@@ -144,7 +144,7 @@ def estep_pass(
     """
     n = t.size
     n_tg = n - first_target
-    n_chunk = min(max(n_tg, 1), 16 * n_threads)
+    n_chunk = min(max(n_tg, 1), 256)  # fixed: sums do not depend on the thread count
     acc_bg = np.zeros(n_chunk)
     acc_dt = np.zeros(n_chunk)
     for ch in numba.prange(n_chunk):
@@ -202,88 +202,6 @@ def source_sums(first_target, ptr, src, lo, hi, implicit, prob, n):
             for p in range(base, ptr[i + 1]):
                 out[src[p]] += prob[p]
     return out
-
-
-@numba.njit(cache=True, parallel=True, fastmath=True)
-def mstep_pair_sums(first_target, ptr, src, r2, lo, implicit, t, prob, big_d, mprime, c, spatial, n_threads):
-    """Sums over pairs needed by the M-step objective and its gradient (compact store, parallel).
-
-    Returns ``(sum P log(dt + c), sum P / (dt + c), sum P log(r2 + D), sum P D / (r2 + D),
-    sum P m' D / (r2 + D))`` with ``D = big_d[source]`` (``d exp(gamma m')``); pair layout as in
-    :func:`estep_pass`.
-    """
-    n = t.size
-    n_tg = n - first_target
-    n_chunk = min(max(n_tg, 1), 16 * n_threads)
-    acc = np.zeros((n_chunk, 5))
-    for ch in numba.prange(n_chunk):
-        q0 = ch * n_tg // n_chunk
-        q1 = (ch + 1) * n_tg // n_chunk
-        s1 = 0.0
-        s2 = 0.0
-        s3 = 0.0
-        s4 = 0.0
-        s5 = 0.0
-        for q in range(q0, q1):
-            i = first_target + q
-            ti = t[i]
-            base = ptr[i]
-            for p in range(base, ptr[i + 1]):
-                j = lo[i] + (p - base) if implicit else src[p]
-                w = prob[p]
-                x = ti - t[j] + c
-                s1 += w * math.log(x)
-                s2 += w / x
-                if spatial:
-                    dj = big_d[j]
-                    y = r2[p] + dj
-                    qq = w * dj / y
-                    s3 += w * math.log(y)
-                    s4 += qq
-                    s5 += qq * mprime[j]
-        acc[ch, 0] = s1
-        acc[ch, 1] = s2
-        acc[ch, 2] = s3
-        acc[ch, 3] = s4
-        acc[ch, 4] = s5
-    out = np.zeros(5)
-    for ch in range(n_chunk):
-        for k in range(5):
-            out[k] += acc[ch, k]
-    return out[0], out[1], out[2], out[3], out[4]
-
-
-@numba.njit(cache=True, parallel=True)
-def time_integrals_with_derivatives(c, omega, tau, x0, x1, h_omega):
-    """T = integral of exp(-s/tau) (s + c)^-(1+omega) over [x0, x1] and its derivatives in c, tau, omega.
-
-    dT/dc = T / tau + f(x1) - f(x0) with f(s) = exp(-s/tau) (s + c)^-(1+omega);
-    dT/dtau = (T(omega - 1) - c T) / tau^2; dT/domega by a central difference of step ``h_omega``.
-    """
-    n = x0.size
-    t_val = np.empty(n)
-    d_c = np.empty(n)
-    d_tau = np.empty(n)
-    d_om = np.empty(n)
-    for i in numba.prange(n):
-        a0 = x0[i]
-        a1 = x1[i]
-        if a1 <= a0:
-            t_val[i] = 0.0
-            d_c[i] = 0.0
-            d_tau[i] = 0.0
-            d_om[i] = 0.0
-            continue
-        tv = time_integral(c, omega, tau, a0, a1)
-        f1 = math.exp(-a1 / tau) * (a1 + c) ** (-(1.0 + omega))
-        f0 = math.exp(-a0 / tau) * (a0 + c) ** (-(1.0 + omega))
-        t_val[i] = tv
-        d_c[i] = tv / tau + f1 - f0
-        d_tau[i] = (time_integral(c, omega - 1.0, tau, a0, a1) - c * tv) / (tau * tau)
-        d_om[i] = (
-            time_integral(c, omega + h_omega, tau, a0, a1) - time_integral(c, omega - h_omega, tau, a0, a1)
-        ) / (2.0 * h_omega)
-    return t_val, d_c, d_tau, d_om
 
 
 @numba.njit(cache=True)
@@ -577,7 +495,7 @@ def target_pass(
     """
     n = t.size
     n_tg = n - first_target
-    n_chunk = min(n_tg, 16 * n_threads)
+    n_chunk = min(n_tg, 256)  # fixed: sums do not depend on the thread count
     if n_chunk < 1:
         n_chunk = 1
     grad = np.zeros((n_chunk, 9))
@@ -713,91 +631,6 @@ def _region_mass(dj, rho, qptr0, qptr1, qcoef, qr2):
         b_r += co * lu * ur
     s = b / (2.0 * rho)
     return s, b_d / (2.0 * rho), -s / rho + b_r / (2.0 * rho)
-
-
-@numba.njit(cache=True, parallel=True)
-def compensator_pass(
-    t,
-    mprime,
-    t_start,
-    t_end,
-    k0,
-    a,
-    c,
-    omega,
-    tau,
-    d,
-    gamma,
-    rho,
-    spatial,
-    exact,
-    qptr,
-    qcoef,
-    qr2,
-    want_grad,
-    expected,
-    n_threads,
-):
-    """Sum over sources of G_j (expected aftershocks in the window and region) and its gradient.
-
-    ``expected`` receives G_j. Gradient entries follow the parameter order (index 0, log10_mu, is 0).
-    """
-    n = t.size
-    n_chunk = min(max(n, 1), 16 * n_threads)
-    acc = np.zeros((n_chunk, 9))
-    ln10 = 2.302585092994046
-    h_om = 1e-6
-    for ch in numba.prange(n_chunk):
-        j0 = ch * n // n_chunk
-        j1 = (ch + 1) * n // n_chunk
-        for j in range(j0, j1):
-            x0 = t_start - t[j]
-            if x0 < 0.0:
-                x0 = 0.0
-            x1 = t_end - t[j]
-            if x1 <= x0:
-                expected[j] = 0.0
-                continue
-            m = mprime[j]
-            tv = time_integral(c, omega, tau, x0, x1)
-            prod = k0 * math.exp(a * m)
-            if spatial:
-                dj = d * math.exp(gamma * m)
-                if exact:
-                    sv, s_d, s_r = _region_mass(dj, rho, qptr[j], qptr[j + 1], qcoef, qr2)
-                else:
-                    sv = math.pi / (rho * dj**rho)
-                    s_d = -rho * sv / dj
-                    s_r = -sv / rho - sv * math.log(dj)
-            else:
-                sv = 1.0
-            gj = prod * tv * sv
-            expected[j] = gj
-            acc[ch, 0] += gj
-            if want_grad:
-                f1 = math.exp(-x1 / tau) * (x1 + c) ** (-(1.0 + omega))
-                f0 = math.exp(-x0 / tau) * (x0 + c) ** (-(1.0 + omega))
-                d_c = tv / tau + f1 - f0
-                d_tau = (time_integral(c, omega - 1.0, tau, x0, x1) - c * tv) / (tau * tau)
-                d_om = (
-                    time_integral(c, omega + h_om, tau, x0, x1) - time_integral(c, omega - h_om, tau, x0, x1)
-                ) / (2.0 * h_om)
-                acc[ch, 1] += gj * ln10
-                acc[ch, 2] += gj * m
-                acc[ch, 3] += gj * d_c / tv * c * ln10
-                acc[ch, 4] += gj * d_om / tv
-                acc[ch, 5] += gj * d_tau / tv * tau * ln10
-                if spatial:
-                    acc[ch, 6] += prod * tv * s_d * dj * ln10
-                    acc[ch, 7] += prod * tv * s_d * dj * m
-                    acc[ch, 8] += prod * tv * s_r
-    out = np.zeros(9)
-    for ch in range(n_chunk):
-        for k in range(9):
-            out[k] += acc[ch, k]
-    total = out[0]
-    out[0] = 0.0
-    return total, out
 
 
 # ---------------------------------------------------------------------------------------------------------

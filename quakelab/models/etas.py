@@ -71,6 +71,8 @@ DEFAULT_THETA0 = {
 BACKGROUND_DEFAULTS: dict[str, Any] = {
     "k_neighbours": 10,
     "min_bandwidth_km": 0.5,
+    "bandwidth": "background",
+    "leave_one_out": True,
     "uniform_fraction": 0.0,
     "max_updates": 10,
     "tol": 0.01,
@@ -1258,7 +1260,7 @@ class ETAS:
         self, theta: np.ndarray, prep: _Prepared, verbose: bool
     ) -> tuple[np.ndarray, int, dict[str, Any]]:
         """Zhuang et al. (2002): kernels weighted by background probabilities, refit, until stable."""
-        from quakelab.models.background import KernelBackground
+        from quakelab.models.background import KernelBackground, weighted_neighbour_bandwidths
 
         opt = self.background_options
         tg = prep.is_target
@@ -1267,6 +1269,8 @@ class ETAS:
         changes: list[float] = []
         lls: list[float] = []
         it = 0
+        if opt["bandwidth"] not in ("background", "events"):
+            raise ETASError(f"background_options['bandwidth'] must be 'background' or 'events', got {opt['bandwidth']!r}")
         for _ in range(int(opt["max_updates"])):
             lam = self._evaluate(theta, prep, 0)[3]
             p0 = 10 ** theta[0] * (prep.bg_density if prep.bg_density.size else 1.0) / lam
@@ -1284,8 +1288,24 @@ class ETAS:
                 )
             else:
                 background.set_weights(p0)
+            if opt["bandwidth"] == "background" and changes:
+                # k-th neighbour among the background events (weights p0), not among all events; the first
+                # estimate keeps the events' own spacing, since the fit with a uniform background can put
+                # almost every event in clusters (p0 ~ 0) and the weights would then spread every kernel
+                background.set_bandwidths(
+                    weighted_neighbour_bandwidths(
+                        lon,
+                        lat,
+                        p0,
+                        float(opt["k_neighbours"]),
+                        float(opt["min_bandwidth_km"]),
+                        self.earth_radius_km,
+                    )
+                )
             old = prep.bg_density if prep.bg_density.size else np.ones(int(tg.sum()))
-            new = self._relative_density(background, prep)
+            new = np.ascontiguousarray(
+                background.density_at_centres(bool(opt["leave_one_out"])) * self.area_km2
+            )
             change = float(np.mean(np.abs(new - old) / old))
             prep.bg_density = new
             theta, it_k, _ = self._fit_parameters(theta, prep, verbose)

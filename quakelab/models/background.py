@@ -14,8 +14,12 @@ stays ``mu A T``. Every background offers
 :class:`KernelBackground` is the estimate of Zhuang, Ogata & Vere-Jones (2002, JASA 97, 369–380): each
 event ``i`` carries a Gaussian kernel whose bandwidth is the distance to its ``k``-th nearest neighbour
 (not below a floor), weighted by its probability of being a background event from the stochastic
-declustering (the E-step of the ETAS fit). Each kernel's mass inside the region polygon is integrated
-exactly in the radial direction and by Gauss–Legendre quadrature in angle (the ray table of
+declustering (the E-step of the ETAS fit); the ETAS fit takes the bandwidths from the background events
+alone (:func:`weighted_neighbour_bandwidths`) and evaluates the density at the events leave-one-out
+(:meth:`KernelBackground.density_at_centres`), which removes the bias of the plain estimate (its kernels
+shrink to aftershock clusters and each event's own kernel raises its background probability, so the
+background absorbs part of the clustering: ``mu`` too high, ``k0`` too low). Each kernel's mass inside the
+region polygon is integrated exactly in the radial direction and by Gauss–Legendre quadrature in angle (the ray table of
 :func:`quakelab.models.etas.region_ray_table`), so the density is normalised over the region even where
 kernels near the boundary spill outside it. :class:`GridBackground` is piecewise constant on lon/lat
 cells (e.g. a smoothed-seismicity map or a forecast given by the user).

@@ -434,9 +434,16 @@ class ETAS:
         :class:`~quakelab.models.background.GridBackground`): a fixed density given by the user.
         Spatial model only.
     background_options : dict, optional
-        For ``"adaptive"``: ``k_neighbours`` (10: the bandwidth of an event is the distance to its
-        k-th nearest neighbour among the targets), ``min_bandwidth_km`` (0.5), ``uniform_fraction``
-        (0: share of a uniform density mixed in), ``max_updates`` (10) and ``tol`` (0.01).
+        For ``"adaptive"``: ``k_neighbours`` (10), ``bandwidth`` (``"background"``: the bandwidth of
+        an event is the distance at which the background probabilities of the other targets sum to
+        ``k_neighbours``, i.e. the k-th nearest neighbour among the background events, so kernels do
+        not shrink to the size of aftershock clusters; ``"events"``: the k-th nearest target whatever
+        its probability, as in Zhuang et al. 2002; the first estimate always uses the events' own
+        spacing), ``leave_one_out`` (True: the density at each target, in the likelihood and the
+        E-step, leaves out the target's own kernel, which would otherwise feed its background
+        probability back into itself), ``min_bandwidth_km`` (0.5), ``uniform_fraction`` (0: share of a
+        uniform density mixed in), ``max_updates`` (10) and ``tol`` (0.01). ``"events"`` without
+        leave-one-out is the estimate of Zhuang et al. (2002); it biases ``mu`` up and ``k0`` down.
 
     Attributes
     ----------
@@ -546,6 +553,11 @@ class ETAS:
         if unknown_bg:
             raise ETASError(
                 f"unknown background_options {sorted(unknown_bg)}; known: {sorted(BACKGROUND_DEFAULTS)}"
+            )
+        if self.background_options["bandwidth"] not in ("background", "events"):
+            raise ETASError(
+                "background_options['bandwidth'] must be 'background' or 'events', "
+                f"got {self.background_options['bandwidth']!r}"
             )
 
     @property
@@ -1259,7 +1271,13 @@ class ETAS:
     def _fit_adaptive_background(
         self, theta: np.ndarray, prep: _Prepared, verbose: bool
     ) -> tuple[np.ndarray, int, dict[str, Any]]:
-        """Zhuang et al. (2002): kernels weighted by background probabilities, refit, until stable."""
+        """Zhuang et al. (2002): kernels weighted by background probabilities, refit, until stable.
+
+        The density enters the likelihood at the targets leave-one-out (each target's own kernel left
+        out) and, after the first update, with bandwidths from the background events' weighted
+        neighbour counts (``background_options``); the stored ``self.background`` is the full estimate
+        (every kernel), which is what forecasts and the test-window likelihood use.
+        """
         from quakelab.models.background import KernelBackground, weighted_neighbour_bandwidths
 
         opt = self.background_options
@@ -1269,8 +1287,6 @@ class ETAS:
         changes: list[float] = []
         lls: list[float] = []
         it = 0
-        if opt["bandwidth"] not in ("background", "events"):
-            raise ETASError(f"background_options['bandwidth'] must be 'background' or 'events', got {opt['bandwidth']!r}")
         for _ in range(int(opt["max_updates"])):
             lam = self._evaluate(theta, prep, 0)[3]
             p0 = 10 ** theta[0] * (prep.bg_density if prep.bg_density.size else 1.0) / lam

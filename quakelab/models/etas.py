@@ -72,6 +72,8 @@ DEFAULT_THETA0 = {
 BACKGROUND_DEFAULTS: dict[str, Any] = {
     "k_neighbours": 10,
     "min_bandwidth_km": 0.5,
+    "bandwidth": "background",
+    "leave_one_out": True,
     "uniform_fraction": 0.0,
     "max_updates": 10,
     "tol": 0.01,
@@ -469,9 +471,16 @@ class ETAS:
         :class:`~quakelab.models.background.GridBackground`): a fixed density given by the user.
         Spatial model only.
     background_options : dict, optional
-        For ``"adaptive"``: ``k_neighbours`` (10: the bandwidth of an event is the distance to its
-        k-th nearest neighbour among the targets), ``min_bandwidth_km`` (0.5), ``uniform_fraction``
-        (0: share of a uniform density mixed in), ``max_updates`` (10) and ``tol`` (0.01).
+        For ``"adaptive"``: ``k_neighbours`` (10), ``bandwidth`` (``"background"``: the bandwidth of
+        an event is the distance at which the background probabilities of the other targets sum to
+        ``k_neighbours``, i.e. the k-th nearest neighbour among the background events, so kernels do
+        not shrink to the size of aftershock clusters; ``"events"``: the k-th nearest target whatever
+        its probability, as in Zhuang et al. 2002; the first estimate always uses the events' own
+        spacing), ``leave_one_out`` (True: the density at each target, in the likelihood and the
+        E-step, leaves out the target's own kernel, which would otherwise feed its background
+        probability back into itself), ``min_bandwidth_km`` (0.5), ``uniform_fraction`` (0: share of a
+        uniform density mixed in), ``max_updates`` (10) and ``tol`` (0.01). ``"events"`` without
+        leave-one-out is the estimate of Zhuang et al. (2002); it biases ``mu`` up and ``k0`` down.
 
     Attributes
     ----------
@@ -585,6 +594,11 @@ class ETAS:
         if unknown_bg:
             raise ETASError(
                 f"unknown background_options {sorted(unknown_bg)}; known: {sorted(BACKGROUND_DEFAULTS)}"
+            )
+        if self.background_options["bandwidth"] not in ("background", "events"):
+            raise ETASError(
+                "background_options['bandwidth'] must be 'background' or 'events', "
+                f"got {self.background_options['bandwidth']!r}"
             )
 
     @property
@@ -1397,8 +1411,14 @@ class ETAS:
     def _fit_adaptive_background(
         self, theta: np.ndarray, prep: _Prepared, verbose: bool
     ) -> tuple[np.ndarray, int, dict[str, Any]]:
-        """Zhuang et al. (2002): kernels weighted by background probabilities, refit, until stable."""
-        from quakelab.models.background import KernelBackground
+        """Zhuang et al. (2002): kernels weighted by background probabilities, refit, until stable.
+
+        The density enters the likelihood at the targets leave-one-out (each target's own kernel left
+        out) and, after the first update, with bandwidths from the background events' weighted
+        neighbour counts (``background_options``); the stored ``self.background`` is the full estimate
+        (every kernel), which is what forecasts and the test-window likelihood use.
+        """
+        from quakelab.models.background import KernelBackground, weighted_neighbour_bandwidths
 
         opt = self.background_options
         tg = prep.is_target
@@ -1424,8 +1444,24 @@ class ETAS:
                 )
             else:
                 background.set_weights(p0)
+            if opt["bandwidth"] == "background" and changes:
+                # k-th neighbour among the background events (weights p0), not among all events; the first
+                # estimate keeps the events' own spacing, since the fit with a uniform background can put
+                # almost every event in clusters (p0 ~ 0) and the weights would then spread every kernel
+                background.set_bandwidths(
+                    weighted_neighbour_bandwidths(
+                        lon,
+                        lat,
+                        p0,
+                        float(opt["k_neighbours"]),
+                        float(opt["min_bandwidth_km"]),
+                        self.earth_radius_km,
+                    )
+                )
             old = prep.bg_density if prep.bg_density.size else np.ones(int(tg.sum()))
-            new = self._relative_density(background, prep)
+            new = np.ascontiguousarray(
+                background.density_at_centres(bool(opt["leave_one_out"])) * self.area_km2
+            )
             change = float(np.mean(np.abs(new - old) / old))
             prep.bg_density = new
             theta, it_k, _ = self._fit_parameters(theta, prep, verbose)

@@ -388,7 +388,7 @@ class SpatioTemporalNPP:
             + repr((self.background_km, self.adaptive_k, self.adaptive_min_km, self.plane_.bbox)).encode()
         ).hexdigest()
         if key not in _BACKGROUND_CACHE:
-            if len(_BACKGROUND_CACHE) >= 4:
+            if len(_BACKGROUND_CACHE) >= 8:
                 _BACKGROUND_CACHE.pop(next(iter(_BACKGROUND_CACHE)))
             _BACKGROUND_CACHE[key] = self._compute_background(d, targets)
         return _BACKGROUND_CACHE[key]

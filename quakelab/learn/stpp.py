@@ -911,7 +911,9 @@ def fit_etas_cached(
     model = ETAS(mc, region=region, theta0=theta0, **etas_options)
     ev = model.select_events(catalog, auxiliary_start, end)
     cols = [c for c in ("time", "longitude", "latitude", "magnitude") if c in ev]
-    digest = hashlib.sha256(pd.util.hash_pandas_object(ev[cols], index=False).to_numpy().tobytes()).hexdigest()
+    digest = hashlib.sha256(
+        pd.util.hash_pandas_object(ev[cols], index=False).to_numpy().tobytes()
+    ).hexdigest()
     want = {k: v for k, v in model.to_dict().items() if k not in ("background",)}
     span = {"auxiliary_start": str(utc(auxiliary_start)), "start": str(utc(start)), "end": str(utc(end))}
     paths = [Path(p) for p in cache_paths]
@@ -924,7 +926,9 @@ def fit_etas_cached(
         except (OSError, ValueError, KeyError):
             continue
         info = saved.get("fit_info") or {}
-        same = all(json.dumps(saved.get(k), default=float) == json.dumps(v, default=float) for k, v in want.items())
+        same = all(
+            json.dumps(saved.get(k), default=float) == json.dumps(v, default=float) for k, v in want.items()
+        )
         if same and info.get("events_sha256") == digest and all(info.get(k) == v for k, v in span.items()):
             if p != paths[0]:
                 paths[0].parent.mkdir(parents=True, exist_ok=True)
@@ -940,7 +944,15 @@ def fit_etas_cached(
 
 
 def etas_spatial_log_density(
-    model, catalog: pd.DataFrame, at, lon, lat, *, auxiliary_start, kernel_mc: float | None = None
+    model,
+    catalog: pd.DataFrame,
+    at,
+    lon,
+    lat,
+    *,
+    auxiliary_start,
+    kernel_mc: float | None = None,
+    chunk: int = 256,
 ) -> np.ndarray:
     """ETAS's log density (per km²) of the location of an event at time ``at``: ``lambda(at, x) / lambda*(at)``.
 
@@ -961,6 +973,8 @@ def etas_spatial_log_density(
         First source time (as in the scoring).
     kernel_mc : float, optional
         Magnitude subtracted in the kernels; the model's ``m_ref`` when None.
+    chunk : int, default 256
+        Query points per block (memory: ``chunk`` times the number of sources).
 
     Returns
     -------
@@ -983,18 +997,22 @@ def etas_spatial_log_density(
         mprime + model.m_ref, ev["latitude"].to_numpy(float), ev["longitude"].to_numpy(float)
     )
     lon_a, lat_a = np.broadcast_arrays(np.asarray(lon, float), np.asarray(lat, float))
-    la1, lo1 = np.radians(lat_a.ravel())[:, None], np.radians(lon_a.ravel())[:, None]
     la2 = np.radians(ev["latitude"].to_numpy(float))[None, :]
     lo2 = np.radians(ev["longitude"].to_numpy(float))[None, :]
-    h = np.sin((la1 - la2) / 2) ** 2 + np.cos(la1) * np.cos(la2) * np.sin((lo1 - lo2) / 2) ** 2
-    r2 = (2 * model.earth_radius_km * np.arcsin(np.sqrt(np.minimum(h, 1.0)))) ** 2
+    triggered = np.empty(lon_a.size)
+    qlat, qlon = np.radians(lat_a.ravel()), np.radians(lon_a.ravel())
+    for a in range(0, qlat.size, chunk):  # (chunk, sources) at a time: bounded memory
+        la1, lo1 = qlat[a : a + chunk, None], qlon[a : a + chunk, None]
+        h = np.sin((la1 - la2) / 2) ** 2 + np.cos(la1) * np.cos(la2) * np.sin((lo1 - lo2) / 2) ** 2
+        r2 = (2 * model.earth_radius_km * np.arcsin(np.sqrt(np.minimum(h, 1.0)))) ** 2
+        triggered[a : a + chunk] = (g[None, :] / (r2 + big_d[None, :]) ** (1 + p["rho"])).sum(axis=1)
     area = model.area_km2
     background = getattr(model, "background", None)
     if background is not None:
         bg = p["mu"] * area * np.asarray(background.density(lon_a.ravel(), lat_a.ravel()), float)
     else:
         bg = np.full(lon_a.size, p["mu"])
-    lam = bg + (g[None, :] / (r2 + big_d[None, :]) ** (1 + p["rho"])).sum(axis=1)
+    lam = bg + triggered
     lam_star = p["mu"] * area + float((g * integral).sum())
     return np.log(lam / lam_star).reshape(lon_a.shape)
 
@@ -1069,7 +1087,9 @@ def paired_gains(
             for part, col in (("temporal", "tll"), ("spatial", "sll"), ("total", "ll")):
                 d = pe[col].to_numpy(float) - ref[col].to_numpy(float)
                 for sub, keep in subs.items():
-                    b = block_bootstrap_mean(d[keep], times[keep], block_days=block_days, n_boot=n_boot, seed=seed)
+                    b = block_bootstrap_mean(
+                        d[keep], times[keep], block_days=block_days, n_boot=n_boot, seed=seed
+                    )
                     rows.append(
                         {
                             "model": name,

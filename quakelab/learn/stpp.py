@@ -120,13 +120,15 @@ def background_log_densities(
     width: float,
     height: float,
     *,
+    source_bandwidths_km: np.ndarray | None = None,
     chunk: int = 256,
 ) -> np.ndarray:
     """Log densities (per plane km²) of the background components at query points.
 
     Component 0 is the uniform density ``1 / (W H)``; component k >= 1 the Gaussian kernel-density estimate
     with bandwidth ``bandwidths_km[k - 1]`` of the first ``n_sources[q]`` sources (each kernel normalised over
-    the rectangle); with no source, the uniform density.
+    the rectangle); then, for each column a of ``source_bandwidths_km``, the adaptive estimate whose kernel on
+    source j has bandwidth ``source_bandwidths_km[j, a]``. With no source, the uniform density.
 
     Parameters
     ----------
@@ -138,21 +140,25 @@ def background_log_densities(
         Sources available to each query (the events strictly before it).
     bandwidths_km : sequence of float
     width, height : float
+    source_bandwidths_km : array (N, A), optional
+        Per-source bandwidths of ``A`` adaptive estimates (e.g. :func:`adaptive_bandwidths`).
 
     Returns
     -------
     numpy.ndarray
-        ``(Q, 1 + len(bandwidths_km))``.
+        ``(Q, 1 + len(bandwidths_km) + A)``.
     """
     uq, vq, us, vs = (np.asarray(a, float) for a in (uq, vq, us, vs))
     n_sources = np.asarray(n_sources, int)
     bw = np.asarray(bandwidths_km, float)
+    sb = np.zeros((us.size, 0)) if source_bandwidths_km is None else np.asarray(source_bandwidths_km, float)
+    if sb.ndim != 2 or sb.shape[0] != us.size:
+        raise ValueError(f"source_bandwidths_km must be (n_sources={us.size}, A), got {sb.shape}")
     log_u = -math.log(width * height)
-    out = np.full((uq.size, 1 + bw.size), log_u)
-    # per source and bandwidth: 1 / (2 pi s^2 Z_j(s))
-    norm = np.stack(
-        [np.exp(-_log_box_mass_np(us, vs, s, width, height)) / (2 * math.pi * s * s) for s in bw], axis=1
-    )
+    out = np.full((uq.size, 1 + bw.size + sb.shape[1]), log_u)
+    # per source and bandwidth: bandwidth and 1 / (2 pi s^2 Z_j(s))
+    sig = np.concatenate([np.broadcast_to(bw[None, :], (us.size, bw.size)), sb], axis=1)
+    norm = np.exp(-_log_box_mass_np(us[:, None], vs[:, None], sig, width, height)) / (2 * math.pi * sig * sig)
     order = np.argsort(n_sources, kind="stable")
     for a in range(0, uq.size, chunk):
         q = order[a : a + chunk]
@@ -162,12 +168,62 @@ def background_log_densities(
         r2 = (uq[q, None] - us[None, :nmax]) ** 2 + (vq[q, None] - vs[None, :nmax]) ** 2
         keep = np.arange(nmax)[None, :] < n_sources[q, None]
         cnt = n_sources[q]
-        for k, s in enumerate(bw):
-            dens = np.where(keep, np.exp(-0.5 * r2 / (s * s)) * norm[None, :nmax, k], 0.0).sum(axis=1)
+        for k in range(sig.shape[1]):
+            s2 = sig[None, :nmax, k] ** 2
+            dens = np.where(keep, np.exp(-0.5 * r2 / s2) * norm[None, :nmax, k], 0.0).sum(axis=1)
             with np.errstate(divide="ignore", invalid="ignore"):
                 val = np.log(np.maximum(dens, 1e-300) / np.maximum(cnt, 1))
             out[q, 1 + k] = np.where(cnt > 0, val, log_u)
     return out
+
+
+def adaptive_bandwidths(
+    u: np.ndarray,
+    v: np.ndarray,
+    k_neighbours,
+    *,
+    min_km: float = 0.2,
+    max_km: float = 50.0,
+    chunk: int = 512,
+) -> np.ndarray:
+    """Causal adaptive bandwidths: for each source, the distance to its k-th nearest *earlier* source.
+
+    The adaptive (variable-bandwidth) kernel estimate of Zhuang et al. (2002), as ETAS's background uses, with
+    each source's bandwidth taken from the sources before it only, so a density built from the first n
+    sources depends on nothing later. Sources with fewer than k predecessors get ``max_km``.
+
+    Parameters
+    ----------
+    u, v : array (N,)
+        Source positions (plane km), in time order.
+    k_neighbours : sequence of int
+        One bandwidth column per k.
+    min_km, max_km : float
+        Bounds of the bandwidths.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N, len(k_neighbours))`` km.
+    """
+    u, v = np.asarray(u, float), np.asarray(v, float)
+    ks = [int(k) for k in k_neighbours]
+    if any(k < 1 for k in ks):
+        raise ValueError(f"k_neighbours must be >= 1, got {ks}")
+    n = u.size
+    out = np.full((n, len(ks)), float(max_km))
+    for a in range(0, n, chunk):
+        b = min(n, a + chunk)
+        if b <= 1:
+            continue
+        d2 = (u[a:b, None] - u[None, :b]) ** 2 + (v[a:b, None] - v[None, :b]) ** 2
+        d2[np.arange(b)[None, :] >= np.arange(a, b)[:, None]] = np.inf  # only earlier sources
+        for c, k in enumerate(ks):
+            if k > b - 1:
+                continue
+            kth = np.partition(d2, k - 1, axis=1)[:, k - 1]
+            out[a:b, c] = np.where(np.isfinite(kth), np.sqrt(kth), max_km)
+    return np.clip(out, min_km, max_km)
 
 
 def block_bootstrap_mean(
@@ -229,6 +285,13 @@ class SpatioTemporalNPP:
         Gaussian kernels per recent event (a scale mixture: heavier tails than one Gaussian).
     background_km : tuple of float, default (0.5, 2.0, 8.0)
         Bandwidths of the background kernel-density estimates of all earlier events.
+    adaptive_k : tuple of int, default ()
+        Adaptive background components: for each k, the kernel estimate of all earlier events whose kernel on
+        event j has the distance from j to its k-th nearest earlier event as bandwidth (the kind of
+        background ETAS's ``background="adaptive"`` uses; see :func:`adaptive_bandwidths`), with a learned
+        weight like the other components.
+    adaptive_min_km : float, default 0.2
+        Smallest adaptive bandwidth.
     context, window : int, default 64, 256
         Training windows of ``window`` events whose first ``context`` outputs are history only.
     epochs, patience, batch_size : int, default 60, 6, 8
@@ -246,6 +309,8 @@ class SpatioTemporalNPP:
         n_neighbours: int = 128,
         n_scales: int = 3,
         background_km: tuple[float, ...] = (0.5, 2.0, 8.0),
+        adaptive_k: tuple[int, ...] = (),
+        adaptive_min_km: float = 0.2,
         context: int = 64,
         window: int = 256,
         epochs: int = 60,
@@ -259,6 +324,7 @@ class SpatioTemporalNPP:
             raise ValueError("need 0 < context < window")
         self.units, self.n_components, self.n_neighbours = int(units), int(n_components), int(n_neighbours)
         self.n_scales, self.background_km = int(n_scales), tuple(float(b) for b in background_km)
+        self.adaptive_k, self.adaptive_min_km = tuple(int(k) for k in adaptive_k), float(adaptive_min_km)
         self.context, self.window = int(context), int(window)
         self.epochs, self.patience, self.batch_size = int(epochs), int(patience), int(batch_size)
         self.learning_rate, self.min_interval_days, self.seed = (
@@ -271,7 +337,7 @@ class SpatioTemporalNPP:
     # ------------------------------------------------------------------ layout of the head's outputs
     @property
     def _n_bg(self) -> int:
-        return 1 + len(self.background_km)
+        return 1 + len(self.background_km) + len(self.adaptive_k)
 
     @property
     def _n_out(self) -> int:
@@ -320,13 +386,18 @@ class SpatioTemporalNPP:
 
         key = hashlib.sha256(
             b"".join(np.ascontiguousarray(a).tobytes() for a in (d["u"], d["v"], targets))
-            + repr((self.background_km, self.plane_.bbox)).encode()
+            + repr((self.background_km, self.adaptive_k, self.adaptive_min_km, self.plane_.bbox)).encode()
         ).hexdigest()
         if key not in _BACKGROUND_CACHE:
-            if len(_BACKGROUND_CACHE) >= 4:
+            if len(_BACKGROUND_CACHE) >= 8:
                 _BACKGROUND_CACHE.pop(next(iter(_BACKGROUND_CACHE)))
             _BACKGROUND_CACHE[key] = self._compute_background(d, targets)
         return _BACKGROUND_CACHE[key]
+
+    def _source_bandwidths(self, d: dict[str, Any]) -> np.ndarray | None:
+        if not self.adaptive_k:
+            return None
+        return adaptive_bandwidths(d["u"], d["v"], self.adaptive_k, min_km=self.adaptive_min_km)
 
     def _compute_background(self, d: dict[str, Any], targets: np.ndarray) -> np.ndarray:
         return background_log_densities(
@@ -338,6 +409,7 @@ class SpatioTemporalNPP:
             self.background_km,
             self.plane_.width,
             self.plane_.height,
+            source_bandwidths_km=self._source_bandwidths(d),
         )
 
     def _inputs(self, d: dict[str, Any]) -> np.ndarray:
@@ -774,6 +846,7 @@ class SpatioTemporalNPP:
             self.background_km,
             self.plane_.width,
             self.plane_.height,
+            source_bandwidths_km=self._source_bandwidths(d),
         )
         val = self._spatial_at(d, target, out, uq[None, :], vq[None, :], bg[None, :, :], chunk=1)[0]
         return (val + self.plane_.log_sphere_factor(lat_a.ravel())).reshape(lon_a.shape)
@@ -795,3 +868,245 @@ class SpatioTemporalNPP:
         )
         out = self._outputs(d, np.array([len(d["days"]) - 1]))
         return self.time_log_density(out, np.asarray(tau_days, float)[None, :])[0]
+
+
+def fit_etas_cached(
+    catalog: pd.DataFrame,
+    *,
+    cache_paths,
+    min_magnitude: float,
+    region,
+    auxiliary_start,
+    start,
+    end,
+    theta0: dict[str, float] | None = None,
+    **etas_options: Any,
+):
+    """Fit an ETAS model, or load an earlier fit of the same settings on the same events.
+
+    A saved model is reused only when its configuration (``min_magnitude``, region, ``region_integral``, background,
+    ``theta0``), its training span and the fingerprint of the events it was fitted on (stored in
+    ``fit_info_["events_sha256"]``) match this call; otherwise the model is fitted and saved to the first path.
+
+    Parameters
+    ----------
+    catalog : pandas.DataFrame
+        Canonical catalog.
+    cache_paths : sequence of path-like
+        Files to look in, in order (e.g. this run's output folder, then the previous report's); the fit is
+        written to the first.
+    min_magnitude, region, auxiliary_start, start, end, theta0 :
+        As :class:`quakelab.models.ETAS` and its ``fit``.
+    **etas_options
+        Further :class:`quakelab.models.ETAS` options (``region_integral``, ``background``, ...).
+
+    Returns
+    -------
+    tuple of (ETAS, bool)
+        The model and whether it was loaded from a cache file.
+    """
+    import hashlib
+    import json
+    import shutil
+    import warnings
+    from pathlib import Path
+
+    from quakelab.models import ETAS
+
+    model = ETAS(min_magnitude, region=region, theta0=theta0, **etas_options)
+    ev = model.select_events(catalog, auxiliary_start, end)
+    cols = [c for c in ("time", "longitude", "latitude", "magnitude") if c in ev]
+    digest = hashlib.sha256(
+        pd.util.hash_pandas_object(ev[cols], index=False).to_numpy().tobytes()
+    ).hexdigest()
+    want = {k: v for k, v in model.to_dict().items() if k not in ("background",)}
+    span = {"auxiliary_start": str(utc(auxiliary_start)), "start": str(utc(start)), "end": str(utc(end))}
+    paths = [Path(p) for p in cache_paths]
+    for p in paths:
+        if not p.exists():
+            continue
+        try:
+            saved = json.loads(p.read_text())
+            cached = ETAS.load(p)
+        except (OSError, ValueError, KeyError):
+            continue
+        info = saved.get("fit_info") or {}
+        same = all(
+            json.dumps(saved.get(k), default=float) == json.dumps(v, default=float) for k, v in want.items()
+        )
+        if same and info.get("events_sha256") == digest and all(info.get(k) == v for k, v in span.items()):
+            if p != paths[0]:
+                paths[0].parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(p, paths[0])
+            return cached, True
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a supercritical fit is reported by its branching ratio
+        model.fit(catalog, auxiliary_start=auxiliary_start, start=start, end=end, standard_errors=False)
+    model.fit_info_["events_sha256"] = digest
+    paths[0].parent.mkdir(parents=True, exist_ok=True)
+    model.save(paths[0])
+    return model, False
+
+
+def etas_spatial_log_density(
+    model,
+    catalog: pd.DataFrame,
+    at,
+    lon,
+    lat,
+    *,
+    auxiliary_start,
+    kernel_mc: float | None = None,
+    chunk: int = 256,
+) -> np.ndarray:
+    """ETAS's log density (per km²) of the location of an event at time ``at``: ``lambda(at, x) / lambda*(at)``.
+
+    The EarthquakeNPP spatial density of a fitted :class:`quakelab.models.ETAS` (the one
+    :func:`quakelab.evaluate.etas_test_scores` scores): sources are the events in ``[auxiliary_start, at)``,
+    kernels use ``m - kernel_mc``, a spatially variable background enters as ``mu A f(x)``, and ``lambda*``
+    integrates each kernel over the plane or the region as the model's ``region_integral`` says.
+
+    Parameters
+    ----------
+    model : quakelab.models.ETAS
+        Fitted model.
+    catalog : pandas.DataFrame
+    at : time-like
+    lon, lat : array-like
+        Query points (degrees, same shape).
+    auxiliary_start : time-like
+        First source time (as in the scoring).
+    kernel_mc : float, optional
+        Magnitude subtracted in the kernels; the model's ``m_ref`` when None.
+    chunk : int, default 256
+        Query points per block (memory: ``chunk`` times the number of sources).
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape as ``lon``.
+    """
+    model.check_is_fitted()
+    at = utc(at)
+    ev = model.select_events(catalog, auxiliary_start, at)
+    ev = ev[ev["time"] < at]
+    p = model.params_.natural
+    ref = model.m_ref if kernel_mc is None else float(kernel_mc)
+    mprime = ev["magnitude"].to_numpy(float) - ref
+    dt = ((at - ev["time"]) / pd.Timedelta(days=1)).to_numpy(float)
+    g = p["k0"] * np.exp(p["a"] * mprime) * np.exp(-dt / p["tau"]) / (dt + p["c"]) ** (1 + p["omega"])
+    keep = g > 1e-12 * max(g.max(initial=0.0), 1e-300)  # sources whose weight can matter
+    ev, g, mprime = ev[keep], g[keep], mprime[keep]
+    big_d = p["d"] * np.exp(p["gamma"] * mprime)
+    integral = model.spatial_integral(
+        mprime + model.m_ref, ev["latitude"].to_numpy(float), ev["longitude"].to_numpy(float)
+    )
+    lon_a, lat_a = np.broadcast_arrays(np.asarray(lon, float), np.asarray(lat, float))
+    la2 = np.radians(ev["latitude"].to_numpy(float))[None, :]
+    lo2 = np.radians(ev["longitude"].to_numpy(float))[None, :]
+    triggered = np.empty(lon_a.size)
+    qlat, qlon = np.radians(lat_a.ravel()), np.radians(lon_a.ravel())
+    for a in range(0, qlat.size, chunk):  # (chunk, sources) at a time: bounded memory
+        la1, lo1 = qlat[a : a + chunk, None], qlon[a : a + chunk, None]
+        h = np.sin((la1 - la2) / 2) ** 2 + np.cos(la1) * np.cos(la2) * np.sin((lo1 - lo2) / 2) ** 2
+        r2 = (2 * model.earth_radius_km * np.arcsin(np.sqrt(np.minimum(h, 1.0)))) ** 2
+        triggered[a : a + chunk] = (g[None, :] / (r2 + big_d[None, :]) ** (1 + p["rho"])).sum(axis=1)
+    area = model.area_km2
+    background = getattr(model, "background", None)
+    if background is not None:
+        bg = p["mu"] * area * np.asarray(background.density(lon_a.ravel(), lat_a.ravel()), float)
+    else:
+        bg = np.full(lon_a.size, p["mu"])
+    lam = bg + triggered
+    lam_star = p["mu"] * area + float((g * integral).sum())
+    return np.log(lam / lam_star).reshape(lon_a.shape)
+
+
+def seed_mixture(per_events) -> pd.DataFrame:
+    """The equal-weight mixture of several models' densities, scored per event.
+
+    For models s = 1..S scored on the same events, the mixture's joint density is the mean of
+    ``exp(ll_s)`` and its time density the mean of ``exp(tll_s)``; its spatial score is the difference (the
+    mixture's conditional location density). A mixture of densities is itself a density, so this is a model
+    (unlike the mean of the scores).
+
+    Parameters
+    ----------
+    per_events : sequence of pandas.DataFrame
+        ``per_event`` tables of :meth:`SpatioTemporalNPP.score` on the same events.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The first table with ``tll, sll, ll`` replaced.
+    """
+    from scipy.special import logsumexp
+
+    tabs = list(per_events)
+    if not tabs:
+        raise ValueError("need at least one per-event table")
+    for t in tabs[1:]:
+        if len(t) != len(tabs[0]) or not (t["time"].to_numpy() == tabs[0]["time"].to_numpy()).all():
+            raise ValueError("the per-event tables must hold the same events")
+    out = tabs[0].copy()
+    k = math.log(len(tabs))
+    out["tll"] = logsumexp(np.stack([t["tll"].to_numpy(float) for t in tabs]), axis=0) - k
+    out["ll"] = logsumexp(np.stack([t["ll"].to_numpy(float) for t in tabs]), axis=0) - k
+    out["sll"] = out["ll"] - out["tll"]
+    return out
+
+
+def paired_gains(
+    models: dict[str, pd.DataFrame],
+    references: dict[str, pd.DataFrame],
+    subsets: dict[str, np.ndarray] | None = None,
+    *,
+    block_days: float = 30.0,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Paired log-likelihood gains per event of models over references, with block-bootstrap intervals.
+
+    Parameters
+    ----------
+    models, references : dict of str to pandas.DataFrame
+        Per-event tables (``time, tll, sll, ll``) on the same events, in the same order.
+    subsets : dict of str to boolean array, optional
+        Named event selections (default: all events).
+    block_days, n_boot, seed :
+        As :func:`block_bootstrap_mean`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (model, reference, part, events): ``gain, ci_low, ci_high, n, n_blocks, block_days``;
+        ``part`` is ``temporal``, ``spatial`` or ``total``.
+    """
+    rows = []
+    for ref_name, ref in references.items():
+        times = pd.DatetimeIndex(ref["time"])
+        subs = subsets or {"all": np.ones(len(ref), bool)}
+        for name, pe in models.items():
+            if len(pe) != len(ref) or not (pd.DatetimeIndex(pe["time"]) == times).all():
+                raise ValueError(f"{name} and {ref_name} are not scored on the same events")
+            for part, col in (("temporal", "tll"), ("spatial", "sll"), ("total", "ll")):
+                d = pe[col].to_numpy(float) - ref[col].to_numpy(float)
+                for sub, keep in subs.items():
+                    b = block_bootstrap_mean(
+                        d[keep], times[keep], block_days=block_days, n_boot=n_boot, seed=seed
+                    )
+                    rows.append(
+                        {
+                            "model": name,
+                            "reference": ref_name,
+                            "part": part,
+                            "events": sub,
+                            "gain": b["mean"],
+                            "ci_low": b["ci_low"],
+                            "ci_high": b["ci_high"],
+                            "n": int(b["n"]),
+                            "n_blocks": int(b["n_blocks"]),
+                            "block_days": block_days,
+                        }
+                    )
+    return pd.DataFrame(rows)

@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quakelab.learn.stpp import RegionPlane, SpatioTemporalNPP, background_log_densities, block_bootstrap_mean
+from quakelab.learn.stpp import (
+    RegionPlane,
+    SpatioTemporalNPP,
+    adaptive_bandwidths,
+    background_log_densities,
+    block_bootstrap_mean,
+)
 
 BOX = (-116.5, -116.0, 33.0, 33.5)
 TRUTH = dict(  # the shared test ETAS (tests/conftest.py) with a 10x background, in a small box
@@ -54,6 +60,48 @@ def test_region_plane_area_and_background_normalisation():
     # the first query with no source falls back on the uniform density
     one = background_log_densities([1.0], [1.0], us, vs, [0], (0.5,), plane.width, plane.height)
     np.testing.assert_allclose(one, -math.log(plane.width * plane.height))
+
+
+def test_adaptive_background_is_causal_and_integrates_to_one():
+    plane = RegionPlane((-117.0, -116.0, 33.0, 34.0))
+    rng = np.random.default_rng(2)
+    # a tight cluster (short bandwidths) and scattered events (long ones), two sources at the edges
+    us = np.concatenate(
+        [[0.1, plane.width - 0.2], 40 + rng.normal(0, 0.3, 20), rng.uniform(0, plane.width, 18)]
+    )
+    vs = np.concatenate(
+        [[plane.height - 0.1, 0.2], 50 + rng.normal(0, 0.3, 20), rng.uniform(0, plane.height, 18)]
+    )
+    bw = adaptive_bandwidths(us, vs, (1, 3), min_km=0.05, max_km=50.0)
+    # hand check: the 4th source's nearest earlier source; under 3 earlier sources or over 50 km: max_km
+    d = np.hypot(us[3] - us[:3], vs[3] - vs[:3])
+    assert bw[3, 0] == pytest.approx(d.min()) and d.min() < 2.0
+    assert bw[3, 1] == pytest.approx(min(np.sort(d)[2], 50.0))
+    assert bw[2, 1] == 50.0 and bw[0, 0] == 50.0
+    # causal: appending later sources leaves the earlier bandwidths unchanged
+    np.testing.assert_array_equal(adaptive_bandwidths(us[:25], vs[:25], (1, 3), min_km=0.05), bw[:25])
+    assert np.median(bw[5:22, 1]) < 2.0 < np.median(bw[25:, 1])  # adaptive: short in the cluster
+    n = 250  # 0.4 km cells, bandwidths >= 0.8 km: the midpoint rule is accurate to well under 1e-3
+    gu = (np.arange(n) + 0.5) * plane.width / n
+    gv = (np.arange(n) + 0.5) * plane.height / n
+    U, V = np.meshgrid(gu, gv)
+    logf = background_log_densities(
+        U.ravel(),
+        V.ravel(),
+        us,
+        vs,
+        np.full(U.size, us.size),
+        (2.0,),
+        plane.width,
+        plane.height,
+        source_bandwidths_km=np.clip(bw, 0.8, None),
+        chunk=20000,
+    )
+    assert logf.shape == (U.size, 4)
+    mass = np.exp(logf).sum(axis=0) * (plane.width / n) * (plane.height / n)
+    np.testing.assert_allclose(mass, 1.0, atol=2e-3)
+    with pytest.raises(ValueError, match="source_bandwidths_km"):
+        background_log_densities([1.0], [1.0], us, vs, [3], (), 10.0, 10.0, source_bandwidths_km=bw[:5])
 
 
 def test_block_bootstrap_interval_widens_with_clustering():
@@ -148,3 +196,61 @@ def test_likelihood_approaches_the_true_etas_as_training_grows(simulated, tiny_m
     # measured: 0.61 nats per event after 1 epoch, 0.14 after 12 (0.13 after 30)
     assert gaps[1] < gaps[0] - 0.3  # more training, closer to the truth
     assert 0 < gaps[1] < 0.3  # and within 0.3 nats per event of it
+
+
+def test_seed_mixture_and_paired_gains_known_values():
+    from quakelab.learn.stpp import paired_gains, seed_mixture
+
+    t = pd.date_range("2020-01-01", periods=60, freq="D", tz="UTC")
+    a = pd.DataFrame({"time": t, "tll": np.log(2.0), "sll": np.log(0.5), "ll": 0.0})
+    b = pd.DataFrame({"time": t, "tll": np.log(4.0), "sll": np.log(0.5), "ll": np.log(2.0)})
+    mix = seed_mixture([a, b])
+    # time density (2 + 4) / 2 = 3, joint density (1 + 2) / 2 = 1.5, location density 1.5 / 3
+    np.testing.assert_allclose(mix[["tll", "ll", "sll"]].iloc[0], [math.log(3), math.log(1.5), math.log(0.5)])
+    with pytest.raises(ValueError, match="same events"):
+        seed_mixture([a, b.iloc[1:]])
+    g = paired_gains(
+        {"b": b}, {"a": a}, {"all": np.ones(60, bool), "first 30": np.arange(60) < 30}, block_days=10
+    )
+    assert len(g) == 6 and set(g["part"]) == {"temporal", "spatial", "total"}
+    total = g[(g["part"] == "total") & (g["events"] == "first 30")].iloc[0]
+    assert total["gain"] == pytest.approx(math.log(2)) == total["ci_low"] == total["ci_high"]
+    assert total["n"] == 30 and total["n_blocks"] == 3
+    assert g.loc[g["part"] == "spatial", "gain"].abs().max() < 1e-12
+
+
+@pytest.mark.slow
+def test_etas_spatial_density_equals_its_scores():
+    """The map function gives, at each test event, the spatial score of quakelab.evaluate.etas_test_scores."""
+    from quakelab.evaluate import etas_test_scores
+    from quakelab.learn.stpp import etas_spatial_log_density
+    from quakelab.models import ETAS
+    from quakelab.models.background import KernelBackground
+
+    rng = np.random.default_rng(4)
+    n = 120
+    cat = pd.DataFrame(
+        {
+            "event_id": [f"e{i}" for i in range(n)],
+            "time": pd.Timestamp("2010-01-01", tz="UTC")
+            + pd.to_timedelta(np.sort(rng.uniform(0, 365, n)), unit="D"),
+            "longitude": rng.uniform(-116.45, -116.05, n),
+            "latitude": rng.uniform(33.05, 33.45, n),
+            "depth_km": 5.0,
+            "magnitude": np.round(2.0 + rng.exponential(0.45, n), 1),
+            "mag_type": "ml",
+        }
+    )
+    bg = KernelBackground(BOX, [-116.3, -116.1], [33.2, 33.4], [3.0, 8.0], weights=[2.0, 1.0])
+    model = ETAS(mc=2.0, region=BOX, region_integral="exact", background=bg).set_params(TRUTH, beta=2.3)
+    s = etas_test_scores(
+        model, cat, auxiliary_start="2010-01-01", test_start="2010-11-01", test_end="2011-01-01"
+    )
+    test = cat[cat["time"] >= pd.Timestamp("2010-11-01", tz="UTC")].head(5)
+    got = [
+        etas_spatial_log_density(
+            model, cat, r.time, [r.longitude], [r.latitude], auxiliary_start="2010-01-01"
+        )[0]
+        for r in test.itertuples()
+    ]
+    np.testing.assert_allclose(got, s.per_event["sll"].to_numpy()[:5], atol=1e-8)

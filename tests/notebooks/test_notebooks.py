@@ -197,13 +197,23 @@ def test_feature_and_learned_forecaster_notebooks(shared_data, tmp_path):
 
 @pytest.mark.slow  # executes a notebook
 def test_spatiotemporal_npp_notebook(shared_data, tmp_path):
-    """09 on SanJac_10 with a tiny network and short windows: the same test events as ETAS, the leaderboard."""
+    """09 on SanJac_10 with a tiny network and short windows: the same test events as both ETAS, the leaderboard."""
     from quakelab.artifacts import read_artifact
+    from quakelab.evaluate import SANJAC_10
+    from quakelab.models import ETAS
+    from quakelab.models.background import KernelBackground
 
+    box = (-117.0, -116.0, 33.0, 34.0)
+    # a small background of the adaptive kind
+    bg = KernelBackground(box, [-116.5, -116.7], [33.5, 33.6], [5.0, 10.0])
+    best = ETAS(mc=1.0, region=box, region_integral="exact", background=bg)
+    best.set_params(SANJAC_10["reference_parameters"], beta=2.2393).save(tmp_path / "etas_best.json")
     m = _run(
         "09_spatiotemporal_npp.ipynb",
         tmp_path,
         seeds=[0],
+        variants={"base": {}},
+        screen_seeds=[0],
         train_start="2013-07-01",
         test_end="2016-02-01",
         units=8,
@@ -211,22 +221,33 @@ def test_spatiotemporal_npp_notebook(shared_data, tmp_path):
         n_scales=2,
         background_km=[2.0],
         epochs=1,
+        block_days_checks=[7.0],
         map_times_days=[0.1],
+        etas_best_model_path=str(tmp_path / "etas_best.json"),
     )
     board = read_artifact("leaderboard", tmp_path)
-    scored = board[board["model"].isin(["ETAS", "ST-NPP seed 0"])]
-    assert set(scored["n_events"]) == {m["n_test_events"]} and m["n_test_events"] > 100  # the same events
-    etas = board[board["model"] == "ETAS"].set_index("score")["value"]
+    published, adaptive = "ETAS (published setting)", "ETAS (adaptive background, in-region integral)"
+    totals = board[board["score"] == "log_likelihood"]
+    scored = totals[totals["model"].isin([published, adaptive, "ST-NPP seed 0"])]
+    assert len(scored) == 3 and set(scored["n_events"]) == {m["n_test_events"]}  # the same events
+    assert m["n_test_events"] > 100
+    assert (
+        board.loc[board["score"].str.endswith("_without_largest_sequence"), "n_events"].max()
+        < m["n_test_events"]
+    )
+    etas = board[board["model"] == published].set_index("score")["value"]
     assert etas["log_likelihood"] == pytest.approx(
         etas["temporal_log_likelihood"] + etas["spatial_log_likelihood"]
     )
-    assert etas["spatial_log_likelihood"] == pytest.approx(m["etas_sll"])
-    seed0 = board[board["model"] == "ST-NPP seed 0"].set_index("score")
-    assert seed0.loc["total_information_gain", "reference"] == "ETAS"
-    assert seed0.loc["log_likelihood", "value"] - etas["log_likelihood"] == pytest.approx(
-        seed0.loc["total_information_gain", "value"]
-    )
-    assert -12 < m["stnpp_sll_mean"] < -4 and m["verdict"].startswith("ST-NPP ")
+    assert etas["spatial_log_likelihood"] == pytest.approx(m["etas_published"]["sll"])
+    best_ll = board[(board["model"] == adaptive) & (board["score"] == "log_likelihood")]["value"].iloc[0]
+    assert best_ll == pytest.approx(m["etas_adaptive_exact"]["ll"])
+    seed0 = board[(board["model"] == "ST-NPP seed 0") & (board["score"] == "total_information_gain")]
+    assert set(seed0["reference"]) == {published, adaptive}
+    own = board[(board["model"] == "ST-NPP seed 0") & (board["score"] == "log_likelihood")]["value"].iloc[0]
+    assert own - best_ll == pytest.approx(seed0.set_index("reference").loc[adaptive, "value"])
+    assert m["chosen_variant"] == "base" and len(m["variants"]) == 1
+    assert -12 < m["stnpp_sll_mean"] < -4 and len(m["verdict"]) == 2
     for f in ("gain_over_time", "seeds", "pit", "density_maps"):
         assert (tmp_path / "figures" / f"{f}.png").stat().st_size > 1000
 

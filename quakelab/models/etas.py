@@ -757,6 +757,7 @@ class ETAS:
         pair sums).
         """
         from quakelab.models._kernels import target_pass
+        from quakelab.models._temporal_expsum import temporal_target_pass
 
         log10_mu, log10_k0, a, log10_c, omega, log10_tau, log10_d, gamma, rho = (float(v) for v in theta)
         mu = 10**log10_mu
@@ -765,7 +766,9 @@ class ETAS:
         n_tg = prep.t.size - prep.first_target
         lam = np.empty(n_tg)
         bg = _bg_array(bg_density if bg_density is not None else prep.bg_density, n_tg)
-        sumlog, g_pairs, h_pairs = target_pass(
+        # temporal model without a lag cap: the same sums in O(N K) by exponential sums (_temporal_expsum)
+        uncapped_temporal = prep.implicit and self.max_lag_days is None and bg.size == 0
+        sumlog, g_pairs, h_pairs = (temporal_target_pass if uncapped_temporal else target_pass)(
             prep.first_target,
             prep.ptr,
             prep.src,

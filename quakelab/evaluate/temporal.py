@@ -264,7 +264,9 @@ def etas_temporal_scores(
         model.check_is_fitted()
         t_aux, t_test0, t_test1 = utc(auxiliary_start), utc(test_start), utc(test_end)
         if not t_aux <= t_test0 < t_test1:
-            raise ValueError(f"need auxiliary_start <= test_start < test_end, got {t_aux}, {t_test0}, {t_test1}")
+            raise ValueError(
+                f"need auxiliary_start <= test_start < test_end, got {t_aux}, {t_test0}, {t_test1}"
+            )
         ev = model.select_events(catalog, t_aux, t_test1)
         t = ((ev["time"] - t_aux) / pd.Timedelta(days=1)).to_numpy(dtype=float)
         t0 = float((t_test0 - t_aux) / pd.Timedelta(days=1))

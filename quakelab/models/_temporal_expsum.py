@@ -33,9 +33,7 @@ from scipy.special import gammaln, polygamma, psi
 DEFAULT_TOL = 1e-10
 
 
-def expsum_nodes(
-    c: float, omega: float, y_max: float, *, tol: float = DEFAULT_TOL
-) -> dict[str, np.ndarray]:
+def expsum_nodes(c: float, omega: float, y_max: float, *, tol: float = DEFAULT_TOL) -> dict[str, np.ndarray]:
     """Nodes and weights approximating ``(x + c)^{-(1 + omega)}`` for ``0 <= x <= y_max - c``.
 
     Parameters

@@ -214,6 +214,7 @@ def _clustered_times(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return t, rng.exponential(1 / 2.3, t.size)
 
 
+@pytest.mark.slow
 def test_exponential_sum_pass_equals_the_pair_pass():
     from quakelab.models._kernels import target_pass
     from quakelab.models._temporal_expsum import temporal_target_pass
@@ -259,6 +260,7 @@ def test_exponential_sum_pass_equals_the_pair_pass():
     np.testing.assert_allclose(rb[2], ra[2], rtol=1e-7, atol=1e-8 * np.abs(ra[2]).max())
 
 
+@pytest.mark.slow
 def test_uncapped_temporal_fit_and_scores_match_the_pair_sums():
     from quakelab.models import ETAS
 

@@ -1166,9 +1166,19 @@ class ETAS:
         start_theta = theta.copy()
         theta, it, history = self._fit_parameters(theta, prep, verbose)
         fallback = None
+        unphysical_kept = None
         if self.method != "em-reference":
             fallback = self._unphysical(theta)
-            if fallback is not None and not self._exact:
+            if fallback is not None and prep.implicit and self.max_lag_days is None:
+                # uncapped temporal model: the reference EM would visit all O(N^2) pairs per iteration;
+                # keep the maximum of the exact likelihood and say so
+                warnings.warn(
+                    f"ETAS Newton fit {fallback}; kept (the maximum-likelihood estimate)",
+                    ETASFallbackWarning,
+                    stacklevel=2,
+                )
+                unphysical_kept, fallback = fallback, None
+            elif fallback is not None and not self._exact:
                 # the exact likelihood's maximum left the physical region: the reference EM (whose
                 # M-step normalises the time kernel over [0, inf) and so keeps tau finite) instead
                 warnings.warn(
@@ -1214,6 +1224,7 @@ class ETAS:
             "changes": history,
             "method": self.method if fallback is None else "em-reference (fallback)",
             "newton_fallback": fallback,
+            "unphysical_estimate_kept": unphysical_kept,
             "region_integral": self.region_integral if self.spatial else "none",
             "gradient_norm": self._active_gradient_norm(theta, grad),
             "branching_ratio_in_region": self._branching_ratio_in_region(prep),

@@ -191,3 +191,105 @@ def test_temporal_etas_ll_equals_a_brute_force_sum(sanjac_slice):
     assert s.per_event["tll"].sum() == pytest.approx(total, rel=1e-7, abs=1e-6)
     pit = s.per_event["pit"].to_numpy()
     assert np.all((pit > 0) & (pit < 1))
+
+
+# ---------------------------------------------------------------------------------------------- exponential sums
+@pytest.mark.parametrize(("c", "omega"), [(10**-4.4, -0.18), (1e-8, -0.99), (1e-2, 1.0), (1e-3, 0.2)])
+def test_exponential_sum_kernel_is_accurate_at_every_lag(c, omega):
+    from quakelab.models._temporal_expsum import expsum_nodes, max_relative_error
+
+    # lags up to 40 years: the longest RECAST catalog (SCEDC) spans 39
+    assert max_relative_error(c, omega, 15000.0) < 3e-10
+    assert expsum_nodes(c, omega, 15000.0)["s"].size < 200
+    # a coarser tolerance is met too, with fewer nodes
+    assert max_relative_error(c, omega, 15000.0, tol=1e-6) < 3e-6
+
+
+def _clustered_times(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted times (days) in bursts with a few exact ties, and magnitudes above 0."""
+    rng = np.random.default_rng(seed)
+    starts = np.sort(rng.uniform(0, 400, 12))
+    t = np.concatenate([s + rng.exponential(0.5, n // 12) ** 2 for s in starts])
+    t = np.sort(np.concatenate([t, t[::97]]))  # exact ties, as in SCEDC
+    return t, rng.exponential(1 / 2.3, t.size)
+
+
+@pytest.mark.slow
+def test_exponential_sum_pass_equals_the_pair_pass():
+    from quakelab.models._kernels import target_pass
+    from quakelab.models._temporal_expsum import temporal_target_pass
+
+    t, m = _clustered_times(600, seed=3)
+    first = 100
+    theta = dict(mu=0.5, k0=0.05, a=1.1, c=10**-2.7, omega=-0.12, tau=300.0)
+    prod = theta["k0"] * np.exp(theta["a"] * m)
+    lo = np.zeros(t.size, dtype=np.int64)
+    hi = np.searchsorted(t, t, side="left").astype(np.int64)
+    out = {}
+    for f in (target_pass, temporal_target_pass):
+        lam = np.empty(t.size - first)
+        r = f(
+            first,
+            lo,
+            np.zeros(1, np.int32),
+            np.zeros(1, np.float32),
+            lo,
+            hi,
+            True,
+            t,
+            m,
+            prod,
+            prod,
+            theta["mu"],
+            theta["c"],
+            theta["omega"],
+            theta["tau"],
+            0.5,
+            False,
+            2,
+            lam,
+            1,
+            np.empty(0),
+            1.0,
+        )
+        out[f.__name__] = (r, lam)
+    (ra, la), (rb, lb) = out["target_pass"], out["temporal_target_pass"]
+    np.testing.assert_allclose(lb, la, rtol=1e-9)
+    assert rb[0] == pytest.approx(ra[0], rel=1e-12)
+    np.testing.assert_allclose(rb[1], ra[1], rtol=1e-8, atol=1e-8 * np.abs(ra[1]).max())
+    np.testing.assert_allclose(rb[2], ra[2], rtol=1e-7, atol=1e-8 * np.abs(ra[2]).max())
+
+
+@pytest.mark.slow
+def test_uncapped_temporal_fit_and_scores_match_the_pair_sums():
+    from quakelab.models import ETAS
+
+    t, m = _clustered_times(600, seed=4)
+    t0 = pd.Timestamp("2020-01-01", tz="UTC")
+    cat = pd.DataFrame(
+        {
+            "time": t0 + pd.to_timedelta(t, unit="D"),
+            "magnitude": m + 1.0,
+            "latitude": np.nan,
+            "longitude": np.nan,
+        }
+    )
+    kw = dict(auxiliary_start=t0, start=t0 + pd.Timedelta(days=60), end=t0 + pd.Timedelta(days=300))
+    fast = ETAS(mc=1.0, delta_m=0.0, spatial=False)
+    pairs = ETAS(mc=1.0, delta_m=0.0, spatial=False, max_lag_days=1e9)  # every pair, visited one by one
+    theta = np.array([-0.4, -1.3, 1.0, -2.7, -0.1, 2.3, -0.85, 1.3, 0.66])
+    ev = {}
+    for name, model in (("fast", fast), ("pairs", pairs)):
+        prep = model._prepare(cat, **kw)
+        ev[name] = model._evaluate(theta, prep, 2)
+    assert ev["fast"][0] == pytest.approx(ev["pairs"][0], rel=1e-12)
+    np.testing.assert_allclose(ev["fast"][1], ev["pairs"][1], rtol=1e-7, atol=1e-7)
+    fast.fit(cat, **kw, standard_errors=False)
+    assert fast.fit_info_["method"] == "newton" and fast.fit_info_["gradient_norm"] < 1e-2
+    kws = dict(
+        auxiliary_start=t0, test_start=t0 + pd.Timedelta(days=300), test_end=t0 + pd.Timedelta(days=420)
+    )
+    a = etas_temporal_scores(fast, cat, **kws)
+    b = etas_temporal_scores(fast, cat, **kws, method="pairs")
+    assert a.n_test_events == b.n_test_events > 50
+    np.testing.assert_allclose(a.per_event["tll"], b.per_event["tll"], rtol=0, atol=1e-9)

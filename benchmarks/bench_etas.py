@@ -163,7 +163,7 @@ def _fit_sanjac(label: str) -> dict:
     )
     ref = SANJAC_10["reference_parameters"]
     p = model.params_.to_dict()
-    with_se = ETAS(mc=1.0, region=SANJAC_10["bbox"], theta0=SANJAC_10["theta0"], **SANJAC_FITS[label])
+    with_se = ETAS(min_magnitude=1.0, region=SANJAC_10["region"], theta0=SANJAC_10["theta0"], **SANJAC_FITS[label])
     t = time.perf_counter()
     with_se.fit(cat, auxiliary_start="2008-01-01", start="2009-01-01", end="2016-01-01", standard_errors=True)
     se_secs = time.perf_counter() - t

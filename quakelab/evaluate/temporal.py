@@ -273,7 +273,7 @@ def etas_temporal_scores(
         t0 = float((t_test0 - t_aux) / pd.Timedelta(days=1))
         first = int(np.searchsorted(t, t0, side="left"))
         if first >= t.size:
-            raise ValueError(f"no test events with M >= {model.mc} between {t_test0} and {t_test1}")
+            raise ValueError(f"no test events with M >= {model.min_magnitude} between {t_test0} and {t_test1}")
         p = model.params_.natural
         weight = p["k0"] * np.exp(p["a"] * (ev["magnitude"].to_numpy(dtype=float) - model.m_ref))
         nodes = expsum_nodes(p["c"], p["omega"], float(t[-1] - t[0]) + p["c"])

@@ -512,7 +512,9 @@ def _scaling(
                 print(msg, flush=True)
                 notes.append(msg)
                 if est["fit_min"] > max_minutes:
-                    notes.append(f"{n:,} events ({region}) skipped: estimate above --max-minutes {max_minutes}")
+                    notes.append(
+                        f"{n:,} events ({region}) skipped: estimate above --max-minutes {max_minutes}"
+                    )
                     print(notes[-1], flush=True)
                     if results:
                         _write_results(results, rows, notes)

@@ -366,7 +366,10 @@ class ETAS:
     mc : float
         Magnitude of completeness; events below it are ignored.
     delta_m : float, default 0.1
-        Magnitude bin width (magnitudes are rounded half up to it).
+        Magnitude bin width: magnitudes are rounded half up to it, decimal halves included (``1.15`` goes
+        to ``1.2``, see :func:`round_half_up`), except with ``method="em-reference"``, which rounds as the
+        reference implementation does (in binary floating point: ``1.15`` goes to ``1.1``; on SanJac_10
+        beta is then 2.2393, the reference's, instead of 2.2217). 0: continuous magnitudes, not binned.
     region : Region or bbox or vertices, optional
         Study region (required for the spatio-temporal model).
     spatial : bool, default True

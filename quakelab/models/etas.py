@@ -1659,7 +1659,11 @@ class ETAS:
         n_threads : int, optional
             Threads per task.
         max_events : int, optional
-            Cap on the events of one simulated catalog.
+            Cap on the events of one simulated catalog (default
+            :data:`quakelab.models.simulate.DEFAULT_MAX_EVENTS`); the simulations of one task together
+            are capped at :data:`quakelab.models.simulate.DEFAULT_MAX_TOTAL_EVENTS` (or ``max_events``
+            when larger), so that an explosive model stops with
+            :class:`~quakelab.models.simulate.SimulationCapError` rather than exhausting memory.
         quiet : bool, default False
             No progress log lines.
 
@@ -1668,6 +1672,11 @@ class ETAS:
         pandas.DataFrame
             All simulated events with a ``catalog_id`` column (0 .. n_simulations - 1); catalogs with no
             event simply do not appear (see :func:`quakelab.models.forecast_counts`).
+
+        Raises
+        ------
+        quakelab.models.simulate.SimulationCapError
+            When a simulation, or one task's simulations together, exceed their event cap.
         """
         from quakelab.models.simulate import DEFAULT_MAX_EVENTS, CatalogReducer, run_simulations
 

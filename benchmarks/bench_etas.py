@@ -179,11 +179,14 @@ def _reset_peak() -> bool:
         return False
 
 
-def _fit_simulated(path: str, days: float, method: str | None, box: tuple[float, ...] = BOX) -> dict:
+def _fit_simulated(
+    path: str, days: float, method: str | None, box: tuple[float, ...] = BOX, pairs_only: bool = False
+) -> dict:
     """Fit a simulated catalog written by :func:`_simulate` (runs in its own process).
 
     The pairs are first built alone (``ETAS._prepare``, the fit's own pair construction) to measure the
-    peak RSS of the construction against the RSS before it and the size of the store; then the fit.
+    peak RSS of the construction against the RSS before it and the size of the store; then the fit
+    (not with ``pairs_only``).
     """
     import gc
 
@@ -206,6 +209,24 @@ def _fit_simulated(path: str, days: float, method: str | None, box: tuple[float,
     build_s = time.perf_counter() - t
     store_mb = (prep.src.nbytes + prep.r2.nbytes + prep.ptr.nbytes) / 2**20
     build_peak = _status_mb("VmHWM") if reset else math.nan
+    if pairs_only:
+        pairs = prep.n_pairs
+        n_tg = int(prep.is_target.sum())
+        return {
+            "events": len(cat),
+            "targets": n_tg,
+            "pairs": pairs,
+            "pairs_per_event": round(pairs / n_tg, 1),
+            "bytes_per_pair": round((prep.src.nbytes + prep.r2.nbytes) / max(pairs, 1), 2),
+            "pair_build_s": round(build_s, 1),
+            "rss_before_pairs_mb": rss_before,
+            "pair_store_mb": round(store_mb, 0),
+            "pair_build_peak_extra_mb": build_peak - rss_before,
+            "pair_build_over_store_mb": round(build_peak - rss_before - store_mb, 0),
+            "peak_rss_mb": _peak_rss_mb(),
+            "load_start": _load(),
+            "load_end": _load(),
+        }
     del prep
     gc.collect()
     load0 = _load()
@@ -479,9 +500,17 @@ def _mem_total_gb() -> float:
 
 
 def _scaling(
-    jobs: list[tuple[int, str]], method: str | None, max_minutes: float, results: str | None
+    jobs: list[tuple[int, str]],
+    method: str | None,
+    max_minutes: float,
+    results: str | None,
+    pairs_only: bool = False,
 ) -> pd.DataFrame:
-    """Fit a simulated catalog of every ``(size, region)`` of ``jobs`` (each in fresh processes)."""
+    """Fit a simulated catalog of every ``(size, region)`` of ``jobs`` (each in fresh processes).
+
+    ``pairs_only``: build the pairs (time, memory, count) without fitting; such rows are kept apart
+    (region ``"... (pairs only)"``) and never enter the cost exponents or the extrapolations.
+    """
     rows: list[dict] = []
     notes: list[str] = []
     stored: list[dict] = []
@@ -502,7 +531,7 @@ def _scaling(
             )
             known = known[known["region"] == region] if not known.empty else known
             smaller = known[known["size"] < n] if not known.empty else known
-            if n >= 500_000 and len(smaller) >= 2:
+            if n >= 500_000 and len(smaller) >= 2 and not pairs_only:
                 est = _extrapolate(smaller, n)
                 msg = (
                     f"{n:,} events ({region}): extrapolated from {len(smaller)} smaller sizes, "
@@ -523,13 +552,19 @@ def _scaling(
             sim = _run_child("simulate", str(n), path, region)
             if sim is None:
                 continue
-            row = _run_child("fit", path, repr(sim["days"]), method or "", json.dumps(sim["box"]))
+            row = _run_child(
+                "pairs" if pairs_only else "fit",
+                path,
+                repr(sim["days"]),
+                method or "",
+                json.dumps(sim["box"]),
+            )
             os.remove(path)
             if row is None:
                 notes.append(f"{n:,} events ({region}): the fit failed (see the output)")
                 continue
             row = {
-                "region": region,
+                "region": region + (" (pairs only)" if pairs_only else ""),
                 "size": n,
                 **row,
                 "area_km2": sim["area_km2"],
@@ -626,6 +661,11 @@ def main() -> None:
     )
     ap.add_argument("--fixed-sizes", type=int, nargs="*", default=[], help="sizes also run in the fixed box")
     ap.add_argument("--results", default=RESULTS, help="Markdown results file ('' for none)")
+    ap.add_argument(
+        "--pairs-only",
+        action="store_true",
+        help="build the pairs of each size (time, memory) without fitting",
+    )
     ap.add_argument("--no-sanjac", action="store_true")
     ap.add_argument(
         "--sanjac-fits",
@@ -647,8 +687,14 @@ def main() -> None:
         kind, rest = args.child[0], args.child[1:]
         if kind == "simulate":
             out = _simulate(int(rest[0]), rest[1], rest[2])
-        elif kind == "fit":
-            out = _fit_simulated(rest[0], float(rest[1]), rest[2] or None, tuple(json.loads(rest[3])))
+        elif kind in ("fit", "pairs"):
+            out = _fit_simulated(
+                rest[0],
+                float(rest[1]),
+                rest[2] or None,
+                tuple(json.loads(rest[3])),
+                pairs_only=kind == "pairs",
+            )
         elif kind == "temporal":
             out = _fit_temporal_sanjac()
         elif kind == "sanjac":
@@ -660,7 +706,7 @@ def main() -> None:
     sizes = args.sizes or (QUICK_SIZES if args.quick else FULL_SIZES)
     print(f"load average at start: {_load()} on {os.cpu_count()} cores", flush=True)
     jobs = [(n, args.region) for n in sizes] + [(n, "fixed") for n in args.fixed_sizes]
-    _scaling(jobs, args.method, args.max_minutes, args.results or None)
+    _scaling(jobs, args.method, args.max_minutes, args.results or None, args.pairs_only)
     if not args.no_sanjac:
         _sanjac(args.reference, args.sanjac_fits)
     if args.temporal:

@@ -204,6 +204,7 @@ def _fit_simulated(
     gc.collect()
     rss_before = _status_mb("VmRSS")
     reset = _reset_peak()
+    load_build = _load()
     t = time.perf_counter()
     prep = fit._prepare(cat, **window)
     build_s = time.perf_counter() - t
@@ -224,7 +225,7 @@ def _fit_simulated(
             "pair_build_peak_extra_mb": build_peak - rss_before,
             "pair_build_over_store_mb": round(build_peak - rss_before - store_mb, 0),
             "peak_rss_mb": _peak_rss_mb(),
-            "load_start": _load(),
+            "load_start": load_build,
             "load_end": _load(),
         }
     del prep
@@ -521,7 +522,7 @@ def _scaling(
     with tempfile.TemporaryDirectory() as tmp:
         # warm the compiled kernels' cache so that no size pays (in time or memory) for compilation
         path = os.path.join(tmp, "warm.parquet")
-        sim = _run_child("simulate", "500", path, "growing")
+        sim = None if pairs_only else _run_child("simulate", "500", path, "growing")
         if sim is not None:
             _run_child("fit", path, repr(sim["days"]), method or "", json.dumps(sim["box"]))
         for n, region in jobs:

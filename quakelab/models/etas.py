@@ -590,7 +590,7 @@ class ETAS:
     def _prepare(
         self, catalog: pd.DataFrame, auxiliary_start, start, end, min_targets: int = 50
     ) -> _Prepared:
-        from quakelab.models import _kernels as K
+        from quakelab.models._pairs import build_pairs
 
         t_aux, t_start, t_end = (_utc(auxiliary_start), _utc(start), _utc(end))
         if not t_aux <= t_start < t_end:
@@ -631,44 +631,8 @@ class ETAS:
                 radius = np.minimum(
                     coppersmith_ssrl_km(mags) * self.coppersmith_multiplier, math.pi * self.earth_radius_km
                 )
-            # magnitude classes (one radius each) and a lat/lon cell index per class of cell size ~ radius
-            cls_radius, cls_of = np.unique(radius, return_inverse=True)
-            cls_cell = np.maximum(cls_radius / self.earth_radius_km, 1e-5)
-            cls_nlat = (np.floor(math.pi / cls_cell) + 1).astype(np.int64)
-            cls_nlon = (np.floor(2 * math.pi / cls_cell) + 1).astype(np.int64)
-            cls_offset = np.concatenate([[0], np.cumsum(cls_nlat * cls_nlon)[:-1]]).astype(np.int64)
-            cell = cls_cell[cls_of]
-            ilat = np.minimum(np.floor((lat + math.pi / 2) / cell).astype(np.int64), cls_nlat[cls_of] - 1)
-            ilon = np.minimum(np.floor((lon + math.pi) / cell).astype(np.int64), cls_nlon[cls_of] - 1)
-            key = cls_offset[cls_of] + ilat * cls_nlon[cls_of] + ilon
-            perm = np.argsort(key, kind="stable").astype(np.int64)  # stable: time order within a cell
-            skey = key[perm]
-            ukeys, ustart = np.unique(skey, return_index=True)
-            uend = np.append(ustart[1:], skey.size).astype(np.int64)
-            del key, skey, ilat, ilon, cell
-            args = (
-                t,
-                lat,
-                lon,
-                cls_radius,
-                cls_cell,
-                cls_nlat,
-                cls_nlon,
-                cls_offset,
-                ukeys,
-                ustart.astype(np.int64),
-                uend,
-                perm,
-                first_target,
-                max_lag,
-                self.earth_radius_km,
-            )
-            counts = K.spatial_pairs(*args, False, empty_i, np.zeros(1, np.int32), np.zeros(1, np.float32))
-            ptr = np.zeros(n + 1, dtype=np.int64)
-            np.cumsum(counts, out=ptr[first_target + 1 :])
-            src = np.empty(int(ptr[-1]), dtype=np.int32)
-            r2 = np.empty(int(ptr[-1]), dtype=np.float32)
-            K.spatial_pairs(*args, True, ptr, src, r2)
+            # compact store (int32 source, float32 squared distance) from a radius-band / lon-lat cell index
+            ptr, src, r2 = build_pairs(t, lat, lon, radius, first_target, max_lag, self.earth_radius_km)
             lo = hi = empty_i
             implicit = False
             keep_radius = radius if self.coppersmith_multiplier is not None else None

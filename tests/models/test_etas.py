@@ -477,3 +477,41 @@ def test_a_supercritical_fit_warns_and_its_table_says_so(small_fit):
     assert table.attrs["branching_ratio"] == model.branching_ratio_
     # the background absorbs less: mu below the truth's
     assert table.loc["log10_mu", "value"] < truth["log10_mu"]
+
+
+def test_pair_store_equals_a_brute_force_search():
+    """Every (source, target) pair within the source's radius and lag, exactly once, and nothing else.
+
+    Events cluster around the antimeridian and a pole as well as in a box, with radii over many bands.
+    """
+    from quakelab.models._pairs import build_pairs
+
+    rng = np.random.default_rng(3)
+    n = 1500
+    lat = np.concatenate([rng.uniform(33, 35, 900), rng.uniform(-40, -38, 400), rng.uniform(86, 90, 200)])
+    lon = np.concatenate([rng.uniform(-118, -116, 900), rng.uniform(-180, 180, 600)])
+    lon[900:1300] = (179.0 + rng.uniform(0, 2, 400) + 180) % 360 - 180  # across the antimeridian
+    radius = 10 ** rng.uniform(0, 3.5, n)  # 1 km .. 3000 km
+    radius[:3] = math.pi * 6378.1  # the whole sphere
+    t = np.sort(rng.uniform(0, 100, n))
+    first, max_lag = 200, 30.0
+    la, lo = np.radians(lat), np.radians(lon)
+    ptr, src, r2 = build_pairs(t, la, lo, radius, first, max_lag, 6378.1)
+    assert src.dtype == np.int32 and r2.dtype == np.float32 and ptr[first] == 0
+    h = (
+        np.sin((la[:, None] - la[None, :]) / 2) ** 2
+        + np.cos(la[:, None]) * np.cos(la[None, :]) * np.sin((lo[:, None] - lo[None, :]) / 2) ** 2
+    )
+    dist = 2 * 6378.1 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))  # [target, source]
+    lag = t[:, None] - t[None, :]
+    want = (lag > 0) & (lag <= max_lag) & (dist <= radius[None, :])
+    want[:first] = False
+    assert ptr[-1] == want.sum() > 10_000
+    for i in range(first, n):
+        got = np.sort(src[ptr[i] : ptr[i + 1]])
+        assert np.array_equal(got, np.flatnonzero(want[i])), i
+        order = np.argsort(src[ptr[i] : ptr[i + 1]])
+        assert np.allclose(r2[ptr[i] : ptr[i + 1]][order], dist[i, got] ** 2, rtol=1e-6, atol=1e-6)
+    # no lag cap: all earlier events within the radius
+    ptr_all, _, _ = build_pairs(t, la, lo, radius, first, math.inf, 6378.1)
+    assert ptr_all[-1] == ((lag > 0) & (dist <= radius[None, :]))[first:].sum()

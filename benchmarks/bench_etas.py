@@ -423,7 +423,12 @@ def _exponents(table: pd.DataFrame) -> dict[str, float]:
 
 
 def _extrapolate(table: pd.DataFrame, n: int) -> dict[str, float]:
-    """Fit time (min), peak RSS (MB) and pairs at ``n`` events from log-log fits of the rows (>= 2)."""
+    """Fit time (min), peak RSS (MB) and pairs at ``n`` events from the rows (>= 2).
+
+    Time and pairs: log-log fits of the three largest sizes. Memory: the RSS before the pairs (the
+    interpreter), plus the measured bytes per pair times the pairs, plus a per-event cost (the remainder
+    per event of the largest row): a log-log fit of the total would be dominated by the interpreter.
+    """
     use = table.nlargest(3, "events") if len(table) >= 3 else table
     le = np.log(use["events"])
 
@@ -431,7 +436,19 @@ def _extrapolate(table: pd.DataFrame, n: int) -> dict[str, float]:
         k, b = np.polyfit(le, np.log(use[col]), 1)
         return float(math.exp(b) * n**k)
 
-    return {"fit_min": at("fit_s") / 60, "peak_rss_mb": at("peak_rss_mb"), "pairs": at("pairs")}
+    pairs = at("pairs")
+    base = float(table["rss_before_pairs_mb"].median())
+    per_pair = float(table["bytes_per_pair"].max()) / 2**20
+    big = table.loc[table["events"].idxmax()]
+    per_event = float(
+        (big["peak_rss_mb"] - big["rss_before_pairs_mb"] - per_pair * big["pairs"]) / big["events"]
+    )
+    return {
+        "fit_min": at("fit_s") / 60,
+        "peak_rss_mb": base + per_pair * pairs + per_event * n,
+        "pairs": pairs,
+        "kb_per_event": per_event * 1024,
+    }
 
 
 def _write_results(path: str, rows: list[dict], notes: list[str]) -> None:

@@ -452,12 +452,17 @@ def _extrapolate(table: pd.DataFrame, n: int) -> dict[str, float]:
 
 
 def _write_results(path: str, rows: list[dict], notes: list[str]) -> None:
-    """Merge ``rows`` into ``path``'s JSON sidecar (same size and region replaced) and rewrite both, atomically."""
+    """Merge ``rows`` and ``notes`` into the results (JSON sidecar and Markdown), both rewritten atomically.
+
+    A stored row of the same region and size is replaced; stored notes are kept.
+    """
     side = os.path.splitext(path)[0] + ".json"
     stored: list[dict] = []
     if os.path.exists(side):
         with open(side) as f:
-            stored = json.load(f).get("rows", [])
+            previous = json.load(f)
+        stored = previous.get("rows", [])
+        notes = [n for n in previous.get("notes", []) if n not in notes] + list(notes)
     keys = {(r["region"], r["size"]) for r in rows}
     merged = [r for r in stored if (r["region"], r["size"]) not in keys] + rows
     merged.sort(key=lambda r: (r["region"] != "growing", r["size"]))
@@ -474,7 +479,7 @@ def _write_results(path: str, rows: list[dict], notes: list[str]) -> None:
         "pairs truncated at 100 Wells–Coppersmith lengths. `growing`: 11 years in a square whose area grows "
         "with the size (constant event density); `fixed`: the 4° x 4° box, longer catalogs. Each fit in a "
         "fresh process. bytes/pair: pair store (int32 source + float32 squared distance) plus the E-step's "
-        "float32 probability. `build peak - before - store`: the peak RSS while the pairs were built, "
+        "float32 probability (pairs-only rows: the store alone). `build peak - before - store`: the peak RSS while the pairs were built, "
         "less the RSS before and the pair store itself (what pair construction costs beyond its result).",
         "",
         "| " + " | ".join(h for c, h in COLUMNS if c in table) + " |",

@@ -399,8 +399,11 @@ class ETAS:
         Magnitude threshold (usually the magnitude of completeness); events below it are ignored. Old
         name: ``mc`` (deprecated, also as an attribute).
     magnitude_resolution : float, default 0.1
-        The catalog's magnitude resolution (magnitudes are rounded half up to it). Old name: ``delta_m``
-        (deprecated, also as an attribute).
+        The catalog's magnitude resolution: magnitudes are rounded half up to it, decimal halves included
+        (``1.15`` goes to ``1.2``, see :func:`round_half_up`), except with ``method="em-reference"``, which
+        rounds as the reference implementation does (in binary floating point: ``1.15`` goes to ``1.1``; on
+        SanJac_10 beta is then 2.2393, the reference's, instead of 2.2217). 0: continuous magnitudes, not
+        binned. Old name: ``delta_m`` (deprecated, also as an attribute).
     region : Region or bbox or vertices, optional
         Study region (required for the spatio-temporal model).
     spatial : bool, default True
@@ -644,7 +647,7 @@ class ETAS:
     def _prepare(
         self, catalog: pd.DataFrame, auxiliary_start, start, end, min_targets: int = 50
     ) -> _Prepared:
-        from quakelab.models import _kernels as K
+        from quakelab.models._pairs import build_pairs
 
         t_aux, t_start, t_end = (_utc(auxiliary_start), _utc(start), _utc(end))
         if not t_aux <= t_start < t_end:
@@ -685,44 +688,8 @@ class ETAS:
                 radius = np.minimum(
                     coppersmith_ssrl_km(mags) * self.coppersmith_multiplier, math.pi * self.earth_radius_km
                 )
-            # magnitude classes (one radius each) and a lat/lon cell index per class of cell size ~ radius
-            cls_radius, cls_of = np.unique(radius, return_inverse=True)
-            cls_cell = np.maximum(cls_radius / self.earth_radius_km, 1e-5)
-            cls_nlat = (np.floor(math.pi / cls_cell) + 1).astype(np.int64)
-            cls_nlon = (np.floor(2 * math.pi / cls_cell) + 1).astype(np.int64)
-            cls_offset = np.concatenate([[0], np.cumsum(cls_nlat * cls_nlon)[:-1]]).astype(np.int64)
-            cell = cls_cell[cls_of]
-            ilat = np.minimum(np.floor((lat + math.pi / 2) / cell).astype(np.int64), cls_nlat[cls_of] - 1)
-            ilon = np.minimum(np.floor((lon + math.pi) / cell).astype(np.int64), cls_nlon[cls_of] - 1)
-            key = cls_offset[cls_of] + ilat * cls_nlon[cls_of] + ilon
-            perm = np.argsort(key, kind="stable").astype(np.int64)  # stable: time order within a cell
-            skey = key[perm]
-            ukeys, ustart = np.unique(skey, return_index=True)
-            uend = np.append(ustart[1:], skey.size).astype(np.int64)
-            del key, skey, ilat, ilon, cell
-            args = (
-                t,
-                lat,
-                lon,
-                cls_radius,
-                cls_cell,
-                cls_nlat,
-                cls_nlon,
-                cls_offset,
-                ukeys,
-                ustart.astype(np.int64),
-                uend,
-                perm,
-                first_target,
-                max_lag,
-                self.earth_radius_km,
-            )
-            counts = K.spatial_pairs(*args, False, empty_i, np.zeros(1, np.int32), np.zeros(1, np.float32))
-            ptr = np.zeros(n + 1, dtype=np.int64)
-            np.cumsum(counts, out=ptr[first_target + 1 :])
-            src = np.empty(int(ptr[-1]), dtype=np.int32)
-            r2 = np.empty(int(ptr[-1]), dtype=np.float32)
-            K.spatial_pairs(*args, True, ptr, src, r2)
+            # compact store (int32 source, float32 squared distance) from a radius-band / lon-lat cell index
+            ptr, src, r2 = build_pairs(t, lat, lon, radius, first_target, max_lag, self.earth_radius_km)
             lo = hi = empty_i
             implicit = False
             keep_radius = radius if self.coppersmith_multiplier is not None else None
@@ -1848,7 +1815,11 @@ class ETAS:
         n_threads : int, optional
             Threads per task.
         max_events : int, optional
-            Cap on the events of one simulated catalog.
+            Cap on the events of one simulated catalog (default
+            :data:`quakelab.models.simulate.DEFAULT_MAX_EVENTS`); the simulations of one task together
+            are capped at :data:`quakelab.models.simulate.DEFAULT_MAX_TOTAL_EVENTS` (or ``max_events``
+            when larger), so that an explosive model stops with
+            :class:`~quakelab.models.simulate.SimulationCapError` rather than exhausting memory.
         quiet : bool, default False
             No progress log lines.
 
@@ -1857,6 +1828,11 @@ class ETAS:
         pandas.DataFrame
             All simulated events with a ``catalog_id`` column (0 .. n_simulations - 1); catalogs with no
             event simply do not appear (see :func:`quakelab.models.forecast_counts`).
+
+        Raises
+        ------
+        quakelab.models.simulate.SimulationCapError
+            When a simulation, or one task's simulations together, exceed their event cap.
         """
         from quakelab.models.simulate import DEFAULT_MAX_EVENTS, CatalogReducer, run_simulations
 

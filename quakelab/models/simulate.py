@@ -17,6 +17,14 @@ A simulation stops with :class:`SimulationCapError` as soon as it holds more tha
 (default :data:`DEFAULT_MAX_EVENTS`), or as soon as a single parent would receive more than that many
 direct aftershocks, before any memory for them is allocated. A model with branching ratio >= 1 explodes
 over long windows and hits the cap; over short windows it may still produce finite catalogs.
+
+The simulations of one task (a chunk: ``chunk_size`` simulations, split over its threads) share one
+buffer, so a second cap bounds the memory of a task whatever the number of simulations in it: a task
+stops with :class:`SimulationCapError` as soon as its simulations together hold more than
+``max_total_events`` events (default :data:`DEFAULT_MAX_TOTAL_EVENTS`, and never below ``max_events``;
+about 72 bytes an event while a chunk is simulated, a few times that at its peak while it is reduced).
+Lower ``chunk_size`` when many large catalogs are legitimately wanted. Both caps are checked before the
+events are allocated, so an explosive model ends with the error, never by exhausting memory.
 """
 
 from __future__ import annotations
@@ -39,21 +47,24 @@ from quakelab.region import Region
 
 logger = logging.getLogger(__name__)
 
-#: Default cap on the number of events of one simulated catalog (about 60 bytes each while it is built).
+#: Default cap on the number of events of one simulated catalog (about 72 bytes each while it is built).
 DEFAULT_MAX_EVENTS = 5_000_000
+#: Default cap on the events of all the simulations of one task (chunk) together (see the module notes).
+DEFAULT_MAX_TOTAL_EVENTS = 10_000_000
 
 
 class SimulationCapError(RuntimeError):
-    """A simulated catalog exceeded its event cap (an explosive, e.g. supercritical, process).
+    """A simulated catalog, or one task's simulations together, exceeded an event cap (an explosive process).
 
     Attributes
     ----------
     simulation : int
         Index of the simulation that reached the cap.
     n_events : int
-        Events it held (or would have held) when it stopped.
+        Events it held (or would have held) when it stopped; for the total cap of a task, the events of
+        all that task's simulations.
     max_events : int
-        The cap.
+        The cap that was reached (``max_events`` or the task's share of ``max_total_events``).
     """
 
     def __init__(self, message: str, simulation: int, n_events: int, max_events: int) -> None:
@@ -246,14 +257,16 @@ def _simulate_chunk(
     h_mp,
     h_cum,
     max_events,
+    max_total,
 ):
     """Simulate ``len(seeds)`` catalogs in ``[0, window]`` days; returns buffers, count and a status.
 
     Float columns: t, magnitude, latitude, longitude, distance to parent (km), azimuth; integer
     columns: simulation index, generation, parent (index inside the simulation; -1 background, -2 child
     of a history event). Positions of background events are NaN unless ``bg_uniform`` (and so are those
-    of their descendants: the caller places them). Status ``(0, 0, 0)`` or ``(1, sim, n)`` when
-    simulation ``sim`` reached ``n > max_events`` events.
+    of their descendants: the caller places them). Status ``(0, 0, 0)``, ``(1, sim, n)`` when
+    simulation ``sim`` reached ``n > max_events`` events, or ``(2, sim, n)`` when all the simulations of
+    this call together would hold ``n > max_total`` events (checked before allocating them).
     """
     fbuf = np.empty((max(1024, 64 * seeds.shape[0]), 6))
     ibuf = np.empty((fbuf.shape[0], 3), dtype=np.int64)
@@ -272,6 +285,8 @@ def _simulate_chunk(
         nb = _poisson(st, n_bg_mean)
         if nb > max_events:
             return fbuf, ibuf, n, (1, sim, nb)
+        if n + nb > max_total:
+            return fbuf, ibuf, n, (2, sim, n + nb)
         fbuf, ibuf = _grow(fbuf, ibuf, n + nb)
         for _ in range(nb):
             fbuf[n, _T] = _uniform(st) * window
@@ -297,6 +312,8 @@ def _simulate_chunk(
         nh = _poisson(st, h_total) if h_total > 0.0 else 0
         if n - start + nh > max_events:
             return fbuf, ibuf, n, (1, sim, n - start + nh)
+        if n + nh > max_total:
+            return fbuf, ibuf, n, (2, sim, n + nh)
         fbuf, ibuf = _grow(fbuf, ibuf, n + nh)
         for _ in range(nh):
             j = min(np.searchsorted(h_cum, _uniform(st) * h_total, side="right"), h_cum.size - 1)
@@ -337,6 +354,8 @@ def _simulate_chunk(
                 if k > 0:
                     if n - start + k > max_events:
                         return fbuf, ibuf, n, (1, sim, n - start + k)
+                    if n + k > max_total:
+                        return fbuf, ibuf, n, (2, sim, n + k)
                     fbuf, ibuf = _grow(fbuf, ibuf, n + k)
                     lat0 = math.radians(fbuf[p, _LAT])
                     lon0 = math.radians(fbuf[p, _LON])
@@ -511,6 +530,7 @@ class SimulationSetup:
     h_cum: np.ndarray = field(default_factory=lambda: np.empty(0))
     max_events: int = DEFAULT_MAX_EVENTS
     branching_ratio: float = math.nan
+    max_total_events: int = DEFAULT_MAX_TOTAL_EVENTS
 
     @classmethod
     def from_model(
@@ -521,6 +541,7 @@ class SimulationSetup:
         *,
         m_max: float | None = None,
         max_events: int = DEFAULT_MAX_EVENTS,
+        max_total_events: int | None = None,
     ) -> SimulationSetup:
         """Set-up for simulating ``model`` over ``[0, window_days]`` after ``history``.
 
@@ -538,6 +559,9 @@ class SimulationSetup:
             Upper magnitude truncation.
         max_events : int
             Cap on the events of one simulation.
+        max_total_events : int, optional
+            Cap on the events of all the simulations of one task together (default
+            :data:`DEFAULT_MAX_TOTAL_EVENTS`); raised to ``max_events`` when below it.
 
         Returns
         -------
@@ -568,6 +592,10 @@ class SimulationSetup:
             background=background if spatial else None,
             max_events=int(max_events),
             branching_ratio=float(getattr(model, "branching_ratio_", math.nan)),
+            max_total_events=max(
+                int(max_events),
+                int(DEFAULT_MAX_TOTAL_EVENTS if max_total_events is None else max_total_events),
+            ),
         )
         if history is not None and len(history):
             t = history["t"].to_numpy(dtype=float)
@@ -632,7 +660,7 @@ def _polygon(setup: SimulationSetup) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return np.ascontiguousarray(verts[:, 0]), np.ascontiguousarray(verts[:, 1]), bbox
 
 
-def _kernel_call(setup: SimulationSetup, seeds: np.ndarray, first: int):
+def _kernel_call(setup: SimulationSetup, seeds: np.ndarray, first: int, max_total: int):
     plon, plat, bbox = _polygon(setup)
     return _simulate_chunk(
         seeds,
@@ -663,6 +691,7 @@ def _kernel_call(setup: SimulationSetup, seeds: np.ndarray, first: int):
         setup.h_mp,
         setup.h_cum,
         setup.max_events,
+        max_total,
     )
 
 
@@ -692,7 +721,8 @@ def simulate_events(
     Raises
     ------
     SimulationCapError
-        When a simulation exceeds ``setup.max_events`` events.
+        When a simulation exceeds ``setup.max_events`` events, or all of them together exceed
+        ``setup.max_total_events`` (each of the ``n_threads`` threads gets an equal share of it).
     """
     entropy, spawn_key, pool_size = base
     if isinstance(entropy, int) and entropy >= 0 and not spawn_key and pool_size == 4:
@@ -704,12 +734,25 @@ def simulate_events(
     n_threads = max(1, min(int(n_threads), count))
     bounds = np.linspace(0, count, n_threads + 1).astype(int)
     jobs = [(bounds[i], bounds[i + 1]) for i in range(n_threads) if bounds[i + 1] > bounds[i]]
+    share = max(setup.max_total_events // len(jobs), 1)
     if len(jobs) == 1:
-        results = [_kernel_call(setup, seeds, first)]
+        results = [_kernel_call(setup, seeds, first, share)]
     else:
         with ThreadPoolExecutor(len(jobs)) as pool:
-            results = list(pool.map(lambda j: _kernel_call(setup, seeds[j[0] : j[1]], first + j[0]), jobs))
+            results = list(
+                pool.map(lambda j: _kernel_call(setup, seeds[j[0] : j[1]], first + j[0], share), jobs)
+            )
     for _, _, _, status in results:
+        if status[0] == 2:
+            raise SimulationCapError(
+                f"the {count:,} simulations of one task exceeded max_total_events={setup.max_total_events:,} "
+                f"events together (a thread's share {share:,} reached at simulation {status[1]}, "
+                f"{status[2]:,} events; branching ratio {setup.branching_ratio:.3g}): lower chunk_size, "
+                "shorten the window or lower m_max",
+                int(status[1]),
+                int(status[2]),
+                share,
+            )
         if status[0]:
             ratio = setup.branching_ratio
             raise SimulationCapError(
@@ -965,6 +1008,7 @@ def uniform_in_region(region: Region, n: int, rng: np.random.Generator) -> tuple
 
 __all__ = [
     "DEFAULT_MAX_EVENTS",
+    "DEFAULT_MAX_TOTAL_EVENTS",
     "CatalogReducer",
     "GridReducer",
     "SimulationCapError",

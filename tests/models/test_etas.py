@@ -430,3 +430,88 @@ def test_unphysical_newton_estimates_are_recognised(small_fit):
     at_bound[5] = 5.0
     at_bound[1] -= 1.0  # keep it subcritical
     assert "log10_tau" in fit._unphysical(at_bound)
+
+
+def test_magnitude_rounding_is_as_documented():
+    """Decimal halves go up (a 1e-9 before flooring); the reference EM rounds as lmizrahi/etas does."""
+    from quakelab.models.etas import round_half_up
+
+    x = np.array([1.15, 1.25, 2.05, 0.95, 1.149999, 1.04])
+    assert np.allclose(round_half_up(x, 0.1), [1.2, 1.3, 2.1, 1.0, 1.1, 1.0], atol=1e-12)
+    # in binary 1.15 / 0.1 + 0.5 is just below 12: floored to 11
+    assert np.allclose(round_half_up(x, 0.1, exact_halves=False), [1.1, 1.3, 2.0, 0.9, 1.1, 1.0], atol=1e-12)
+    t = pd.Timestamp("2010-01-02", tz="UTC")
+    cat = pd.DataFrame(
+        {
+            "time": [t, t + pd.Timedelta(hours=1), t + pd.Timedelta(hours=2)],
+            "latitude": [34.0] * 3,
+            "longitude": [-118.0] * 3,
+            "magnitude": [1.15, 2.05, 0.95],
+        }
+    )
+    window = ("2010-01-01", "2010-02-01")
+    exact = ETAS(mc=1.0, region=REGION, method="newton").select_events(cat, *window)["magnitude"]
+    reference = ETAS(mc=1.0, region=REGION, method="em-reference").select_events(cat, *window)["magnitude"]
+    assert np.allclose(exact, [1.2, 2.1, 1.0]) and np.allclose(reference, [1.1, 2.0])  # 0.9 < mc dropped
+    continuous = ETAS(mc=1.0, delta_m=0.0, region=REGION).select_events(cat, *window)["magnitude"]
+    assert continuous.tolist() == [1.15, 2.05]
+
+
+def test_a_supercritical_fit_warns_and_its_table_says_so(small_fit):
+    """A real fit whose branching ratio is >= 1 (productivity held at three times the truth's) warns."""
+    from quakelab.models import ETASSupercriticalWarning
+
+    _, cat, truth = small_fit
+    fixed = {k: v for k, v in truth.items() if k != "log10_mu"}
+    fixed["log10_k0"] = truth["log10_k0"] + math.log10(3.0)  # branching ratio 1.5 at beta 2.3
+    model = ETAS(mc=2.0, region=(-117, -116, 33, 34), fixed=fixed)
+    with pytest.warns(
+        ETASSupercriticalWarning, match=r"branching ratio 1\.\d+ >= 1: the model is supercritical"
+    ):
+        model.fit(
+            cat, auxiliary_start="2000-01-01", start="2000-07-01", end="2002-01-01", standard_errors=False
+        )
+    assert 1.3 < model.branching_ratio_ < 1.7
+    table = model.parameter_table()
+    assert table["supercritical"].all() and table.attrs["supercritical"]
+    assert table.attrs["branching_ratio"] == model.branching_ratio_
+    # the background absorbs less: mu below the truth's
+    assert table.loc["log10_mu", "value"] < truth["log10_mu"]
+
+
+def test_pair_store_equals_a_brute_force_search():
+    """Every (source, target) pair within the source's radius and lag, exactly once, and nothing else.
+
+    Events cluster around the antimeridian and a pole as well as in a box, with radii over many bands.
+    """
+    from quakelab.models._pairs import build_pairs
+
+    rng = np.random.default_rng(3)
+    n = 1500
+    lat = np.concatenate([rng.uniform(33, 35, 900), rng.uniform(-40, -38, 400), rng.uniform(86, 90, 200)])
+    lon = np.concatenate([rng.uniform(-118, -116, 900), rng.uniform(-180, 180, 600)])
+    lon[900:1300] = (179.0 + rng.uniform(0, 2, 400) + 180) % 360 - 180  # across the antimeridian
+    radius = 10 ** rng.uniform(0, 3.5, n)  # 1 km .. 3000 km
+    radius[:3] = math.pi * 6378.1  # the whole sphere
+    t = np.sort(rng.uniform(0, 100, n))
+    first, max_lag = 200, 30.0
+    la, lo = np.radians(lat), np.radians(lon)
+    ptr, src, r2 = build_pairs(t, la, lo, radius, first, max_lag, 6378.1)
+    assert src.dtype == np.int32 and r2.dtype == np.float32 and ptr[first] == 0
+    h = (
+        np.sin((la[:, None] - la[None, :]) / 2) ** 2
+        + np.cos(la[:, None]) * np.cos(la[None, :]) * np.sin((lo[:, None] - lo[None, :]) / 2) ** 2
+    )
+    dist = 2 * 6378.1 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))  # [target, source]
+    lag = t[:, None] - t[None, :]
+    want = (lag > 0) & (lag <= max_lag) & (dist <= radius[None, :])
+    want[:first] = False
+    assert ptr[-1] == want.sum() > 10_000
+    for i in range(first, n):
+        got = np.sort(src[ptr[i] : ptr[i + 1]])
+        assert np.array_equal(got, np.flatnonzero(want[i])), i
+        order = np.argsort(src[ptr[i] : ptr[i + 1]])
+        assert np.allclose(r2[ptr[i] : ptr[i + 1]][order], dist[i, got] ** 2, rtol=1e-6, atol=1e-6)
+    # no lag cap: all earlier events within the radius
+    ptr_all, _, _ = build_pairs(t, la, lo, radius, first, math.inf, 6378.1)
+    assert ptr_all[-1] == ((lag > 0) & (dist <= radius[None, :]))[first:].sum()

@@ -189,6 +189,62 @@ def test_supercritical_model_stops_at_the_cap():
     assert err.value.n_events > 1_000_000
 
 
+def test_one_task_is_capped_in_total_not_only_per_simulation():
+    """Simulations each below max_events but many of them in one task: stopped by the task's total cap."""
+    from quakelab.models.simulate import CatalogReducer, SimulationSetup, run_simulations
+
+    model = ETAS(mc=1.0, region=REGION).set_params(TRUTH, beta=2.3)
+    capped = SimulationSetup.from_model(model, None, 30.0, max_events=1500, max_total_events=2000)
+    assert (
+        SimulationSetup.from_model(model, None, 30.0, max_events=1500, max_total_events=10).max_total_events
+        == 1500
+    )
+    with pytest.raises(
+        SimulationCapError, match=r"50 simulations of one task exceeded max_total_events=2,000 .*chunk_size"
+    ):
+        run_simulations(capped, 50, CatalogReducer(), seed=1, chunk_size=50, n_threads=1, quiet=True)
+    with pytest.raises(SimulationCapError, match=r"share 1,000"):  # two threads: half the total each
+        run_simulations(capped, 50, CatalogReducer(), seed=1, chunk_size=50, n_threads=2, quiet=True)
+    # the same simulations in small tasks pass, and are those of an uncapped run
+    small = run_simulations(capped, 50, CatalogReducer(), seed=1, chunk_size=4, n_threads=1, quiet=True)
+    free = SimulationSetup.from_model(model, None, 30.0)
+    assert len(small) > 2000
+    pd.testing.assert_frame_equal(small, run_simulations(free, 50, CatalogReducer(), seed=1, quiet=True))
+
+
+def test_history_is_selected_once_per_forecast(simulated, monkeypatch):
+    """The history goes through the region polygon once per forecast, not once per simulation or task."""
+    from quakelab.region import Region
+
+    model, cat = simulated
+    history = cat[cat["time"] < pd.Timestamp("2012-01-01", tz="UTC")]
+    selections: list[int] = []
+    polygon_points: list[int] = []
+    select, contains = ETAS._events, Region.contains
+
+    def counting_select(self, catalog, *args):
+        selections.append(len(catalog))
+        return select(self, catalog, *args)
+
+    def counting_contains(self, lon, lat):
+        polygon_points.append(int(np.size(lon)))
+        return contains(self, lon, lat)
+
+    monkeypatch.setattr(ETAS, "_events", counting_select)
+    monkeypatch.setattr(Region, "contains", counting_contains)
+    runs = {}
+    for n in (2, 120):
+        selections.clear()
+        polygon_points.clear()
+        runs[n] = model.catalog_forecast(
+            history, "2012-01-01", "2012-01-08", n_simulations=n, seed=1, chunk_size=1, quiet=True
+        )
+        assert selections == [len(history)]
+        assert sum(polygon_points) == len(history)  # the simulated events use the compiled test
+    assert runs[120]["catalog_id"].nunique() > 100
+    pd.testing.assert_frame_equal(runs[2], runs[120][runs[120]["catalog_id"] < 2])
+
+
 def test_forecast_with_continuous_magnitudes():
     """delta_m = 0 used to raise ZeroDivisionError; magnitudes are then not binned."""
     model = ETAS(min_magnitude=2.0, magnitude_resolution=0.0, region=REGION).set_params(TRUTH, beta=2.3)

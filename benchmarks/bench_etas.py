@@ -275,7 +275,9 @@ def _fit_sanjac(label: str) -> dict:
     from quakelab.models import ETAS
 
     cat = load("qtm-sanjacinto")
-    model = ETAS(min_magnitude=1.0, region=SANJAC_10["region"], theta0=SANJAC_10["theta0"], **SANJAC_FITS[label])
+    model = ETAS(
+        min_magnitude=1.0, region=SANJAC_10["region"], theta0=SANJAC_10["theta0"], **SANJAC_FITS[label]
+    )
     load0 = _load()
     t = time.perf_counter()
     model.fit(cat, auxiliary_start="2008-01-01", start="2009-01-01", end="2016-01-01", standard_errors=False)
@@ -292,7 +294,9 @@ def _fit_sanjac(label: str) -> dict:
     )
     ref = SANJAC_10["reference_parameters"]
     p = model.params_.to_dict()
-    with_se = ETAS(min_magnitude=1.0, region=SANJAC_10["region"], theta0=SANJAC_10["theta0"], **SANJAC_FITS[label])
+    with_se = ETAS(
+        min_magnitude=1.0, region=SANJAC_10["region"], theta0=SANJAC_10["theta0"], **SANJAC_FITS[label]
+    )
     t = time.perf_counter()
     with_se.fit(cat, auxiliary_start="2008-01-01", start="2009-01-01", end="2016-01-01", standard_errors=True)
     se_secs = time.perf_counter() - t
@@ -369,7 +373,13 @@ def _recovery(rho: float, shape: str, seed: int, years: float) -> dict:
     start = pd.Timestamp("2000-01-01", tz="UTC")
     end = start + pd.Timedelta(days=182.0 + 365.25 * years)
     cat = ETAS(min_magnitude=2.0, region=region).set_params(truth, beta=2.3).simulate(start, end, seed=seed)
-    fit = ETAS(min_magnitude=2.0, region=region, coppersmith_multiplier=None, method="newton", region_integral="exact")
+    fit = ETAS(
+        min_magnitude=2.0,
+        region=region,
+        coppersmith_multiplier=None,
+        method="newton",
+        region_integral="exact",
+    )
     t = time.perf_counter()
     fit.fit(cat, auxiliary_start=start, start=start + pd.Timedelta(days=182.0), end=end)
     table = fit.parameter_table()

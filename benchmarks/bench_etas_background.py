@@ -41,7 +41,9 @@ def fit_or_load(qtm: pd.DataFrame, background: str, integral: str, out: Path, re
     if reuse and path.exists():
         return ETAS.load(path), json.loads(path.read_text()).get("fit_info", {}).get("total_s", float("nan"))
     t0 = time.perf_counter()
-    model = ETAS(min_magnitude=1.0, region=BOX, region_integral=integral, background=background, theta0=theta0)
+    model = ETAS(
+        min_magnitude=1.0, region=BOX, region_integral=integral, background=background, theta0=theta0
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # supercritical fits are reported in the table
         model.fit(qtm, auxiliary_start=AUX, start=START, end=END, standard_errors=False)
@@ -58,7 +60,9 @@ def main() -> None:
     parser.add_argument("--cell-deg", type=float, default=0.05)
     parser.add_argument("--configs", default="all", help="comma list like uniform-plane,adaptive-exact")
     parser.add_argument("--no-ttest", action="store_true")
-    parser.add_argument("--bounds", default="", help="widened search ranges, e.g. log10_k0=-8:0,log10_tau=0.01:8")
+    parser.add_argument(
+        "--bounds", default="", help="widened search ranges, e.g. log10_k0=-8:0,log10_tau=0.01:8"
+    )
     args = parser.parse_args()
 
     from quakelab.models import etas as etas_module

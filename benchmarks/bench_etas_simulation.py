@@ -50,7 +50,11 @@ def _load_catalog() -> pd.DataFrame:
 def _model(etas_class):
     from quakelab.evaluate import SANJAC_10
 
-    model = etas_class(min_magnitude=SANJAC_10["min_magnitude"], magnitude_resolution=SANJAC_10["magnitude_resolution"], region=SANJAC_10["region"])
+    model = etas_class(
+        min_magnitude=SANJAC_10["min_magnitude"],
+        magnitude_resolution=SANJAC_10["magnitude_resolution"],
+        region=SANJAC_10["region"],
+    )
     return model.set_params(SANJAC_10["reference_parameters"], beta=2.2393)
 
 

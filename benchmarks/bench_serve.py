@@ -84,7 +84,9 @@ def main() -> None:
     args = ap.parse_args()
     base = Path(tempfile.mkdtemp(prefix="quakelab-bench-serve-"))
     save_etas_model(
-        ETAS(min_magnitude=2.5, region=REGION).set_params(SANJAC, beta=2.3), "ridgecrest-spatial", base / "models"
+        ETAS(min_magnitude=2.5, region=REGION).set_params(SANJAC, beta=2.3),
+        "ridgecrest-spatial",
+        base / "models",
     )
     cat = load("ridgecrest-2019-sample")
     ev = cat.copy()

@@ -90,7 +90,11 @@ def s3_storage_options(tmp_path_factory, data_dir, sample_catalog):
     server = MotoS3Server().launch()  # starts while the files are prepared
     folder = tmp_path_factory.mktemp("s3-upload")
     parquet = write_parquet(sample_catalog, folder / "ridgecrest.parquet", partition_by_year=True)
-    model = ETAS(min_magnitude=1.0, region=ETAS_REGION).set_params(ETAS_TRUTH, beta=2.3).save(folder / "etas.json")
+    model = (
+        ETAS(min_magnitude=1.0, region=ETAS_REGION)
+        .set_params(ETAS_TRUTH, beta=2.3)
+        .save(folder / "etas.json")
+    )
     try:
         try:
             server.wait()

@@ -14,7 +14,9 @@ MAGS = [1.0, 1.0, 1.1, 1.3, 1.0, 1.2]
 
 
 def test_old_keyword_works_and_warns_naming_both_names():
-    with pytest.warns(QuakelabDeprecationWarning, match=r"b_value\(\): 'mc' is deprecated, use 'min_magnitude'"):
+    with pytest.warns(
+        QuakelabDeprecationWarning, match=r"b_value\(\): 'mc' is deprecated, use 'min_magnitude'"
+    ):
         old = b_value(MAGS, mc=1.0)
     assert old == b_value(MAGS, min_magnitude=1.0)
     assert round(old.b, 4) == 3.0103  # log10(2) / 0.1, the known answer of tests/stats
@@ -36,7 +38,9 @@ def test_old_and_new_keyword_together_is_a_type_error():
 
 def test_old_attribute_reads_and_writes_the_new_one():
     model = PoissonModel(2.5, (0, 1, 0, 1), magnitude_resolution=0.01)
-    with pytest.warns(QuakelabDeprecationWarning, match="PoissonModel: 'mc' is deprecated, use 'min_magnitude'"):
+    with pytest.warns(
+        QuakelabDeprecationWarning, match="PoissonModel: 'mc' is deprecated, use 'min_magnitude'"
+    ):
         assert model.mc == 2.5
     with pytest.warns(QuakelabDeprecationWarning, match="'delta_m' is deprecated"):
         model.delta_m = 0.1
@@ -66,7 +70,11 @@ def test_etas_file_of_version_2_with_old_keys_loads_and_saves_new_keys(tmp_path)
         "gamma": 1.3,
         "rho": 0.66,
     }
-    new = ETAS(min_magnitude=2.0, magnitude_resolution=0.01, spatial=False).set_params(params, beta=2.3).to_dict()
+    new = (
+        ETAS(min_magnitude=2.0, magnitude_resolution=0.01, spatial=False)
+        .set_params(params, beta=2.3)
+        .to_dict()
+    )
     old = {k: v for k, v in new.items() if k not in ("min_magnitude", "magnitude_resolution")}
     old.update(mc=2.0, delta_m=0.01)  # what quakelab wrote before the rename (file version 2)
     path = tmp_path / "old.json"
@@ -77,6 +85,8 @@ def test_etas_file_of_version_2_with_old_keys_loads_and_saves_new_keys(tmp_path)
     written = json.loads(model.save(tmp_path / "new.json").read_text())
     assert written["version"] == 3 and written["min_magnitude"] == 2.0 and "mc" not in written
     assert ETAS.load(tmp_path / "new.json").magnitude_resolution == 0.01
-    path.write_text(json.dumps({"model": "ETAS", "version": 2, **{k: v for k, v in old.items() if k != "mc"}}))
+    path.write_text(
+        json.dumps({"model": "ETAS", "version": 2, **{k: v for k, v in old.items() if k != "mc"}})
+    )
     with pytest.raises(ETASError, match="old.json: field 'min_magnitude' missing"):
         ETAS.load(path)

@@ -596,7 +596,9 @@ def _etas_forecast(
         "source": source,
     }
     if model.min_magnitude > min(magnitudes):
-        notes.append(f"the model's magnitude floor is {model.min_magnitude:g}: thresholds below it are not simulated")
+        notes.append(
+            f"the model's magnitude floor is {model.min_magnitude:g}: thresholds below it are not simulated"
+        )
     return ModelForecast(
         "etas",
         "ETAS",

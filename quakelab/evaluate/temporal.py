@@ -273,7 +273,9 @@ def etas_temporal_scores(
         t0 = float((t_test0 - t_aux) / pd.Timedelta(days=1))
         first = int(np.searchsorted(t, t0, side="left"))
         if first >= t.size:
-            raise ValueError(f"no test events with M >= {model.min_magnitude} between {t_test0} and {t_test1}")
+            raise ValueError(
+                f"no test events with M >= {model.min_magnitude} between {t_test0} and {t_test1}"
+            )
         p = model.params_.natural
         weight = p["k0"] * np.exp(p["a"] * (ev["magnitude"].to_numpy(dtype=float) - model.m_ref))
         nodes = expsum_nodes(p["c"], p["omega"], float(t[-1] - t[0]) + p["c"])
@@ -567,7 +569,11 @@ def compare_temporal(
     info: dict[str, Any] = {"n_seeds": len(seeds), "block_days": block_days}
     t_run = _time.perf_counter()
     ev = events[(events["time"] >= utc(auxiliary_start)) & (events["time"] < utc(test_end))]
-    ev = ev[ev["magnitude"] >= min_magnitude - 1e-9].sort_values("time", kind="mergesort").reset_index(drop=True)
+    ev = (
+        ev[ev["magnitude"] >= min_magnitude - 1e-9]
+        .sort_values("time", kind="mergesort")
+        .reset_index(drop=True)
+    )
     if "latitude" not in ev:
         ev = ev.assign(latitude=np.nan, longitude=np.nan)
     if etas is None:
@@ -598,7 +604,9 @@ def compare_temporal(
     for seed in seeds:
         npp = NeuralTPP(**{**(npp_kwargs or {}), "seed": int(seed)})
         t0 = _time.perf_counter()
-        npp.fit(ev, min_magnitude=min_magnitude, train_start=train_start, train_end=val_start, val_end=test_start)
+        npp.fit(
+            ev, min_magnitude=min_magnitude, train_start=train_start, train_end=val_start, val_end=test_start
+        )
         secs = _time.perf_counter() - t0
         ns = npp.score(ev, test_start=test_start, test_end=test_end)
         if ns.n_test_events != len(per):

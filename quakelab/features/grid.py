@@ -170,7 +170,7 @@ def build_feature_grid(
         return np.concatenate([np.zeros((1, ny, nx)), c])  # c[k] = sum of steps < k
 
     c_count, c_msum, c_msq, c_ben = cum(count), cum(msum), cum(msq), cum(benioff)
-    m_low = (float(min_magnitude) if min_magnitude is not None else (float(mag.min()) if mag.size else 0.0))
+    m_low = float(min_magnitude) if min_magnitude is not None else (float(mag.min()) if mag.size else 0.0)
     m_low -= magnitude_resolution / 2
     k0, k1 = _steps if _steps is not None else (0, n_out)
     times = np.arange(off + k0, off + k1)  # feature step k uses steps < k
@@ -439,7 +439,9 @@ def etas_expected_counts(
     expected = (out + p["mu"] * area * horizon_days).reshape(tq.size, ny, nx)
     if target_magnitude is None:
         return expected, np.full(expected.shape, np.nan)
-    share_target = np.exp(-model.beta_ * max(target_magnitude - model.magnitude_resolution / 2 - model.m_ref, 0.0))
+    share_target = np.exp(
+        -model.beta_ * max(target_magnitude - model.magnitude_resolution / 2 - model.m_ref, 0.0)
+    )
     return expected, -np.expm1(-expected * share_target)
 
 

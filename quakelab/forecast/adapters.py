@@ -129,9 +129,9 @@ class PoissonForecaster(_RegionModel):
                 f"{start} and {end}; need at least 2"
             )
         # the catalog handed to PoissonModel is already binned, so its own rounding is a no-op
-        model = PoissonModel(self.min_magnitude, self.region, magnitude_resolution=self.magnitude_resolution).fit(
-            events, start=start, end=end
-        )
+        model = PoissonModel(
+            self.min_magnitude, self.region, magnitude_resolution=self.magnitude_resolution
+        ).fit(events, start=start, end=end)
         self.mu_per_day_km2_ = float(model.mu_)
         self.beta_ = estimate_beta(events["magnitude"], self.min_magnitude, self.magnitude_resolution)
         self.n_events_ = int(model.n_events_)

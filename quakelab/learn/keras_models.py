@@ -267,7 +267,9 @@ class NeuralTPP:
     mc_ = renamed_attribute("min_magnitude_")
 
     @renamed_kwargs(mc="min_magnitude")
-    def fit(self, events: pd.DataFrame, *, min_magnitude: float, train_start, train_end, val_end) -> NeuralTPP:
+    def fit(
+        self, events: pd.DataFrame, *, min_magnitude: float, train_start, train_end, val_end
+    ) -> NeuralTPP:
         """Fit on the intervals ending in ``[train_start, train_end)``, stop early on ``[train_end, val_end)``.
 
         Parameters

@@ -625,7 +625,9 @@ class ETAS:
         cat = catalog[(catalog["time"] >= auxiliary_start) & (catalog["time"] < end)].copy()
         cat["magnitude"] = (
             round_half_up(
-                cat["magnitude"].to_numpy(), self.magnitude_resolution, exact_halves=self.method != "em-reference"
+                cat["magnitude"].to_numpy(),
+                self.magnitude_resolution,
+                exact_halves=self.method != "em-reference",
             )
             if self.magnitude_resolution > 0
             else cat["magnitude"]
@@ -885,19 +887,23 @@ class ETAS:
         c, tau = 10**log10_c, 10**log10_tau
         spatial = self.spatial
         big_d = 10**log10_d * np.exp(gamma * prep.mprime) if spatial else prep.mprime
-        s = pair_sums if pair_sums is not None else mstep_pair_pass(
-            prep.first_target,
-            pptr,
-            prep.src,
-            prep.r2,
-            prep.lo,
-            prep.implicit,
-            prep.t,
-            prob,
-            prep.mprime,
-            big_d,
-            c,
-            spatial,
+        s = (
+            pair_sums
+            if pair_sums is not None
+            else mstep_pair_pass(
+                prep.first_target,
+                pptr,
+                prep.src,
+                prep.r2,
+                prep.lo,
+                prep.implicit,
+                prep.t,
+                prob,
+                prep.mprime,
+                big_d,
+                c,
+                spatial,
+            )
         )
         total, g_g, h_g, _, (lt_v, lt_g, lt_h, cum) = self._source_terms(th, prep, 2, l_hat)
         big_l = float(l_hat.sum())
@@ -1918,7 +1924,9 @@ class ETAS:
         lat_edges = np.round(np.arange(y0, y1 + cell_deg / 2, cell_deg), 10)
         if magnitude_bins is None:
             step = self.magnitude_resolution if self.magnitude_resolution > 0 else 0.1
-            magnitude_bins = np.round(np.arange(self.min_magnitude, self.min_magnitude + 4.0 + 1e-9, step), 10)
+            magnitude_bins = np.round(
+                np.arange(self.min_magnitude, self.min_magnitude + 4.0 + 1e-9, step), 10
+            )
         mags = np.asarray(magnitude_bins, dtype=float)
         counts, n_events = run_simulations(
             setup,
@@ -2111,7 +2119,9 @@ class ETAS:
 
         return write_text_atomic(
             path,
-            json.dumps({"model": "ETAS", "version": MODEL_FILE_VERSION, **self.to_dict()}, indent=2, default=float),
+            json.dumps(
+                {"model": "ETAS", "version": MODEL_FILE_VERSION, **self.to_dict()}, indent=2, default=float
+            ),
         )
 
     @classmethod

@@ -94,7 +94,9 @@ class PoissonModel:
         cat = self.select_events(catalog, start, end)
         days = (_utc(end) - _utc(start)) / pd.Timedelta(days=1)
         if len(cat) == 0:
-            raise ValueError(f"no events with M >= {self.min_magnitude} in the region between {start} and {end}")
+            raise ValueError(
+                f"no events with M >= {self.min_magnitude} in the region between {start} and {end}"
+            )
         self.n_events_ = len(cat)
         self.duration_days_ = float(days)
         self.mu_ = len(cat) / (self.area_km2 * days)

@@ -335,7 +335,9 @@ def create_app(cfg: ServiceConfig):
             )
         x0, x1, y0, y1 = m.region.bounds
         n_cells = int(
-            np.ceil((x1 - x0) / cell_deg) * np.ceil((y1 - y0) / cell_deg) * round(4.0 / m.magnitude_resolution + 1)
+            np.ceil((x1 - x0) / cell_deg)
+            * np.ceil((y1 - y0) / cell_deg)
+            * round(4.0 / m.magnitude_resolution + 1)
         )
         if n_cells > cfg.max_cells:
             raise HTTPException(

@@ -247,9 +247,7 @@ def b_value(
 
 
 @renamed_kwargs(delta_m="magnitude_resolution")
-def frequency_magnitude(
-    magnitudes: ArrayLike | pd.Series, magnitude_resolution: float = 0.1
-) -> pd.DataFrame:
+def frequency_magnitude(magnitudes: ArrayLike | pd.Series, magnitude_resolution: float = 0.1) -> pd.DataFrame:
     """Non-cumulative and cumulative frequency–magnitude distribution.
 
     Parameters

@@ -187,7 +187,9 @@ def test_likelihood_approaches_the_true_etas_as_training_grows(simulated, tiny_m
     truth, ev = simulated
     # the true model's intensity of in-region events: kernels integrated over the region
     true = etas_test_scores(truth, ev, auxiliary_start="2010-01-01", kernel_mc=2.0, **TEST)
-    one_epoch = SpatioTemporalNPP(**{**TRAINED, "epochs": 1}, **TINY).fit(ev, min_magnitude=2.0, region=BOX, **SPLIT)
+    one_epoch = SpatioTemporalNPP(**{**TRAINED, "epochs": 1}, **TINY).fit(
+        ev, min_magnitude=2.0, region=BOX, **SPLIT
+    )
     gaps = []
     for m in (one_epoch, tiny_model):
         s = m.score(ev, **TEST)

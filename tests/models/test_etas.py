@@ -29,7 +29,9 @@ def test_parameter_recovery(simulated):
     """
     _, cat = simulated
     # the fit of the exact likelihood (the reference EM's M-step leaves log10_tau biased)
-    fit = ETAS(min_magnitude=1.0, region=REGION, coppersmith_multiplier=300, method="newton", region_integral="exact")
+    fit = ETAS(
+        min_magnitude=1.0, region=REGION, coppersmith_multiplier=300, method="newton", region_integral="exact"
+    )
     fit.fit(cat, auxiliary_start="2007-01-01", start="2008-01-01", end="2017-01-01")
     table = fit.parameter_table()
     z = (table["value"] - pd.Series(TRUTH)) / table["std_error"]
@@ -132,7 +134,9 @@ def test_non_convergence_is_reported(simulated):
 def test_fixed_parameters_stay_fixed(simulated):
     _, cat = simulated
     small = cat[cat["magnitude"] >= 2.0]
-    model = ETAS(min_magnitude=2.0, region=REGION, coppersmith_multiplier=300, fixed={"log10_tau": 2.0, "omega": 0.1})
+    model = ETAS(
+        min_magnitude=2.0, region=REGION, coppersmith_multiplier=300, fixed={"log10_tau": 2.0, "omega": 0.1}
+    )
     model.fit(small, auxiliary_start="2007-01-01", start="2008-01-01", end="2017-01-01")
     table = model.parameter_table()
     assert table.loc["log10_tau", "value"] == 2.0 and table.loc["omega", "value"] == 0.1
@@ -167,7 +171,9 @@ def test_temporal_variant_recovers_parameters():
     truth = ETAS(min_magnitude=2.0, spatial=False).set_params(params, beta=2.3)
     cat = truth.simulate("2000-01-01", "2006-06-01", seed=11)
     assert len(cat) > 4000
-    fit = ETAS(min_magnitude=2.0, spatial=False, max_lag_days=200.0, theta0={"log10_k0": -1.0, "log10_c": -2.5})
+    fit = ETAS(
+        min_magnitude=2.0, spatial=False, max_lag_days=200.0, theta0={"log10_k0": -1.0, "log10_c": -2.5}
+    )
     fit.fit(cat, auxiliary_start="2000-01-01", start="2000-03-01", end="2006-06-01")
     table = fit.parameter_table()
     for name in ("log10_mu", "log10_k0", "a", "log10_c", "omega", "log10_tau"):
@@ -196,9 +202,15 @@ def small_fit():
     )
     truth["log10_k0"] = math.log10(0.5 / branching_ratio(ETASParameters(**truth), 2.3))
     box = (-117, -116, 33, 34)
-    cat = ETAS(min_magnitude=2.0, region=box).set_params(truth, beta=2.3).simulate("2000-01-01", "2002-01-01", seed=4)
+    cat = (
+        ETAS(min_magnitude=2.0, region=box)
+        .set_params(truth, beta=2.3)
+        .simulate("2000-01-01", "2002-01-01", seed=4)
+    )
     assert 1000 < len(cat) < 3000
-    fit = ETAS(min_magnitude=2.0, region=box, coppersmith_multiplier=None, method="newton", region_integral="exact")
+    fit = ETAS(
+        min_magnitude=2.0, region=box, coppersmith_multiplier=None, method="newton", region_integral="exact"
+    )
     fit.fit(cat, auxiliary_start="2000-01-01", start="2000-07-01", end="2002-01-01")
     return fit, cat, truth
 
@@ -306,7 +318,10 @@ def test_supercritical_fit_is_flagged(recwarn):
     with pytest.warns(ETASSupercriticalWarning, match="supercritical"):
         model._warn_if_supercritical()
     assert (
-        not ETAS(min_magnitude=1.0, region=REGION).set_params(TRUTH, beta=2.3).parameter_table().attrs["supercritical"]
+        not ETAS(min_magnitude=1.0, region=REGION)
+        .set_params(TRUTH, beta=2.3)
+        .parameter_table()
+        .attrs["supercritical"]
     )
 
 
@@ -345,7 +360,13 @@ def test_recovery_with_heavy_spatial_tails(rho, shape, seed):
         .set_params(truth, beta=2.3)
         .simulate("2000-01-01", "2002-07-01", seed=seed)
     )
-    fit = ETAS(min_magnitude=2.0, region=region, coppersmith_multiplier=None, method="newton", region_integral="exact")
+    fit = ETAS(
+        min_magnitude=2.0,
+        region=region,
+        coppersmith_multiplier=None,
+        method="newton",
+        region_integral="exact",
+    )
     fit.fit(cat, auxiliary_start="2000-01-01", start="2000-07-01", end="2002-07-01")
     table = fit.parameter_table()
     z = (table["value"] - pd.Series(truth)) / table["std_error"]

@@ -180,9 +180,9 @@ def test_uniform_option_reproduces_todays_likelihood(blob_catalog):
 
 
 def test_variable_background_likelihood_equals_the_double_sum(blob_catalog):
-    model = ETAS(min_magnitude=2.0, region=SQUARE, background=TWO_BLOBS, coppersmith_multiplier=None).set_params(
-        TRUTH, beta=2.3
-    )
+    model = ETAS(
+        min_magnitude=2.0, region=SQUARE, background=TWO_BLOBS, coppersmith_multiplier=None
+    ).set_params(TRUTH, beta=2.3)
     window = ("2000-01-01", "2000-03-01", "2000-04-01")
     prep = model._prepare(blob_catalog, *window)
     prep.bg_density = model._relative_density(TWO_BLOBS, prep)

@@ -316,7 +316,9 @@ def test_temporal_baselines_notebook(shared_data, tmp_path):
         gamma=1.3,
         rho=0.66,
     )
-    ETAS(min_magnitude=1.0, magnitude_resolution=0.0, spatial=False).set_params(params, beta=2.3).save(tmp_path / "etas.json")
+    ETAS(min_magnitude=1.0, magnitude_resolution=0.0, spatial=False).set_params(params, beta=2.3).save(
+        tmp_path / "etas.json"
+    )
     m = _run(
         "10_temporal_baselines.ipynb",
         tmp_path,

@@ -24,6 +24,7 @@ from quakelab.learn.keras_models import NeuralTPP, SequenceForecaster, import_te
 from quakelab.learn.leakage import truncation_leakage_check
 from quakelab.learn.references import (
     active_cells,
+    cell_edges,
     counts_towards,
     etas_cell_expectation,
     etas_target_probability,
@@ -46,6 +47,7 @@ __all__ = [
     "FEATURE_EXCLUDE",
     "active_cells",
     "calibrate_probabilities",
+    "cell_edges",
     "counts_towards",
     "etas_cell_expectation",
     "etas_target_probability",

@@ -44,17 +44,28 @@ def counts_towards(magnitudes, min_magnitude: float, magnitude_resolution: float
     return bin_magnitudes(np.asarray(magnitudes, dtype=float), magnitude_resolution) >= min_magnitude - 1e-9
 
 
-def _cell_counts(
-    catalog: pd.DataFrame, ds, start, end, min_magnitude: float, magnitude_resolution: float = 0.0
-) -> np.ndarray:
+def cell_edges(ds) -> tuple[np.ndarray, np.ndarray]:
+    """Latitude and longitude cell edges (degrees) of a feature grid (centres ± ``cell_deg / 2``).
+
+    Returns
+    -------
+    (lat_edges, lon_edges) : numpy arrays
+    """
     lat = ds["latitude"].to_numpy()
     lon = ds["longitude"].to_numpy()
     if "cell_deg" in ds.attrs:
         cell = float(ds.attrs["cell_deg"])
     else:
         cell = float(lat[1] - lat[0] if lat.size > 1 else lon[1] - lon[0])
-    lat_edges = np.r_[lat - cell / 2, lat[-1] + cell / 2]
-    lon_edges = np.r_[lon - cell / 2, lon[-1] + cell / 2]
+    lat_edges = np.round(np.r_[lat - cell / 2, lat[-1] + cell / 2], 10)
+    lon_edges = np.round(np.r_[lon - cell / 2, lon[-1] + cell / 2], 10)
+    return lat_edges, lon_edges
+
+
+def _cell_counts(
+    catalog: pd.DataFrame, ds, start, end, min_magnitude: float, magnitude_resolution: float = 0.0
+) -> np.ndarray:
+    lat_edges, lon_edges = cell_edges(ds)
     sel = catalog[
         (catalog["time"] >= utc(start))
         & (catalog["time"] < utc(end))

@@ -165,7 +165,7 @@ def leaderboard(
     forecasts: Mapping[str, np.ndarray],
     groups,
     *,
-    references: tuple[str, ...] = ("Poisson", "ETAS"),
+    references: tuple[str, ...] = ("Poisson", "ETAS", "ETAS recalibrated"),
     n_boot: int = 200,
     seed: int = 0,
 ) -> pd.DataFrame:

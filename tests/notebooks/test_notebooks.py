@@ -114,13 +114,17 @@ def test_feature_and_learned_forecaster_notebooks(shared_data, tmp_path):
         classifiers=["logistic_regression", "hist_gradient_boosting"],
         sequence_epochs=5,
         n_boot=30,
+        etas_simulations=50,
         model_store=str(store),
         run_name="t",
     )
     board = m["leaderboard"]
-    assert set(board) == {"Poisson", "ETAS", "logistic_regression", "hist_gradient_boosting", "GRU"}
+    etas_names = {"ETAS", "ETAS first generation", "ETAS recalibrated"}
+    assert set(board) == {"Poisson", "logistic_regression", "hist_gradient_boosting", "GRU"} | etas_names
     assert all(0.5 < row["roc_auc"] < 1 for row in board.values())  # every forecast locates activity
-    assert board["Poisson"]["ig_per_eq_vs_Poisson"] == 0.0
+    assert board["Poisson"]["ig_per_positive_bin_vs_Poisson"] == 0.0
+    assert board["ETAS"]["ig_per_bin_vs_ETAS"] == 0.0
+    assert m["etas_reference"]["all_over_first_generation"] > 1  # later generations add events
     assert all(v["passed"] for v in m["leakage_check"].values())
     assert m["best_model"] in board and m["verdict"][0].startswith("Best on the test window")
     assert sorted(p.name for p in store.iterdir()) == [

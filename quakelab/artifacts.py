@@ -35,6 +35,7 @@ Scores of probabilistic occurrence forecasts over (cell, horizon) bins (the lear
 * ``information_gain_per_positive_bin``: Bernoulli log-likelihood gain over ``reference`` divided by the
   number of bins holding at least one target event (not per earthquake: a bin with three target events counts
   once)
+* ``information_gain_per_bin``: the same gain divided by the number of bins
 * ``roc_auc``, ``pr_auc``, ``brier``, ``brier_skill``, ``molchan_area_skill_score``
 
 A score on a subset of the test events (e.g. without the largest sequence) keeps its name; the subset goes in
@@ -277,6 +278,7 @@ SCORES: dict[str, str] = {
     "log_likelihood_per_bin": "mean Bernoulli log-likelihood per (time, cell) bin of an occurrence forecast",
     "information_gain_per_positive_bin": "Bernoulli log-likelihood gain over the reference per bin with a "
     "target event",
+    "information_gain_per_bin": "Bernoulli log-likelihood gain over the reference per (time, cell) bin",
     "roc_auc": "area under the ROC curve over (time, cell) bins",
     "pr_auc": "average precision (area under the precision-recall curve) over (time, cell) bins",
     "brier": "Brier score (mean squared error of the bin probabilities)",

@@ -5,7 +5,13 @@ Needs the ``ml`` extras (``pip install quakelab[ml]``: scikit-learn and TensorFl
 by the functions that need it.
 """
 
-from quakelab.learn.classifiers import PARAM_GRIDS, FittedClassifier, fit_classifier, make_pipeline
+from quakelab.learn.classifiers import (
+    PARAM_GRIDS,
+    FittedClassifier,
+    calibrate_probabilities,
+    fit_classifier,
+    make_pipeline,
+)
 from quakelab.learn.data import (
     FEATURE_EXCLUDE,
     feature_names,
@@ -16,11 +22,19 @@ from quakelab.learn.data import (
 )
 from quakelab.learn.keras_models import NeuralTPP, SequenceForecaster, import_tensorflow, set_seed
 from quakelab.learn.leakage import truncation_leakage_check
-from quakelab.learn.references import active_cells, poisson_cell_probability
+from quakelab.learn.references import (
+    active_cells,
+    cell_edges,
+    counts_towards,
+    etas_cell_expectation,
+    etas_target_probability,
+    poisson_cell_probability,
+)
 from quakelab.learn.scores import (
     binary_scores,
     bootstrap_scores,
-    information_gain_per_event,
+    information_gain_per_bin,
+    information_gain_per_positive_bin,
     leaderboard,
     leakage_check,
     molchan_alarms,
@@ -32,6 +46,11 @@ from quakelab.learn.stpp import SpatioTemporalNPP, block_bootstrap_mean
 __all__ = [
     "FEATURE_EXCLUDE",
     "active_cells",
+    "calibrate_probabilities",
+    "cell_edges",
+    "counts_towards",
+    "etas_cell_expectation",
+    "etas_target_probability",
     "poisson_cell_probability",
     "FittedClassifier",
     "ModelStoreError",
@@ -47,7 +66,8 @@ __all__ = [
     "fit_classifier",
     "grid_to_frame",
     "grid_to_sequences",
-    "information_gain_per_event",
+    "information_gain_per_bin",
+    "information_gain_per_positive_bin",
     "leaderboard",
     "leakage_check",
     "load_model",

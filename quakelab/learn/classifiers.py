@@ -30,7 +30,7 @@ def _signed_log1p(x):
 
 
 require("sklearn", "ml")  # a clear message when the ml extra is missing
-from sklearn.base import BaseEstimator, TransformerMixin  # noqa: E402 - scikit-learn is needed from here on
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin  # noqa: E402 - scikit-learn is needed from here on
 
 
 class DropUninformative(TransformerMixin, BaseEstimator):
@@ -254,3 +254,57 @@ def fit_classifier(
         features=list(X.columns),
         timings={"tuning_s": t1 - t0, "refit_s": t2 - t1, "calibration_s": _time.perf_counter() - t2},
     )
+
+
+class _ProbabilityColumn(ClassifierMixin, BaseEstimator):
+    """A fixed forecast as a classifier: its one input column is the probability of the positive class."""
+
+    def fit(self, X, y=None):
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X):
+        p = np.clip(np.asarray(X, dtype=float)[:, 0], 0.0, 1.0)
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X):
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+
+def calibrate_probabilities(p_cal, y_cal, p, *, method: str = "isotonic") -> np.ndarray:
+    """Recalibrate a fixed forecast (e.g. ETAS's) on a calibration window, as :func:`fit_classifier` does.
+
+    The forecast's probabilities are treated like a frozen classifier's output and calibrated with the same
+    ``CalibratedClassifierCV(FrozenEstimator(...), method=method)`` on ``(p_cal, y_cal)``, so that a
+    reference model gets exactly the recalibration the learned models get on the same window.
+
+    Parameters
+    ----------
+    p_cal, y_cal : arrays
+        Forecast probabilities and 0/1 outcomes of the calibration (validation) bins.
+    p : array
+        Probabilities to map (e.g. the test bins').
+    method : {"isotonic", "sigmoid"}, default "isotonic"
+        The method of :func:`fit_classifier`'s ``calibration``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Recalibrated probabilities of ``p``.
+
+    Examples
+    --------
+    >>> calibrate_probabilities([0.2] * 5 + [0.4] * 5, [0, 0, 0, 0, 1] + [1, 1, 0, 0, 0], [0.2, 0.4]).tolist()
+    [0.2, 0.4]
+    >>> calibrate_probabilities([0.1] * 5 + [0.9] * 5, [1, 1, 0, 0, 0] + [0, 0, 0, 0, 1], [0.1, 0.9]).tolist()
+    [0.3, 0.3]
+    """
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+
+    y_cal = np.asarray(y_cal, dtype=int)
+    if y_cal.min() == y_cal.max():
+        raise ValueError(f"the calibration labels are all {y_cal[0]}; cannot calibrate")
+    frozen = FrozenEstimator(_ProbabilityColumn().fit(None))
+    cal = CalibratedClassifierCV(frozen, method=method).fit(np.asarray(p_cal, dtype=float)[:, None], y_cal)
+    return cal.predict_proba(np.asarray(p, dtype=float)[:, None])[:, 1]

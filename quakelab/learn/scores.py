@@ -20,17 +20,33 @@ def _bernoulli_ll(y: np.ndarray, p: np.ndarray) -> np.ndarray:
     return np.where(y > 0, np.log(p), np.log1p(-p))
 
 
-def information_gain_per_event(y, p, p_ref) -> float:
-    """Binary log-likelihood gain over a reference per target event: ``(LL(p) - LL(p_ref)) / sum(y)``.
+def information_gain_per_positive_bin(y, p, p_ref) -> float:
+    """Binary log-likelihood gain over a reference per positive bin: ``(LL(p) - LL(p_ref)) / sum(y)``.
+
+    The denominator is the number of bins that hold at least one target event, not the number of target
+    events (a bin may hold several): this is a gain per positive bin, not the "information gain per
+    earthquake" of the CSEP T-test (which divides a count likelihood's difference by the number of events).
 
     Examples
     --------
-    >>> round(information_gain_per_event([1, 0], [0.5, 0.5], [0.25, 0.25]), 4)  # log 2 + log(0.5/0.75)
+    >>> round(information_gain_per_positive_bin([1, 0], [0.5, 0.5], [0.25, 0.25]), 4)  # log 2 + log(0.5/0.75)
     0.2877
     """
     y, p, q = (np.asarray(a, dtype=float) for a in (y, p, p_ref))
-    n = y.sum()
+    n = (y > 0).sum()
     return float((_bernoulli_ll(y, p).sum() - _bernoulli_ll(y, q).sum()) / n) if n > 0 else float("nan")
+
+
+def information_gain_per_bin(y, p, p_ref) -> float:
+    """Binary log-likelihood gain over a reference per bin: ``(LL(p) - LL(p_ref)) / n_bins``.
+
+    Examples
+    --------
+    >>> round(information_gain_per_bin([1, 0], [0.5, 0.5], [0.25, 0.25]), 4)
+    0.1438
+    """
+    y, p, q = (np.asarray(a, dtype=float) for a in (y, p, p_ref))
+    return float(np.mean(_bernoulli_ll(y, p) - _bernoulli_ll(y, q))) if y.size else float("nan")
 
 
 def binary_scores(y, p, references: Mapping[str, np.ndarray] | None = None) -> pd.Series:
@@ -41,7 +57,8 @@ def binary_scores(y, p, references: Mapping[str, np.ndarray] | None = None) -> p
     y : array of 0/1
     p : array of probabilities
     references : mapping name -> probabilities, optional
-        Adds ``ig_per_eq_vs_<name>`` for each.
+        Adds ``ig_per_positive_bin_vs_<name>`` and ``ig_per_bin_vs_<name>`` for each
+        (:func:`information_gain_per_positive_bin`, :func:`information_gain_per_bin`).
 
     Returns
     -------
@@ -67,7 +84,8 @@ def binary_scores(y, p, references: Mapping[str, np.ndarray] | None = None) -> p
         "log_loss": float(-_bernoulli_ll(y, p).mean()),
     }
     for name, q in (references or {}).items():
-        out[f"ig_per_eq_vs_{name}"] = information_gain_per_event(y, p, q)
+        out[f"ig_per_positive_bin_vs_{name}"] = information_gain_per_positive_bin(y, p, q)
+        out[f"ig_per_bin_vs_{name}"] = information_gain_per_bin(y, p, q)
     return pd.Series(out)
 
 
@@ -147,15 +165,16 @@ def leaderboard(
     forecasts: Mapping[str, np.ndarray],
     groups,
     *,
-    references: tuple[str, ...] = ("Poisson", "ETAS"),
+    references: tuple[str, ...] = ("Poisson", "ETAS", "ETAS recalibrated"),
     n_boot: int = 200,
     seed: int = 0,
 ) -> pd.DataFrame:
     """One row per forecast on the same test bins, ranked by mean binary log-likelihood.
 
     Columns: ``log_likelihood_per_bin`` (mean binary log-likelihood; the ranking score), ROC AUC,
-    PR AUC, Brier score and skill, Molchan area skill score, information gain per earthquake against
-    each forecast named in ``references`` (that are present), each with its bootstrap interval
+    PR AUC, Brier score and skill, Molchan area skill score, information gain per positive bin and per bin
+    (``ig_per_positive_bin_vs_<ref>``, ``ig_per_bin_vs_<ref>``) against each forecast named in
+    ``references`` (that are present), each with its bootstrap interval
     (``_lo``/``_hi``; block bootstrap over ``groups``).
 
     Parameters
@@ -181,7 +200,9 @@ def leaderboard(
             "log_likelihood_per_bin_lo": -b.loc["log_loss", "ci_high"],
             "log_likelihood_per_bin_hi": -b.loc["log_loss", "ci_low"],
         }
-        for s in ["roc_auc", "pr_auc", "brier", "brier_skill"] + [f"ig_per_eq_vs_{r}" for r in refs]:
+        for s in ["roc_auc", "pr_auc", "brier", "brier_skill"] + [
+            f"ig_per_{u}_vs_{r}" for r in refs for u in ("positive_bin", "bin")
+        ]:
             row[s], row[f"{s}_lo"], row[f"{s}_hi"] = (
                 b.loc[s, "value"],
                 b.loc[s, "ci_low"],
@@ -210,7 +231,7 @@ def leakage_check(
     The labels are shuffled across all training rows (times and cells), which destroys any relation
     between features and labels. A pipeline without leakage (no test information in its features,
     splits or scoring) then forecasts no better than chance, i.e. than the constant training base rate:
-    its information gain per earthquake over that constant stays below ``tolerance`` (nats).
+    its information gain per positive bin over that constant stays below ``tolerance`` (nats).
 
     What it detects: test information reaching the predictions other than through the training labels (test
     rows in the training set, a split or scoring bug). What it cannot detect: a leaking *feature* (one that
@@ -234,7 +255,7 @@ def leakage_check(
     Returns
     -------
     pandas.Series
-        ``ig_per_eq_vs_constant`` with ``_lo``/``_hi``, ``brier_skill``, ``roc_auc``, ``passed``.
+        ``ig_per_positive_bin_vs_constant`` with ``_lo``/``_hi``, ``brier_skill``, ``roc_auc``, ``passed``.
     """
     rng = np.random.default_rng(seed)
     y_train = np.asarray(y_train)
@@ -242,12 +263,12 @@ def leakage_check(
     p = fit_predict(shuffled)
     const = np.full(np.asarray(y_test).size, y_train.mean())
     b = bootstrap_scores(y_test, p, groups_test, {"constant": const}, n_boot=n_boot, seed=seed)
-    ig = b.loc["ig_per_eq_vs_constant"]
+    ig = b.loc["ig_per_positive_bin_vs_constant"]
     return pd.Series(
         {
-            "ig_per_eq_vs_constant": ig["value"],
-            "ig_per_eq_vs_constant_lo": ig["ci_low"],
-            "ig_per_eq_vs_constant_hi": ig["ci_high"],
+            "ig_per_positive_bin_vs_constant": ig["value"],
+            "ig_per_positive_bin_vs_constant_lo": ig["ci_low"],
+            "ig_per_positive_bin_vs_constant_hi": ig["ci_high"],
             "brier_skill": b.loc["brier_skill", "value"],
             "roc_auc": b.loc["roc_auc", "value"],
             "passed": bool(ig["value"] < tolerance),
@@ -259,10 +280,10 @@ def leaderboard_long(board: pd.DataFrame, **common) -> pd.DataFrame:
     """The wide table of :func:`leaderboard` in the ``leaderboard`` artifact's long schema.
 
     Scores are named as in :data:`quakelab.artifacts.SCORES`: ``log_likelihood_per_bin``, ``roc_auc``,
-    ``pr_auc``, ``brier``, ``brier_skill``, ``molchan_area_skill_score`` and, for each ``ig_per_eq_vs_<name>``
-    column, ``information_gain_per_positive_bin`` with ``reference`` ``<name>`` (the gain is divided by the
-    number of bins holding a target event, not by the number of earthquakes). Intervals go to
-    ``ci_low``/``ci_high``.
+    ``pr_auc``, ``brier``, ``brier_skill``, ``molchan_area_skill_score`` and, for each
+    ``ig_per_positive_bin_vs_<name>`` / ``ig_per_bin_vs_<name>`` column, ``information_gain_per_positive_bin`` /
+    ``information_gain_per_bin`` with ``reference`` ``<name>`` (divided by the number of bins holding a target
+    event — not by the number of earthquakes — or by all bins). Intervals go to ``ci_low``/``ci_high``.
 
     Parameters
     ----------
@@ -280,6 +301,12 @@ def leaderboard_long(board: pd.DataFrame, **common) -> pd.DataFrame:
 
     scores: dict[str, str | tuple[str, str]] = {"molchan_ass": "molchan_area_skill_score"}
     for c in board.columns:
-        if c.startswith("ig_per_eq_vs_") and not c.endswith(("_lo", "_hi")):
-            scores[c] = ("information_gain_per_positive_bin", c.removeprefix("ig_per_eq_vs_"))
+        if c.endswith(("_lo", "_hi")):
+            continue
+        for prefix, score in (
+            ("ig_per_positive_bin_vs_", "information_gain_per_positive_bin"),
+            ("ig_per_bin_vs_", "information_gain_per_bin"),
+        ):
+            if c.startswith(prefix):
+                scores[c] = (score, c.removeprefix(prefix))
     return leaderboard_from_wide(board, scores=scores, drop=("n_bins", "n_positive"), **common)

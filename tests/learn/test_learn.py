@@ -14,7 +14,8 @@ from quakelab.learn import (
     fit_classifier,
     grid_to_frame,
     grid_to_sequences,
-    information_gain_per_event,
+    information_gain_per_bin,
+    information_gain_per_positive_bin,
     leaderboard,
     leakage_check,
     load_model,
@@ -75,8 +76,13 @@ def test_scores_known_values():
     assert s["roc_auc"] == 1.0 and s["brier"] == pytest.approx((0.01 + 0.01 + 0.04 + 0.04) / 4)
     assert s["brier_skill"] == pytest.approx(1 - 0.025 / 0.25)
     ll = np.log(0.9) + np.log(0.9) + np.log(0.8) + np.log(0.8)
-    assert s["ig_per_eq_vs_flat"] == pytest.approx((ll - 4 * np.log(0.5)) / 2)
-    assert information_gain_per_event([1, 0], [0.5, 0.5], [0.5, 0.5]) == 0.0
+    assert s["ig_per_positive_bin_vs_flat"] == pytest.approx((ll - 4 * np.log(0.5)) / 2)
+    assert s["ig_per_bin_vs_flat"] == pytest.approx((ll - 4 * np.log(0.5)) / 4)
+    assert information_gain_per_positive_bin([1, 0], [0.5, 0.5], [0.5, 0.5]) == 0.0
+    # two target events in one bin are one positive bin: the gain is per positive bin, not per event
+    assert information_gain_per_positive_bin([2, 0], [0.5, 0.5], [0.25, 0.25]) == pytest.approx(
+        information_gain_per_bin([2, 0], [0.5, 0.5], [0.25, 0.25]) * 2
+    )
     rel = reliability_table(
         np.r_[np.zeros(50), np.ones(50)], np.r_[np.full(50, 0.1), np.full(50, 0.9)], n_bins=2
     )
@@ -107,7 +113,7 @@ def test_classifiers_learn_signal_calibrate_and_pass_leakage_check():
         n_boot=50,
     )
     assert board.loc["model", "roc_auc"] > 0.72  # the count feature carries the latent rate
-    assert board.loc["model", "ig_per_eq_vs_climatology_lo"] > 0.2
+    assert board.loc["model", "ig_per_positive_bin_vs_climatology_lo"] > 0.2
     assert abs(board.loc["climatology", "molchan_ass"] - 0.5) < 1e-9  # ties switched on together
     # calibrated: predicted and observed frequencies agree within noise
     assert abs(p.mean() - yte.mean()) < 0.015
@@ -123,7 +129,7 @@ def test_classifiers_learn_signal_calibrate_and_pass_leakage_check():
         groups,
         n_boot=50,
     )
-    assert leak["passed"] and leak["ig_per_eq_vs_constant"] < 0.05
+    assert leak["passed"] and leak["ig_per_positive_bin_vs_constant"] < 0.05
     # a pipeline that leaks (here: the test labels among the features) fails the check
     Xleak_tr, Xleak_te = Xtr.assign(leak=ytr.to_numpy()), Xte.assign(leak=yte.to_numpy())
     leaky = leakage_check(
@@ -135,7 +141,7 @@ def test_classifiers_learn_signal_calibrate_and_pass_leakage_check():
         groups,
         n_boot=50,
     )
-    assert not leaky["passed"] and leaky["ig_per_eq_vs_constant"] > 1.0
+    assert not leaky["passed"] and leaky["ig_per_positive_bin_vs_constant"] > 1.0
     with pytest.raises(ValueError, match="feature columns differ"):
         fitted.predict_proba(Xte[["noise", "count"]])
 

@@ -163,19 +163,25 @@ def test_feature_and_learned_forecaster_notebooks(shared_data, tmp_path):
         classifiers=["logistic_regression", "hist_gradient_boosting"],
         sequence_epochs=5,
         n_boot=30,
+        etas_simulations=50,
         model_store=str(store),
         run_name="t",
     )
     long = read_artifact("leaderboard", tmp_path / "learned")
     assert set(long["score"]) <= set(SCORES) and long["value"].notna().all()
     board = long.pivot_table(index="model", columns="score", values="value").to_dict(orient="index")
-    assert set(board) == {"Poisson", "ETAS", "logistic_regression", "hist_gradient_boosting", "GRU"}
+    etas_names = {"ETAS", "ETAS first generation", "ETAS recalibrated"}
+    assert set(board) == {"Poisson", "logistic_regression", "hist_gradient_boosting", "GRU"} | etas_names
     assert all(0.5 < row["roc_auc"] < 1 for row in board.values())  # every forecast locates activity
     assert all(-1 < row["log_likelihood_per_bin"] < 0 for row in board.values())
-    gain = long[long["score"] == "information_gain_per_positive_bin"]
-    assert set(gain["reference"]) == {"Poisson", "ETAS"} and len(gain) == 2 * len(board)
-    assert gain.set_index(["model", "reference"]).loc[("Poisson", "Poisson"), "value"] == 0.0
-    assert (gain["ci_low"] <= gain["value"]).all() and (gain["value"] <= gain["ci_high"]).all()
+    refs = {"Poisson", "ETAS", "ETAS recalibrated"}
+    for score in ("information_gain_per_positive_bin", "information_gain_per_bin"):
+        gain = long[long["score"] == score]
+        assert set(gain["reference"]) == refs and len(gain) == len(refs) * len(board)
+        gain = gain.set_index(["model", "reference"])
+        assert gain.loc[("Poisson", "Poisson"), "value"] == 0.0 and gain.loc[("ETAS", "ETAS"), "value"] == 0.0
+        assert (gain["ci_low"] <= gain["value"]).all() and (gain["value"] <= gain["ci_high"]).all()
+    assert m["etas_reference"]["all_over_first_generation"] > 1  # later generations add events
     assert all(v["passed"] for v in m["leakage_check"].values())
     assert m["best_model"] in board and m["verdict"][0].startswith("Best on the test window")
     assert sorted(p.name for p in store.iterdir()) == [
@@ -190,8 +196,11 @@ def test_feature_and_learned_forecaster_notebooks(shared_data, tmp_path):
         and meta["format"] == "keras"
     )
     assert meta["test_scores"]["roc_auc"] == pytest.approx(board["GRU"]["roc_auc"])
-    assert meta["test_scores"]["ig_per_eq_vs_ETAS"] == pytest.approx(
-        gain.set_index(["model", "reference"]).loc[("GRU", "ETAS"), "value"]
+    per_positive_bin = long[long["score"] == "information_gain_per_positive_bin"].set_index(
+        ["model", "reference"]
+    )
+    assert meta["test_scores"]["ig_per_positive_bin_vs_ETAS"] == pytest.approx(
+        per_positive_bin.loc[("GRU", "ETAS"), "value"]
     )
 
 

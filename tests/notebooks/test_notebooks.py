@@ -207,7 +207,7 @@ def test_feature_and_learned_forecaster_notebooks(shared_data, tmp_path):
 @pytest.mark.slow  # executes a notebook
 def test_spatiotemporal_npp_notebook(shared_data, tmp_path):
     """09 on SanJac_10 with a tiny network and short windows: the same test events as both ETAS, the leaderboard."""
-    from quakelab.artifacts import read_artifact
+    from quakelab.artifacts import SCORES, read_artifact
     from quakelab.evaluate import SANJAC_10
     from quakelab.models import ETAS
     from quakelab.models.background import KernelBackground
@@ -235,13 +235,14 @@ def test_spatiotemporal_npp_notebook(shared_data, tmp_path):
         etas_best_model_path=str(tmp_path / "etas_best.json"),
     )
     board = read_artifact("leaderboard", tmp_path)
+    assert set(board["score"]) <= set(SCORES)  # one vocabulary; subsets and windows go in the model name
     published, adaptive = "ETAS (published setting)", "ETAS (adaptive background, in-region integral)"
     totals = board[board["score"] == "log_likelihood"]
     scored = totals[totals["model"].isin([published, adaptive, "ST-NPP seed 0"])]
     assert len(scored) == 3 and set(scored["n_events"]) == {m["n_test_events"]}  # the same events
     assert m["n_test_events"] > 100
     assert (
-        board.loc[board["score"].str.endswith("_without_largest_sequence"), "n_events"].max()
+        board.loc[board["model"].str.endswith("(without largest sequence)"), "n_events"].max()
         < m["n_test_events"]
     )
     etas = board[board["model"] == published].set_index("score")["value"]

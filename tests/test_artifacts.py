@@ -119,7 +119,7 @@ def test_new_kinds_round_trip(tmp_path, sample_catalog):
     from quakelab.evaluate import SANJAC_10
     from quakelab.models import ETAS, ReasenbergJones
 
-    etas = ETAS(mc=1.0, region=(-117.0, -116.0, 33.0, 34.0)).set_params(
+    etas = ETAS(min_magnitude=1.0, region=(-117.0, -116.0, 33.0, 34.0)).set_params(
         SANJAC_10["reference_parameters"], beta=2.2393
     )
     write_artifact("etas_model", etas, tmp_path)

@@ -275,8 +275,10 @@ def test_uncapped_temporal_fit_and_scores_match_the_pair_sums():
         }
     )
     kw = dict(auxiliary_start=t0, start=t0 + pd.Timedelta(days=60), end=t0 + pd.Timedelta(days=300))
-    fast = ETAS(mc=1.0, delta_m=0.0, spatial=False)
-    pairs = ETAS(mc=1.0, delta_m=0.0, spatial=False, max_lag_days=1e9)  # every pair, visited one by one
+    fast = ETAS(min_magnitude=1.0, magnitude_resolution=0.0, spatial=False)
+    pairs = ETAS(
+        min_magnitude=1.0, magnitude_resolution=0.0, spatial=False, max_lag_days=1e9
+    )  # every pair, visited one by one
     theta = np.array([-0.4, -1.3, 1.0, -2.7, -0.1, 2.3, -0.85, 1.3, 0.66])
     ev = {}
     for name, model in (("fast", fast), ("pairs", pairs)):

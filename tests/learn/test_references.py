@@ -127,14 +127,14 @@ def test_one_magnitude_rule_for_labels_poisson_and_etas():
     )
     grid = build_feature_grid(
         catalog,
-        bbox=(0.0, 1.0, 0.0, 1.0),
+        region=(0.0, 1.0, 0.0, 1.0),
         cell_deg=1.0,
         start=t0,
         end=t0 + pd.Timedelta(days=21),
         step_days=7.0,
         lookbacks_days=[7.0],
         horizon_days=7.0,
-        min_magnitude=2.5,
+        target_magnitude=2.5,
         pa_events=None,
     )
     by_hand = [True, True, False]  # week 0: the 2.50 with noise; week 1: 2.50 and 2.51; week 2: none

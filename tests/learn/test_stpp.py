@@ -244,7 +244,9 @@ def test_etas_spatial_density_equals_its_scores():
         }
     )
     bg = KernelBackground(BOX, [-116.3, -116.1], [33.2, 33.4], [3.0, 8.0], weights=[2.0, 1.0])
-    model = ETAS(mc=2.0, region=BOX, region_integral="exact", background=bg).set_params(TRUTH, beta=2.3)
+    model = ETAS(min_magnitude=2.0, region=BOX, region_integral="exact", background=bg).set_params(
+        TRUTH, beta=2.3
+    )
     s = etas_test_scores(
         model, cat, auxiliary_start="2010-01-01", test_start="2010-11-01", test_end="2011-01-01"
     )

@@ -471,10 +471,14 @@ def test_magnitude_rounding_is_as_documented():
         }
     )
     window = ("2010-01-01", "2010-02-01")
-    exact = ETAS(mc=1.0, region=REGION, method="newton").select_events(cat, *window)["magnitude"]
-    reference = ETAS(mc=1.0, region=REGION, method="em-reference").select_events(cat, *window)["magnitude"]
+    exact = ETAS(min_magnitude=1.0, region=REGION, method="newton").select_events(cat, *window)["magnitude"]
+    reference = ETAS(min_magnitude=1.0, region=REGION, method="em-reference").select_events(cat, *window)[
+        "magnitude"
+    ]
     assert np.allclose(exact, [1.2, 2.1, 1.0]) and np.allclose(reference, [1.1, 2.0])  # 0.9 < mc dropped
-    continuous = ETAS(mc=1.0, delta_m=0.0, region=REGION).select_events(cat, *window)["magnitude"]
+    continuous = ETAS(min_magnitude=1.0, magnitude_resolution=0.0, region=REGION).select_events(cat, *window)[
+        "magnitude"
+    ]
     assert continuous.tolist() == [1.15, 2.05]
 
 
@@ -485,7 +489,7 @@ def test_a_supercritical_fit_warns_and_its_table_says_so(small_fit):
     _, cat, truth = small_fit
     fixed = {k: v for k, v in truth.items() if k != "log10_mu"}
     fixed["log10_k0"] = truth["log10_k0"] + math.log10(3.0)  # branching ratio 1.5 at beta 2.3
-    model = ETAS(mc=2.0, region=(-117, -116, 33, 34), fixed=fixed)
+    model = ETAS(min_magnitude=2.0, region=(-117, -116, 33, 34), fixed=fixed)
     with pytest.warns(
         ETASSupercriticalWarning, match=r"branching ratio 1\.\d+ >= 1: the model is supercritical"
     ):

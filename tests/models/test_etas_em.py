@@ -31,7 +31,9 @@ def small():
         rho=0.7,
     )
     truth["log10_k0"] = math.log10(0.5 / branching_ratio(ETASParameters(**truth), 2.3))
-    cat = ETAS(mc=2.0, region=BOX).set_params(truth, beta=2.3).simulate(WINDOW[0], WINDOW[2], seed=4)
+    cat = (
+        ETAS(min_magnitude=2.0, region=BOX).set_params(truth, beta=2.3).simulate(WINDOW[0], WINDOW[2], seed=4)
+    )
     assert 300 < len(cat) < 3000
     return cat, np.array(list(truth.values()))
 
@@ -110,10 +112,10 @@ def test_analytic_hessian_matches_differences_of_the_gradient(small, variant):
     region integral: test_fit_is_a_stationary_point_of_the_reported_likelihood)."""
     cat, truth = small
     if variant == "plane":
-        model = ETAS(mc=2.0, region=BOX, region_integral="plane")
+        model = ETAS(min_magnitude=2.0, region=BOX, region_integral="plane")
         idx = list(range(9))
     else:
-        model = ETAS(mc=2.0, spatial=False)
+        model = ETAS(min_magnitude=2.0, spatial=False)
         truth = truth.copy()
         truth[0] = 0.0
         idx = list(range(6))
@@ -126,7 +128,7 @@ def test_mstep_objective_derivatives_and_newton_mstep(small):
     """The reference M-step's objective: analytic gradient and Hessian against differences; the Newton
     M-step ends where the gradient vanishes (free parameters), in a few passes over the pairs."""
     cat, truth = small
-    model = ETAS(mc=2.0, region=BOX, method="em-reference")
+    model = ETAS(min_magnitude=2.0, region=BOX, method="em-reference")
     prep = model._prepare(cat, *WINDOW)
     pptr = prep.pair_pointer()
     prob = np.empty(int(pptr[-1]), dtype=np.float32)
@@ -163,7 +165,14 @@ def test_accelerated_em_reaches_the_plain_em_fixed_point(small):
     cat, truth = small
     fits = {}
     for accelerate in (False, True):
-        model = ETAS(mc=2.0, region=BOX, method="em-reference", accelerate=accelerate, tol=1e-6, max_iter=500)
+        model = ETAS(
+            min_magnitude=2.0,
+            region=BOX,
+            method="em-reference",
+            accelerate=accelerate,
+            tol=1e-6,
+            max_iter=500,
+        )
         theta0 = dict(zip(model.theta0, truth + 0.2 * np.array([0, 1, -1, 1, -1, 1, -1, 1, -1]), strict=True))
         model.theta0 = theta0
         model.fit(cat, auxiliary_start=WINDOW[0], start=WINDOW[1], end=WINDOW[2], standard_errors=False)
@@ -173,7 +182,7 @@ def test_accelerated_em_reaches_the_plain_em_fixed_point(small):
 
 def test_pair_sums_do_not_depend_on_the_thread_count(small):
     cat, truth = small
-    model = ETAS(mc=2.0, region=BOX, method="em-reference")
+    model = ETAS(min_magnitude=2.0, region=BOX, method="em-reference")
     prep = model._prepare(cat, *WINDOW)
     pptr = prep.pair_pointer()
     results = []

@@ -193,7 +193,7 @@ def test_one_task_is_capped_in_total_not_only_per_simulation():
     """Simulations each below max_events but many of them in one task: stopped by the task's total cap."""
     from quakelab.models.simulate import CatalogReducer, SimulationSetup, run_simulations
 
-    model = ETAS(mc=1.0, region=REGION).set_params(TRUTH, beta=2.3)
+    model = ETAS(min_magnitude=1.0, region=REGION).set_params(TRUTH, beta=2.3)
     capped = SimulationSetup.from_model(model, None, 30.0, max_events=1500, max_total_events=2000)
     assert (
         SimulationSetup.from_model(model, None, 30.0, max_events=1500, max_total_events=10).max_total_events

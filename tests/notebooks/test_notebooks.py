@@ -215,7 +215,7 @@ def test_spatiotemporal_npp_notebook(shared_data, tmp_path):
     box = (-117.0, -116.0, 33.0, 34.0)
     # a small background of the adaptive kind
     bg = KernelBackground(box, [-116.5, -116.7], [33.5, 33.6], [5.0, 10.0])
-    best = ETAS(mc=1.0, region=box, region_integral="exact", background=bg)
+    best = ETAS(min_magnitude=1.0, region=box, region_integral="exact", background=bg)
     best.set_params(SANJAC_10["reference_parameters"], beta=2.2393).save(tmp_path / "etas_best.json")
     m = _run(
         "09_spatiotemporal_npp.ipynb",

@@ -53,6 +53,8 @@ from typing import Any
 
 import pandas as pd
 
+from quakelab.catalog.schema import CANONICAL_COLUMNS
+
 
 class ArtifactError(ValueError):
     """An unknown artifact, or a file that does not match its artifact's schema."""
@@ -337,14 +339,15 @@ AFTERSHOCK_PROBABILITY_COLUMNS = (
     Column("n_q975", "float", description="97.5 % quantile of the number"),
 )
 
-HISTORY_COLUMNS = (
-    Column("event_id", "str", description="identifier"),
-    Column("time", "time", description="origin time, UTC"),
-    Column("latitude", "float", description="degrees north"),
-    Column("longitude", "float", description="degrees east"),
-    Column("depth_km", "float", description="depth, km (NaN when unknown)"),
-    Column("magnitude", "float", description="magnitude"),
-    Column("mag_type", "str", required=False, description="magnitude type"),
+#: the canonical catalog's columns (:data:`quakelab.catalog.schema.CANONICAL_COLUMNS`); ``mag_type`` optional
+HISTORY_COLUMNS = tuple(
+    Column(
+        name,
+        {"event_id": "str", "time": "time", "mag_type": "str"}.get(name, "float"),
+        required=name != "mag_type",
+        description=meaning,
+    )
+    for name, meaning in CANONICAL_COLUMNS.items()
 )
 
 _GRID = ("time", "latitude", "longitude")

@@ -435,7 +435,7 @@ def etas_expected_counts(
     glon, glat = np.meshgrid(lon_c, lat_c)
     cell_deg = float(lat_edges[1] - lat_edges[0])
     inside = model.region.contains(glon.ravel(), glat.ravel())
-    area = cell_area_km2(glat.ravel(), cell_deg, model.earth_radius_km) * inside
+    area = cell_area_km2(glat.ravel(), cell_deg) * inside
     expected = (out + p["mu"] * area * horizon_days).reshape(tq.size, ny, nx)
     if target_magnitude is None:
         return expected, np.full(expected.shape, np.nan)

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from quakelab.region import EARTH_RADIUS_KM, Region, as_region, cell_area_km2
+from quakelab.region import Region, as_region, cell_area_km2
 from quakelab.timeutils import utc
 
 #: Version of the serialised GridSpec (``GridSpec.to_dict``); readers refuse newer versions.
@@ -262,8 +262,10 @@ class GridSpec:
             raise GridSpecError("this GridSpec has no window (start/end)")
         return float((self.end - self.start) / pd.Timedelta(days=1))
 
-    def cell_areas_km2(self, radius_km: float = EARTH_RADIUS_KM) -> np.ndarray:
-        """Area on the sphere of every lattice cell, 0 outside the grid, shape (latitude, longitude)."""
+    def cell_areas_km2(self, radius_km: float | None = None) -> np.ndarray:
+        """True (WGS84) area of every lattice cell, 0 outside the grid, shape (latitude, longitude).
+
+        ``radius_km``: the area on a sphere of this radius instead."""
         area = cell_area_km2(self.latitudes, self.cell_deg, radius_km)[:, None] * np.ones(
             self.cell_mask.shape[1]
         )

@@ -18,10 +18,11 @@ history:
 Every component is normalised over the region exactly: positions are mapped to an equirectangular plane
 ``u = R cos(lat_c) (lon - lon_min)``, ``v = R (lat - lat_min)`` (km, ``lat_c`` the centre latitude) in which the
 longitude-latitude box is the rectangle ``[0, W] x [0, H]``, and a Gaussian's mass in a rectangle is a product
-of two differences of error functions. Densities are reported per km² of the sphere of radius ``R`` (the
-EarthquakeNPP unit, the one of :func:`quakelab.evaluate.etas_test_scores`): the map's area element is
-``cos(lat) / cos(lat_c)`` times the plane's, so ``f_sphere = f_plane cos(lat_c) / cos(lat)``, exact. Only
-longitude-latitude boxes are supported as regions.
+of two differences of error functions. Densities are reported per true km² (on the WGS84 ellipsoid, the unit
+of every area in quakelab, see :mod:`quakelab.region`, and of :func:`quakelab.evaluate.etas_test_scores`): the
+ellipsoid's area element is ``M(lat) N(lat) cos(lat) / (R² cos(lat_c))`` times the plane's (``M, N`` the radii
+of curvature), so ``f_true = f_plane R² cos(lat_c) / (M N cos(lat))``, exact. Only longitude-latitude boxes are
+supported as regions.
 
 Scores: ``TLL_i = log f_T(t_i - t_{i-1} | H)`` (the first interval conditioned on no event between the previous
 event and the test start) and ``SLL_i = log f_S(x_i | t_i, H)``; they equal EarthquakeNPP's
@@ -79,13 +80,11 @@ class RegionPlane:
 
     @property
     def area_km2(self) -> float:
-        """Area of the box on the sphere."""
+        """True (WGS84) area of the box, km² (the area of the ETAS and Poisson models on the same box)."""
+        from quakelab.region import band_area_km2
+
         lon0, lon1, lat0, lat1 = self.bbox
-        return (
-            self.radius**2
-            * math.radians(lon1 - lon0)
-            * (math.sin(math.radians(lat1)) - math.sin(math.radians(lat0)))
-        )
+        return float(band_area_km2(lat0, lat1, lon1 - lon0))
 
     def to_plane(self, lon, lat) -> tuple[np.ndarray, np.ndarray]:
         """Plane coordinates (km)."""
@@ -95,10 +94,15 @@ class RegionPlane:
         )
 
     def log_sphere_factor(self, lat) -> np.ndarray:
-        """``log(cos(lat_c) / cos(lat))``: add to a log density per plane km² to get it per sphere km²."""
-        return math.log(math.cos(math.radians(self.lat_c))) - np.log(
-            np.cos(np.radians(np.asarray(lat, float)))
-        )
+        """``log(R² cos(lat_c) / (M N cos(lat)))``: add to a log density per plane km² to get it per true
+        (WGS84) km²."""
+        from quakelab.region import WGS84_A_KM, WGS84_F
+
+        e2 = WGS84_F * (2 - WGS84_F)
+        phi = np.radians(np.asarray(lat, float))
+        s2 = np.sin(phi) ** 2
+        log_mn_cos = math.log(WGS84_A_KM**2 * (1 - e2)) + np.log(np.cos(phi)) - 2 * np.log1p(-e2 * s2)
+        return math.log(self.radius**2 * math.cos(math.radians(self.lat_c))) - log_mn_cos
 
 
 def _log_box_mass_np(u, v, sigma, width, height) -> np.ndarray:

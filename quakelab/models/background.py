@@ -23,6 +23,9 @@ region polygon is integrated exactly in the radial direction and by Gauss–Lege
 :func:`quakelab.models.etas.region_ray_table`), so the density is normalised over the region even where
 kernels near the boundary spill outside it. :class:`GridBackground` is piecewise constant on lon/lat
 cells (e.g. a smoothed-seismicity map or a forecast given by the user).
+
+Units: areas (the region's, the cells', the uniform part ``1 / A``) are true areas on the WGS84 ellipsoid
+(:mod:`quakelab.region`); kernel distances are great-circle distances on the sphere of ``earth_radius_km``.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from quakelab.region import EARTH_RADIUS_KM, Region, as_region
+from quakelab.region import EARTH_RADIUS_KM, Region, as_region, band_area_km2
 
 #: Kernels are cut at this many bandwidths when evaluated (their mass beyond is below 1e-13).
 _CUT = 8.0
@@ -323,7 +326,7 @@ class KernelBackground:
             raise BackgroundError(f"uniform_fraction must be in [0, 1], got {uniform_fraction}")
         self.earth_radius_km = float(earth_radius_km)
         self.quadrature_nodes = int(quadrature_nodes)
-        self.area_km2 = self.region.area_km2(self.earth_radius_km)
+        self.area_km2 = self.region.area_km2()
         self._table: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.masses = self._masses()
         self.set_weights(np.ones(n) if weights is None else weights)
@@ -547,11 +550,7 @@ class KernelBackground:
             self.latitude, self.longitude, self._scaled, self.bandwidth_km, lat_e, lon_e, self.earth_radius_km
         )
         dlon = np.diff(lon_e)
-        full_area = (
-            self.earth_radius_km**2
-            * np.radians(dlon)[None, :]
-            * (np.sin(np.radians(lat_e[1:])) - np.sin(np.radians(lat_e[:-1])))[:, None]
-        )
+        full_area = band_area_km2(lat_e[:-1, None], lat_e[1:, None], dlon[None, :])
         out = out + self.uniform_fraction / self.area_km2 * full_area
         edge = (frac > 0) & (frac < 1)
         for a, b in zip(*np.nonzero(edge), strict=True):
@@ -604,9 +603,10 @@ class GridBackground:
         Increasing cell edges (degrees).
     counts : array (n_lat, n_lon)
         Non-negative relative rate of each cell (e.g. expected numbers of events); only ratios matter.
-        The density in a cell is its share of the total divided by the cell's area inside the region.
+        The density in a cell is its share of the total divided by the cell's (true, WGS84) area inside the
+        region.
     earth_radius_km : float
-        Sphere radius.
+        Kept with the background's state; cell areas are true (WGS84) areas.
 
     Examples
     --------
@@ -646,10 +646,8 @@ class GridBackground:
             raise BackgroundError("the grid has no positive count inside the region")
         self.counts = c
         self.fraction_inside = frac
-        full_area = (
-            self.earth_radius_km**2
-            * np.radians(np.diff(self.lon_edges))[None, :]
-            * (np.sin(np.radians(self.lat_edges[1:])) - np.sin(np.radians(self.lat_edges[:-1])))[:, None]
+        full_area = band_area_km2(
+            self.lat_edges[:-1, None], self.lat_edges[1:, None], np.diff(self.lon_edges)[None, :]
         )
         area_in = full_area * frac
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -748,11 +746,7 @@ class GridBackground:
             lat_s = lat_e[a] + (lat_e[a + 1] - lat_e[a]) * u
             glon, glat = np.meshgrid(lon_s, lat_s)
             dens = self.density(glon.ravel(), glat.ravel()).reshape(sub, nlo, sub).mean(axis=(0, 2))
-            area = (  # exact area of each cell on the sphere
-                self.earth_radius_km**2
-                * np.radians(np.diff(lon_e))
-                * (math.sin(math.radians(lat_e[a + 1])) - math.sin(math.radians(lat_e[a])))
-            )
+            area = band_area_km2(lat_e[a], lat_e[a + 1], np.diff(lon_e))  # true (WGS84) cell areas
             out[a] = dens * area
         return out
 

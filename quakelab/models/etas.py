@@ -420,7 +420,8 @@ class ETAS:
         every earlier event in O(N K) (Omori kernel as ~130 exponentials, relative error < 2e-10; see
         ``quakelab/models/_temporal_expsum.py``) instead of visiting the O(N^2) pairs.
     earth_radius_km : float, default 6378.1
-        Sphere radius for distances and area.
+        Sphere radius for distances (the region's area is its true area on the WGS84 ellipsoid, see
+        :meth:`quakelab.region.Region.area_km2`).
     theta0 : dict, optional
         Starting parameters.
     max_iter : int, default 200
@@ -438,11 +439,13 @@ class ETAS:
     fixed : dict, optional
         Triggering parameters held at given values (e.g. ``{"log10_tau": 3.5}`` when a short sequence
         cannot constrain the taper); their standard errors are NaN.
-    region_integral : {"plane", "exact"}, default "plane"
+    region_integral : {"exact", "plane"}, default "exact"
         How each source's expected number of aftershocks counts space: ``"exact"`` integrates its spatial
-        kernel over the region polygon (the likelihood of a catalog observed only inside the region);
-        ``"plane"`` over the infinite plane (the convention of Mizrahi et al. 2021 and EarthquakeNPP).
-        ``"exact"`` needs ``method="newton"``.
+        kernel over the region polygon (the likelihood of a catalog observed only inside the region; used
+        in the likelihood, the fit and the branching ratio in the region); ``"plane"`` over the infinite
+        plane (the convention of Mizrahi et al. 2021 and EarthquakeNPP: pass it, with the default
+        ``method="em-reference"`` it implies, to reproduce published numbers). ``"exact"`` needs
+        ``method="newton"``. Models saved without the key load as ``"plane"`` (what they were fitted with).
     method : {"em-reference", "newton"}, optional
         Default: ``"em-reference"`` for the spatial model with ``region_integral="plane"``, ``"newton"``
         otherwise (the exact region integral, and the temporal model, whose reference-EM estimates are
@@ -451,11 +454,11 @@ class ETAS:
         its analytic gradient and Hessian; the background probabilities are the E-step at the optimum.
         ``"em-reference"`` runs the EM of the reference implementation (lmizrahi/etas), whose M-step
         normalises the time kernel over ``[0, inf)`` and so stops short of the likelihood's maximum; kept
-        to reproduce published numbers (plane integral only). It stays the default for now: the Newton
-        fit recovers simulated parameters and reaches the likelihood's maximum on SanJac_10, but from the
+        to reproduce published numbers (plane integral only, where it is the default). The Newton fit
+        recovers simulated parameters and reaches the likelihood's maximum on SanJac_10, but from the
         default starting point it can climb into a degenerate corner of the bounds on catalogs with
-        near-coincident events (seen on the global significant-earthquakes catalog at Mc 5.7); use it
-        with a check of :meth:`parameter_table` until it is safeguarded. A Newton estimate that is
+        near-coincident events (seen on the global significant-earthquakes catalog at Mc 5.7): check
+        :meth:`parameter_table` (or fix ``log10_tau``) on such catalogs. A Newton estimate that is
         supercritical or puts a triggering parameter on a bound of its search range is replaced, with
         the plane integral (or the temporal model), by the reference EM's (an
         :class:`ETASFallbackWarning` is issued and ``fit_info_["newton_fallback"]`` says why).
@@ -537,7 +540,7 @@ class ETAS:
         tol: float | None = None,
         accelerate: bool = True,
         fixed: dict[str, float] | None = None,
-        region_integral: str = "plane",
+        region_integral: str = "exact",
         method: str | None = None,
         quadrature_nodes: int = 16,
         background: str | Any = "uniform",
@@ -613,8 +616,8 @@ class ETAS:
     # ------------------------------------------------------------------ preparation
     @property
     def area_km2(self) -> float:
-        """Area of the region on the sphere (1 for the temporal-only model)."""
-        return self.region.area_km2(self.earth_radius_km) if self.spatial else 1.0
+        """True (WGS84) area of the region, km² (1 for the temporal-only model)."""
+        return self.region.area_km2() if self.spatial else 1.0
 
     def _events(
         self, catalog: pd.DataFrame, auxiliary_start: pd.Timestamp, end: pd.Timestamp
@@ -1944,7 +1947,7 @@ class ETAS:
         lon_c = (lon_edges[:-1] + lon_edges[1:]) / 2
         glon, glat = np.meshgrid(lon_c, lat_c)
         inside = self.region.contains(glon.ravel(), glat.ravel()).reshape(glon.shape)
-        cell_area = cell_area_km2(glat, cell_deg, self.earth_radius_km) * inside
+        cell_area = cell_area_km2(glat, cell_deg) * inside
         days = setup.window
         background_total = self.params_.natural["mu"] * self.area_km2 * days
         density_model = getattr(self, "background", None)

@@ -26,7 +26,8 @@ class PoissonModel:
         The catalog's magnitude resolution (magnitudes are rounded half up to it before the cut). Old
         name: ``delta_m`` (deprecated, also as an attribute).
     earth_radius_km : float, default 6378.1
-        Sphere radius for the area.
+        Kept for saved models; the area is the region's true area on the WGS84 ellipsoid
+        (:meth:`quakelab.region.Region.area_km2`).
 
     Attributes
     ----------
@@ -55,8 +56,8 @@ class PoissonModel:
 
     @property
     def area_km2(self) -> float:
-        """Area of the region on the sphere."""
-        return self.region.area_km2(self.earth_radius_km)
+        """True (WGS84) area of the region, km²."""
+        return self.region.area_km2()
 
     def select_events(self, catalog: pd.DataFrame, start, end) -> pd.DataFrame:
         """The events the model counts: in ``[start, end)``, at or above its magnitude threshold (magnitudes

@@ -383,7 +383,7 @@ def mstep_pair_pass(first_target, ptr, src, r2, lo, implicit, t, prob, mprime, b
     return out
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, fastmath=True)
 def estep_with_pair_sums(
     first_target,
     ptr,
@@ -409,16 +409,27 @@ def estep_with_pair_sums(
     """The E-step of ``_kernels.estep_pass`` and, in the same pass, the sums of :func:`mstep_pair_pass`
     at the same parameters with the new probabilities (the M-step's first evaluation).
 
-    ``bg_density``: ``A f(x)`` at every target (empty: uniform). Returns ``(n_hat, sum P dt, sums)``.
+    Per pair, ``x = dt + c`` and ``y = r2 + D_j`` and their logarithms are computed once (kept for the
+    target's pairs in a scratch buffer) and serve both the kernel value
+    ``k_j exp(-dt / tau - (1 + omega) log x - (1 + rho) log y)`` and the M-step's sums: one exponential
+    and two logarithms a pair in all. ``bg_density``: ``A f(x)`` at every target (empty: uniform).
+    Returns ``(n_hat, sum P dt, sums)``.
     """
     n = t.size
     n_tg = n - first_target
     n_chunk = min(max(n_tg, 1), _N_CHUNK)
+    max_src = 1
+    for i in range(first_target, n):
+        k = hi[i] - lo[i] if implicit else ptr[i + 1] - ptr[i]
+        if k > max_src:
+            max_src = k
     acc = np.zeros((n_chunk, 11))
     for ch in numba.prange(n_chunk):
         q0 = ch * n_tg // n_chunk
         q1 = (ch + 1) * n_tg // n_chunk
         s = np.zeros(11)
+        lx = np.empty(max_src)
+        ly = np.empty(max_src)
         for q in range(q0, q1):
             i = first_target + q
             ti = t[i]
@@ -434,9 +445,14 @@ def estep_with_pair_sums(
                 p = base + k
                 j = j0 + k if implicit else src[p]
                 dt = ti - t[j]
-                val = prod[j] * math.exp(-dt / tau - (1.0 + omega) * math.log(dt + c))
+                lxk = math.log(dt + c)
+                arg = -dt / tau - (1.0 + omega) * lxk
+                lx[k] = lxk
                 if spatial:
-                    val *= math.exp(-(1.0 + rho) * math.log(r2[p] + big_d[j]))
+                    lyk = math.log(r2[p] + big_d[j])
+                    ly[k] = lyk
+                    arg -= (1.0 + rho) * lyk
+                val = prod[j] * math.exp(arg)
                 prob[p] = val
                 s0 += val
             mu_i = mu * bg_density[q] if bg_density.size > 0 else mu
@@ -449,19 +465,17 @@ def estep_with_pair_sums(
                 prob[p] = prob[p] * inv
                 w = float(prob[p])  # the stored (float32) probability, as the M-step reads it
                 dt = ti - t[j]
-                x = dt + c
-                ix = 1.0 / x
-                s[0] += w * math.log(x)
+                ix = 1.0 / (dt + c)
+                s[0] += w * lx[k]
                 s[1] += w * ix
                 s[2] += w * ix * ix
                 s[10] += w * dt
                 if spatial:
                     m = mprime[j]
                     dj = big_d[j]
-                    y = r2[p] + dj
-                    qq = dj / y
+                    qq = dj / (r2[p] + dj)
                     e = w * qq * (1.0 - qq)
-                    s[3] += w * math.log(y)
+                    s[3] += w * ly[k]
                     s[4] += w * qq
                     s[5] += w * qq * m
                     s[6] += e

@@ -176,6 +176,20 @@ def as_region(region: Region | Sequence[float] | Sequence[tuple[float, float]]) 
     return Region(tuple(tuple(v) for v in seq))
 
 
+def sphere_to_true_area(lat: ArrayLike, radius_km: float = EARTH_RADIUS_KM) -> np.ndarray:
+    """Ratio of the sphere's area element (radius ``radius_km``) to the WGS84 ellipsoid's at latitude
+    ``lat`` (degrees), ``R² / (M N)`` with ``M, N`` the ellipsoid's radii of curvature: multiply a density
+    per km² measured with great-circle distances on the sphere by it to get the density per true km².
+
+    Examples
+    --------
+    >>> round(float(sphere_to_true_area(33.5)), 5)
+    1.00262
+    """
+    s2 = np.sin(np.radians(np.asarray(lat, dtype=float))) ** 2
+    return radius_km**2 * (1 - _E2 * s2) ** 2 / (WGS84_A_KM**2 * (1 - _E2))
+
+
 def band_area_km2(lat_bottom: ArrayLike, lat_top: ArrayLike, dlon_deg: ArrayLike) -> np.ndarray:
     """True (WGS84) area of lon/lat cells between two parallels, ``dlon_deg`` degrees wide (broadcast).
 

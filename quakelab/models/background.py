@@ -24,8 +24,10 @@ region polygon is integrated exactly in the radial direction and by Gauss–Lege
 kernels near the boundary spill outside it. :class:`GridBackground` is piecewise constant on lon/lat
 cells (e.g. a smoothed-seismicity map or a forecast given by the user).
 
-Units: areas (the region's, the cells', the uniform part ``1 / A``) are true areas on the WGS84 ellipsoid
-(:mod:`quakelab.region`); kernel distances are great-circle distances on the sphere of ``earth_radius_km``.
+Units: densities are per true km² (on the WGS84 ellipsoid, as every area in :mod:`quakelab.region`: the
+region's, the cells', the uniform part ``1 / A``). Kernel distances are great-circle distances on the sphere
+of ``earth_radius_km``; a kernel's density there is converted to true km² by the ratio of the two area
+elements (:func:`quakelab.region.sphere_to_true_area`, 1.0026 at 33.5°N), so it still integrates to its mass.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from quakelab.region import EARTH_RADIUS_KM, Region, as_region, band_area_km2
+from quakelab.region import EARTH_RADIUS_KM, Region, as_region, band_area_km2, sphere_to_true_area
 
 #: Kernels are cut at this many bandwidths when evaluated (their mass beyond is below 1e-13).
 _CUT = 8.0
@@ -433,7 +435,11 @@ class KernelBackground:
         """
         dens = np.asarray(self.density(self.longitude, self.latitude), dtype=float)
         if leave_one_out:
-            own = self._scaled / (2 * math.pi * self.bandwidth_km**2)
+            own = (
+                self._scaled
+                / (2 * math.pi * self.bandwidth_km**2)
+                * sphere_to_true_area(self.latitude, self.earth_radius_km)
+            )
             dens = dens - own
             # cancellation leaves ~1e-16 relative noise; floor at a millionth of the uniform density
             dens = np.maximum(dens, max(self.uniform_fraction, 1e-6) / self.area_km2)
@@ -476,6 +482,7 @@ class KernelBackground:
             self.bandwidth_km,
             self.earth_radius_km,
         )
+        val *= sphere_to_true_area(np.degrees(rlat), self.earth_radius_km)  # per true (WGS84) km²
         val += self.uniform_fraction / self.area_km2
         inside = self.region.contains(np.degrees(rlon), np.degrees(rlat))
         return np.where(inside, val, 0.0).reshape(shape)

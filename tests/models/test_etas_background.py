@@ -18,7 +18,7 @@ from quakelab.models.background import (
     weighted_neighbour_bandwidths,
 )
 from quakelab.models.etas import ETASParameters
-from quakelab.region import Region
+from quakelab.region import Region, band_area_km2, sphere_to_true_area
 
 SQUARE = Region.from_bbox(-117, -116, 33, 34)
 POLYGON = Region(((-117.0, 33.0), (-115.8, 33.1), (-116.3, 33.5), (-115.9, 34.1), (-117.1, 33.9)))
@@ -42,7 +42,7 @@ def _fine_integral(bg, region, n=160):
     x0, x1, y0, y1 = region.bounds
     le, la = np.linspace(x0, x1, n + 1), np.linspace(y0, y1, n + 1)
     gx, gy = np.meshgrid((le[1:] + le[:-1]) / 2, (la[1:] + la[:-1]) / 2)
-    area = R_EARTH**2 * np.radians((x1 - x0) / n) * np.diff(np.sin(np.radians(la)))
+    area = band_area_km2(la[:-1], la[1:], (x1 - x0) / n)  # true (WGS84) areas, the densities' unit
     return float((bg.density(gx, gy) * area[:, None]).sum())
 
 
@@ -89,8 +89,17 @@ def test_leave_one_out_density_drops_each_centres_own_kernel():
         + math.cos(math.radians(33.5)) * math.cos(math.radians(33.52)) * math.cos(math.radians(0.05))
     )
     norm = float(np.dot(w, bg.masses))
-    other = [w[1] / norm * math.exp(-0.5 * (r / h[1]) ** 2) / (2 * math.pi * h[1] ** 2)]
-    other.append(w[0] / norm * math.exp(-0.5 * (r / h[0]) ** 2) / (2 * math.pi * h[0] ** 2))
+    # (per sphere km², converted to true km² at each centre's latitude)
+    other = [
+        w[1] / norm * math.exp(-0.5 * (r / h[1]) ** 2) / (2 * math.pi * h[1] ** 2) * sphere_to_true_area(33.5)
+    ]
+    other.append(
+        w[0]
+        / norm
+        * math.exp(-0.5 * (r / h[0]) ** 2)
+        / (2 * math.pi * h[0] ** 2)
+        * sphere_to_true_area(33.52)
+    )
     np.testing.assert_allclose(loo, other, rtol=1e-9)
     # a lone kernel: nothing else there, the floor (a millionth of the uniform density)
     lone = KernelBackground(SQUARE, [-116.5], [33.5], 3.0)
@@ -111,10 +120,12 @@ def test_grid_density_integrates_to_one_over_the_region(region):
     assert _fine_integral(bg, region) == pytest.approx(1.0, abs=3e-3 if region is POLYGON else 1e-9)
     # counts proportional to the cells' areas inside the region: the uniform density 1/A
     flat = GridBackground(
-        region, lon_e, lat_e, bg.fraction_inside * np.diff(np.sin(np.radians(lat_e)))[:, None]
+        region, lon_e, lat_e, bg.fraction_inside * band_area_km2(lat_e[:-1], lat_e[1:], 1.0)[:, None]
     )
     pts = (np.array([-116.5, -116.9, -116.1]), np.array([33.5, 33.1, 33.3]))
-    np.testing.assert_allclose(flat.density(*pts) * region.area_km2(R_EARTH), 1.0, atol=3e-3)
+    np.testing.assert_allclose(
+        flat.density(*pts) * region.area_km2(), 1.0, atol=3e-3 if region is POLYGON else 1e-12
+    )
 
 
 @pytest.mark.parametrize("kind", ["kernel", "grid"])
@@ -170,7 +181,7 @@ def test_uniform_option_reproduces_todays_likelihood(blob_catalog):
     assert uniform._loglik(theta, uniform._prepare(blob_catalog, *window)) == ll0
     # a user grid with counts proportional to the cells' areas is the uniform density
     lat_e = np.linspace(33, 34, 5)
-    counts = np.repeat(np.diff(np.sin(np.radians(lat_e)))[:, None], 4, axis=1)
+    counts = np.repeat(band_area_km2(lat_e[:-1], lat_e[1:], 0.25)[:, None], 4, axis=1)
     flat = GridBackground(SQUARE, np.linspace(-117, -116, 5), lat_e, counts)
     given = ETAS(min_magnitude=2.0, region=SQUARE, background=flat).set_params(TRUTH, beta=2.3)
     prep = given._prepare(blob_catalog, *window)

@@ -54,7 +54,8 @@ def one_source():
 
 def _direct(model, lag0, lag1):
     """Expected direct aftershocks of the M4 source between two lags (days), over the plane."""
-    return float(np.ravel(model.expected_direct_aftershocks(4.0, start_lag_days=lag0, end_lag_days=lag1))[0])
+    n = model.expected_direct_aftershocks(4.0, start_lag_days=lag0, end_lag_days=lag1, region_integral="plane")
+    return float(np.ravel(n)[0])
 
 
 def _renewal_total(model, horizon, n_nodes=1500):

@@ -184,7 +184,7 @@ def sphere_to_true_area(lat: ArrayLike, radius_km: float = EARTH_RADIUS_KM) -> n
     Examples
     --------
     >>> round(float(sphere_to_true_area(33.5)), 5)
-    1.00262
+    1.00263
     """
     s2 = np.sin(np.radians(np.asarray(lat, dtype=float))) ** 2
     return radius_km**2 * (1 - _E2 * s2) ** 2 / (WGS84_A_KM**2 * (1 - _E2))

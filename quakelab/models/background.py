@@ -290,8 +290,9 @@ class KernelBackground:
     Examples
     --------
     >>> bg = KernelBackground((-117, -116, 33, 34), [-116.5], [33.5], 5.0)
+    >>> # the Gaussian's peak 1 / (2 pi h²) per sphere km², times the sphere-to-WGS84 area ratio there
     >>> round(float(bg.density(-116.5, 33.5)[()] * 2 * 3.14159265 * 25), 4)
-    1.0
+    1.0026
     """
 
     kind = "adaptive-kernel"

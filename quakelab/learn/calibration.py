@@ -188,7 +188,7 @@ def fit_recalibration(p_cal, y_cal, *, method: str = "platt", prior_positives: f
     Examples
     --------
     >>> y = [1] * 10 + [0] * 90
-    >>> round(fit_recalibration([0.05] * 100, y, method="rate")([0.05])[0], 6)  # 1 - (1 - 0.05) ** c = 0.1
+    >>> round(float(fit_recalibration([0.05] * 100, y, method="rate")([0.05])[0]), 6)  # 1 - 0.95 ** c = 0.1
     0.1
     """
     if method not in METHODS:

@@ -5,6 +5,7 @@ Needs the ``ml`` extras (``pip install quakelab[ml]``: scikit-learn and TensorFl
 by the functions that need it.
 """
 
+from quakelab.learn.calibration import PROBABILITY_FLOOR, Recalibration, fit_recalibration, recalibrate
 from quakelab.learn.classifiers import (
     PARAM_GRIDS,
     FittedClassifier,
@@ -45,6 +46,10 @@ from quakelab.learn.stpp import SpatioTemporalNPP, block_bootstrap_mean
 
 __all__ = [
     "FEATURE_EXCLUDE",
+    "PROBABILITY_FLOOR",
+    "Recalibration",
+    "fit_recalibration",
+    "recalibrate",
     "active_cells",
     "calibrate_probabilities",
     "cell_edges",

@@ -276,7 +276,10 @@ def calibrate_probabilities(p_cal, y_cal, p, *, method: str = "isotonic") -> np.
 
     The forecast's probabilities are treated like a frozen classifier's output and calibrated with the same
     ``CalibratedClassifierCV(FrozenEstimator(...), method=method)`` on ``(p_cal, y_cal)``, so that a
-    reference model gets exactly the recalibration the learned models get on the same window.
+    reference model gets exactly the recalibration the learned models get on the same window. Isotonic
+    regression gives probability 0 on a step without a calibration positive (a later positive there then
+    costs the scores' clip, about 20 nats): :func:`quakelab.learn.fit_recalibration` cannot, and is what
+    ``03_learned_forecasters`` applies to every model.
 
     Parameters
     ----------

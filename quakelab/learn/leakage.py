@@ -30,6 +30,7 @@ def truncation_leakage_check(
     exclude: Sequence[str] = FEATURE_EXCLUDE,
     rtol: float = 1e-9,
     atol: float = 1e-12,
+    full=None,
 ) -> pd.DataFrame:
     """Compare features built from the full catalog with features built from catalogs truncated at cut dates.
 
@@ -46,11 +47,19 @@ def truncation_leakage_check(
         Variables that are not features (the labels, which legitimately look ahead).
     rtol, atol : float
         Tolerances of the comparison (NaN equals NaN).
+    full : xarray.Dataset, optional
+        ``build(catalog)`` when already computed (it is not built again). The truncated builds may stop
+        earlier (e.g. a step after their cut, to keep the check cheap): the comparison is made on the feature
+        times ``<= T`` that both hold. They must start where ``full`` starts: features whose history is bounded
+        by the grid's start (days since the last target event, the Panakkat-Adeli indicators of
+        :func:`quakelab.features.build_feature_grid`) differ between builds with different starts, which is
+        not look-ahead but would be reported as a mismatch.
 
     Returns
     -------
     pandas.DataFrame
-        One row per (cut, feature): ``cut, feature, n_compared`` (values at feature times ``<= T``),
+        One row per (cut, feature): ``cut, feature, n_compared`` (values at feature times ``<= T`` that both
+        builds hold),
         ``n_mismatch``, ``max_abs_diff``, ``first_mismatch_time``, ``passed``. ``attrs["passed"]`` is True when
         every row passed; ``attrs["leaking"]`` lists the features that failed at some cut.
 
@@ -59,21 +68,28 @@ def truncation_leakage_check(
     ValueError
         When no feature time lies at or before a cut (nothing would be compared).
     """
-    full = build(catalog)
+    def _times(ds) -> pd.DatetimeIndex:
+        t = pd.DatetimeIndex(ds["time"].values)
+        return t.tz_localize("UTC") if t.tz is None else t.tz_convert("UTC")
+
+    full = build(catalog) if full is None else full
     names = feature_names(full, exclude=exclude)
-    grid_times = pd.DatetimeIndex(full["time"].values)
-    if grid_times.tz is None:
-        grid_times = grid_times.tz_localize("UTC")
+    grid_times = _times(full)
     rows = []
     for cut in cut_dates:
         T = utc(cut)
-        keep = np.asarray(grid_times <= T)
-        if not keep.any():
-            raise ValueError(f"no feature time at or before the cut {T}")
         part = build(catalog[catalog["time"] < T])
+        part_times = _times(part)
+        both = grid_times[(grid_times <= T) & grid_times.isin(part_times)]
+        if both.empty:
+            raise ValueError(f"no feature time at or before the cut {T}")
+        keep = np.asarray(grid_times.isin(both))
+        keep_part = np.asarray(part_times.isin(both))
         for name in names:
+            if name not in part:
+                raise ValueError(f"feature {name!r} is missing from the build truncated at {T}")
             a = np.asarray(full[name].values)[keep].astype(float)
-            b = np.asarray(part[name].values)[keep].astype(float)
+            b = np.asarray(part[name].values)[keep_part].astype(float)
             same = np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=True)
             bad_t = np.flatnonzero(~same.reshape(same.shape[0], -1).all(axis=1))
             with np.errstate(invalid="ignore"):
@@ -88,7 +104,7 @@ def truncation_leakage_check(
                     "max_abs_diff": float(np.nanmax(diff))
                     if diff.size and np.isfinite(diff).any()
                     else (np.inf if diff.size else 0.0),
-                    "first_mismatch_time": grid_times[bad_t[0]] if bad_t.size else pd.NaT,
+                    "first_mismatch_time": both[bad_t[0]] if bad_t.size else pd.NaT,
                     "passed": bool(same.all()),
                 }
             )

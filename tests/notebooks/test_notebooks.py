@@ -162,7 +162,7 @@ def test_feature_and_learned_forecaster_notebooks(shared_data, tmp_path):
         test_end="2016-12-01",
         classifiers=["logistic_regression", "hist_gradient_boosting"],
         sequence_epochs=5,
-        n_boot=30,
+        n_boot=16,  # twice the models of before (raw and recalibrated): half the resamples, same time
         etas_simulations=50,
         model_store=str(store),
         run_name="t",
@@ -170,11 +170,17 @@ def test_feature_and_learned_forecaster_notebooks(shared_data, tmp_path):
     long = read_artifact("leaderboard", tmp_path / "learned")
     assert set(long["score"]) <= set(SCORES) and long["value"].notna().all()
     board = long.pivot_table(index="model", columns="score", values="value").to_dict(orient="index")
-    etas_names = {"ETAS", "ETAS first generation", "ETAS recalibrated"}
-    assert set(board) == {"Poisson", "logistic_regression", "hist_gradient_boosting", "GRU"} | etas_names
+    raw = {"Poisson", "ETAS", "ETAS first generation", "logistic_regression", "hist_gradient_boosting", "GRU"}
+    assert set(board) == raw | {f"{n} recalibrated" for n in raw}  # every model, raw and recalibrated
     assert all(0.5 < row["roc_auc"] < 1 for row in board.values())  # every forecast locates activity
     assert all(-1 < row["log_likelihood_per_bin"] < 0 for row in board.values())
-    refs = {"Poisson", "ETAS", "ETAS recalibrated"}
+    for name in raw:  # a monotone recalibration: the ranking of the bins, so the ROC AUC, is unchanged
+        assert board[f"{name} recalibrated"]["roc_auc"] == pytest.approx(board[name]["roc_auc"], abs=1e-9)
+    assert {r["method"] for r in m["recalibration"].values()} == {"platt"} and set(m["recalibration"]) == raw
+    assert m["label_count_mismatch"] == 0 and m["bootstrap"]["block_steps"] >= 2
+    totals = m["totals"]
+    assert all(v["observed positive bins"] == m["n_test_positive"] for v in totals.values())
+    refs = {"Poisson", "ETAS", "Poisson recalibrated", "ETAS recalibrated"}
     for score in ("information_gain_per_positive_bin", "information_gain_per_bin"):
         gain = long[long["score"] == score]
         assert set(gain["reference"]) == refs and len(gain) == len(refs) * len(board)

@@ -348,6 +348,17 @@ def test_etas_compensator_and_pit_by_hand_on_three_events(method):
     np.testing.assert_allclose(s.per_event["compensator"], lam, rtol=1e-7)
     np.testing.assert_allclose(compensator_pit(s), 1 - np.exp(-np.array(lam)), rtol=1e-7)
     np.testing.assert_allclose(s.per_event["pit"], compensator_pit(s.per_event), rtol=1e-12)
+    # causal: a fourth, later event changes none of the first three compensators
+    s4 = etas_temporal_scores(
+        model,
+        _catalog(np.append(days, 1.8), np.append(mags, 4.0)),
+        auxiliary_start="2020-01-01",
+        test_start="2020-01-01",
+        test_end="2020-01-03",
+        method=method,
+    )
+    assert s4.n_test_events == 4
+    np.testing.assert_allclose(s4.per_event["compensator"][:3], s.per_event["compensator"], rtol=1e-8)
     with pytest.raises(ValueError, match="compensator"):
         compensator_pit(s.per_event.drop(columns="compensator"))
     with pytest.raises(ValueError, match="non-negative"):

@@ -277,3 +277,12 @@ def test_etas_spatial_density_equals_its_scores():
         for r in test.itertuples()
     ]
     np.testing.assert_allclose(got, s.per_event["sll"].to_numpy()[:5], atol=1e-8)
+
+
+def test_kernel_scales_must_match_the_number_of_scales():
+    m = SpatioTemporalNPP(n_scales=3, kernel_scales_km=(0.2, 1, 5))
+    assert m.kernel_scales_km == (0.2, 1.0, 5.0)
+    with pytest.raises(ValueError, match="kernel_scales_km needs n_scales=2"):
+        SpatioTemporalNPP(n_scales=2, kernel_scales_km=(1.0,))
+    with pytest.raises(ValueError, match="positive"):
+        SpatioTemporalNPP(n_scales=2, kernel_scales_km=(1.0, 0.0))

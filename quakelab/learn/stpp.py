@@ -287,6 +287,10 @@ class SpatioTemporalNPP:
         Most recent events that carry triggering kernels.
     n_scales : int, default 3
         Gaussian kernels per recent event (a scale mixture: heavier tails than one Gaussian).
+    kernel_scales_km : tuple of float, optional
+        Initial bandwidths (km) of the ``n_scales`` kernels (learned afterwards); default ``0.3 * 5**s``.
+        A wider, denser ladder approximates a power-law kernel such as ETAS's ``(r^2 + d)^-(1 + rho)``
+        (a Student-type density is a scale mixture of Gaussians) while keeping the exact normalisation.
     background_km : tuple of float, default (0.5, 2.0, 8.0)
         Bandwidths of the background kernel-density estimates of all earlier events.
     adaptive_k : tuple of int, default ()
@@ -312,6 +316,7 @@ class SpatioTemporalNPP:
         n_components: int = 8,
         n_neighbours: int = 128,
         n_scales: int = 3,
+        kernel_scales_km: tuple[float, ...] | None = None,
         background_km: tuple[float, ...] = (0.5, 2.0, 8.0),
         adaptive_k: tuple[int, ...] = (),
         adaptive_min_km: float = 0.2,
@@ -328,6 +333,13 @@ class SpatioTemporalNPP:
             raise ValueError("need 0 < context < window")
         self.units, self.n_components, self.n_neighbours = int(units), int(n_components), int(n_neighbours)
         self.n_scales, self.background_km = int(n_scales), tuple(float(b) for b in background_km)
+        if kernel_scales_km is not None:
+            kernel_scales_km = tuple(float(k) for k in kernel_scales_km)
+            if len(kernel_scales_km) != self.n_scales or min(kernel_scales_km) <= 0:
+                raise ValueError(
+                    f"kernel_scales_km needs n_scales={self.n_scales} positive values, got {kernel_scales_km}"
+                )
+        self.kernel_scales_km = kernel_scales_km
         self.adaptive_k, self.adaptive_min_km = tuple(int(k) for k in adaptive_k), float(adaptive_min_km)
         self.context, self.window = int(context), int(window)
         self.epochs, self.patience, self.batch_size = int(epochs), int(patience), int(batch_size)
@@ -456,9 +468,8 @@ class SpatioTemporalNPP:
         self.log_c_ = tf.Variable(math.log(1e-3), dtype=tf.float32, name="log_c")
         self.gamma_ = tf.Variable(0.4, dtype=tf.float32, name="gamma")
         self.delta_ = tf.Variable(0.05, dtype=tf.float32, name="delta")
-        self.base_log_sigma_ = tf.Variable(
-            np.log(0.3 * 5.0 ** np.arange(S)).astype(np.float32), name="base_log_sigma"
-        )
+        init = 0.3 * 5.0 ** np.arange(S) if self.kernel_scales_km is None else np.array(self.kernel_scales_km)
+        self.base_log_sigma_ = tf.Variable(np.log(init).astype(np.float32), name="base_log_sigma")
         self.bg_bias_ = tf.Variable(np.zeros(self._n_bg, np.float32), name="bg_bias")
         self._extra = [self.log_c_, self.gamma_, self.delta_, self.base_log_sigma_, self.bg_bias_]
 

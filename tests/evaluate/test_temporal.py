@@ -11,11 +11,13 @@ import pytest
 from quakelab.evaluate.temporal import (
     autocorrelation_length,
     block_bootstrap_mean,
+    compensator_pit,
     daily_totals,
     etas_temporal_scores,
     largest_sequence,
     moving_block_indices,
     paired_gain,
+    pit_calibration,
 )
 
 
@@ -295,3 +297,89 @@ def test_uncapped_temporal_fit_and_scores_match_the_pair_sums():
     b = etas_temporal_scores(fast, cat, **kws, method="pairs")
     assert a.n_test_events == b.n_test_events > 50
     np.testing.assert_allclose(a.per_event["tll"], b.per_event["tll"], rtol=0, atol=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------- PIT
+def _catalog(days: np.ndarray, magnitudes: np.ndarray) -> pd.DataFrame:
+    n = days.size
+    return pd.DataFrame(
+        {
+            "event_id": [f"e{i}" for i in range(n)],
+            "time": pd.Timestamp("2020-01-01", tz="UTC") + pd.to_timedelta(days, unit="D"),
+            "latitude": 33.5,
+            "longitude": -116.5,
+            "depth_km": 5.0,
+            "magnitude": magnitudes,
+            "mag_type": "ml",
+        }
+    )
+
+
+def _temporal_etas(log10_mu: float, log10_k0: float):
+    from quakelab.models import ETAS
+
+    params = {"log10_mu": log10_mu, "log10_k0": log10_k0, "a": 1.2, "log10_c": -2.0, "omega": 0.2}
+    params.update(log10_tau=9.0, log10_d=-1.0, gamma=1.0, rho=0.5)  # tau 1e9 days: no taper in practice
+    return ETAS(min_magnitude=2.0, magnitude_resolution=0.0, spatial=False).set_params(params, beta=2.3)
+
+
+@pytest.mark.parametrize("method", ["expsum"])
+def test_etas_compensator_and_pit_by_hand_on_three_events(method):
+    days, mags = np.array([0.2, 1.0, 1.5]), np.array([2.0, 3.0, 2.5])
+    model = _temporal_etas(math.log10(0.8), math.log10(0.05))
+    s = etas_temporal_scores(
+        model,
+        _catalog(days, mags),
+        auxiliary_start="2020-01-01",
+        test_start="2020-01-01",
+        test_end="2020-01-03",
+        method=method,
+    )
+    mu, k0, a, c, w = 0.8, 0.05, 1.2, 0.01, 0.2
+
+    def omori(x0, x1):  # integral of (s + c)^-(1 + w) over [x0, x1]
+        return ((x0 + c) ** -w - (x1 + c) ** -w) / w
+
+    lam = [
+        mu * 0.2,  # no earlier event: the background since the test start
+        mu * 0.8 + k0 * omori(0.0, 0.8),  # source at 0.2 (m' = 0)
+        mu * 0.5 + k0 * omori(0.8, 1.3) + k0 * math.exp(a * 1.0) * omori(0.0, 0.5),
+    ]
+    np.testing.assert_allclose(s.per_event["compensator"], lam, rtol=1e-7)
+    np.testing.assert_allclose(compensator_pit(s), 1 - np.exp(-np.array(lam)), rtol=1e-7)
+    np.testing.assert_allclose(s.per_event["pit"], compensator_pit(s.per_event), rtol=1e-12)
+    # causal: a fourth, later event changes none of the first three compensators
+    s4 = etas_temporal_scores(
+        model,
+        _catalog(np.append(days, 1.8), np.append(mags, 4.0)),
+        auxiliary_start="2020-01-01",
+        test_start="2020-01-01",
+        test_end="2020-01-03",
+        method=method,
+    )
+    assert s4.n_test_events == 4
+    np.testing.assert_allclose(s4.per_event["compensator"][:3], s.per_event["compensator"], rtol=1e-8)
+    with pytest.raises(ValueError, match="compensator"):
+        compensator_pit(s.per_event.drop(columns="compensator"))
+    with pytest.raises(ValueError, match="non-negative"):
+        compensator_pit([0.1, -0.2])
+
+
+def test_poisson_process_scored_with_its_true_rate_gives_uniform_pits():
+    rng = np.random.default_rng(11)
+    rate = 4.0  # per day
+    days = np.cumsum(rng.exponential(1 / rate, 3000))
+    cat = _catalog(days, np.full(days.size, 2.5))
+    window = dict(auxiliary_start="2020-01-01", test_start="2020-01-01", test_end="2023-01-01")
+    pits = {}
+    for name, r in (("true rate", rate), ("rate x 1.5", 1.5 * rate)):
+        s = etas_temporal_scores(_temporal_etas(math.log10(r), -30.0), cat, **window)
+        pits[name] = compensator_pit(s)
+    tab = pit_calibration(pits, bins=10)
+    assert tab.loc["true rate", "n"] == 3000
+    assert tab.loc["true rate", "ks_pvalue"] > 0.05 and tab.loc["true rate", "ks_statistic"] < 0.025
+    assert abs(tab.loc["true rate", "mean"] - 0.5) < 0.02 and tab.loc["true rate", "max_bin_error"] < 0.2
+    # too high a rate: events predicted sooner than they come, PITs pushed up, far from uniform
+    assert tab.loc["rate x 1.5", "ks_pvalue"] < 1e-10 and tab.loc["rate x 1.5", "mean"] > 0.55
+    with pytest.raises(ValueError, match="in \\[0, 1\\]"):
+        pit_calibration({"bad": [0.2, 1.5]})

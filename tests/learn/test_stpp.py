@@ -167,12 +167,31 @@ def test_scores_use_only_earlier_events(simulated, tiny_model):
     j = int(np.flatnonzero(base["time"].to_numpy() == times[k])[0])
     np.testing.assert_array_equal(base[["tll", "sll"]].to_numpy()[:j], after[["tll", "sll"]].to_numpy()[:j])
     assert not np.allclose(base["sll"].to_numpy()[j:], after["sll"].to_numpy()[j:])  # event k and later moved
+    # adding an event between test events k and k + 1 leaves every score up to event k as it was
+    t_new = ev["time"].iloc[k] + (ev["time"].iloc[k + 1] - ev["time"].iloc[k]) / 2
+    extra = pd.DataFrame({"time": [t_new], "longitude": [-116.2], "latitude": [33.2], "magnitude": [3.5]})
+    cols = ["time", "longitude", "latitude", "magnitude"]
+    added = tiny_model.score(pd.concat([ev[cols], extra], ignore_index=True), **window).per_event
+    assert len(added) == len(base) + 1 and added["time"].iloc[j + 1] == t_new
+    np.testing.assert_allclose(
+        added[["tll", "sll"]].to_numpy()[: j + 1], base[["tll", "sll"]].to_numpy()[: j + 1], rtol=0, atol=1e-6
+    )
+    assert not np.allclose(added["sll"].to_numpy()[j + 2 :], base["sll"].to_numpy()[j + 1 :])
     # the density of one event from the map function equals its score (same history, same state)
     row = base.iloc[j + 1]
     one = tiny_model.spatial_log_density(
         ev, row["time"], np.array([row["longitude"]]), np.array([row["latitude"]])
     )
     assert one[0] == pytest.approx(row["sll"], abs=1e-4)
+    # the map at a time depends on nothing after it: the added later event changes no value
+    grid = np.meshgrid(np.linspace(-116.45, -116.05, 5), np.linspace(33.05, 33.45, 5))
+    at = ev["time"].iloc[k]  # event k and everything after it are in the future of the map
+    later = pd.concat([ev[cols], extra], ignore_index=True)
+    np.testing.assert_allclose(
+        tiny_model.spatial_log_density(later, at, *grid),
+        tiny_model.spatial_log_density(ev, at, *grid),
+        atol=1e-6,
+    )
 
 
 @pytest.mark.slow
@@ -254,3 +273,12 @@ def test_etas_spatial_density_equals_its_scores():
         for r in test.itertuples()
     ]
     np.testing.assert_allclose(got, s.per_event["sll"].to_numpy()[:5], atol=1e-8)
+
+
+def test_kernel_scales_must_match_the_number_of_scales():
+    m = SpatioTemporalNPP(n_scales=3, kernel_scales_km=(0.2, 1, 5))
+    assert m.kernel_scales_km == (0.2, 1.0, 5.0)
+    with pytest.raises(ValueError, match="kernel_scales_km needs n_scales=2"):
+        SpatioTemporalNPP(n_scales=2, kernel_scales_km=(1.0,))
+    with pytest.raises(ValueError, match="positive"):
+        SpatioTemporalNPP(n_scales=2, kernel_scales_km=(1.0, 0.0))

@@ -264,6 +264,10 @@ def test_spatiotemporal_npp_notebook(shared_data, tmp_path):
     assert own - best_ll == pytest.approx(seed0.set_index("reference").loc[adaptive, "value"])
     assert m["chosen_variant"] == "base" and len(m["variants"]) == 1
     assert -12 < m["stnpp_sll_mean"] < -4 and len(m["verdict"]) == 2
+    pit = {r["model"]: r for r in m["pit_calibration"]}  # ETAS's PITs beside the neural model's
+    assert set(pit) == {published, adaptive, "ST-NPP seed 0"}
+    assert {r["n"] for r in pit.values()} == {m["n_test_events"]}
+    assert all(0 < r["ks_statistic"] < 1 and 0 < r["mean"] < 1 for r in pit.values())
     for f in ("gain_over_time", "seeds", "pit", "density_maps"):
         assert (tmp_path / "figures" / f"{f}.png").stat().st_size > 1000
 

@@ -230,6 +230,16 @@ class NeuralTPP:
     min_interval_days : float, default 1e-6
         Inter-event times below (simultaneous events) are raised to this (0.09 s).
     seed : int, default 0
+
+    Attributes
+    ----------
+    history_ : pandas.DataFrame
+        Per epoch: ``loss`` (training), ``val_loss`` (validation), ``seconds`` (the first includes compilation).
+    best_epoch_ : int
+        The epoch (from 1) of the lowest validation loss, whose weights are kept.
+    stopped_early_ : bool
+        True when validation stopped the training (``patience`` epochs without improvement); False when it ran
+        to ``epochs`` (then the fit may be short of its optimum).
     """
 
     def __init__(

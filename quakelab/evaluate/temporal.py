@@ -505,14 +505,17 @@ class TemporalComparison:
         ``pit_npp_<seed>`` and ``tll_npp_mean`` (mean over seeds), ``in_largest_sequence``.
     per_seed : pandas.DataFrame
         One row per seed: ``tll_npp, gain, ci_low, ci_high`` (all events) and the same ``*_excl`` without
-        the largest sequence, ``epochs, train_seconds``.
+        the largest sequence, ``epochs`` (run), ``best_epoch`` (whose weights were kept), ``max_epochs``,
+        ``at_epoch_cap`` (training ran to the cap, validation never stopped it), ``seconds_per_epoch`` (median,
+        the first epoch's compilation left out), ``train_seconds``.
     summary : pandas.DataFrame
         Rows ``all`` / ``without largest sequence``; mean TLL of each model, seed spread, the gain of the
         seed-mean per-event TLL with its interval.
     largest_sequence : tuple
         ``(start, end, n_events)``.
     info : dict
-        ETAS parameters and fit information, settings and timings.
+        ETAS parameters and fit information, settings and timings; ``npp_histories``: each seed's training
+        history (``loss, val_loss, seconds`` per epoch).
     """
 
     per_event: pd.DataFrame
@@ -524,7 +527,9 @@ class TemporalComparison:
     def leaderboard(self, *, catalog: str = "", test_start=None, test_end=None) -> pd.DataFrame:
         """The results in the schema of :mod:`quakelab.artifacts` (``leaderboard``): scores
         ``temporal_log_likelihood`` and ``temporal_information_gain`` (over ``temporal ETAS``) per test event; the
-        scores without the largest sequence are rows of the model named ``... (without largest sequence)``."""
+        scores without the largest sequence are rows of the model named ``... (without largest sequence)``.
+        Each seed's log-likelihood row also carries its training's ``epochs, best_epoch, max_epochs,
+        at_epoch_cap`` (extra columns)."""
         from quakelab.artifacts import ARTIFACTS
 
         rows = []
@@ -564,12 +569,14 @@ class TemporalComparison:
             )
         common = {**common, "n_events": n}
         for seed, row in self.per_seed.iterrows():
+            stop = {k: row[k] for k in ("epochs", "best_epoch", "max_epochs", "at_epoch_cap") if k in row}
             rows.append(
                 {
                     "model": f"neural TPP seed {seed}",
                     "score": "temporal_log_likelihood",
                     "value": row["tll_npp"],
                     **common,
+                    **stop,
                 }
             )
             rows.append(
@@ -688,6 +695,7 @@ def compare_temporal(
             ev, min_magnitude=min_magnitude, train_start=train_start, train_end=val_start, val_end=test_start
         )
         secs = _time.perf_counter() - t0
+        info.setdefault("npp_histories", {})[int(seed)] = npp.history_
         ns = npp.score(ev, test_start=test_start, test_end=test_end)
         if ns.n_test_events != len(per):
             raise RuntimeError(f"the models scored different events: {ns.n_test_events} vs {len(per)}")
@@ -708,6 +716,12 @@ def compare_temporal(
                 "ci_low_excl": gx["ci_low"],
                 "ci_high_excl": gx["ci_high"],
                 "epochs": len(npp.history_),
+                "best_epoch": int(npp.best_epoch_),
+                "max_epochs": int(npp.epochs),
+                "at_epoch_cap": not npp.stopped_early_,
+                "seconds_per_epoch": float(npp.history_["seconds"].iloc[1:].median())
+                if len(npp.history_) > 1
+                else float(npp.history_["seconds"].iloc[0]),
                 "train_seconds": secs,
             }
         )

@@ -166,6 +166,43 @@ def _mixture_nll(n_components: int):
     return loss
 
 
+def _tpp_forward(model, x):
+    """The output of :meth:`NeuralTPP._build`'s model for inputs ``x`` (batch, time, 2), by its own weights.
+
+    The same arithmetic as the Keras GRU (``reset_after``, sigmoid gates, tanh candidate, zero initial
+    state) and the two dense layers, with the input projection of every step done in one product before the
+    recurrence; the recurrence is a ``tf.scan`` (compiled into one loop under XLA).
+    """
+    tf = import_tensorflow()
+    gru, dense, head = (layer for layer in model.layers if layer.weights)
+    cell = gru.cell
+    kernel, rkernel, bias = (tf.convert_to_tensor(v) for v in (cell.kernel, cell.recurrent_kernel, cell.bias))
+    xp = tf.transpose(tf.einsum("btd,dk->btk", x, kernel) + bias[0], [1, 0, 2])  # (time, batch, 3 units)
+
+    def step(h, xs):
+        x_z, x_r, x_h = tf.split(xs, 3, axis=-1)
+        r_z, r_r, r_h = tf.split(tf.matmul(h, rkernel) + bias[1], 3, axis=-1)
+        z = tf.sigmoid(x_z + r_z)
+        r = tf.sigmoid(x_r + r_r)
+        return z * h + (1 - z) * tf.tanh(x_h + r * r_h)
+
+    h0 = tf.zeros([tf.shape(x)[0], cell.units], dtype=x.dtype)
+    h = tf.transpose(tf.scan(step, xp, initializer=h0), [1, 0, 2])
+    h = tf.tanh(tf.matmul(h, tf.convert_to_tensor(dense.kernel)) + tf.convert_to_tensor(dense.bias))
+    return tf.matmul(h, tf.convert_to_tensor(head.kernel)) + tf.convert_to_tensor(head.bias)
+
+
+def _window_loss(model, nll, x, y, w, n):
+    """Keras's ``sum_over_batch_size`` loss of ``n`` windows: ``sum(w * nll) / (n * window)``.
+
+    ``x`` (batch, window, 2) inputs, ``y`` (batch, window) standardised log inter-event times, ``w`` (batch,
+    window) weights (0 for history and padding), ``nll`` from :func:`_mixture_nll`; rows past ``n`` are padding.
+    """
+    tf = import_tensorflow()
+    out = _tpp_forward(model, x)
+    return tf.reduce_sum(nll(y[..., None], out) * w) / (tf.cast(n, out.dtype) * x.shape[1])
+
+
 class NeuralTPP:
     """Neural temporal point process: GRU history encoder, log-normal mixture of the next inter-event time.
 
@@ -193,6 +230,16 @@ class NeuralTPP:
     min_interval_days : float, default 1e-6
         Inter-event times below (simultaneous events) are raised to this (0.09 s).
     seed : int, default 0
+
+    Attributes
+    ----------
+    history_ : pandas.DataFrame
+        Per epoch: ``loss`` (training), ``val_loss`` (validation), ``seconds`` (the first includes compilation).
+    best_epoch_ : int
+        The epoch (from 1) of the lowest validation loss, whose weights are kept.
+    stopped_early_ : bool
+        True when validation stopped the training (``patience`` epochs without improvement); False when it ran
+        to ``epochs`` (then the fit may be short of its optimum).
     """
 
     def __init__(
@@ -280,7 +327,6 @@ class NeuralTPP:
             Magnitude threshold of the events (old name ``mc``, deprecated).
         train_start, train_end, val_end : time-like
         """
-        keras = import_tensorflow().keras
         set_seed(self.seed)
         self.min_magnitude_ = float(min_magnitude)
         ev = events[events["time"] < utc(val_end)]
@@ -308,23 +354,72 @@ class NeuralTPP:
         Xt, yt, wt = batch(train)
         Xv, yv, wv = batch(val)
         self.model_ = self._build()
-        stop = keras.callbacks.EarlyStopping(patience=self.patience, restore_best_weights=True)
         t0 = _time.perf_counter()
-        hist = self.model_.fit(
-            Xt,
-            yt,
-            sample_weight=wt,
-            validation_data=(Xv, yv, wv),
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            callbacks=[stop],
-            verbose=0,
-            shuffle=True,
-        )
+        self._train(Xt, yt[..., 0], wt, Xv, yv[..., 0], wv)
         self.fit_seconds_ = _time.perf_counter() - t0
-        self.history_ = pd.DataFrame(hist.history)
         self.n_train_intervals_, self.n_val_intervals_ = int(wt.sum()), int(wv.sum())
         return self
+
+    def _train(self, Xt, yt, wt, Xv, yv, wv) -> None:
+        """Adam on shuffled batches of windows, early stopping on the validation loss, best weights restored.
+
+        The loss of a batch is Keras's ``sum_over_batch_size`` reduction, ``sum(w * nll) / (b * window)``
+        over its ``b`` windows (the history and padding positions have weight 0); the validation loss the
+        same over all validation windows. One compiled step (XLA) serves every batch: the last, shorter
+        batch is padded with weight-0 windows and divided by its own size, so no shape is traced twice.
+        The GRU runs as :func:`_tpp_forward` (the model's own weights, its input projection hoisted out
+        of the time loop). Windows are shuffled each epoch by a generator seeded with ``seed``.
+        """
+        tf = import_tensorflow()
+        model, B = self.model_, self.batch_size
+        variables = model.trainable_variables
+        opt = model.optimizer
+        opt.build(variables)
+        nll = _mixture_nll(self.n_components)
+
+        def batch_loss(x, y, w, n):
+            return _window_loss(model, nll, x, y, w, n)
+
+        @tf.function(jit_compile=True, autograph=False)
+        def train_step(x, y, w, n):
+            with tf.GradientTape() as tape:
+                loss = batch_loss(x, y, w, n)
+            opt.apply(tape.gradient(loss, variables), variables)
+            return loss
+
+        eval_loss = tf.function(batch_loss, jit_compile=True, autograph=False)
+        n_val = tf.constant(float(len(Xv)))
+        rng = np.random.default_rng(self.seed)
+        n = len(Xt)
+        pad = (-n) % B
+        best, best_weights, wait, rows = np.inf, None, 0, []
+        self.best_epoch_, self.stopped_early_ = 0, False
+        for epoch in range(self.epochs):
+            t_epoch = _time.perf_counter()
+            order = rng.permutation(n)
+            if pad:
+                order = np.concatenate([order, np.full(pad, -1)])
+            total = 0.0
+            for k in range(0, len(order), B):
+                idx = order[k : k + B]
+                real = idx >= 0
+                take = np.where(real, idx, 0)
+                w = np.where(real[:, None], wt[take], 0.0).astype(np.float32)
+                b = float(real.sum())
+                total += float(train_step(Xt[take], yt[take], w, tf.constant(b))) * b
+            val_loss = float(eval_loss(Xv, yv, wv, n_val))
+            rows.append({"loss": total / n, "val_loss": val_loss, "seconds": _time.perf_counter() - t_epoch})
+            if val_loss < best:
+                best, best_weights, wait, self.best_epoch_ = val_loss, model.get_weights(), 0, epoch + 1
+            else:
+                wait += 1
+                if wait >= self.patience:
+                    self.stopped_early_ = True
+                    break
+        if best_weights is not None:
+            model.set_weights(best_weights)
+        self.history_ = pd.DataFrame(rows)
+        self.history_.index.name = "epoch"
 
     def _mixture(self, events: pd.DataFrame, targets: np.ndarray):
         t, tau, mags = self._sequence(events)

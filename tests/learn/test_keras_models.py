@@ -74,3 +74,74 @@ def test_sequence_forecaster_learns_lagged_signal_and_store_round_trip(tmp_path)
     np.testing.assert_allclose(
         loaded.predict(model._transform(x), verbose=0)[..., 0], p, rtol=1e-5, atol=1e-6
     )
+
+
+@pytest.fixture(scope="module")
+def small_tpp():
+    """A NeuralTPP fitted briefly on a renewal process, and its data (shared by the fast tests)."""
+    ev, _ = renewal_events(1500, seed=3)
+    T = ev["time"]
+    kw = dict(units=8, n_components=3, context=16, window=64, batch_size=4, epochs=4, patience=2, seed=5)
+    split = dict(min_magnitude=2.0, train_start=T.iloc[0], train_end=T.iloc[1000], val_end=T.iloc[1300])
+    return NeuralTPP(**kw).fit(ev, **split), ev, kw, split
+
+
+def test_neural_tpp_compiled_loss_and_output_equal_the_keras_model():
+    from quakelab.learn.keras_models import _mixture_nll, _tpp_forward, _window_loss, set_seed
+
+    set_seed(0)
+    m = NeuralTPP(units=8, n_components=3, context=16, window=64)
+    m.model_ = m._build()  # a fixed (initial) model: Keras's evaluation and the training loop's must agree
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(5, m.window, 2)).astype(np.float32)
+    y = rng.normal(size=(5, m.window)).astype(np.float32)
+    w = (rng.random((5, m.window)) < 0.7).astype(np.float32)
+    keras_out = m.model_.predict(x, verbose=0)
+    np.testing.assert_allclose(_tpp_forward(m.model_, x).numpy(), keras_out, atol=1e-6)
+    # the training loss: Keras's own evaluation of the compiled loss (sum_over_batch_size reduction)
+    keras_loss = m.model_.evaluate(x, y[..., None], sample_weight=w, batch_size=5, verbose=0)
+    loss = float(_window_loss(m.model_, _mixture_nll(m.n_components), x, y, w, 5))
+    assert loss == pytest.approx(keras_loss, abs=1e-6)
+    # padding rows (weight 0) with the real count as divisor leave the loss unchanged
+    xp, yp, wp = (np.concatenate([a, np.zeros_like(a[:3])]) for a in (x, y, w))
+    padded = float(_window_loss(m.model_, _mixture_nll(m.n_components), xp, yp, wp, 5))
+    assert padded == pytest.approx(loss, abs=1e-6)
+
+
+@pytest.mark.slow
+def test_neural_tpp_training_is_seeded_and_keeps_the_best_validation_epoch(small_tpp):
+    m, ev, kw, split = small_tpp
+    h = m.history_
+    assert list(h.columns) == ["loss", "val_loss", "seconds"] and 1 <= len(h) <= kw["epochs"]
+    assert m.best_epoch_ == int(h["val_loss"].to_numpy().argmin()) + 1
+    # stopped by validation (patience epochs without improvement) or ran to the cap
+    if m.stopped_early_:
+        assert len(h) - m.best_epoch_ == kw["patience"]
+    else:
+        assert len(h) == kw["epochs"]
+    again = NeuralTPP(**kw).fit(ev, **split)
+    np.testing.assert_array_equal(again.history_[["loss", "val_loss"]], h[["loss", "val_loss"]])
+    for a, b in zip(again.model_.get_weights(), m.model_.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    other = NeuralTPP(**{**kw, "seed": 6}).fit(ev, **split)
+    assert not np.array_equal(other.history_["loss"], h["loss"])
+
+
+@pytest.mark.slow
+def test_neural_tpp_early_stopping_restores_the_best_weights():
+    ev, _ = renewal_events(1500, seed=3)
+    T = ev["time"]
+    # a learning rate far too high: validation stops improving early, the cap is not reached
+    m = NeuralTPP(
+        units=8, n_components=3, context=16, window=64, batch_size=4, epochs=30, patience=2,
+        learning_rate=0.5, seed=0,
+    ).fit(ev, min_magnitude=2.0, train_start=T.iloc[0], train_end=T.iloc[1000], val_end=T.iloc[1300])
+    h = m.history_
+    assert m.stopped_early_ and len(h) == m.best_epoch_ + 2 < 30, h
+    # the kept weights are those after the best epoch: training stopped there gives the same weights
+    best = NeuralTPP(
+        units=8, n_components=3, context=16, window=64, batch_size=4, epochs=m.best_epoch_, patience=2,
+        learning_rate=0.5, seed=0,
+    ).fit(ev, min_magnitude=2.0, train_start=T.iloc[0], train_end=T.iloc[1000], val_end=T.iloc[1300])
+    for a, b in zip(best.model_.get_weights(), m.model_.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)

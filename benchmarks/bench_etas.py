@@ -362,7 +362,9 @@ def _warm_sanjac(label: str) -> dict:
     )
     t = time.perf_counter()
     try:
-        model.fit(cat, auxiliary_start="2008-01-01", start="2009-01-01", end="2009-03-01", standard_errors=False)
+        model.fit(
+            cat, auxiliary_start="2008-01-01", start="2009-01-01", end="2009-03-01", standard_errors=False
+        )
     except Exception as exc:  # noqa: BLE001 - only the compilation matters here
         return {"fit": label, "warm_s": round(time.perf_counter() - t, 1), "error": repr(exc)}
     return {"fit": label, "warm_s": round(time.perf_counter() - t, 1)}

@@ -81,10 +81,16 @@ class Recalibration:
 
     def to_dict(self) -> dict:
         """Plain-JSON form (method, parameters, counts)."""
-        params = {k: (np.asarray(v).tolist() if isinstance(v, np.ndarray | list) else float(v))
-                  for k, v in self.params.items()}
-        return {"method": self.method, "params": params, "n_calibration": self.n_calibration,
-                "n_positive": self.n_positive}
+        params = {
+            k: (np.asarray(v).tolist() if isinstance(v, np.ndarray | list) else float(v))
+            for k, v in self.params.items()
+        }
+        return {
+            "method": self.method,
+            "params": params,
+            "n_calibration": self.n_calibration,
+            "n_positive": self.n_positive,
+        }
 
 
 def _fit_platt(p: np.ndarray, y: np.ndarray) -> dict:
@@ -199,9 +205,7 @@ def fit_recalibration(p_cal, y_cal, *, method: str = "platt", prior_positives: f
         raise ValueError(f"p_cal and y_cal differ in length ({p.size} vs {y.size})")
     y = (y > 0).astype(int)
     if y.size == 0 or y.min() == y.max():
-        raise ValueError(
-            f"the calibration labels are all {y[0] if y.size else 'missing'}; cannot calibrate"
-        )
+        raise ValueError(f"the calibration labels are all {y[0] if y.size else 'missing'}; cannot calibrate")
     if method == "platt":
         params = _fit_platt(p, y)
     elif method == "rate":

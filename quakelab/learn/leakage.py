@@ -68,6 +68,7 @@ def truncation_leakage_check(
     ValueError
         When no feature time lies at or before a cut (nothing would be compared).
     """
+
     def _times(ds) -> pd.DatetimeIndex:
         t = pd.DatetimeIndex(ds["time"].values)
         return t.tz_localize("UTC") if t.tz is None else t.tz_convert("UTC")

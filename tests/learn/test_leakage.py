@@ -68,8 +68,17 @@ def etas_model():
     from quakelab.models import ETAS
 
     model = ETAS(min_magnitude=2.5, region=GRID["region"])
-    params = {"log10_mu": -2.0, "log10_k0": -2.0, "a": 1.5, "log10_c": -2.5, "omega": -0.1, "log10_tau": 2.0,
-              "log10_d": -1.5, "gamma": 1.0, "rho": 0.6}
+    params = {
+        "log10_mu": -2.0,
+        "log10_k0": -2.0,
+        "a": 1.5,
+        "log10_c": -2.5,
+        "omega": -0.1,
+        "log10_tau": 2.0,
+        "log10_d": -1.5,
+        "gamma": 1.0,
+        "rho": 0.6,
+    }
     return model.set_params(params, beta=np.log(10))
 
 
@@ -94,7 +103,13 @@ def test_etas_features_pass_several_cuts(sample_catalog, etas_model):
     table = pd.concat(tables)
     assert {"etas_expected_count", "etas_p_target"} <= set(table["feature"])
     # feature times 2019-07-07 .. cut every 12 h, each of the 16 cells: 3, 8 and 11 times
-    assert table.loc[table["feature"] == "etas_expected_count", "n_compared"].tolist() == [3 * 16, 8 * 16, 11 * 16]
+    assert table.loc[table["feature"] == "etas_expected_count", "n_compared"].tolist() == [
+        3 * 16,
+        8 * 16,
+        11 * 16,
+    ]
     leaky = full.assign(next_window_count=full["count_0.5d"].shift(time=-1))
-    caught = truncation_leakage_check(_until(etas_model, CUTS[1], planted=True), sample_catalog, CUTS[1:2], full=leaky)
+    caught = truncation_leakage_check(
+        _until(etas_model, CUTS[1], planted=True), sample_catalog, CUTS[1:2], full=leaky
+    )
     assert caught.attrs["leaking"] == ["next_window_count"]

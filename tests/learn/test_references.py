@@ -54,7 +54,9 @@ def one_source():
 
 def _direct(model, lag0, lag1):
     """Expected direct aftershocks of the M4 source between two lags (days), over the plane."""
-    n = model.expected_direct_aftershocks(4.0, start_lag_days=lag0, end_lag_days=lag1, region_integral="plane")
+    n = model.expected_direct_aftershocks(
+        4.0, start_lag_days=lag0, end_lag_days=lag1, region_integral="plane"
+    )
     return float(np.ravel(n)[0])
 
 

@@ -207,6 +207,7 @@ def render(rows: list[dict], command: str, n_planned: int) -> str:
 
 
 SECTION = "## Model-consistent simulation: out-of-region events trigger nothing (`--parents in-region`)"
+SECTION_END = "<!-- end of the --parents in-region section -->"
 
 
 def render_in_region(rows: list[dict], command: str, n_planned: int) -> str:
@@ -246,7 +247,7 @@ def render_in_region(rows: list[dict], command: str, n_planned: int) -> str:
             f"| {r['seconds']:.0f} |"
         )
     if not rows:
-        return "\n".join(lines) + "\n"
+        return "\n".join([*lines, "", SECTION_END]) + "\n"
     n = len(rows)
     zmat = np.array([r["z"].to_numpy() for r in rows])
     mean = zmat.mean(axis=0)
@@ -294,13 +295,18 @@ def render_in_region(rows: list[dict], command: str, n_planned: int) -> str:
             lines.append(
                 f"| {p} | {sd_est:.4f} | {errors[:, j].mean():.4f} | {rms:.4f} | {sd_est / rms:.2f} |"
             )
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, "", SECTION_END]) + "\n"
 
 
 def with_section(existing: str, section: str) -> str:
-    """``existing`` with its in-region section (from :data:`SECTION` to the end) replaced by ``section``."""
-    head = existing.split(SECTION, 1)[0].rstrip("\n")
-    return (head + "\n\n" if head else "") + section
+    """``existing`` with its in-region section (:data:`SECTION` to :data:`SECTION_END`) replaced.
+
+    Text before the section and after its end marker is kept; without a section, ``section`` is appended.
+    """
+    head, _, rest = existing.partition(SECTION)
+    tail = rest.partition(SECTION_END)[2] if rest else ""
+    head = head.rstrip("\n")
+    return (head + "\n\n" if head else "") + section + tail
 
 
 def write_atomic(path: Path, text: str) -> None:

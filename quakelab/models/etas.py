@@ -309,6 +309,25 @@ def _gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.polynomial.legendre.leggauss(int(n))
 
 
+def _covers_globe(region: Region | None) -> bool:
+    """Whether ``region`` is the whole sphere (360° of longitude, pole to pole)."""
+    if region is None:
+        return False
+    lon0, lon1, lat0, lat1 = region.bounds
+    return lon1 - lon0 >= 360.0 - 1e-9 and lat0 <= -90.0 + 1e-9 and lat1 >= 90.0 - 1e-9
+
+
+def _check_exact_region(region: Region) -> None:
+    """Refuse the in-region integral where its local projection at each source does not hold."""
+    lon0, lon1, lat0, lat1 = region.bounds
+    if lon1 - lon0 >= 180.0 or max(abs(lat0), abs(lat1)) >= 85.0:
+        raise ETASError(
+            f"region_integral='exact' needs a regional polygon (under 180 degrees of longitude, within 85 degrees "
+            f"of the equator); this region spans {lon0:g}..{lon1:g} E, {lat0:g}..{lat1:g} N. "
+            "Use region_integral='plane' (a region covering the whole sphere needs no edge correction)"
+        )
+
+
 def region_ray_table(
     region: Region,
     lat_deg: np.ndarray,
@@ -618,7 +637,8 @@ class ETAS:
 
     @property
     def _exact(self) -> bool:
-        return self.spatial and self.region_integral == "exact"
+        # a region covering the whole sphere has no edge: each kernel's mass in it is the plane integral's
+        return self.spatial and self.region_integral == "exact" and not _covers_globe(self.region)
 
     # ------------------------------------------------------------------ preparation
     @property
@@ -714,6 +734,7 @@ class ETAS:
             implicit = True
             keep_radius = None
         if self._exact:
+            _check_exact_region(self.region)
             qptr, qcoef, qr2 = region_ray_table(
                 self.region,
                 np.degrees(lat),

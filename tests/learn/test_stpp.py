@@ -208,7 +208,7 @@ def test_likelihood_approaches_the_true_etas_as_training_grows(simulated, tiny_m
     gaps = []
     for m in (one_epoch, tiny_model):
         s = m.score(ev, **TEST)
-        assert s.n_test_events == true.n_test_events == 441
+        assert s.n_test_events == true.n_test_events == 463
         gaps.append(true.ll - s.ll)
     # measured: 0.61 nats per event after 1 epoch, 0.14 after 12 (0.13 after 30)
     assert gaps[1] < gaps[0] - 0.3  # more training, closer to the truth

@@ -543,3 +543,16 @@ def test_pair_store_equals_a_brute_force_search():
     # no lag cap: all earlier events within the radius
     ptr_all, _, _ = build_pairs(t, la, lo, radius, first, math.inf, 6378.1)
     assert ptr_all[-1] == ((lag > 0) & (dist <= radius[None, :]))[first:].sum()
+
+
+def test_exact_integral_on_a_whole_globe_or_a_too_wide_region():
+    """The whole sphere has no edge (the plane integral is exact there); a hemisphere-wide box is refused."""
+    from quakelab.models.etas import ETASError, _check_exact_region
+
+    globe = ETAS(min_magnitude=5.0, region=(-180.0, 180.0, -90.0, 90.0))
+    assert globe.region_integral == "exact" and not globe._exact
+    assert ETAS(min_magnitude=2.0, region=(-117.0, -116.0, 33.0, 34.0))._exact
+    with pytest.raises(ETASError, match="regional polygon"):
+        _check_exact_region(ETAS(min_magnitude=5.0, region=(-170.0, 20.0, 0.0, 10.0)).region)
+    with pytest.raises(ETASError, match="85 degrees"):
+        _check_exact_region(ETAS(min_magnitude=5.0, region=(0.0, 10.0, 80.0, 88.0)).region)

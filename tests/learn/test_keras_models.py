@@ -132,30 +132,18 @@ def test_neural_tpp_early_stopping_restores_the_best_weights():
     ev, _ = renewal_events(1500, seed=3)
     T = ev["time"]
     # a learning rate far too high: validation stops improving early, the cap is not reached
-    m = NeuralTPP(
-        units=8,
-        n_components=3,
-        context=16,
-        window=64,
-        batch_size=4,
-        epochs=30,
-        patience=2,
-        learning_rate=0.5,
-        seed=0,
-    ).fit(ev, min_magnitude=2.0, train_start=T.iloc[0], train_end=T.iloc[1000], val_end=T.iloc[1300])
+    settings = dict(
+        units=8, n_components=3, context=16, window=64, batch_size=4, patience=2, learning_rate=0.5, seed=0
+    )
+    m = NeuralTPP(**settings, epochs=30).fit(
+        ev, min_magnitude=2.0, train_start=T.iloc[0], train_end=T.iloc[1000], val_end=T.iloc[1300]
+    )
     h = m.history_
     assert m.stopped_early_ and len(h) == m.best_epoch_ + 2 < 30, h
     # the kept weights are those after the best epoch: training stopped there gives the same weights
     best = NeuralTPP(
-        units=8,
-        n_components=3,
-        context=16,
-        window=64,
-        batch_size=4,
+        **settings,
         epochs=m.best_epoch_,
-        patience=2,
-        learning_rate=0.5,
-        seed=0,
     ).fit(ev, min_magnitude=2.0, train_start=T.iloc[0], train_end=T.iloc[1000], val_end=T.iloc[1300])
     for a, b in zip(best.model_.get_weights(), m.model_.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)

@@ -762,3 +762,161 @@ def compare_temporal(
         }
     info["total_seconds"] = _time.perf_counter() - t_run
     return TemporalComparison(per, per_seed, pd.DataFrame(rows).T, seq, info)
+
+
+# ---------------------------------------------------------------------------------------------- settings
+_SPLIT_NAMES = ("auxiliary_start", "train_start", "val_start", "test_start", "test_end")
+
+
+def temporal_setting(
+    dataset: str,
+    *,
+    name: str | None = None,
+    region: Sequence[float] | None = None,
+    min_magnitude: float | None = None,
+    auxiliary_start=None,
+    train_start=None,
+    val_start=None,
+    test_start=None,
+    test_end=None,
+) -> dict[str, Any]:
+    """The catalog setting of a temporal comparison: threshold, region and splits, from RECAST or given.
+
+    For a RECAST dataset (``recast-white``, ...; :func:`quakelab.catalog.recast.recast_catalog`) every value
+    left ``None`` is RECAST's (its completeness and published splits, history from the catalog start); for any
+    other dataset ``min_magnitude`` and the five split dates must all be given.
+
+    Parameters
+    ----------
+    dataset : str
+        A dataset name (``quakelab datasets``).
+    name : str, optional
+        Catalog label of the results; default RECAST's catalog name, else ``dataset``.
+    region : sequence of 4 float, optional
+        ``(min_lon, max_lon, min_lat, max_lat)``: events outside are dropped (not allowed for RECAST's
+        catalogs, which have no locations).
+    min_magnitude : float, optional
+    auxiliary_start, train_start, val_start, test_start, test_end : time-like, optional
+        History start, training start, validation start, test window ``[test_start, test_end)``.
+
+    Returns
+    -------
+    dict
+        ``name, dataset, recast`` (the :class:`~quakelab.catalog.recast.RecastCatalog` or None),
+        ``min_magnitude`` (float), ``region`` (tuple or None) and the five dates as given (RECAST's as
+        ``YYYY-MM-DD`` strings).
+
+    Raises
+    ------
+    ValueError
+        Naming the missing values of a non-RECAST dataset, a region given for a RECAST catalog, or dates out
+        of order.
+
+    Examples
+    --------
+    >>> s = temporal_setting("recast-qtmsanjacinto")
+    >>> s["name"], s["min_magnitude"], s["val_start"]
+    ('QTMSanJacinto', 1.0, '2014-01-01')
+    """
+    from quakelab.catalog.recast import recast_catalog
+
+    try:
+        meta = recast_catalog(dataset) if dataset.lower().startswith("recast") else None
+    except KeyError:
+        meta = None
+    given = dict(
+        zip(_SPLIT_NAMES, (auxiliary_start, train_start, val_start, test_start, test_end), strict=True)
+    )
+    if meta is not None:
+        if region is not None:
+            raise ValueError(f"dataset {dataset!r} (RECAST) has no locations: a region cannot select from it")
+        given = {k: meta.splits[k] if v is None else v for k, v in given.items()}
+        min_magnitude = meta.mc if min_magnitude is None else min_magnitude
+    missing = [k for k, v in {"min_magnitude": min_magnitude, **given}.items() if v is None]
+    if missing:
+        raise ValueError(
+            f"dataset {dataset!r} is not a RECAST catalog: give {', '.join(missing)} explicitly"
+        )
+    dates = {k: utc(v) for k, v in given.items()}
+    order = [dates[k] for k in _SPLIT_NAMES]
+    if not (order[0] <= order[1] < order[2] < order[3] < order[4]):
+        raise ValueError(
+            "need auxiliary_start <= train_start < val_start < test_start < test_end, got "
+            + ", ".join(f"{k}={dates[k]}" for k in _SPLIT_NAMES)
+        )
+    if region is not None:
+        region = tuple(float(v) for v in region)
+        if len(region) != 4:
+            raise ValueError(f"region must be (min_lon, max_lon, min_lat, max_lat), got {region}")
+    return {
+        "name": name or (meta.name if meta is not None else dataset),
+        "dataset": dataset,
+        "recast": meta,
+        "min_magnitude": float(min_magnitude),
+        "region": region,
+        **given,
+    }
+
+
+def published_temporal_scores(benchmark: str) -> pd.DataFrame:
+    """Published temporal log-likelihoods per test event of one benchmark catalog, with what they are.
+
+    Parameters
+    ----------
+    benchmark : str
+        ``"SanJac_10"`` (EarthquakeNPP, :data:`quakelab.evaluate.SANJAC_10_PUBLISHED`) or a RECAST catalog
+        (name or dataset name; :func:`quakelab.catalog.recast.published_per_event`, converted from nats per
+        day to nats per event).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: the published model; ``ll_per_event_mean, ll_per_event_sd, ll_per_event_min,
+        ll_per_event_max`` (over the published seeds; one value and NaN spread where one number is
+        published), ``n_seeds``, ``n_test_events`` (the publication's count where known, else NaN),
+        ``label`` (for a leaderboard row) and ``note`` (what the number is).
+
+    Examples
+    --------
+    >>> published_temporal_scores("SanJac_10").loc["ETAS", "ll_per_event_mean"]
+    1.133
+    """
+    if benchmark.lower().replace("-", "_") == "sanjac_10":
+        from quakelab.evaluate.benchmarks import SANJAC_10_PUBLISHED
+
+        notes = {
+            "ETAS": "temporal part of a spatio-temporal ETAS (EM fit), not a temporal-only fit",
+            "Poisson": "homogeneous Poisson, rate of the events from the history start to the test start",
+        }
+        tll = SANJAC_10_PUBLISHED["tll"].astype(float)
+        out = pd.DataFrame(
+            {
+                "ll_per_event_mean": tll,
+                "ll_per_event_sd": math.nan,
+                "ll_per_event_min": tll,
+                "ll_per_event_max": tll,
+                "n_seeds": 1,
+                "n_test_events": math.nan,
+                "label": [f"{m} (EarthquakeNPP, published)" for m in tll.index],
+                "note": [
+                    notes.get(m, "temporal part of a spatio-temporal neural point process") for m in tll.index
+                ],
+            },
+            index=tll.index,
+        )
+        return out
+    from quakelab.catalog.recast import published_per_event, recast_catalog
+
+    meta = recast_catalog(benchmark)
+    pub = published_per_event().loc[meta.name]
+    notes = {
+        "ETAS": "temporal ETAS (RECAST's fit), converted from nats per day",
+        "RecurrentTPP": "RECAST's neural TPP (GRU + log-normal mixture), converted from nats per day",
+    }
+    out = pub[["ll_per_event_mean", "ll_per_event_sd", "ll_per_event_min", "ll_per_event_max"]].copy()
+    out["n_seeds"] = [len(meta.nll_test[m]) for m in out.index]
+    out["n_test_events"] = float(meta.n_test_events)
+    out["label"] = [f"{m} (RECAST, published)" for m in out.index]
+    out["note"] = [notes.get(m, "") for m in out.index]
+    out.index.name = "model"
+    return out

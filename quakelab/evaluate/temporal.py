@@ -834,9 +834,7 @@ def temporal_setting(
         min_magnitude = meta.mc if min_magnitude is None else min_magnitude
     missing = [k for k, v in {"min_magnitude": min_magnitude, **given}.items() if v is None]
     if missing:
-        raise ValueError(
-            f"dataset {dataset!r} is not a RECAST catalog: give {', '.join(missing)} explicitly"
-        )
+        raise ValueError(f"dataset {dataset!r} is not a RECAST catalog: give {', '.join(missing)} explicitly")
     dates = {k: utc(v) for k, v in given.items()}
     order = [dates[k] for k in _SPLIT_NAMES]
     if not (order[0] <= order[1] < order[2] < order[3] < order[4]):
@@ -878,7 +876,7 @@ def published_temporal_scores(benchmark: str) -> pd.DataFrame:
 
     Examples
     --------
-    >>> published_temporal_scores("SanJac_10").loc["ETAS", "ll_per_event_mean"]
+    >>> float(published_temporal_scores("SanJac_10").loc["ETAS", "ll_per_event_mean"])
     1.133
     """
     if benchmark.lower().replace("-", "_") == "sanjac_10":

@@ -38,6 +38,7 @@ TINY = dict(
     context=16,
     window=64,
     batch_size=8,
+    jit_compile=False,  # short fits: XLA's compile time would dominate (compared below)
 )
 TRAINED = dict(epochs=12, patience=12, learning_rate=1e-2, seed=0)
 
@@ -213,6 +214,46 @@ def test_likelihood_approaches_the_true_etas_as_training_grows(simulated, tiny_m
     # measured: 0.61 nats per event after 1 epoch, 0.14 after 12 (0.13 after 30)
     assert gaps[1] < gaps[0] - 0.3  # more training, closer to the truth
     assert 0 < gaps[1] < 0.3  # and within 0.3 nats per event of it
+
+
+@pytest.mark.slow
+def test_early_stopping_keeps_the_best_validation_epoch(simulated):
+    """Training stops after ``patience`` epochs without improvement and keeps the best epoch's weights."""
+    pytest.importorskip("tensorflow")
+    _, ev = simulated
+    # a learning rate far too high: validation stops improving early, the cap is not reached
+    settings = dict(TINY, patience=2, learning_rate=0.3, seed=1)
+    m = SpatioTemporalNPP(**settings, epochs=25).fit(ev, min_magnitude=2.0, region=BOX, **SPLIT)
+    h = m.history_
+    assert m.stopped_early_ and len(h) == m.best_epoch_ + 2 < 25, h
+    val = h["val_loss"].to_numpy()
+    assert val[m.best_epoch_ - 1] <= val.min() + 1e-4  # improvements under 1e-4 do not count
+    assert (val[m.best_epoch_ :] > val[: m.best_epoch_].min() - 1e-4).all()
+    # the kept weights are those after the best epoch: training stopped there gives the same weights
+    best = SpatioTemporalNPP(**settings, epochs=m.best_epoch_).fit(ev, min_magnitude=2.0, region=BOX, **SPLIT)
+    assert not best.stopped_early_ and best.best_epoch_ == m.best_epoch_
+    np.testing.assert_array_equal(best.history_["val_loss"], h["val_loss"].iloc[: m.best_epoch_])
+    for a, b in zip(best.model_.get_weights(), m.model_.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(best._extra, m._extra, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+@pytest.mark.slow
+def test_xla_compiled_training_matches_the_graph_training(simulated):
+    """The default XLA-compiled steps compute the same losses and updates as plain TensorFlow graphs."""
+    pytest.importorskip("tensorflow")
+    _, ev = simulated
+    settings = dict(TINY, epochs=2, patience=2, learning_rate=1e-2, seed=0)
+    fits = [
+        SpatioTemporalNPP(**{**settings, "jit_compile": jit}).fit(ev, min_magnitude=2.0, region=BOX, **SPLIT)
+        for jit in (False, True)
+    ]
+    cols = ["loss", "val_temporal", "val_spatial"]
+    np.testing.assert_allclose(fits[1].history_[cols], fits[0].history_[cols], rtol=0, atol=1e-4)
+    assert fits[1].history_["val_loss"].iloc[-1] < fits[1].history_["val_loss"].iloc[0]  # it trained
+    for a, b in zip(fits[1].model_.get_weights(), fits[0].model_.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-4)
 
 
 def test_seed_mixture_and_paired_gains_known_values():

@@ -272,6 +272,10 @@ def test_spatiotemporal_npp_notebook(shared_data, tmp_path):
         assert (tmp_path / "figures" / f"{f}.png").stat().st_size > 1000
 
 
+# TLL per test event of that temporal ETAS on SanJac_10's 4,399 test events (etas_temporal_scores, measured)
+TEMPORAL_ETAS_SANJAC_TLL = 1.15427
+
+
 @pytest.mark.slow  # executes notebooks (a kernel each)
 def test_neural_point_process_notebook(shared_data, tmp_path):
     """07 on SanJac_10 with a tiny network: same test events as ETAS, reference scores reproduced."""
@@ -282,10 +286,26 @@ def test_neural_point_process_notebook(shared_data, tmp_path):
         SANJAC_10["reference_parameters"], beta=2.2393
     )
     etas.save(tmp_path / "etas.json")
+    # the temporal baseline: a temporal ETAS fitted on 2009-2015 targets of RECAST QTMSanJacinto (SanJac's events)
+    temporal = dict(
+        log10_mu=0.370747,
+        log10_k0=-1.531982,
+        a=1.394993,
+        log10_c=-4.170210,
+        omega=-0.179384,
+        log10_tau=1.518080,
+        log10_d=-0.85,
+        gamma=1.3,
+        rho=0.66,
+    )
+    ETAS(min_magnitude=1.0, magnitude_resolution=0.0, spatial=False).set_params(temporal, beta=2.3).save(
+        tmp_path / "temporal_etas.json"
+    )
     m = _run(
         "07_neural_point_process.ipynb",
         tmp_path,
         etas_model_path=str(tmp_path / "etas.json"),
+        temporal_etas_model_path=str(tmp_path / "temporal_etas.json"),
         units=8,
         context=32,
         window=128,
@@ -297,25 +317,37 @@ def test_neural_point_process_notebook(shared_data, tmp_path):
     assert m["n_test_events"] == 4399
     assert m["etas_test_ll_temporal"] == pytest.approx(1.133, abs=0.002)  # published, from the reference fit
     assert m["poisson_test_ll_temporal"] == pytest.approx(0.794, abs=0.001)
+    assert m["temporal_etas_test_ll_temporal"] == pytest.approx(TEMPORAL_ETAS_SANJAC_TLL, abs=2e-4)
     assert (
         0.5 < m["neural_tpp_test_ll_temporal"] < 1.3
     )  # three epochs: somewhere between Poisson-like and ETAS
-    assert m["verdict"].startswith("neural TPP ")
+    assert m["verdict"].startswith("neural TPP ") and "temporal ETAS" in m["verdict"]
+    assert m["largest_sequence"][0].startswith("2016-06-10")  # the June 2016 Borrego Springs sequence
     from quakelab.artifacts import read_artifact
 
     board = read_artifact("leaderboard", tmp_path)
     tll = board[board["score"] == "temporal_log_likelihood"].set_index("model")
     assert tll.loc["ETAS (quakelab)", "value"] == pytest.approx(m["etas_test_ll_temporal"])
+    assert tll.loc["temporal ETAS (quakelab)", "value"] == pytest.approx(m["temporal_etas_test_ll_temporal"])
     assert tll.loc["neural TPP (quakelab)", "value"] == pytest.approx(m["neural_tpp_test_ll_temporal"])
     assert tll.loc["ETAS (EarthquakeNPP published)", "value"] == 1.133
     assert set(tll["n_events"].dropna()) == {4399}
     gain = board[board["score"] == "temporal_information_gain"].set_index(["model", "reference"])
-    vs_etas = gain.loc[("neural TPP (quakelab)", "ETAS (quakelab)")]
-    assert vs_etas["value"] == pytest.approx(m["information_gain_vs_etas"])
-    assert [vs_etas["ci_low"], vs_etas["ci_high"]] == pytest.approx(m["information_gain_vs_etas_ci"])
+    vs_etas = gain.loc[("neural TPP (quakelab)", "temporal ETAS (quakelab)")]
+    assert vs_etas["value"] == pytest.approx(m["information_gain_vs_temporal_etas"])
+    assert [vs_etas["ci_low"], vs_etas["ci_high"]] == pytest.approx(m["information_gain_vs_temporal_etas_ci"])
+    assert vs_etas["ci_low"] < vs_etas["value"] < vs_etas["ci_high"]
+    # the mean paired gain is the difference of the per-event means (Poisson's closed-form TLL also counts the
+    # stretch after the last test event, 4e-4 here)
     assert gain.loc[("ETAS (quakelab)", "Poisson (quakelab)"), "value"] == pytest.approx(
-        m["etas_test_ll_temporal"] - m["poisson_test_ll_temporal"], abs=2e-3
+        m["etas_test_ll_temporal"] - m["poisson_test_ll_temporal"], abs=1e-3
     )
+    assert gain.loc[("neural TPP (quakelab)", "ETAS (quakelab)"), "value"] == pytest.approx(
+        m["neural_tpp_test_ll_temporal"] - m["etas_test_ll_temporal"], abs=1e-9
+    )
+    without = gain.loc[("neural TPP (quakelab) (without largest sequence)", "temporal ETAS (quakelab)")]
+    assert without["value"] == pytest.approx(m["information_gain_vs_temporal_etas_without_largest_sequence"])
+    assert without["n_events"] == 4399 - m["largest_sequence"][2]
 
 
 @pytest.mark.slow  # executes a notebook (a kernel, TensorFlow)

@@ -122,6 +122,7 @@ def test_every_notebook_is_tested():
 
 
 @pytest.mark.slow  # executes notebooks (a kernel each)
+@pytest.mark.timeout(1200)  # two notebooks, the second fitting every learned model twice (two seeds)
 def test_feature_and_learned_forecaster_notebooks(shared_data, tmp_path):
     """02 -> 03 on the global catalog with coarse settings: leaderboard with references, leakage check, store."""
     feats = _run(
@@ -162,6 +163,7 @@ def test_feature_and_learned_forecaster_notebooks(shared_data, tmp_path):
         test_end="2016-12-01",
         classifiers=["logistic_regression", "hist_gradient_boosting"],
         sequence_epochs=5,
+        seeds=[0, 1],
         n_boot=16,  # twice the models of before (raw and recalibrated): half the resamples, same time
         etas_simulations=50,
         model_store=str(store),
@@ -171,12 +173,27 @@ def test_feature_and_learned_forecaster_notebooks(shared_data, tmp_path):
     assert set(long["score"]) <= set(SCORES) and long["value"].notna().all()
     board = long.pivot_table(index="model", columns="score", values="value").to_dict(orient="index")
     raw = {"Poisson", "ETAS", "ETAS first generation", "logistic_regression", "hist_gradient_boosting", "GRU"}
-    assert set(board) == raw | {f"{n} recalibrated" for n in raw}  # every model, raw and recalibrated
+    learned = ["logistic_regression", "hist_gradient_boosting", "GRU"]
+    means = {f"{n} seed-mean" for n in learned}
+    # every model, raw and recalibrated, and each learned model's seed-mean
+    assert set(board) == raw | means | {f"{n} recalibrated" for n in raw | means}
+    seeds = pd.read_csv(tmp_path / "learned" / "seeds.csv", index_col="model")
+    assert m["seeds"] == [0, 1] and set(seeds.index) == set(learned) | {f"{n} recalibrated" for n in learned}
+    ig = long[long["score"] == "information_gain_per_positive_bin"].set_index(["model", "reference"])["value"]
+    for n in learned:  # seed 0's scores are those of the leaderboard's model
+        assert seeds.loc[n, "seed 0"] == pytest.approx(ig[(n, "ETAS")], abs=1e-12)
+        assert seeds.loc[n, "seed-mean model"] == pytest.approx(ig[(f"{n} seed-mean", "ETAS")], abs=1e-12)
+    # logistic regression and gradient boosting (no subsampling, no early stopping) do not depend on the seed:
+    # their seeds agree and the seed-mean model is the model; the GRU's initial weights do
+    for n in ("logistic_regression", "hist_gradient_boosting"):
+        assert seeds.loc[n, "seed_sd"] == pytest.approx(0.0, abs=1e-12)
+        assert board[f"{n} seed-mean"]["log_likelihood_per_bin"] == pytest.approx(board[n]["log_likelihood_per_bin"])
+    assert seeds.loc["GRU", "seed_sd"] > 0 and seeds.loc["GRU", "seed 0"] != seeds.loc["GRU", "seed 1"]
     assert all(0.5 < row["roc_auc"] < 1 for row in board.values())  # every forecast locates activity
     assert all(-1 < row["log_likelihood_per_bin"] < 0 for row in board.values())
     for name in raw:  # a monotone recalibration: the ranking of the bins, so the ROC AUC, is unchanged
         assert board[f"{name} recalibrated"]["roc_auc"] == pytest.approx(board[name]["roc_auc"], abs=1e-9)
-    assert {r["method"] for r in m["recalibration"].values()} == {"platt"} and set(m["recalibration"]) == raw
+    assert {r["method"] for r in m["recalibration"].values()} == {"platt"} and set(m["recalibration"]) == raw | means
     assert m["label_count_mismatch"] == 0 and m["bootstrap"]["block_steps"] >= 2
     totals = m["totals"]
     assert all(v["observed positive bins"] == m["n_test_positive"] for v in totals.values())
@@ -236,12 +253,15 @@ def test_spatiotemporal_npp_notebook(shared_data, tmp_path):
         n_scales=2,
         background_km=[2.0],
         epochs=1,
+        jit_compile=False,  # one epoch: compiling would cost more than it saves
         block_days_checks=[7.0],
         map_times_days=[0.1],
         etas_best_model_path=str(tmp_path / "etas_best.json"),
     )
     board = read_artifact("leaderboard", tmp_path)
     assert set(board["score"]) <= set(SCORES)  # one vocabulary; subsets and windows go in the model name
+    (seed0,) = m["stnpp_per_seed"]
+    assert seed0["epochs"] == seed0["best_epoch"] == 1 and not seed0["stopped_early"]  # the 1-epoch cap ended it
     published, adaptive = "ETAS (published setting)", "ETAS (adaptive background, in-region integral)"
     totals = board[board["score"] == "log_likelihood"]
     scored = totals[totals["model"].isin([published, adaptive, "ST-NPP seed 0"])]

@@ -187,13 +187,17 @@ def test_feature_and_learned_forecaster_notebooks(shared_data, tmp_path):
     # their seeds agree and the seed-mean model is the model; the GRU's initial weights do
     for n in ("logistic_regression", "hist_gradient_boosting"):
         assert seeds.loc[n, "seed_sd"] == pytest.approx(0.0, abs=1e-12)
-        assert board[f"{n} seed-mean"]["log_likelihood_per_bin"] == pytest.approx(board[n]["log_likelihood_per_bin"])
+        assert board[f"{n} seed-mean"]["log_likelihood_per_bin"] == pytest.approx(
+            board[n]["log_likelihood_per_bin"]
+        )
     assert seeds.loc["GRU", "seed_sd"] > 0 and seeds.loc["GRU", "seed 0"] != seeds.loc["GRU", "seed 1"]
     assert all(0.5 < row["roc_auc"] < 1 for row in board.values())  # every forecast locates activity
     assert all(-1 < row["log_likelihood_per_bin"] < 0 for row in board.values())
     for name in raw:  # a monotone recalibration: the ranking of the bins, so the ROC AUC, is unchanged
         assert board[f"{name} recalibrated"]["roc_auc"] == pytest.approx(board[name]["roc_auc"], abs=1e-9)
-    assert {r["method"] for r in m["recalibration"].values()} == {"platt"} and set(m["recalibration"]) == raw | means
+    assert {r["method"] for r in m["recalibration"].values()} == {"platt"} and set(
+        m["recalibration"]
+    ) == raw | means
     assert m["label_count_mismatch"] == 0 and m["bootstrap"]["block_steps"] >= 2
     totals = m["totals"]
     assert all(v["observed positive bins"] == m["n_test_positive"] for v in totals.values())
@@ -261,7 +265,9 @@ def test_spatiotemporal_npp_notebook(shared_data, tmp_path):
     board = read_artifact("leaderboard", tmp_path)
     assert set(board["score"]) <= set(SCORES)  # one vocabulary; subsets and windows go in the model name
     (seed0,) = m["stnpp_per_seed"]
-    assert seed0["epochs"] == seed0["best_epoch"] == 1 and not seed0["stopped_early"]  # the 1-epoch cap ended it
+    assert (
+        seed0["epochs"] == seed0["best_epoch"] == 1 and not seed0["stopped_early"]
+    )  # the 1-epoch cap ended it
     published, adaptive = "ETAS (published setting)", "ETAS (adaptive background, in-region integral)"
     totals = board[board["score"] == "log_likelihood"]
     scored = totals[totals["model"].isin([published, adaptive, "ST-NPP seed 0"])]

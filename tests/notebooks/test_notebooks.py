@@ -298,6 +298,24 @@ def test_spatiotemporal_npp_notebook(shared_data, tmp_path):
         assert (tmp_path / "figures" / f"{f}.png").stat().st_size > 1000
 
 
+def _save_temporal_etas(path):
+    """A temporal ETAS fitted on 2009-2015 targets (pair lag cap 365 days) of recast_QTMSanJacinto.csv, saved."""
+    from quakelab.models import ETAS
+
+    params = dict(
+        log10_mu=0.370747,
+        log10_k0=-1.531982,
+        a=1.394993,
+        log10_c=-4.170210,
+        omega=-0.179384,
+        log10_tau=1.518080,
+        log10_d=-0.85,
+        gamma=1.3,
+        rho=0.66,
+    )
+    ETAS(min_magnitude=1.0, magnitude_resolution=0.0, spatial=False).set_params(params, beta=2.3).save(path)
+
+
 # TLL per test event of that temporal ETAS on SanJac_10's 4,399 test events (etas_temporal_scores, measured)
 TEMPORAL_ETAS_SANJAC_TLL = 1.15427
 
@@ -312,21 +330,8 @@ def test_neural_point_process_notebook(shared_data, tmp_path):
         SANJAC_10["reference_parameters"], beta=2.2393
     )
     etas.save(tmp_path / "etas.json")
-    # the temporal baseline: a temporal ETAS fitted on 2009-2015 targets of RECAST QTMSanJacinto (SanJac's events)
-    temporal = dict(
-        log10_mu=0.370747,
-        log10_k0=-1.531982,
-        a=1.394993,
-        log10_c=-4.170210,
-        omega=-0.179384,
-        log10_tau=1.518080,
-        log10_d=-0.85,
-        gamma=1.3,
-        rho=0.66,
-    )
-    ETAS(min_magnitude=1.0, magnitude_resolution=0.0, spatial=False).set_params(temporal, beta=2.3).save(
-        tmp_path / "temporal_etas.json"
-    )
+    # the temporal baseline: RECAST QTMSanJacinto's temporal ETAS (SanJac's events)
+    _save_temporal_etas(tmp_path / "temporal_etas.json")
     m = _run(
         "07_neural_point_process.ipynb",
         tmp_path,
@@ -380,23 +385,8 @@ def test_neural_point_process_notebook(shared_data, tmp_path):
 def test_temporal_baselines_notebook(shared_data, tmp_path):
     """10 on RECAST QTMSanJacinto with given ETAS parameters and a tiny network, two seeds."""
     from quakelab.artifacts import read_artifact
-    from quakelab.models import ETAS
 
-    # a temporal ETAS fit on 2009-2015 targets (pair lag cap 365 days) of recast_QTMSanJacinto.csv
-    params = dict(
-        log10_mu=0.370747,
-        log10_k0=-1.531982,
-        a=1.394993,
-        log10_c=-4.170210,
-        omega=-0.179384,
-        log10_tau=1.518080,
-        log10_d=-0.85,
-        gamma=1.3,
-        rho=0.66,
-    )
-    ETAS(min_magnitude=1.0, magnitude_resolution=0.0, spatial=False).set_params(params, beta=2.3).save(
-        tmp_path / "etas.json"
-    )
+    _save_temporal_etas(tmp_path / "etas.json")
     m = _run(
         "10_temporal_baselines.ipynb",
         tmp_path,

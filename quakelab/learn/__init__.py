@@ -34,6 +34,7 @@ from quakelab.learn.references import (
 from quakelab.learn.scores import (
     binary_scores,
     bootstrap_scores,
+    gain_interval,
     information_gain_per_bin,
     information_gain_per_positive_bin,
     leaderboard,
@@ -66,6 +67,7 @@ __all__ = [
     "block_bootstrap_mean",
     "binary_scores",
     "bootstrap_scores",
+    "gain_interval",
     "data_hash",
     "feature_names",
     "fit_classifier",

@@ -12,6 +12,7 @@ from quakelab.learn import (
     binary_scores,
     bootstrap_scores,
     fit_classifier,
+    gain_interval,
     grid_to_frame,
     grid_to_sequences,
     information_gain_per_bin,
@@ -182,3 +183,26 @@ def test_model_store_round_trip_and_refusals(tmp_path):
     with pytest.raises(ModelStoreError, match="no stored model"):
         load_model("nothing", root=tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["logit"]  # no temporary directories left
+
+
+def test_gain_interval_matches_bootstrap_scores_and_subsets():
+    rng = np.random.default_rng(3)
+    y = (rng.random(3000) < 0.05).astype(int)
+    p = np.clip(0.05 + 0.1 * y * rng.random(y.size), 1e-3, 0.9)
+    q = np.full(y.size, 0.05)
+    groups = np.arange(y.size) // 30
+    b = bootstrap_scores(y, p, groups, {"ref": q}, n_boot=60, seed=7)
+    g = gain_interval(y, p, q, groups, n_boot=60, seed=7)
+    # same statistic and the same resamples as the leaderboard's bootstrap
+    for col, key in (("value", "gain"), ("ci_low", "ci_low"), ("ci_high", "ci_high")):
+        assert g[key] == pytest.approx(b.loc["ig_per_positive_bin_vs_ref", col], rel=1e-12)
+    assert g["n_positive"] == y.sum() and g["n_bins"] == y.size
+    # a subset is the full computation on the kept bins
+    keep = groups % 4 != 1
+    sub = gain_interval(y, p, q, groups, keep=keep, n_boot=60, seed=7)
+    full_on_kept = gain_interval(y[keep], p[keep], q[keep], groups[keep], n_boot=60, seed=7)
+    pd.testing.assert_series_equal(sub, full_on_kept)
+    # hand count: the gain is the summed log-likelihood difference over the kept positive bins
+    ll = lambda a: np.where(y > 0, np.log(a), np.log1p(-a))  # noqa: E731
+    assert sub["gain"] == pytest.approx((ll(p) - ll(q))[keep].sum() / y[keep].sum(), rel=1e-12)
+    assert sub["n_positive"] == y[keep].sum()

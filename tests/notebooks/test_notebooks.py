@@ -191,6 +191,43 @@ def test_feature_and_learned_forecaster_notebooks(shared_data, tmp_path):
             board[n]["log_likelihood_per_bin"]
         )
     assert seeds.loc["GRU", "seed_sd"] > 0 and seeds.loc["GRU", "seed 0"] != seeds.loc["GRU", "seed 1"]
+    # without the largest sequence: Tohoku, the densest 21 days of M>=5.7 in the test window (150 events from
+    # 2011-03-06 to 03-27); the 90-day test steps whose label window overlaps it are dropped; the gains are
+    # recomputed by hand from the per-bin file
+    seq = m["largest_sequence"]
+    assert (
+        seq["start"].startswith("2011-03-06")
+        and seq["end"].startswith("2011-03-27")
+        and seq["n_events"] == 150
+    )
+    steps = pd.DatetimeIndex(grid["time"].values)
+    steps = steps[(steps >= "2008-01-01") & (steps < "2016-12-01")]
+    overlapping = int(
+        ((steps < "2011-03-27 12:32") & (steps + pd.Timedelta(days=90) > "2011-03-06 12:32")).sum()
+    )
+    assert seq["test_steps_removed"] == overlapping == 2
+    assert (
+        seq["bins_removed"] == 2 * m["active_cells"]
+        and seq["bins_kept"] + seq["bins_removed"] == m["n_test_bins"]
+    )
+    per_bin = pd.read_parquet(tmp_path / "learned" / "test_forecasts.parquet")
+    kept = per_bin[per_bin["without_largest_sequence"]]
+    assert len(per_bin) == m["n_test_bins"] and int(kept["label"].sum()) == seq["positive_bins_kept"]
+    assert 0 < seq["positive_bins_removed"] == m["n_test_positive"] - seq["positive_bins_kept"]
+    from quakelab.learn import information_gain_per_positive_bin as igp
+
+    for n in learned:
+        for recal in ("", " recalibrated"):
+            row, ref = seeds.loc[n + recal], f"ETAS{recal}"
+            assert row["reference"] == ref
+            assert row["seed-mean model"] == pytest.approx(
+                igp(per_bin["label"], per_bin[f"{n} seed-mean{recal}"], per_bin[ref]), abs=1e-12
+            )
+            assert row["seed-mean model without sequence"] == pytest.approx(
+                igp(kept["label"], kept[f"{n} seed-mean{recal}"], kept[ref]), abs=1e-12
+            )
+            assert row["seed-mean model without sequence lo"] < row["seed-mean model without sequence hi"]
+    assert len(m["sequence_verdict"]) == len(seeds)
     assert all(0.5 < row["roc_auc"] < 1 for row in board.values())  # every forecast locates activity
     assert all(-1 < row["log_likelihood_per_bin"] < 0 for row in board.values())
     for name in raw:  # a monotone recalibration: the ranking of the bins, so the ROC AUC, is unchanged
